@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module layout and dependency direction follow DESIGN.md section 1:
+// atomd -> AtomdAgent -> {Engine, Journal, Shell, HTTP, Plugins} -> AtomdSpec.
+let package = Package(
+    name: "atomd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "atomd", targets: ["atomd"]),
+        .library(name: "AtomdSpec", targets: ["AtomdSpec"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+    ],
+    targets: [
+        // Yams is used only for its bundled libyaml (module CYaml): the loader
+        // composes its own position-carrying tree from parser events so that
+        // limits are enforced before anything is expanded.
+        .target(
+            name: "AtomdSpec",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            cSettings: [.define("YAML_DECLARE_STATIC")]
+        ),
+        .executableTarget(
+            name: "atomd",
+            dependencies: [
+                "AtomdSpec",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "AtomdSpecTests",
+            dependencies: ["AtomdSpec"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["AtomdSpec"]
+        ),
+    ]
+)

@@ -1,0 +1,164 @@
+/// Decodes the action forms `run`, `http`, `uses`/`with`, shared by steps,
+/// `revert:` and `check:`.
+struct ActionDecoder {
+    let context: DecodeContext
+    let steps: StepDecoder
+
+    enum Role {
+        case step, revert, check
+
+        var name: String {
+            switch self {
+            case .step: "a step"
+            case .revert: "'revert'"
+            case .check: "'check'"
+            }
+        }
+    }
+
+    static let httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+    /// Reads the action key `keyword` (and `with`) from `keys`.
+    func decodeOptions(_ keys: inout MappingReader, keyword: String?, role: Role) -> Action? {
+        let withNode = keys("with")
+        if let withNode, keyword != "uses" {
+            context.error(keys.keyLocation("with"), "'with' belongs to 'uses'", hint: "pass input to run or http steps through their own fields")
+            _ = withNode
+        }
+        switch keyword {
+        case "run": return keys("run").flatMap(decodeShell)
+        case "http": return keys("http").flatMap { decodeHTTP($0, role: role) }
+        case "uses": return keys("uses").flatMap { decodePlugin($0, with: withNode) }
+        case "group":
+            if role != .step {
+                context.error(keys.keyLocation("group"), "\(role.name) cannot be a group", hint: "use run, http or uses")
+            }
+            return nil
+        default: return nil
+        }
+    }
+
+    func decodeRevert(_ node: YAMLNode) -> Revert? {
+        if case .scalar(let scalar) = node.kind, scalar.style == .plain, scalar.text == "none" {
+            return .irreversible
+        }
+        return decodeAuxiliary(node, role: .revert).map(Revert.action)
+    }
+
+    /// A bare string is a `run:` script; a mapping holds one action plus
+    /// `timeout` and `retry`.
+    func decodeAuxiliary(_ node: YAMLNode, role: Role) -> AuxiliaryAction? {
+        if case .scalar = node.kind {
+            return decodeShell(node).map { AuxiliaryAction(action: $0, location: node.location) }
+        }
+        guard var keys = MappingReader(node, role.name, context: context) else { return nil }
+        let present = (StepDecoder.actionKeys).filter { keys.has($0) }
+        let timeout = keys("timeout").flatMap { context.duration($0, "timeout") }
+        let retry = keys("retry").flatMap { RetryDecoder(context: context).decodePolicy($0, base: steps.defaults.retry) }
+        var action: Action?
+        if present.count == 1 {
+            action = decodeOptions(&keys, keyword: present[0], role: role)
+        } else if present.isEmpty {
+            context.error(node.location, "\(role.name) has no action", hint: "add one of run, http or uses")
+        } else {
+            context.error(keys.keyLocation(present[1]), "\(role.name) has both '\(present[0])' and '\(present[1])'", hint: "keep one")
+        }
+        keys.finish()
+        return action.map { AuxiliaryAction(action: $0, timeout: timeout, retry: retry, location: node.location) }
+    }
+
+    private func decodeShell(_ node: YAMLNode) -> Action? {
+        if case .scalar = node.kind {
+            return context.template(node, "run").map { .run(ShellAction(script: $0)) }
+        }
+        guard var keys = MappingReader(node, "'run'", context: context) else { return nil }
+        let script = keys("script").flatMap { context.template($0, "script") }
+        if keys("script") == nil {
+            context.error(node.location, "'run' needs 'script'", hint: "write run: { script: \"...\" } or run: \"...\"")
+        }
+        let shell = keys("shell").flatMap { context.string($0, "shell") }
+        if let shell, !shell.hasPrefix("/") {
+            context.error(keys.keyLocation("shell"), "'shell' must be an absolute path, not '\(shell)'", hint: "write for example /bin/bash")
+        }
+        let env = keys("env").map { JobDecoder(context: context).decodeEnvironment($0, "env") } ?? []
+        let cwd = keys("cwd").flatMap { context.template($0, "cwd") }
+        let user = keys("user").flatMap { context.template($0, "user") }
+        let group = keys("group").flatMap { context.template($0, "group") }
+        keys.finish()
+        return script.map { .run(ShellAction(script: $0, shell: shell, env: env, cwd: cwd, user: user, group: group)) }
+    }
+
+    private func decodeHTTP(_ node: YAMLNode, role: Role) -> Action? {
+        guard var keys = MappingReader(node, "'http'", context: context) else { return nil }
+        var method = "GET"
+        if let methodNode = keys("method"), let text = context.string(methodNode, "method") {
+            if Self.httpMethods.contains(text) {
+                method = text
+            } else {
+                context.error(methodNode.location, "unknown HTTP method '\(text)'",
+                              hint: Self.httpMethods.contains(text.uppercased()) ? "write '\(text.uppercased())'" : "use one of \(Self.httpMethods.joined(separator: ", "))")
+            }
+        }
+        let url = keys("url").flatMap { context.template($0, "url") }
+        if keys("url") == nil {
+            context.error(node.location, "'http' needs 'url'")
+        }
+        let headers = keys("headers").map { decodeHeaders($0, "headers") } ?? []
+        let query = keys("query").map { decodeHeaders($0, "query") } ?? []
+        let json = keys("json").map(context.valueTemplate)
+        let body = keys("body").flatMap { context.template($0, "body") }
+        if json != nil, body != nil {
+            context.error(keys.keyLocation("body"), "'http' has both 'json' and 'body'", hint: "keep one")
+        }
+        let expect = keys("expect").map { decodeStatusCodes($0, "expect") } ?? []
+        var absent: [Int] = []
+        if let absentNode = keys("absent") {
+            absent = decodeStatusCodes(absentNode, "absent")
+            if role != .check {
+                context.error(keys.keyLocation("absent"), "'absent' is only meaningful in a 'check'",
+                              hint: "move it to the step's check, where it marks status codes that mean 'not there'")
+            }
+        }
+        keys.finish()
+        return url.map {
+            .http(HTTPAction(method: method, url: $0, headers: headers, query: query, json: json, body: body, expect: expect, absent: absent))
+        }
+    }
+
+    private func decodeHeaders(_ node: YAMLNode, _ field: String) -> [HTTPAction.Header] {
+        guard case .mapping(let pairs) = node.kind else {
+            context.error(node.location, "'\(field)' must be a mapping, not \(node.kindName)")
+            return []
+        }
+        return pairs.compactMap { pair in
+            let name = pair.key.scalarText
+            return context.template(pair.value, "\(field).\(name)").map { HTTPAction.Header(name: name, value: $0) }
+        }
+    }
+
+    private func decodeStatusCodes(_ node: YAMLNode, _ field: String) -> [Int] {
+        let items: [YAMLNode]
+        if case .sequence(let list) = node.kind { items = list } else { items = [node] }
+        return items.compactMap { context.integer($0, field, range: 100...599) }
+    }
+
+    private func decodePlugin(_ node: YAMLNode, with withNode: YAMLNode?) -> Action? {
+        guard let text = context.string(node, "uses") else { return nil }
+        let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2, NamePattern.stepID.matches(parts[0]),
+              parts[1].split(separator: ".").allSatisfy({ NamePattern.stepID.matches(String($0)) })
+        else {
+            context.error(node.location, "'uses' must name PLUGIN.ATOM, not '\(text)'", hint: "write for example files.write")
+            return nil
+        }
+        var input = ValueTemplate.object([:])
+        if let withNode {
+            if case .mapping = withNode.kind {
+                input = context.valueTemplate(withNode)
+            } else if !withNode.isNull {
+                context.error(withNode.location, "'with' must be a mapping, not \(withNode.kindName)")
+            }
+        }
+        return .plugin(PluginAction(plugin: parts[0], atom: parts[1], with: input))
+    }
+}

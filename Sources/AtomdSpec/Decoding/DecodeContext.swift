@@ -1,0 +1,232 @@
+/// Collects diagnostics while a job file is decoded, so that one pass reports
+/// every problem, and provides the strict scalar readers all fields share.
+final class DecodeContext {
+    let file: String
+    let source: SourceText
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(file: String, source: SourceText) {
+        self.file = file
+        self.source = source
+    }
+
+    func error(_ location: SourceLocation, _ message: String, hint: String? = nil) {
+        diagnostics.append(Diagnostic(file: file, location: location, message: message, hint: hint))
+    }
+
+    /// YAML 1.1 booleans that YAML 1.2 reads as strings; in a typed field they are
+    /// refused rather than silently taken as text.
+    static let yaml11Booleans: Set<String> = ["yes", "no", "on", "off", "y", "n"]
+
+    func scalar(_ node: YAMLNode, _ field: String, expected: String) -> YAMLNode.Scalar? {
+        guard case .scalar(let scalar) = node.kind else {
+            error(node.location, "'\(field)' must be \(expected), not \(node.kindName)")
+            return nil
+        }
+        return scalar
+    }
+
+    /// Any scalar but null, taken as text.
+    func string(_ node: YAMLNode, _ field: String) -> String? {
+        guard let scalar = scalar(node, field, expected: "a string") else { return nil }
+        if case .null = ScalarValue(scalar) {
+            error(node.location, "'\(field)' must be a string, not null")
+            return nil
+        }
+        return scalar.text
+    }
+
+    func bool(_ node: YAMLNode, _ field: String) -> Bool? {
+        guard let scalar = scalar(node, field, expected: "true or false") else { return nil }
+        if case .bool(let value) = ScalarValue(scalar) { return value }
+        if Self.yaml11Booleans.contains(scalar.text.lowercased()) {
+            error(node.location, "'\(field)' is '\(scalar.text)', which YAML 1.1 reads as a boolean and YAML 1.2 as text",
+                  hint: "write true or false")
+        } else {
+            error(node.location, "'\(field)' must be true or false, not \(node.kindName) '\(scalar.text)'")
+        }
+        return nil
+    }
+
+    func integer(_ node: YAMLNode, _ field: String, range: ClosedRange<Int>) -> Int? {
+        guard let scalar = scalar(node, field, expected: "a whole number") else { return nil }
+        guard case .integer(let value) = ScalarValue(scalar) else {
+            error(node.location, "'\(field)' must be a whole number, not \(node.kindName) '\(scalar.text)'")
+            return nil
+        }
+        guard let int = Int(exactly: value), range.contains(int) else {
+            error(node.location, "'\(field)' must be between \(range.lowerBound) and \(range.upperBound), not \(value)")
+            return nil
+        }
+        return int
+    }
+
+    func number(_ node: YAMLNode, _ field: String, range: ClosedRange<Double>) -> Double? {
+        guard let scalar = scalar(node, field, expected: "a number") else { return nil }
+        let value: Double
+        switch ScalarValue(scalar) {
+        case .integer(let integer): value = Double(integer)
+        case .float(let float) where float.isFinite: value = float
+        default:
+            error(node.location, "'\(field)' must be a number, not \(node.kindName) '\(scalar.text)'")
+            return nil
+        }
+        guard range.contains(value) else {
+            error(node.location, "'\(field)' must be between \(JSONValue.format(range.lowerBound)) and \(JSONValue.format(range.upperBound)), not \(scalar.text)")
+            return nil
+        }
+        return value
+    }
+
+    func duration(_ node: YAMLNode, _ field: String) -> Duration? {
+        guard let scalar = scalar(node, field, expected: "a duration such as 10s") else { return nil }
+        if let duration = Duration(jobText: scalar.text) { return duration }
+        if case .integer(let bare) = ScalarValue(scalar) {
+            error(node.location, "'\(field)' needs a unit", hint: "write \(bare)s, \(bare)m or \(bare)ms")
+        } else {
+            error(node.location, "'\(field)' is not a duration: '\(scalar.text)'", hint: "write for example 500ms, 10s, 2m, 1h or 1h30m")
+        }
+        return nil
+    }
+
+    /// A string that matches a name pattern (ids, variable names).
+    func name(_ node: YAMLNode, _ field: String, pattern: NamePattern) -> String? {
+        guard let text = string(node, field) else { return nil }
+        guard pattern.matches(text) else {
+            error(node.location, "\(field) '\(text)' is not valid: \(pattern.rule)")
+            return nil
+        }
+        return text
+    }
+
+    /// One string or a list of strings.
+    func stringList(_ node: YAMLNode, _ field: String) -> [(String, SourceLocation)] {
+        if case .sequence(let items) = node.kind {
+            return items.compactMap { item in string(item, field).map { ($0, item.location) } }
+        }
+        return string(node, field).map { [($0, node.location)] } ?? []
+    }
+
+    func sequence(_ node: YAMLNode, _ field: String) -> [YAMLNode]? {
+        guard case .sequence(let items) = node.kind else {
+            error(node.location, "'\(field)' must be a list, not \(node.kindName)")
+            return nil
+        }
+        return items
+    }
+
+    /// Any YAML value as JSON; no expressions allowed (variables, `for_each` lists).
+    func jsonValue(_ node: YAMLNode) -> JSONValue {
+        switch node.kind {
+        case .scalar(let scalar):
+            switch ScalarValue(scalar) {
+            case .null: return .null
+            case .bool(let flag): return .bool(flag)
+            case .integer(let integer): return .integer(integer)
+            case .float(let float): return .number(float)
+            case .string(let text): return .string(text)
+            }
+        case .sequence(let items): return .array(items.map(jsonValue))
+        case .mapping(let pairs):
+            var members: [String: JSONValue] = [:]
+            for pair in pairs { members[pair.key.scalarText] = jsonValue(pair.value) }
+            return .object(members)
+        }
+    }
+
+    /// Any YAML value whose strings may hold expressions (`json:`, `with:`).
+    func valueTemplate(_ node: YAMLNode) -> ValueTemplate {
+        switch node.kind {
+        case .scalar(let scalar):
+            switch ScalarValue(scalar) {
+            case .null: return .null
+            case .bool(let flag): return .bool(flag)
+            case .integer(let integer): return .integer(integer)
+            case .float(let float): return .number(float)
+            case .string: return .string(template(node, scalar))
+            }
+        case .sequence(let items): return .array(items.map(valueTemplate))
+        case .mapping(let pairs):
+            var members: [String: ValueTemplate] = [:]
+            for pair in pairs { members[pair.key.scalarText] = valueTemplate(pair.value) }
+            return .object(members)
+        }
+    }
+
+    /// A scalar field that may contain `${{ }}`.
+    func template(_ node: YAMLNode, _ field: String) -> Template? {
+        guard let scalar = scalar(node, field, expected: "a string") else { return nil }
+        if case .null = ScalarValue(scalar) {
+            error(node.location, "'\(field)' must be a string, not null")
+            return nil
+        }
+        return template(node, scalar)
+    }
+
+    func template(_ node: YAMLNode, _ scalar: YAMLNode.Scalar) -> Template {
+        switch TemplateParser.parse(scalar.text) {
+        case .success(let pieces):
+            var parts: [Template.Part] = []
+            for piece in pieces {
+                switch piece {
+                case .literal(let text): parts.append(.literal(text))
+                case .expression(let occurrence, let innerOffset, let source, let root):
+                    let start = expressionStart(node, scalar, occurrence: occurrence)
+                    parts.append(.expression(Expression(source: source, root: root, location: start.advanced(by: innerOffset))))
+                }
+            }
+            return Template(parts: parts, location: node.location)
+        case .failure(let failure):
+            let start = expressionStart(node, scalar, occurrence: failure.occurrence)
+            error(start.advanced(by: failure.offset), failure.message, hint: failure.hint)
+            return Template(literal: scalar.text, at: node.location)
+        }
+    }
+
+    /// Where the `occurrence`-th `${{` of a scalar is in the file.
+    private func expressionStart(_ node: YAMLNode, _ scalar: YAMLNode.Scalar, occurrence: Int) -> SourceLocation {
+        source.locate("${{", occurrence: occurrence, from: node.location) ?? node.location
+    }
+
+    /// An expression written without `${{ }}` (`if:`) or with one around all of it.
+    func bareExpression(_ node: YAMLNode, _ field: String) -> Expression? {
+        guard let scalar = scalar(node, field, expected: "an expression") else { return nil }
+        if case .bool(let flag) = ScalarValue(scalar) {
+            return Expression(source: scalar.text, root: ExpressionNode(.literal(.bool(flag)), at: 0), location: node.location)
+        }
+        let trimmed = scalar.text.trimmingWhitespace
+        if trimmed.contains("${{") {
+            let parsed = template(node, scalar)
+            guard let sole = parsed.soleExpression, trimmed.hasPrefix("${{"), trimmed.hasSuffix("}}") else {
+                if parsed.expressions.count > 0 || !parsed.parts.isEmpty {
+                    error(node.location, "'\(field)' must be one expression", hint: "write it without ${{ }}, e.g. \(field): steps.a.status == 'succeeded'")
+                }
+                return nil
+            }
+            return sole
+        }
+        let quoteOffset = scalar.style == .singleQuoted || scalar.style == .doubleQuoted ? 1 : 0
+        let leading = scalar.text.prefix(while: \.isWhitespace).count
+        let location = node.location.advanced(by: quoteOffset + leading)
+        do {
+            let root = try ExpressionParser.parse(trimmed)
+            return Expression(source: trimmed, root: root, location: location)
+        } catch {
+            self.error(location.advanced(by: error.offset), "in '\(field)': \(error.message)")
+            return nil
+        }
+    }
+}
+
+extension YAMLNode {
+    /// The text of a scalar key; the composer only admits scalar keys.
+    var scalarText: String {
+        if case .scalar(let scalar) = kind { return scalar.text }
+        return ""
+    }
+
+    var isNull: Bool {
+        if case .scalar(let scalar) = kind, case .null = ScalarValue(scalar) { return true }
+        return false
+    }
+}

@@ -1,0 +1,145 @@
+/// What a step does. Exactly one per step.
+public enum Action: Sendable, Hashable {
+    case run(ShellAction)
+    case http(HTTPAction)
+    case plugin(PluginAction)
+    case group(Group)
+
+    /// The job-file key of the action (`run`, `http`, `uses`, `group`).
+    public var keyword: String {
+        switch self {
+        case .run: "run"
+        case .http: "http"
+        case .plugin: "uses"
+        case .group: "group"
+        }
+    }
+
+    /// Every template the action evaluates before it starts.
+    public var templates: [Template] {
+        switch self {
+        case .run(let shell):
+            [shell.script] + shell.env.map(\.value) + [shell.cwd, shell.user, shell.group].compactMap { $0 }
+        case .http(let http):
+            [http.url] + http.headers.map(\.value) + http.query.map(\.value)
+                + (http.json?.templates ?? []) + [http.body].compactMap { $0 }
+        case .plugin(let plugin):
+            plugin.with.templates
+        case .group:
+            []
+        }
+    }
+}
+
+/// `run:`: a shell script run under the process supervisor.
+public struct ShellAction: Sendable, Hashable {
+    public var script: Template
+    /// The interpreter; `/bin/sh` unless set.
+    public var shell: String?
+    public var env: [EnvironmentVariable]
+    public var cwd: Template?
+    public var user: Template?
+    public var group: Template?
+
+    public init(script: Template, shell: String? = nil, env: [EnvironmentVariable] = [],
+                cwd: Template? = nil, user: Template? = nil, group: Template? = nil) {
+        self.script = script
+        self.shell = shell
+        self.env = env
+        self.cwd = cwd
+        self.user = user
+        self.group = group
+    }
+}
+
+/// `http:`: one request to a remote API.
+public struct HTTPAction: Sendable, Hashable {
+    public var method: String
+    public var url: Template
+    public var headers: [Header]
+    public var query: [Header]
+    public var json: ValueTemplate?
+    public var body: Template?
+    /// Status codes that mean success (and, in a check, "present").
+    public var expect: [Int]
+    /// Status codes that mean "absent" in a check (`404` for a deleted server).
+    public var absent: [Int]
+
+    public init(method: String = "GET", url: Template, headers: [Header] = [], query: [Header] = [],
+                json: ValueTemplate? = nil, body: Template? = nil, expect: [Int] = [], absent: [Int] = []) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.query = query
+        self.json = json
+        self.body = body
+        self.expect = expect
+        self.absent = absent
+    }
+
+    public struct Header: Sendable, Hashable {
+        public var name: String
+        public var value: Template
+
+        public init(name: String, value: Template) {
+            self.name = name
+            self.value = value
+        }
+    }
+}
+
+/// `uses: PLUGIN.ATOM` with its `with:` input.
+public struct PluginAction: Sendable, Hashable {
+    public var plugin: String
+    public var atom: String
+    public var with: ValueTemplate
+
+    public init(plugin: String, atom: String, with: ValueTemplate = .object([:])) {
+        self.plugin = plugin
+        self.atom = atom
+        self.with = with
+    }
+
+    public var qualifiedName: String { "\(plugin).\(atom)" }
+}
+
+/// `group:`: nested steps run as one unit, reverted inside-out.
+public struct Group: Sendable, Hashable {
+    public enum Mode: String, Sendable, Hashable, CaseIterable, Codable {
+        case sequence, parallel, graph
+    }
+
+    public var mode: Mode
+    /// How many children run at once in parallel and graph groups; nil is unbounded.
+    public var maxParallel: Int?
+    public var steps: [Step]
+    /// The group-level retry controller: on failure, revert the group and run it again.
+    public var retry: GroupRetry?
+
+    public init(mode: Mode = .sequence, maxParallel: Int? = nil, steps: [Step], retry: GroupRetry? = nil) {
+        self.mode = mode
+        self.maxParallel = maxParallel
+        self.steps = steps
+        self.retry = retry
+    }
+}
+
+/// TaskFlow's Times / ForEach / ParameterizedForEach controllers.
+public struct GroupRetry: Sendable, Hashable {
+    public enum Strategy: Sendable, Hashable {
+        /// Run the group up to N times in all.
+        case times(Int)
+        /// Run once per item until one succeeds; the item is `${{ retry.item }}`.
+        case forEach([JSONValue])
+        /// Like `forEach`, with the items computed when the group starts.
+        case forEachExpression(Expression)
+    }
+
+    public var strategy: Strategy
+    public var delay: Duration?
+
+    public init(strategy: Strategy, delay: Duration? = nil) {
+        self.strategy = strategy
+        self.delay = delay
+    }
+}

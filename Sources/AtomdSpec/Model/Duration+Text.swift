@@ -1,0 +1,35 @@
+extension Duration {
+    /// Parses durations as job files write them: `500ms`, `10s`, `2m`, `1h`,
+    /// or a combination in decreasing order such as `1h30m`.
+    public init?(jobText text: String) {
+        let units: [(suffix: String, milliseconds: Int64)] = [("ms", 1), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)]
+        var rest = Substring(text)
+        var total: Int64 = 0
+        var lastRank = -1
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let digits = rest.prefix(while: \.isASCIIDigit)
+            guard !digits.isEmpty, digits.count <= 9, let amount = Int64(digits) else { return nil }
+            rest = rest.dropFirst(digits.count)
+            guard let unit = units.first(where: { rest.hasPrefix($0.suffix) }) else { return nil }
+            let rank = ["h", "m", "s", "ms"].firstIndex(of: unit.suffix) ?? 0
+            guard rank > lastRank else { return nil }
+            lastRank = rank
+            rest = rest.dropFirst(unit.suffix.count)
+            total += amount * unit.milliseconds
+        }
+        self = .milliseconds(total)
+    }
+
+    /// The shortest job-file spelling of the duration (`90s` prints as `1m30s`).
+    public var jobText: String {
+        var milliseconds = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        if milliseconds == 0 { return "0s" }
+        var text = ""
+        for (suffix, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1_000), ("ms", 1)] where milliseconds >= size {
+            text += "\(milliseconds / size)\(suffix)"
+            milliseconds %= size
+        }
+        return text
+    }
+}

@@ -1,0 +1,60 @@
+/// The checks that need the whole job: unique ids, the `needs` graph, and
+/// every expression's references.
+struct JobValidator {
+    let job: Job
+
+    func validate() -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        let report = { (location: SourceLocation, message: String, hint: String?) in
+            diagnostics.append(Diagnostic(file: job.file, location: location, message: message, hint: hint))
+        }
+        let index = StepIndex(job)
+        for duplicate in index.duplicates {
+            report(duplicate.location, "duplicate step id '\(duplicate.id)' (first used at line \(duplicate.first.line))",
+                   "step ids must be unique in the whole job, finally and groups included")
+        }
+        GraphValidator(report: report).validate(job.steps + job.finally)
+        let references = ReferenceChecker(job: job, index: index, report: report)
+        let jobSite = ReferenceChecker.Site(stepID: nil, contexts: [.vars, .env, .secrets, .run])
+        for variable in job.env { references.check(variable.value, at: jobSite) }
+        for step in job.steps + job.finally {
+            checkReferences(step, references, insideRetryGroup: false)
+        }
+        return diagnostics
+    }
+
+    private func checkReferences(_ step: Step, _ references: ReferenceChecker, insideRetryGroup: Bool) {
+        var base: Set<ReferenceChecker.Context> = [.vars, .env, .secrets, .steps, .run, .step]
+        if insideRetryGroup { base.insert(.retry) }
+        let site = ReferenceChecker.Site(stepID: step.id, contexts: base)
+        if let condition = step.condition { references.check(condition, at: site) }
+        for variable in step.env { references.check(variable.value, at: site) }
+        for template in step.action.templates { references.check(template, at: site) }
+
+        var outputsSite = site
+        outputsSite.contexts.insert(.outputs)
+        if case .http = step.action { outputsSite.contexts.insert(.response) }
+        outputsSite.readsOwnChildren = step.group != nil
+        // A group's outputs are computed inside the attempt that succeeded.
+        if step.group?.retry != nil { outputsSite.contexts.insert(.retry) }
+        for output in step.outputs { references.check(output.value, at: outputsSite) }
+
+        var auxiliarySite = site
+        auxiliarySite.contexts.insert(.outputs)
+        if !step.outputs.isEmpty { auxiliarySite.ownOutputs = step.outputs.map(\.name) }
+        if case .action(let revert) = step.revert {
+            for template in revert.action.templates { references.check(template, at: auxiliarySite) }
+        }
+        if let check = step.check {
+            for template in check.action.templates { references.check(template, at: auxiliarySite) }
+        }
+
+        guard let group = step.group else { return }
+        if let retry = group.retry, case .forEachExpression(let items) = retry.strategy {
+            references.check(items, at: site)
+        }
+        for child in group.steps {
+            checkReferences(child, references, insideRetryGroup: insideRetryGroup || group.retry != nil)
+        }
+    }
+}
