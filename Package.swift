@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(
             name: "AtomdSpecTests",
             dependencies: ["AtomdSpec"],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "EndToEndTests",

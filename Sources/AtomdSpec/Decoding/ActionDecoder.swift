@@ -48,6 +48,11 @@ struct ActionDecoder {
     /// A bare string is a `run:` script; a mapping holds one action plus
     /// `timeout` and `retry`.
     func decodeAuxiliary(_ node: YAMLNode, role: Role) -> AuxiliaryAction? {
+        if node.isNull {
+            context.error(node.location, "\(role.name) is empty",
+                          hint: role == .revert ? "write a command, an action mapping, or 'none' for an irreversible step" : "write a command or an action mapping")
+            return nil
+        }
         if case .scalar = node.kind {
             return decodeShell(node).map { AuxiliaryAction(action: $0, location: node.location) }
         }

@@ -32,7 +32,7 @@ struct JobDecoder {
         var main: [Step] = []
         if let node = keys("steps") {
             main = steps.decodeList(node, "steps", parentMode: .sequence)
-            if main.isEmpty, case .sequence = node.kind {
+            if case .sequence(let items) = node.kind, items.isEmpty {
                 context.error(node.location, "'steps' is empty", hint: "a job needs at least one step")
             }
         } else {
