@@ -117,21 +117,7 @@ final class DecodeContext {
 
     /// Any YAML value as JSON; no expressions allowed (variables, `for_each` lists).
     func jsonValue(_ node: YAMLNode) -> JSONValue {
-        switch node.kind {
-        case .scalar(let scalar):
-            switch ScalarValue(scalar) {
-            case .null: return .null
-            case .bool(let flag): return .bool(flag)
-            case .integer(let integer): return .integer(integer)
-            case .float(let float): return .number(float)
-            case .string(let text): return .string(text)
-            }
-        case .sequence(let items): return .array(items.map(jsonValue))
-        case .mapping(let pairs):
-            var members: [String: JSONValue] = [:]
-            for pair in pairs { members[pair.key.scalarText] = jsonValue(pair.value) }
-            return .object(members)
-        }
+        node.jsonValue
     }
 
     /// Any YAML value whose strings may hold expressions (`json:`, `with:`).

@@ -39,6 +39,29 @@ public struct YAMLNode: Sendable, Hashable {
         self.location = location
     }
 
+    /// The node as JSON, scalars read by the core schema. Keys are the
+    /// composer's scalar keys, so nothing is lost.
+    public var jsonValue: JSONValue {
+        switch kind {
+        case .scalar(let scalar):
+            switch ScalarValue(scalar) {
+            case .null: return .null
+            case .bool(let flag): return .bool(flag)
+            case .integer(let integer): return .integer(integer)
+            case .float(let float): return .number(float)
+            case .string(let text): return .string(text)
+            }
+        case .sequence(let items):
+            return .array(items.map(\.jsonValue))
+        case .mapping(let pairs):
+            var members: [String: JSONValue] = [:]
+            for pair in pairs {
+                if case .scalar(let key) = pair.key.kind { members[key.text] = pair.value.jsonValue }
+            }
+            return .object(members)
+        }
+    }
+
     /// What the user would call this kind of node in an error message.
     public var kindName: String {
         switch kind {
