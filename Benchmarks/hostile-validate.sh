@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures how fast and in how little memory `atomd validate` refuses hostile
 # files: the billion-laughs alias bomb, its alias-as-mapping-key variant, a
-# 1 MiB file and 64-deep nesting. Prints wall time and peak RSS per case,
+# 1 MiB file, 64-deep nesting and one scalar holding 60,000 expressions. Prints wall time and peak RSS per case,
 # best of N runs (default 5), next to a small valid job for comparison.
 #
 #   Benchmarks/hostile-validate.sh [RUNS]
@@ -36,6 +36,12 @@ trap 'rm -rf "$work"' EXIT
 
 printf 'version: 1\nname: deep\nvars: { x: %s%s }\nsteps: [{id: a, run: echo}]\n' \
   "$(printf '[%.0s' $(seq 1 62))" "$(printf ']%.0s' $(seq 1 62))" >"$work/deep-64.yaml"
+
+{
+  printf 'version: 1\nname: many\nvars: {a: 1}\nsteps:\n  - id: a\n    run: "'
+  for _ in $(seq 1 60000); do printf '${{ vars.a }} '; done
+  printf '"\n'
+} >"$work/60k-expressions.yaml"
 
 cp etc/jobs/deploy-app.yaml "$work/valid-deploy-app.yaml"
 

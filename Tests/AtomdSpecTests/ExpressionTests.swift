@@ -130,4 +130,11 @@ import Testing
             """))
         #expect(found.map(\.location) == [SourceLocation(line: 7, column: 21)])
     }
+
+    @Test func theNthExpressionOfAQuotedScalarIsLocatedExactly() {
+        let found = problems(job(steps: "  - id: a\n    run: \"echo ${{ vars.a }} ${{ vars.a }} ${{ vars.b }}\"\n", head: "vars: { a: 1 }\n"))
+        // `    run: "echo ` is 15 characters; each `${{ vars.a }} ` 14 more; `vars.` 5 after the opener's `${{ `.
+        #expect(found.map(\.location) == [SourceLocation(line: 6, column: 16 + 28 + 4 + 5)])
+        #expect(found.map(\.message) == ["unknown variable 'b'"])
+    }
 }

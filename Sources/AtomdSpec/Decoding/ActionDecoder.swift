@@ -21,9 +21,8 @@ struct ActionDecoder {
     /// Reads the action key `keyword` (and `with`) from `keys`.
     func decodeOptions(_ keys: inout MappingReader, keyword: String?, role: Role) -> Action? {
         let withNode = keys("with")
-        if let withNode, keyword != "uses" {
+        if withNode != nil, keyword != "uses" {
             context.error(keys.keyLocation("with"), "'with' belongs to 'uses'", hint: "pass input to run or http steps through their own fields")
-            _ = withNode
         }
         switch keyword {
         case "run": return keys("run").flatMap(decodeShell)

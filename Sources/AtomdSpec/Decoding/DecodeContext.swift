@@ -115,11 +115,6 @@ final class DecodeContext {
         return items
     }
 
-    /// Any YAML value as JSON; no expressions allowed (variables, `for_each` lists).
-    func jsonValue(_ node: YAMLNode) -> JSONValue {
-        node.jsonValue
-    }
-
     /// Any YAML value whose strings may hold expressions (`json:`, `with:`).
     func valueTemplate(_ node: YAMLNode) -> ValueTemplate {
         switch node.kind {
@@ -152,26 +147,23 @@ final class DecodeContext {
     func template(_ node: YAMLNode, _ scalar: YAMLNode.Scalar) -> Template {
         switch TemplateParser.parse(scalar.text) {
         case .success(let pieces):
+            let openers = source.locate("${{", count: pieces.count, from: node.location)
             var parts: [Template.Part] = []
             for piece in pieces {
                 switch piece {
                 case .literal(let text): parts.append(.literal(text))
                 case .expression(let occurrence, let innerOffset, let source, let root):
-                    let start = expressionStart(node, scalar, occurrence: occurrence)
+                    let start = occurrence < openers.count ? openers[occurrence] : node.location
                     parts.append(.expression(Expression(source: source, root: root, location: start.advanced(by: innerOffset))))
                 }
             }
             return Template(parts: parts, location: node.location)
         case .failure(let failure):
-            let start = expressionStart(node, scalar, occurrence: failure.occurrence)
+            let openers = source.locate("${{", count: failure.occurrence + 1, from: node.location)
+            let start = openers.count > failure.occurrence ? openers[failure.occurrence] : node.location
             error(start.advanced(by: failure.offset), failure.message, hint: failure.hint)
             return Template(literal: scalar.text, at: node.location)
         }
-    }
-
-    /// Where the `occurrence`-th `${{` of a scalar is in the file.
-    private func expressionStart(_ node: YAMLNode, _ scalar: YAMLNode.Scalar, occurrence: Int) -> SourceLocation {
-        source.locate("${{", occurrence: occurrence, from: node.location) ?? node.location
     }
 
     /// An expression written without `${{ }}` (`if:`) or with one around all of it.

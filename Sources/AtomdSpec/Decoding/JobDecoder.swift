@@ -59,7 +59,7 @@ struct JobDecoder {
                 context.error(pair.value.location, "variables are plain values; '${{' is not evaluated here",
                               hint: "use the expression where the variable is used")
             }
-            vars[name] = context.jsonValue(pair.value)
+            vars[name] = pair.value.jsonValue
         }
         return vars
     }

@@ -62,7 +62,7 @@ struct RetryDecoder {
                     context.error(forEach.location, "'for_each' is empty", hint: "list at least one item")
                     return nil
                 }
-                return GroupRetry(strategy: .forEach(items.map(context.jsonValue)), delay: delay)
+                return GroupRetry(strategy: .forEach(items.map(\.jsonValue)), delay: delay)
             }
             guard let expression = context.bareExpression(forEach, "for_each") else { return nil }
             return GroupRetry(strategy: .forEachExpression(expression), delay: delay)

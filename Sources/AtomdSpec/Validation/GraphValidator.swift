@@ -12,12 +12,13 @@ struct GraphValidator {
 
     private func validateGraph(_ siblings: [Step], groupID: String) {
         let ids = siblings.map(\.id)
+        let siblingIDs = Set(ids)
         var edges: [String: [String]] = [:]
         for step in siblings {
             for need in step.needs {
                 if need.id == step.id {
                     report(need.location, "step '\(step.id)' needs itself", "remove it from 'needs'")
-                } else if ids.contains(need.id) {
+                } else if siblingIDs.contains(need.id) {
                     edges[step.id, default: []].append(need.id)
                 } else {
                     report(need.location, "step '\(step.id)' needs '\(need.id)', which is not a step of graph group '\(groupID)'",

@@ -41,7 +41,7 @@ struct StepIndex {
 
     subscript(id: String) -> Entry? { entries[id] }
 
-    /// The ids of the direct children of a group, or of a top-level section.
+    /// The step's ancestors, outermost first, followed by the step itself.
     func chain(_ id: String) -> [String] {
         (entries[id]?.ancestors ?? []) + [id]
     }
@@ -62,7 +62,7 @@ struct StepIndex {
         switch b.containerMode {
         case .sequence: return a.position < b.position
         case .parallel: return false
-        case .graph: return transitiveNeeds(of: sourceSide).contains(targetSide)
+        case .graph: return needs(sourceSide, transitively: targetSide)
         }
     }
 
@@ -77,13 +77,16 @@ struct StepIndex {
         entries[descendant]?.ancestors.contains(group) ?? false
     }
 
-    func transitiveNeeds(of id: String) -> Set<String> {
+    /// Whether `id` waits for `target` through a chain of `needs`. Stops at
+    /// the first path found, so the usual reference to a direct need is O(1).
+    func needs(_ id: String, transitively target: String) -> Bool {
         var seen: Set<String> = []
         var stack = entries[id]?.step.needs.map(\.id) ?? []
         while let next = stack.popLast() {
+            if next == target { return true }
             guard seen.insert(next).inserted else { continue }
             stack += entries[next]?.step.needs.map(\.id) ?? []
         }
-        return seen
+        return false
     }
 }

@@ -8,18 +8,18 @@ struct SourceText {
         lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(Array.init)
     }
 
-    /// The position of the `occurrence`-th (0-based) `needle` at or after `start`.
-    func locate(_ needle: String, occurrence: Int, from start: SourceLocation) -> SourceLocation? {
+    /// The positions of the first `count` occurrences of `needle` at or after
+    /// `start`, found in one pass (a scalar may hold thousands of expressions).
+    func locate(_ needle: String, count: Int, from start: SourceLocation) -> [SourceLocation] {
         let needle = Array(needle)
-        var seen = 0
+        var found: [SourceLocation] = []
         var line = start.line - 1
         var column = start.column - 1
-        while line < lines.count {
+        while line < lines.count, found.count < count {
             let chars = lines[line]
-            while column + needle.count <= chars.count {
-                if Array(chars[column..<column + needle.count]) == needle {
-                    if seen == occurrence { return SourceLocation(line: line + 1, column: column + 1) }
-                    seen += 1
+            while column + needle.count <= chars.count, found.count < count {
+                if needle.indices.allSatisfy({ chars[column + $0] == needle[$0] }) {
+                    found.append(SourceLocation(line: line + 1, column: column + 1))
                     column += needle.count
                 } else {
                     column += 1
@@ -28,6 +28,6 @@ struct SourceText {
             line += 1
             column = 0
         }
-        return nil
+        return found
     }
 }
