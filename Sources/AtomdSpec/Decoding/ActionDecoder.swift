@@ -130,14 +130,8 @@ struct ActionDecoder {
     }
 
     private func decodeHeaders(_ node: YAMLNode, _ field: String) -> [HTTPAction.Header] {
-        guard case .mapping(let pairs) = node.kind else {
-            context.error(node.location, "'\(field)' must be a mapping, not \(node.kindName)")
-            return []
-        }
-        return pairs.compactMap { pair in
-            let name = pair.key.scalarText
-            return context.template(pair.value, "\(field).\(name)").map { HTTPAction.Header(name: name, value: $0) }
-        }
+        context.templateMap(node, field, keys: "header name", pattern: nil)
+            .map { HTTPAction.Header(name: $0.name, value: $0.value) }
     }
 
     private func decodeStatusCodes(_ node: YAMLNode, _ field: String) -> [Int] {

@@ -119,18 +119,28 @@ final class DecodeContext {
     func valueTemplate(_ node: YAMLNode) -> ValueTemplate {
         switch node.kind {
         case .scalar(let scalar):
-            switch ScalarValue(scalar) {
-            case .null: return .null
-            case .bool(let flag): return .bool(flag)
-            case .integer(let integer): return .integer(integer)
-            case .float(let float): return .number(float)
-            case .string: return .string(template(node, scalar))
-            }
+            let value = ScalarValue(scalar)
+            if case .string = value { return .string(template(node, scalar)) }
+            return ValueTemplate(value.jsonValue)
         case .sequence(let items): return .array(items.map(valueTemplate))
         case .mapping(let pairs):
             var members: [String: ValueTemplate] = [:]
             for pair in pairs { members[pair.key.scalarText] = valueTemplate(pair.value) }
             return .object(members)
+        }
+    }
+
+    /// A mapping of `NAME: template` (env, outputs, headers), in file order.
+    /// Names are checked against `pattern` when one is given.
+    func templateMap(_ node: YAMLNode, _ field: String, keys: String, pattern: NamePattern?) -> [(name: String, value: Template)] {
+        guard case .mapping(let pairs) = node.kind else {
+            error(node.location, "'\(field)' must be a mapping of NAME: value, not \(node.kindName)")
+            return []
+        }
+        return pairs.compactMap { pair in
+            let name = pattern.map { self.name(pair.key, keys, pattern: $0) } ?? pair.key.scalarText
+            guard let name, let value = template(pair.value, "\(field).\(name)") else { return nil }
+            return (name, value)
         }
     }
 

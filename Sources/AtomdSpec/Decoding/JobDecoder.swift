@@ -65,16 +65,8 @@ struct JobDecoder {
     }
 
     func decodeEnvironment(_ node: YAMLNode, _ field: String) -> [EnvironmentVariable] {
-        guard case .mapping(let pairs) = node.kind else {
-            context.error(node.location, "'\(field)' must be a mapping of NAME: value, not \(node.kindName)")
-            return []
-        }
-        return pairs.compactMap { pair in
-            guard let name = context.name(pair.key, "environment variable name", pattern: .identifier),
-                  let value = context.template(pair.value, "\(field).\(name)")
-            else { return nil }
-            return EnvironmentVariable(name: name, value: value)
-        }
+        context.templateMap(node, field, keys: "environment variable name", pattern: .identifier)
+            .map { EnvironmentVariable(name: $0.name, value: $0.value) }
     }
 
     private func decodeSecrets(_ node: YAMLNode) -> [String: SecretSource] {

@@ -84,16 +84,8 @@ struct StepDecoder {
     }
 
     private func decodeOutputs(_ node: YAMLNode) -> [Step.Output] {
-        guard case .mapping(let pairs) = node.kind else {
-            context.error(node.location, "'outputs' must be a mapping of NAME: expression, not \(node.kindName)")
-            return []
-        }
-        return pairs.compactMap { pair in
-            guard let name = context.name(pair.key, "output name", pattern: .identifier),
-                  let value = context.template(pair.value, "outputs.\(name)")
-            else { return nil }
-            return Step.Output(name: name, value: value)
-        }
+        context.templateMap(node, "outputs", keys: "output name", pattern: .identifier)
+            .map { Step.Output(name: $0.name, value: $0.value) }
     }
 
     private func decodeNeeds(_ node: YAMLNode?, at location: SourceLocation, parentMode: Group.Mode) -> [StepReference] {

@@ -64,6 +64,19 @@ public indirect enum ValueTemplate: Sendable, Hashable {
     case array([ValueTemplate])
     case object([String: ValueTemplate])
 
+    /// A value with no expressions in it.
+    public init(_ value: JSONValue) {
+        switch value {
+        case .null: self = .null
+        case .bool(let flag): self = .bool(flag)
+        case .integer(let integer): self = .integer(integer)
+        case .number(let number): self = .number(number)
+        case .string(let text): self = .string(Template(literal: text, at: .start))
+        case .array(let items): self = .array(items.map(ValueTemplate.init))
+        case .object(let members): self = .object(members.mapValues(ValueTemplate.init))
+        }
+    }
+
     public var templates: [Template] {
         switch self {
         case .null, .bool, .integer, .number: []

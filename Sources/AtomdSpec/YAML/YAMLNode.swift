@@ -44,13 +44,7 @@ public struct YAMLNode: Sendable, Hashable {
     public var jsonValue: JSONValue {
         switch kind {
         case .scalar(let scalar):
-            switch ScalarValue(scalar) {
-            case .null: return .null
-            case .bool(let flag): return .bool(flag)
-            case .integer(let integer): return .integer(integer)
-            case .float(let float): return .number(float)
-            case .string(let text): return .string(text)
-            }
+            return ScalarValue(scalar).jsonValue
         case .sequence(let items):
             return .array(items.map(\.jsonValue))
         case .mapping(let pairs):
@@ -105,6 +99,16 @@ public enum ScalarValue: Sendable, Hashable {
             return
         }
         self = ScalarValue.plain(text)
+    }
+
+    public var jsonValue: JSONValue {
+        switch self {
+        case .null: .null
+        case .bool(let flag): .bool(flag)
+        case .integer(let integer): .integer(integer)
+        case .float(let float): .number(float)
+        case .string(let text): .string(text)
+        }
     }
 
     static func plain(_ text: String) -> ScalarValue {
