@@ -9,16 +9,19 @@ struct JobDecoder {
         guard var keys = MappingReader(root, "the job", context: context) else { return nil }
         var version: Int?
         if let node = keys("version") {
-            if let value = context.integer(node, "version", range: 0...Int(Int32.max)), value != Self.supportedVersion {
-                context.error(node.location, "unsupported version \(value)", hint: "this atomd reads version \(Self.supportedVersion)")
-            } else {
-                version = Self.supportedVersion
+            if let value = context.integer(node, "version", range: 0...Int(Int32.max)) {
+                if value == Self.supportedVersion {
+                    version = value
+                } else {
+                    context.error(node.location, "unsupported version \(value)", hint: "this atomd reads version \(Self.supportedVersion)")
+                }
             }
         } else {
             context.error(root.location, "missing 'version'", hint: "start the file with 'version: 1'")
         }
-        let name = keys("name").flatMap { context.name($0, "job name", pattern: .label) }
-        if keys("name") == nil {
+        let nameNode = keys("name")
+        let name = nameNode.flatMap { context.name($0, "job name", pattern: .label) }
+        if nameNode == nil {
             context.error(root.location, "missing 'name'", hint: "add 'name: my-job'")
         }
         let description = keys("description").flatMap { context.string($0, "description") }
