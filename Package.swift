@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "atomd", targets: ["atomd"]),
         .library(name: "AtomdSpec", targets: ["AtomdSpec"]),
+        .library(name: "AtomdEngine", targets: ["AtomdEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
@@ -23,10 +24,17 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             cSettings: [.define("YAML_DECLARE_STATIC")]
         ),
+        // The engine knows atoms only through `Atom` and the journal only
+        // through `Journal`: it imports no I/O module.
+        .target(
+            name: "AtomdEngine",
+            dependencies: ["AtomdSpec"]
+        ),
         .executableTarget(
             name: "atomd",
             dependencies: [
                 "AtomdSpec",
+                "AtomdEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -34,6 +42,10 @@ let package = Package(
             name: "AtomdSpecTests",
             dependencies: ["AtomdSpec"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "AtomdEngineTests",
+            dependencies: ["AtomdEngine", "AtomdSpec"]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -1,0 +1,110 @@
+import AtomdSpec
+
+/// One kind of step: shell, HTTP, or a plugin's atom. The engine calls it
+/// through this protocol only.
+///
+/// Every call may be cancelled (a timeout, a cancelled run): implementations
+/// must honour task cancellation promptly, and must not block the cooperative
+/// thread pool (blocking work runs on threads of its own).
+public protocol Atom: Sendable {
+    /// `run`, `http`, or `PLUGIN.ATOM`.
+    var name: String { get }
+    /// Whether `revert` and `check` are implemented. When a step has no
+    /// `revert:` or `check:` of its own, the atom's are used if it has them.
+    var capabilities: AtomCapabilities { get }
+
+    /// Makes the change. Returns outputs (and, optionally, old and new state).
+    func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult
+
+    /// Undoes the change. Must tolerate "it never happened".
+    func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws
+
+    /// Tells whether the change is present in the world.
+    func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult
+}
+
+extension Atom {
+    public var capabilities: AtomCapabilities { [] }
+
+    public func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws {
+        throw AtomError("atom '\(name)' cannot revert")
+    }
+
+    public func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult {
+        throw AtomError("atom '\(name)' has no check")
+    }
+}
+
+/// What an atom implements besides `execute`.
+public struct AtomCapabilities: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    public static let revert = AtomCapabilities(rawValue: 1)
+    public static let check = AtomCapabilities(rawValue: 2)
+}
+
+/// The answer of a check.
+public enum CheckResult: Sendable, Hashable {
+    /// The effect is there; a check may return the outputs it found.
+    case present(outputs: JSONValue?)
+    case absent
+    /// The probe could not tell.
+    case unknown(String)
+}
+
+/// What `execute` returns.
+public struct AtomResult: Sendable, Hashable {
+    public var outputs: JSONValue
+    /// The state before and after, when the atom can tell (kept for revert).
+    public var oldState: JSONValue?
+    public var newState: JSONValue?
+
+    public init(outputs: JSONValue = .object([:]), oldState: JSONValue? = nil, newState: JSONValue? = nil) {
+        self.outputs = outputs
+        self.oldState = oldState
+        self.newState = newState
+    }
+}
+
+/// An atom's failure. `exitCode` lets `retry.on: [75]` select shell failures.
+public struct AtomError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public var exitCode: Int?
+
+    public init(_ message: String, exitCode: Int? = nil) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+
+    public var description: String { message }
+}
+
+/// What an atom knows about the call it is serving.
+public struct AtomContext: Sendable {
+    public var runID: String
+    /// The step's path in the job, groups first: `place/server`.
+    public var stepPath: String
+    public var attempt: Int
+    /// `RUN/STEP/ATTEMPT`; stays the same when an interrupted attempt is re-run.
+    public var idempotencyKey: String
+    let logSink: @Sendable (String) -> Void
+    let progressSink: @Sendable (Double, String?) -> Void
+
+    public init(runID: String, stepPath: String, attempt: Int, idempotencyKey: String,
+                log: @escaping @Sendable (String) -> Void = { _ in },
+                progress: @escaping @Sendable (Double, String?) -> Void = { _, _ in }) {
+        self.runID = runID
+        self.stepPath = stepPath
+        self.attempt = attempt
+        self.idempotencyKey = idempotencyKey
+        self.logSink = log
+        self.progressSink = progress
+    }
+
+    /// A line for the step's log (shown live, kept with the run).
+    public func log(_ line: String) { logSink(line) }
+
+    /// Progress from 0 to 1, with an optional note.
+    public func progress(_ fraction: Double, _ note: String? = nil) { progressSink(fraction, note) }
+}

@@ -1,0 +1,211 @@
+import AtomdSpec
+
+extension RunExecutor {
+    /// Reverts sibling steps in the reverse of how they ran: a sequence newest
+    /// first, a parallel group's branches together, a graph group in reverse
+    /// dependency order (a step reverts once every step that needed it has).
+    /// Groups revert inside-out. Returns false when a revert failed: then no
+    /// further revert starts, and the run ends `revert_failed`.
+    func compensateList(_ ids: [String], mode: Group.Mode) async -> Bool {
+        switch mode {
+        case .sequence:
+            for id in ids.reversed() {
+                guard await compensateStep(id) else { return false }
+            }
+            return true
+        case .parallel:
+            return await compensateReady(ids, after: [:])
+        case .graph:
+            // Reverse edges: a step waits for the steps that need it.
+            var dependents: [String: [String]] = [:]
+            for id in ids {
+                for need in table[id]?.step.needs.map(\.id) ?? [] { dependents[need, default: []].append(id) }
+            }
+            return await compensateReady(ids, after: dependents)
+        }
+    }
+
+    /// Reverts each step once all of `after[step]` are done, concurrently.
+    private func compensateReady(_ ids: [String], after waitFor: [String: [String]]) async -> Bool {
+        var remaining: [String: Int] = [:]
+        var unblocks: [String: [String]] = [:]
+        for id in ids {
+            let blockers = waitFor[id] ?? []
+            remaining[id] = blockers.count
+            for blocker in blockers { unblocks[blocker, default: []].append(id) }
+        }
+        var ready = ids.filter { remaining[$0] == 0 }
+        var head = 0
+        var allReverted = true
+        await withTaskGroup(of: (String, Bool).self) { group in
+            while true {
+                while allReverted, head < ready.count {
+                    let next = ready[head]
+                    head += 1
+                    group.addTask { (next, await compensateStep(next)) }
+                }
+                guard let (id, reverted) = await group.next() else { break }
+                if !reverted { allReverted = false }
+                for unblocked in unblocks[id] ?? [] {
+                    remaining[unblocked, default: 1] -= 1
+                    if remaining[unblocked] == 0 { ready.append(unblocked) }
+                }
+            }
+        }
+        return allReverted
+    }
+
+    /// Reverts one step (or, inside-out, one group) if it changed anything.
+    func compensateStep(_ id: String) async -> Bool {
+        guard let node = table[id], let record = await state[id] else { return true }
+        let step = node.step
+        if let group = step.group {
+            guard record.status != .pending, record.status != .reverted else { return true }
+            guard await hasEffects(node.children) else { return true }
+            await state.move(id, to: .reverting)
+            let reverted = await compensateList(node.children, mode: group.mode)
+            await state.move(id, to: reverted ? .reverted : .revertFailed) {
+                $0.effect = reverted ? .undone : $0.effect
+            }
+            return reverted
+        }
+        switch record.effect {
+        case .none, .undone:
+            if record.status == .failed || record.status == .ignored {
+                await state.update(id) { $0.compensation = "nothing to undo (check: absent)" }
+            }
+            return true
+        case .preexisting:
+            await state.update(id) { $0.compensation = "left in place (converged: it was there before)" }
+            await state.note(id, "converged step: it was present before the run, so it is not reverted")
+            return true
+        case .made, .possible:
+            return await revert(step, record)
+        }
+    }
+
+    private func hasEffects(_ ids: [String]) async -> Bool {
+        for id in ids.flatMap(table.subtree) {
+            guard let record = await state[id] else { continue }
+            if record.effect == .made || record.effect == .possible { return true }
+        }
+        return false
+    }
+
+    private enum RevertPlan {
+        case irreversible(String)
+        case action(AuxiliaryAction)
+        case atom(any Atom)
+    }
+
+    private func plan(for step: Step) -> RevertPlan {
+        switch step.revert {
+        case .irreversible:
+            return .irreversible("left in place (revert: none)")
+        case .action(let auxiliary):
+            return .action(auxiliary)
+        case .unspecified:
+            if case .plugin = step.action, let atom = atom(for: step.action), atom.capabilities.contains(.revert) {
+                return .atom(atom)
+            }
+            return .irreversible("left in place (no revert)")
+        }
+    }
+
+    private func revert(_ step: Step, _ record: StepRecord) async -> Bool {
+        let id = step.id
+        let revertPlan = plan(for: step)
+        if case .irreversible(let why) = revertPlan {
+            await state.update(id) { $0.compensation = why }
+            await state.note(id, "irreversible: \(why)")
+            return true
+        }
+        await state.move(id, to: .reverting)
+        let key = "\(state.runID)/\(id)/\(max(record.keyAttempt, 1))"
+        if case .action(let auxiliary) = revertPlan, let missing = missingOutputs(auxiliary, record) {
+            return await revertFailed(id, "the revert of step '\(id)' needs output '\(missing)', which was never recorded; "
+                                         + "look for what the step made with idempotency key \(key)")
+        }
+        let policy = revertPolicy(revertPlan)
+        var failure = ""
+        attempts: for attempt in 1...max(1, policy.attempts) {
+            let context = context(for: record, attempt: attempt, key: key)
+            let result: Result<Void, CallFailure>
+            switch revertPlan {
+            case .action(let auxiliary):
+                result = await runRevertAction(step, auxiliary, record: record, context: context)
+            case .atom(let atom):
+                let input = record.input ?? .null, outputs = record.outputs
+                result = await callWithTimeout(step.timeout) { try await atom.revert(input, outputs: outputs, context: context) }
+            case .irreversible:
+                result = .success(())
+            }
+            switch result {
+            case .success:
+                return await confirmReverted(step)
+            case .failure(let error):
+                failure = error.description
+                guard attempt < policy.attempts, policy.retries(error) else { break attempts }
+                let wait = policy.delay(beforeAttempt: attempt + 1, random: Double.random(in: 0..<1))
+                await state.note(id, "revert attempt \(attempt) failed: \(failure); retrying in \(wait.jobText)")
+                try? await Task.sleep(for: wait)
+            }
+        }
+        return await revertFailed(id, "the revert of step '\(id)' failed: \(failure)")
+    }
+
+    private func revertPolicy(_ plan: RevertPlan) -> RetryPolicy {
+        if case .action(let auxiliary) = plan, let policy = auxiliary.retry { return policy }
+        return job.defaults.retry ?? RetryPolicy()
+    }
+
+    private func runRevertAction(_ step: Step, _ auxiliary: AuxiliaryAction, record: StepRecord,
+                                 context: AtomContext) async -> Result<Void, CallFailure> {
+        guard let atom = atom(for: auxiliary.action) else { return .failure(.error("no atom for the revert", exitCode: nil)) }
+        let extra: [String: JSONValue] = ["outputs": record.outputs ?? .object([:])]
+        let evaluator = await evaluator(for: step.id, frame: Frame(), attempt: context.attempt, extra: extra)
+        let input: JSONValue
+        do {
+            input = try ActionInput(evaluator: evaluator, environment: environment(of: step)).resolve(auxiliary.action)
+        } catch {
+            return .failure(.input(error.message))
+        }
+        return await callWithTimeout(auxiliary.timeout ?? step.timeout) {
+            _ = try await atom.execute(input, context: context)
+        }
+    }
+
+    /// Role 4 of check: after a revert, present means the undo did not take.
+    private func confirmReverted(_ step: Step) async -> Bool {
+        let record = await state[step.id]
+        if let result = await check(step, input: record?.input, outputs: record?.outputs, frame: Frame()),
+           case .present = result {
+            return await revertFailed(step.id, "the revert of step '\(step.id)' ran, but its check still finds the effect")
+        }
+        await state.move(step.id, to: .reverted) {
+            $0.effect = .undone
+            $0.compensation = "reverted"
+        }
+        return true
+    }
+
+    private func revertFailed(_ id: String, _ message: String) async -> Bool {
+        await state.markRevertFailure(message)
+        await state.move(id, to: .revertFailed, detail: message) {
+            $0.error = message
+            $0.compensation = "revert failed: left behind"
+        }
+        return false
+    }
+
+    /// The first `outputs.KEY` the revert reads that the step never recorded.
+    private func missingOutputs(_ auxiliary: AuxiliaryAction, _ record: StepRecord) -> String? {
+        let recorded = record.outputs ?? .object([:])
+        for template in auxiliary.action.templates {
+            for expression in template.expressions {
+                if let key = expression.outputKeys.first(where: { recorded[$0] == .null }) { return key }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,144 @@
+import AtomdSpec
+import Foundation
+
+/// Runs jobs as transactions. Knows atoms only through `AtomRegistry`, the
+/// journal only through `Journal`, locks only through `LockProvider`.
+public struct Engine: Sendable {
+    public var registry: AtomRegistry
+    public var journal: (any Journal)?
+    public var locks: any LockProvider
+    public var listeners: [any EventListener]
+
+    public init(registry: AtomRegistry, journal: (any Journal)? = nil, locks: any LockProvider = InProcessLocks(),
+                listeners: [any EventListener] = []) {
+        self.registry = registry
+        self.journal = journal
+        self.locks = locks
+        self.listeners = listeners
+    }
+
+    /// Checks that the run can start (every atom registered, every `--var`
+    /// declared), then starts it in the background.
+    public func start(_ request: RunRequest) throws(RunSetupError) -> RunHandle {
+        let table = JobTable(request.job)
+        let missing = table.requiredAtoms.filter { registry[$0] == nil }.sorted()
+        guard missing.isEmpty else {
+            throw RunSetupError("no atom registered for: \(missing.joined(separator: ", "))",
+                                hint: "known atoms: \(registry.names.joined(separator: ", "))")
+        }
+        var vars = request.job.vars
+        for (name, value) in request.vars.sorted(by: { $0.key < $1.key }) {
+            guard vars[name] != nil else {
+                throw RunSetupError("--var \(name): the job declares no variable '\(name)'",
+                                    hint: "declared: \(request.job.vars.keys.sorted().joined(separator: ", "))")
+            }
+            vars[name] = value
+        }
+        let runID = request.runID ?? RunID.make()
+        let hub = EventHub(runID: runID, listeners: listeners)
+        let state = RunState(runID: runID, table: table, hub: hub, journal: journal, redact: Redactor(request.secrets.values))
+        let executor = RunExecutor(
+            job: request.job, table: table, state: state, registry: registry, locks: locks,
+            baseContexts: [
+                "vars": .object(vars),
+                "env": .object(request.environment.mapValues(JSONValue.string)),
+                "secrets": .object(request.secrets.mapValues(JSONValue.string)),
+            ])
+        return RunHandle(runID: runID, state: state, task: Task { await executor.run() })
+    }
+}
+
+/// One run to start.
+public struct RunRequest: Sendable {
+    public var job: Job
+    /// Nil: a new id is made.
+    public var runID: String?
+    /// `--var` overrides; each must be declared in the job's `vars`.
+    public var vars: [String: JSONValue]
+    /// The environment expressions see as `env.*`.
+    public var environment: [String: String]
+    /// Resolved secret values by name (redacted in everything published).
+    public var secrets: [String: String]
+
+    public init(job: Job, runID: String? = nil, vars: [String: JSONValue] = [:], environment: [String: String] = [:],
+                secrets: [String: String] = [:]) {
+        self.job = job
+        self.runID = runID
+        self.vars = vars
+        self.environment = environment
+        self.secrets = secrets
+    }
+}
+
+/// Why a run could not start.
+public struct RunSetupError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var hint: String?
+
+    public init(_ message: String, hint: String? = nil) {
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { hint.map { "\(message); \($0)" } ?? message }
+}
+
+/// A started run: wait for it, or steer it.
+public final class RunHandle: Sendable {
+    public let runID: String
+    let state: RunState
+    private let task: Task<RunReport, Never>
+
+    init(runID: String, state: RunState, task: Task<RunReport, Never>) {
+        self.runID = runID
+        self.state = state
+        self.task = task
+    }
+
+    /// The report when the run has ended.
+    public func wait() async -> RunReport { await task.value }
+
+    /// Stop starting steps; running ones finish.
+    public func pause() async { await state.requestPause() }
+
+    public func resume() async { await state.requestResume() }
+
+    /// Cancel: running steps are cancelled, then what was done is compensated.
+    public func cancel() async { await state.requestCancel() }
+
+    /// Answers a step paused by `on_failure: pause`. False if it is not waiting.
+    @discardableResult
+    public func decide(_ stepID: String, _ decision: OperatorDecision) async -> Bool {
+        await state.decide(stepID, decision)
+    }
+
+    /// Steps waiting for an operator decision.
+    public func waitingSteps() async -> [String] { await state.waitingSteps }
+
+    /// Stops at once: cancels every running call without compensating.
+    public func abort() { task.cancel() }
+}
+
+/// How a run ended.
+public struct RunReport: Sendable, Codable {
+    public var runID: String
+    public var job: String
+    public var status: RunStatus
+    /// In job order, groups before their steps, `finally` last.
+    public var steps: [StepRecord]
+    /// Why the run could not continue (a failed journal), if it stopped early.
+    public var error: String?
+}
+
+enum RunID {
+    /// Sortable and unique enough for one agent: `20261122-120501-3f9a1c`.
+    static func make() -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date())
+        func two(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
+        let suffix = String(UInt32.random(in: 0...0xFFFFFF), radix: 16)
+        return "\(parts.year ?? 0)\(two(parts.month))\(two(parts.day))-\(two(parts.hour))\(two(parts.minute))\(two(parts.second))-"
+            + String(repeating: "0", count: 6 - suffix.count) + suffix
+    }
+}

@@ -1,0 +1,35 @@
+import AtomdSpec
+import Foundation
+import Synchronization
+
+/// Numbers events and hands them to listeners from any task: transitions come
+/// from the run actor, log lines from atoms, synchronously.
+final class EventHub: Sendable {
+    private let counter = Mutex(0)
+    /// Serializes delivery so every listener sees one order.
+    private let delivery = Mutex(())
+    private let listeners: [any EventListener]
+    let runID: String
+
+    init(runID: String, listeners: [any EventListener]) {
+        self.runID = runID
+        self.listeners = listeners
+    }
+
+    /// A new event with the next sequence number.
+    func make(_ kind: EngineEvent.Kind, step: StepRecord? = nil, attempt: Int? = nil, detail: String? = nil,
+              data: JSONValue? = nil, key: String? = nil) -> EngineEvent {
+        let sequence = counter.withLock { value in
+            value += 1
+            return value
+        }
+        return EngineEvent(sequence: sequence, runID: runID, stepPath: step?.path, stepID: step?.id, attempt: attempt,
+                           kind: kind, time: Date(), detail: detail, data: data, idempotencyKey: key)
+    }
+
+    func deliver(_ event: EngineEvent) {
+        delivery.withLock { _ in
+            for listener in listeners { listener.receive(event) }
+        }
+    }
+}

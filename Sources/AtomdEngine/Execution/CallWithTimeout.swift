@@ -1,0 +1,56 @@
+import AtomdSpec
+
+/// Why an atom call did not succeed.
+enum CallFailure: Error, Sendable, CustomStringConvertible {
+    case error(String, exitCode: Int?)
+    case timeout(Duration)
+    /// The run was cancelled while the call ran.
+    case cancelled
+    /// The input could not be computed (an expression failed).
+    case input(String)
+
+    var description: String {
+        switch self {
+        case .error(let message, let code): code.map { "\(message) (exit code \($0))" } ?? message
+        case .timeout(let limit): "timed out after \(limit.jobText)"
+        case .cancelled: "cancelled"
+        case .input(let message): "cannot compute the input: \(message)"
+        }
+    }
+}
+
+/// The first of an atom call and its deadline to finish.
+private enum Race<T: Sendable>: Sendable {
+    case finished(T)
+    case timedOut
+}
+
+/// Runs an atom call, cancelling it when `limit` passes. The atom must honour
+/// cancellation; the call returns when it has.
+func callWithTimeout<T: Sendable>(
+    _ limit: Duration?, _ body: @escaping @Sendable () async throws -> T
+) async -> Result<T, CallFailure> {
+    do {
+        return try await withThrowingTaskGroup(of: Race<T>.self) { group in
+            group.addTask { .finished(try await body()) }
+            if let limit {
+                group.addTask {
+                    try await Task.sleep(for: limit)
+                    return .timedOut
+                }
+            }
+            defer { group.cancelAll() }
+            switch try await group.next() {
+            case .finished(let value)?: return .success(value)
+            case .timedOut?: return .failure(.timeout(limit ?? .zero))
+            case nil: return .failure(.cancelled)
+            }
+        }
+    } catch let error as AtomError {
+        return .failure(.error(error.message, exitCode: error.exitCode))
+    } catch is CancellationError {
+        return .failure(.cancelled)
+    } catch {
+        return .failure(Task.isCancelled ? .cancelled : .error(String(describing: error), exitCode: nil))
+    }
+}

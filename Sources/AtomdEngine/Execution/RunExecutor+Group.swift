@@ -1,0 +1,80 @@
+import AtomdSpec
+
+extension RunExecutor {
+    /// Runs a group; with a retry controller, a failed attempt's done steps
+    /// are reverted and the group runs again (with the next `for_each` item).
+    func executeGroup(_ step: Step, scope: FailureScope, frame: Frame) async -> Bool {
+        guard let group = step.group, let node = table[step.id] else { return false }
+        await state.move(step.id, to: .running, attempt: 1) { $0.attempts = 1 }
+        guard let controller = group.retry else {
+            let succeeded = await executeList(node.children, mode: group.mode, maxParallel: group.maxParallel, scope: scope, frame: frame)
+            return await finishGroup(step, succeeded: succeeded, scope: scope, frame: frame)
+        }
+        let items: [JSONValue?]
+        switch controller.strategy {
+        case .times(let count):
+            items = Array(repeating: nil, count: count)
+        case .forEach(let list):
+            items = list
+        case .forEachExpression(let expression):
+            let evaluator = await evaluator(for: step.id, frame: frame, attempt: 1)
+            switch Result(catching: { () throws(EvaluationError) in try evaluator.evaluate(expression) }) {
+            case .success(.array(let list)) where !list.isEmpty:
+                items = list
+            case .success(let other):
+                return await fail(step, .input("for_each must give a non-empty list, not \(other.json)"), effect: .none, scope: scope, frame: frame)
+            case .failure(let error):
+                return await fail(step, .input("for_each: \(error.message)"), effect: .none, scope: scope, frame: frame)
+            }
+        }
+        for (index, item) in items.enumerated() {
+            var attemptFrame = frame
+            attemptFrame.retry = .object(["item": item ?? .null, "attempt": .integer(Int64(index + 1))])
+            let attemptScope = FailureScope(parent: scope)
+            if await executeList(node.children, mode: group.mode, maxParallel: group.maxParallel, scope: attemptScope, frame: attemptFrame) {
+                return await finishGroup(step, succeeded: true, scope: scope, frame: attemptFrame)
+            }
+            let label = item.map { "item \($0.interpolated)" } ?? "attempt \(index + 1)"
+            guard !(await state.cancelRequested), !scope.isHalted, index + 1 < items.count else { break }
+            await state.note(step.id, "\(label) failed; reverting the group's done steps before the next attempt")
+            guard await compensateList(node.children, mode: group.mode) else {
+                return await finishGroup(step, succeeded: false, scope: scope, frame: attemptFrame)
+            }
+            for id in node.children.flatMap(table.subtree) {
+                guard await state[id]?.status != .pending else { continue }
+                await state.move(id, to: .pending) {
+                    $0.effect = .none
+                    $0.outputs = nil
+                    $0.error = nil
+                }
+            }
+            if let delay = controller.delay {
+                do { try await Task.sleep(for: delay) } catch { break }
+            }
+        }
+        return await finishGroup(step, succeeded: false, scope: scope, frame: frame)
+    }
+
+    private func finishGroup(_ step: Step, succeeded: Bool, scope: FailureScope, frame: Frame) async -> Bool {
+        guard succeeded else {
+            // The group's own failure: its steps carry the effects, the group none.
+            return await fail(step, .error("a step of the group failed", exitCode: nil), effect: .none, scope: scope, frame: frame)
+        }
+        var outputs: JSONValue = .object([:])
+        if !step.outputs.isEmpty {
+            let evaluator = await evaluator(for: step.id, frame: frame, attempt: 1)
+            var declared: [String: JSONValue] = [:]
+            do {
+                for output in step.outputs { declared[output.name] = try evaluator.render(output.value) }
+            } catch {
+                return await fail(step, .input("outputs: \(error.message)"), effect: .none, scope: scope, frame: frame)
+            }
+            outputs = .object(declared)
+        }
+        await state.move(step.id, to: .succeeded, data: .object(["outputs": outputs])) {
+            $0.outputs = outputs
+            $0.effect = .made
+        }
+        return true
+    }
+}

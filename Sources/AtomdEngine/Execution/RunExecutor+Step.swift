@@ -1,0 +1,181 @@
+import AtomdSpec
+
+extension RunExecutor {
+    /// Runs one step (or group) to its end. True when the job may go on.
+    func executeStep(_ id: String, scope: FailureScope, frame: Frame) async -> Bool {
+        guard let step = table[id]?.step else { return false }
+        if let condition = step.condition {
+            let evaluator = await evaluator(for: id, frame: frame, attempt: 1)
+            do {
+                let value = try evaluator.evaluate(condition)
+                guard value.isTruthy else {
+                    await state.move(id, to: .skipped, detail: "condition is false: \(condition.source)")
+                    return true
+                }
+            } catch {
+                await state.move(id, to: .running, attempt: 1) { $0.attempts += 1 }
+                let goOn = await fail(step, CallFailure.input("if: \(error.message)"), effect: .none, scope: scope, frame: frame)
+                return await retryRequested(id, goOn) ? await executeStep(id, scope: scope, frame: frame) : goOn
+            }
+        }
+        if step.group != nil {
+            return await executeGroup(step, scope: scope, frame: frame)
+        }
+        guard let lock = step.lock else {
+            return await executeAttempts(step, scope: scope, frame: frame)
+        }
+        let owner = "\(state.runID)/\(id)"
+        do {
+            try await locks.acquire(lock, owner: owner)
+        } catch {
+            await state.move(id, to: .running, attempt: 1) { $0.attempts += 1 }
+            _ = await fail(step, .cancelled, effect: .none, scope: scope, frame: frame)
+            return false
+        }
+        let result = await executeAttempts(step, scope: scope, frame: frame)
+        await locks.release(lock, owner: owner)
+        return result
+    }
+
+    /// Converge check, then attempts with retries and timeouts.
+    private func executeAttempts(_ step: Step, scope: FailureScope, frame: Frame) async -> Bool {
+        let id = step.id
+        guard let atom = atom(for: step.action) else { return false }
+        let policy = step.retry ?? RetryPolicy()
+        var attemptInSeries = 0
+        while true {
+            attemptInSeries += 1
+            let attempt = (await state[id]?.attempts ?? 0) + 1
+            let evaluator = await evaluator(for: id, frame: frame, attempt: attempt)
+            let input: JSONValue
+            do {
+                input = try ActionInput(evaluator: evaluator, environment: environment(of: step)).resolve(step.action)
+            } catch {
+                await state.move(id, to: .running, attempt: attempt) { $0.attempts = attempt }
+                let goOn = await fail(step, .input(error.message), effect: .none, scope: scope, frame: frame)
+                guard await retryRequested(id, goOn) else { return goOn }
+                attemptInSeries = 0
+                continue
+            }
+            if step.converge, attemptInSeries == 1, await converged(step, input: input, frame: frame) {
+                return true
+            }
+            let key = "\(state.runID)/\(id)/\(attempt)"
+            await state.move(id, to: .running, attempt: attempt, data: input, key: key) {
+                $0.attempts = attempt
+                $0.keyAttempt = attempt
+                $0.input = input
+                $0.error = nil
+            }
+            guard let record = await state[id] else { return false }
+            let context = context(for: record, attempt: attempt, key: key)
+            let outcome = await callWithTimeout(step.timeout) { try await atom.execute(input, context: context) }
+            let goOn: Bool
+            switch outcome {
+            case .success(let result):
+                goOn = await succeed(step, result: result, frame: frame, attempt: attempt, scope: scope)
+            case .failure(let failure):
+                let cancelled = await state.cancelRequested
+                if !cancelled, attemptInSeries < policy.attempts, policy.retries(failure) {
+                    let wait = policy.delay(beforeAttempt: attemptInSeries + 1, random: Double.random(in: 0..<1))
+                    await state.note(id, "attempt \(attempt) failed: \(failure); retrying in \(wait.jobText)")
+                    do {
+                        try await Task.sleep(for: wait)
+                        continue
+                    } catch {
+                        goOn = await fail(step, .cancelled, effect: .possible, scope: scope, frame: frame)
+                        break
+                    }
+                }
+                let effect = await effectAfterFailure(step, frame: frame)
+                goOn = await fail(step, cancelled ? .cancelled : failure, effect: effect, scope: scope, frame: frame)
+            }
+            guard await retryRequested(id, goOn) else { return goOn }
+            attemptInSeries = 0
+        }
+    }
+
+    /// After `fail` let the job go on, the step is still `failed` only when
+    /// the operator chose retry.
+    func retryRequested(_ id: String, _ goOn: Bool) async -> Bool {
+        goOn ? await state[id]?.status == .failed : false
+    }
+
+    /// `converge: true`: when the check finds the effect already there, the
+    /// step is skipped and never reverted.
+    private func converged(_ step: Step, input: JSONValue, frame: Frame) async -> Bool {
+        let probe = await check(step, input: input, outputs: nil, frame: frame)
+        guard case .present(let outputs)? = probe else {
+            await state.note(step.id, "converge: \(probe.map(describe) ?? "no check"); running the step")
+            return false
+        }
+        await state.move(step.id, to: .skipped, detail: "skipped (already present)", data: outputs) {
+            $0.effect = .preexisting
+            $0.outputs = outputs
+            $0.input = input
+        }
+        return true
+    }
+
+    /// Computes declared outputs and records success.
+    private func succeed(_ step: Step, result: AtomResult, frame: Frame, attempt: Int, scope: FailureScope) async -> Bool {
+        var outputs = result.outputs
+        if !step.outputs.isEmpty {
+            var extra: [String: JSONValue] = ["outputs": result.outputs]
+            if case .http = step.action { extra["response"] = result.outputs }
+            let evaluator = await evaluator(for: step.id, frame: frame, attempt: attempt, extra: extra)
+            var declared: [String: JSONValue] = [:]
+            do {
+                for output in step.outputs { declared[output.name] = try evaluator.render(output.value) }
+            } catch {
+                await state.update(step.id) { $0.outputs = result.outputs }
+                return await fail(step, .input("outputs: \(error.message)"), effect: .made, scope: scope, frame: frame)
+            }
+            outputs = .object(declared)
+        }
+        var data: [String: JSONValue] = ["outputs": outputs]
+        if let old = result.oldState { data["old_state"] = old }
+        if let new = result.newState { data["new_state"] = new }
+        await state.move(step.id, to: .succeeded, data: .object(data)) {
+            $0.outputs = outputs
+            $0.effect = .made
+        }
+        return true
+    }
+
+    /// Records a final failure and applies `continue_on_error` and
+    /// `on_failure: pause`. True when the job goes on (ignored, or the
+    /// operator chose retry or skip).
+    func fail(_ step: Step, _ failure: CallFailure, effect: StepRecord.Effect, scope: FailureScope, frame: Frame) async -> Bool {
+        let id = step.id
+        let message = failure.description
+        let cancelled = if case .cancelled = failure { true } else { false }
+        if step.continueOnError, !cancelled {
+            await state.move(id, to: .ignored, detail: message) {
+                $0.error = message
+                $0.effect = effect
+            }
+            return true
+        }
+        await state.move(id, to: .failed, detail: message) {
+            $0.error = message
+            $0.effect = effect
+        }
+        guard !cancelled, job.onFailure == .pause, !frame.inFinally, step.group == nil else { return false }
+        switch await state.awaitDecision(for: id, reason: "step '\(id)' failed: \(message); waiting for the operator") {
+        case .retry:
+            await state.requestResume()
+            return true
+        case .skip:
+            await state.move(id, to: .skipped, detail: "skipped by the operator after: \(message)")
+            await state.requestResume()
+            return true
+        case .revert:
+            scope.halt()
+            return false
+        case .cancel:
+            await state.requestCancel()
+            return false
+        }
+    }
+}

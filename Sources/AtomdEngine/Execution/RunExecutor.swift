@@ -1,0 +1,103 @@
+import AtomdSpec
+import Foundation
+
+/// Carries one run from start to end: main steps, compensation when they
+/// fail, then `finally`. Scheduling, steps, groups, checks and compensation
+/// live in the extensions beside this file.
+struct RunExecutor: Sendable {
+    let job: Job
+    let table: JobTable
+    let state: RunState
+    let registry: AtomRegistry
+    let locks: any LockProvider
+    /// `vars`, `env`, `secrets`: fixed for the run.
+    let baseContexts: [String: JSONValue]
+
+    /// Per-scope values expressions can read.
+    struct Frame: Sendable {
+        /// `retry.item` and `retry.attempt` inside a group retry controller.
+        var retry: JSONValue?
+        /// `finally` steps: failures are recorded, nothing pauses or halts.
+        var inFinally = false
+    }
+
+    func run() async -> RunReport {
+        await state.setRun(.running)
+        let main = Task { [self] in
+            await executeList(table.main, mode: .sequence, maxParallel: nil, scope: FailureScope(), frame: Frame())
+        }
+        await state.runMain(main)
+        let succeeded = await withTaskCancellationHandler {
+            await main.value
+        } onCancel: {
+            main.cancel()
+        }
+        if await state.journalFailure == nil {
+            await finish(mainSucceeded: succeeded)
+            var frame = Frame()
+            frame.inFinally = true
+            for id in table.finally {
+                _ = await executeStep(id, scope: FailureScope(), frame: frame)
+            }
+        }
+        return await report()
+    }
+
+    /// Decides the run's outcome after the main steps, compensating if needed.
+    private func finish(mainSucceeded: Bool) async {
+        let cancelled = await state.cancelRequested
+        if mainSucceeded, !cancelled {
+            await state.setRun(.succeeded)
+            return
+        }
+        if await state.revertFailure != nil {
+            await state.setRun(.reverting)
+            await state.setRun(.revertFailed, detail: await state.revertFailure)
+            return
+        }
+        if !cancelled, job.onFailure == .fail {
+            await state.setRun(.failed, detail: "on_failure: fail; nothing was reverted")
+            return
+        }
+        await state.setRun(.reverting, detail: cancelled ? "cancelled; compensating" : "a step failed; compensating")
+        let compensated = await compensateList(table.main, mode: .sequence)
+        if compensated {
+            await state.setRun(cancelled ? .cancelled : .reverted)
+        } else {
+            await state.setRun(.revertFailed, detail: await state.revertFailure)
+        }
+    }
+
+    private func report() async -> RunReport {
+        let records = await state.records
+        let order = table.main.flatMap(table.subtree) + table.finally.flatMap(table.subtree)
+        return RunReport(runID: state.runID, job: job.name, status: await state.status,
+                         steps: order.compactMap { records[$0] }, error: await state.journalFailure)
+    }
+
+    /// The values an expression of step `id` can read right now.
+    func evaluator(for id: String, frame: Frame, attempt: Int, extra: [String: JSONValue] = [:]) async -> ExpressionEvaluator {
+        var contexts = baseContexts
+        contexts["steps"] = .object(await state.stepsContext)
+        contexts["run"] = .object(["id": .string(state.runID), "name": .string(job.name),
+                                   "status": .string(await state.status.rawValue)])
+        contexts["step"] = .object(["id": .string(id), "attempt": .integer(Int64(attempt))])
+        if let retry = frame.retry { contexts["retry"] = retry }
+        contexts.merge(extra) { _, new in new }
+        return ExpressionEvaluator(contexts: contexts)
+    }
+
+    /// Job env and step env, in that order.
+    func environment(of step: Step) -> [EnvironmentVariable] {
+        job.env + step.env
+    }
+
+    func atom(for action: Action) -> (any Atom)? {
+        action.atomName.flatMap { registry[$0] }
+    }
+
+    func context(for record: StepRecord, attempt: Int, key: String) -> AtomContext {
+        AtomContext(runID: state.runID, stepPath: record.path, attempt: attempt, idempotencyKey: key,
+                    log: { [state] line in state.log(record, attempt: attempt, line: line) })
+    }
+}

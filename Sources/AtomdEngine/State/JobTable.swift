@@ -1,0 +1,59 @@
+import AtomdSpec
+
+/// The job's steps by id, with their paths and tree links, computed once per
+/// run so that no transition walks the job.
+struct JobTable: Sendable {
+    struct Node: Sendable {
+        var step: Step
+        /// Ancestor group ids and the step id, joined by `/`.
+        var path: String
+        var parent: String?
+        var children: [String]
+    }
+
+    private(set) var nodes: [String: Node] = [:]
+    let main: [String]
+    let finally: [String]
+
+    init(_ job: Job) {
+        main = job.steps.map(\.id)
+        finally = job.finally.map(\.id)
+        for step in job.steps + job.finally { add(step, parent: nil, prefix: "") }
+    }
+
+    private mutating func add(_ step: Step, parent: String?, prefix: String) {
+        let path = prefix + step.id
+        nodes[step.id] = Node(step: step, path: path, parent: parent, children: step.group?.steps.map(\.id) ?? [])
+        for child in step.group?.steps ?? [] { add(child, parent: step.id, prefix: path + "/") }
+    }
+
+    subscript(id: String) -> Node? { nodes[id] }
+
+    /// The step and everything inside it.
+    func subtree(_ id: String) -> [String] {
+        [id] + (nodes[id]?.children.flatMap(subtree) ?? [])
+    }
+
+    /// Every atom name the job's actions, reverts and checks need.
+    var requiredAtoms: Set<String> {
+        var names: Set<String> = []
+        for node in nodes.values {
+            names.formUnion(node.step.action.atomName.map { [$0] } ?? [])
+            if case .action(let revert) = node.step.revert, let name = revert.action.atomName { names.insert(name) }
+            if let check = node.step.check, let name = check.action.atomName { names.insert(name) }
+        }
+        return names
+    }
+}
+
+extension Action {
+    /// The registry name of the atom that performs this action; nil for groups.
+    public var atomName: String? {
+        switch self {
+        case .run: "run"
+        case .http: "http"
+        case .plugin(let plugin): plugin.qualifiedName
+        case .group: nil
+        }
+    }
+}

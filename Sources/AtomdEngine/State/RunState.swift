@@ -1,0 +1,187 @@
+import AtomdSpec
+import Foundation
+
+/// The mutable state of one run. Every transition goes through here: it is
+/// checked against the state machine, written to the journal (awaited), then
+/// delivered to listeners.
+actor RunState {
+    let runID: String
+    let table: JobTable
+    private let hub: EventHub
+    private let journal: (any Journal)?
+    let redact: Redactor
+
+    private(set) var status: RunStatus = .queued
+    private(set) var records: [String: StepRecord] = [:]
+    /// `steps.ID` values for expressions, updated per transition so that
+    /// evaluation never walks the whole job.
+    private(set) var stepsContext: [String: JSONValue] = [:]
+    private var completions = 0
+    /// Set when the journal failed: the run must not go on without records.
+    private(set) var journalFailure: String?
+    /// Set when a revert failed: compensation stops, the run ends revert_failed.
+    private(set) var revertFailure: String?
+
+    // Operator control.
+    private var pauseRequested = false
+    private(set) var cancelRequested = false
+    private var resumeWaiters: [CheckedContinuation<Void, Never>] = []
+    private var decisions: [String: CheckedContinuation<OperatorDecision, Never>] = [:]
+    private var pendingDecisions: [String: OperatorDecision] = [:]
+    /// The task running the main steps: cancelling it cancels running atom
+    /// calls, while compensation (outside it) still runs.
+    private var mainTask: Task<Bool, Never>?
+
+    init(runID: String, table: JobTable, hub: EventHub, journal: (any Journal)?, redact: Redactor) {
+        self.runID = runID
+        self.table = table
+        self.hub = hub
+        self.journal = journal
+        self.redact = redact
+        for node in table.nodes.values {
+            records[node.step.id] = StepRecord(id: node.step.id, path: node.path)
+            stepsContext[node.step.id] = .object(["status": .string(StepStatus.pending.rawValue), "outputs": .object([:])])
+        }
+    }
+
+    subscript(id: String) -> StepRecord? { records[id] }
+
+    // MARK: Transitions
+
+    func setRun(_ next: RunStatus, detail: String? = nil) async {
+        guard status != next else { return }
+        assert(status.canMove(to: next), "illegal run transition \(status) -> \(next)")
+        guard status.canMove(to: next) else { return }
+        status = next
+        await emit(hub.make(.run(next), detail: detail.map(redact.callAsFunction)))
+    }
+
+    /// Moves a step to `next`, applying `update` to its record first.
+    func move(_ id: String, to next: StepStatus, attempt: Int? = nil, detail: String? = nil, data: JSONValue? = nil,
+              key: String? = nil, update: (inout StepRecord) -> Void = { _ in }) async {
+        guard var record = records[id] else { return }
+        assert(record.status.canMove(to: next), "illegal step transition \(id): \(record.status) -> \(next)")
+        guard record.status.canMove(to: next) else { return }
+        record.status = next
+        update(&record)
+        let now = Date()
+        switch next {
+        case .running where record.startedAt == nil || attempt == 1: record.startedAt = now
+        case .succeeded, .failed, .ignored, .skipped:
+            record.finishedAt = now
+            completions += 1
+            record.completion = completions
+        default: break
+        }
+        records[id] = record
+        stepsContext[id] = .object(["status": .string(next.rawValue), "outputs": record.outputs ?? .object([:])])
+        await emit(hub.make(.step(next), step: record, attempt: attempt ?? record.attempts,
+                            detail: detail.map(redact.callAsFunction), data: data.map(redact.callAsFunction), key: key))
+    }
+
+    func update(_ id: String, _ change: (inout StepRecord) -> Void) {
+        guard var record = records[id] else { return }
+        change(&record)
+        records[id] = record
+    }
+
+    func markRevertFailure(_ message: String) {
+        if revertFailure == nil { revertFailure = redact(message) }
+    }
+
+    func note(_ id: String?, _ text: String) async {
+        let record = id.flatMap { records[$0] }
+        await emit(hub.make(.note(redact(text)), step: record, attempt: record?.attempts))
+    }
+
+    /// Log lines bypass the journal: step output can be huge and belongs in
+    /// step log files, not in the transition history.
+    nonisolated func log(_ record: StepRecord, attempt: Int, line: String) {
+        hub.deliver(hub.make(.log(redact(line)), step: record, attempt: attempt))
+    }
+
+    private func emit(_ event: EngineEvent) async {
+        if let journal, journalFailure == nil {
+            do {
+                try await journal.record(event)
+            } catch {
+                journalFailure = "the journal could not record a transition: \(error)"
+            }
+        }
+        hub.deliver(event)
+    }
+
+    // MARK: Operator control
+
+    /// Whether a step may start now; waits while the run is paused.
+    func mayStart(_ scope: FailureScope) async -> Bool {
+        while pauseRequested, !cancelRequested, !scope.isHalted {
+            await withCheckedContinuation { resumeWaiters.append($0) }
+        }
+        return !cancelRequested && !scope.isHalted && journalFailure == nil
+    }
+
+    func requestPause() async {
+        guard !pauseRequested, status == .running else { return }
+        pauseRequested = true
+        await setRun(.paused, detail: "paused by the operator; running steps finish")
+    }
+
+    func requestResume() async {
+        guard pauseRequested || status == .paused else { return }
+        pauseRequested = false
+        if status == .paused { await setRun(.running, detail: "resumed") }
+        let waiters = resumeWaiters
+        resumeWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func runMain(_ task: Task<Bool, Never>) {
+        mainTask = task
+        if cancelRequested { task.cancel() }
+    }
+
+    func requestCancel() async {
+        mainTask?.cancel()
+        cancelRequested = true
+        pauseRequested = false
+        let waiters = resumeWaiters
+        resumeWaiters = []
+        for waiter in waiters { waiter.resume() }
+        for (id, waiter) in decisions {
+            decisions[id] = nil
+            waiter.resume(returning: .cancel)
+        }
+    }
+
+    /// Pauses the run at a failed step and waits for the operator.
+    func awaitDecision(for id: String, reason: String) async -> OperatorDecision {
+        if cancelRequested { return .cancel }
+        pauseRequested = true
+        await setRun(.paused, detail: reason)
+        if let decided = pendingDecisions.removeValue(forKey: id) { return decided }
+        return await withCheckedContinuation { decisions[id] = $0 }
+    }
+
+    /// Delivers a decision; false when that step is not waiting for one.
+    func decide(_ id: String, _ decision: OperatorDecision) -> Bool {
+        guard let waiter = decisions.removeValue(forKey: id) else { return false }
+        waiter.resume(returning: decision)
+        return true
+    }
+
+    /// Steps waiting for an operator decision.
+    var waitingSteps: [String] { decisions.keys.sorted() }
+}
+
+/// What the operator chose for a step that failed under `on_failure: pause`.
+public enum OperatorDecision: String, Sendable, Hashable, CaseIterable {
+    /// Run the step again (new attempts, new idempotency keys).
+    case retry
+    /// Leave the step failed-but-skipped and go on with the job.
+    case skip
+    /// Compensate the whole run.
+    case revert
+    /// Stop: compensate and end the run as cancelled.
+    case cancel
+}
