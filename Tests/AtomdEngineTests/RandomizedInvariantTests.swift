@@ -1,0 +1,178 @@
+import AtomdEngine
+import Foundation
+import Testing
+@testable import AtomdSpec
+
+/// Many random jobs, each run to the end, then checked against the
+/// transaction invariants. A failure prints the seed and the job so the case
+/// can be replayed (`ATOMD_SEED=N swift test --filter Randomized`).
+@Suite struct RandomizedInvariantTests {
+    static let jobs = Int(ProcessInfo.processInfo.environment["ATOMD_RANDOM_JOBS"] ?? "") ?? 500
+
+    @Test func randomJobsKeepTheTransactionInvariants() async throws {
+        let base = UInt64(ProcessInfo.processInfo.environment["ATOMD_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max / 2)
+        var outcomes: [RunStatus: Int] = [:]
+        for offset in 0..<UInt64(Self.jobs) {
+            let seed = base &+ offset
+            var generator = JobGenerator(seed: seed)
+            let text = generator.job()
+            let status = try await check(text, presets: generator.presets, seed: seed)
+            outcomes[status, default: 0] += 1
+            if status != .succeeded && status != .reverted { break }
+        }
+        // Both outcomes must be exercised, or the test proves little.
+        #expect((outcomes[.succeeded] ?? 0) > Self.jobs / 10, "outcomes: \(outcomes)")
+        #expect((outcomes[.reverted] ?? 0) > Self.jobs / 10, "outcomes: \(outcomes)")
+    }
+
+    private func check(_ text: String, presets: Set<String>, seed: UInt64) async throws -> RunStatus {
+        let job = try JobLoader.load(bytes: Array(text.utf8), file: "random-\(seed).yaml")
+        var harness = Harness()
+        harness.extraAtoms = [NoCheckWorldAtom(world: harness.world)]
+        for flag in presets { harness.world.preset(flag) }
+        let report = try await harness.engine().start(RunRequest(job: job)).wait()
+        let context = "seed \(seed) (replay with ATOMD_SEED=\(seed) ATOMD_RANDOM_JOBS=1):\n\(text)"
+        let log = harness.world.log
+        let steps = Dictionary(uniqueKeysWithValues: job.allSteps.map { ($0.id, $0) })
+        let index = StepIndex(job)
+
+        #expect(report.status == .succeeded || report.status == .reverted, "status \(report.status); \(context)")
+
+        // Every event stream follows the state machines.
+        for step in job.allSteps {
+            var current = StepStatus.pending
+            for next in harness.log.states(of: step.id) {
+                #expect(current.canMove(to: next), "\(step.id): \(current) -> \(next); \(context)")
+                current = next
+            }
+        }
+
+        // A revert only for a step whose execute was called: a failed step
+        // without a check is reverted (reverts tolerate "never happened"),
+        // a step that never started is not.
+        let executed = Set(report.steps.filter { $0.attempts > 0 }.map(\.id))
+        for operation in log {
+            if case .clear(let flag, _) = operation {
+                #expect(executed.contains(flag), "\(flag) reverted but never executed; \(context)")
+            }
+        }
+
+        // What is left in the world.
+        let irreversibleSets = Set(log.compactMap { operation -> String? in
+            guard case .set(let flag, _) = operation, steps[flag]?.revert == .irreversible else { return nil }
+            return flag
+        })
+        if report.status == .reverted {
+            #expect(harness.world.flags == presets.union(irreversibleSets), "left behind after compensation; \(context)")
+        } else {
+            for record in report.steps where steps[record.id]?.group == nil {
+                let shouldBePresent = record.status == .succeeded || (record.status == .skipped && presets.contains(record.id))
+                    || (record.status == .ignored && record.effect != .none && record.effect != .undone)
+                if shouldBePresent {
+                    #expect(harness.world.isSet(record.id), "\(record.id) (\(record.status)) missing after success; \(context)")
+                }
+            }
+        }
+
+        // Reverts run dependents first: if B needed A to finish, B's last revert comes before A's.
+        var lastClear: [String: Int] = [:]
+        for (position, operation) in log.enumerated() {
+            if case .clear(let flag, _) = operation { lastClear[flag] = position }
+        }
+        for (a, aPosition) in lastClear {
+            for (b, bPosition) in lastClear where a != b && index.hasFinished(a, before: b) {
+                #expect(bPosition < aPosition, "\(a) was reverted before \(b), which depended on it; \(context)")
+            }
+        }
+        return report.status
+    }
+}
+
+/// A seeded generator of job files.
+struct JobGenerator {
+    private var state: UInt64
+    private var counter = 0
+    /// Flags set before the run: the effects of converge steps already present.
+    private(set) var presets: Set<String> = []
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    /// SplitMix64: tiny, and the same sequence on every platform.
+    private mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    private mutating func chance(_ percent: UInt64) -> Bool { next() % 100 < percent }
+    private mutating func number(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.count))
+    }
+
+    mutating func job() -> String {
+        "version: 1\nname: random\nsteps:\n" + steps(count: number(1...5), depth: 0, indent: 2, mode: .sequence)
+    }
+
+    private mutating func steps(count: Int, depth: Int, indent: Int, mode: Group.Mode) -> String {
+        var ids: [String] = []
+        var text = ""
+        for _ in 0..<count {
+            counter += 1
+            let id = "s\(counter)"
+            let pad = String(repeating: " ", count: indent)
+            var lines = ["\(pad)- id: \(id)"]
+            if mode == .graph, !ids.isEmpty, chance(60) {
+                let needs = ids.filter { _ in chance(40) }
+                if !needs.isEmpty { lines.append("\(pad)  needs: [\(needs.joined(separator: ", "))]") }
+            }
+            if depth < 3, chance(25) {
+                let modes: [Group.Mode] = [.sequence, .parallel, .graph]
+                let childMode = modes[number(0...2)]
+                if chance(15) { lines.append("\(pad)  retry: { times: 2 }") }
+                lines.append("\(pad)  group:")
+                lines.append("\(pad)    mode: \(childMode.rawValue)")
+                if childMode != .sequence, chance(30) { lines.append("\(pad)    max_parallel: \(number(1...3))") }
+                lines.append("\(pad)    steps:")
+                text += lines.joined(separator: "\n") + "\n"
+                text += steps(count: number(1...4), depth: depth + 1, indent: indent + 6, mode: childMode)
+            } else {
+                lines.append("\(pad)  uses: \(chance(20) ? "test.world-nocheck" : "test.world")")
+                var with = ["flag: \(id)"]
+                if chance(6) { with.append("fail: \(chance(50) ? "before" : "after")") }
+                lines.append("\(pad)  with: { \(with.joined(separator: ", ")) }")
+                if chance(10) { lines.append("\(pad)  revert: none") }
+                if chance(10), !lines.contains(where: { $0.contains("nocheck") }) {
+                    lines.append("\(pad)  converge: true")
+                    if chance(50) { presets.insert(id) }
+                }
+                if chance(5) { lines.append("\(pad)  continue_on_error: true") }
+                text += lines.joined(separator: "\n") + "\n"
+            }
+            ids.append(id)
+        }
+        return text
+    }
+}
+
+/// `test.world` without a check: failed steps are always reverted.
+struct NoCheckWorldAtom: Atom {
+    let name = "test.world-nocheck"
+    let capabilities: AtomCapabilities = [.revert]
+    let inner: WorldAtom
+
+    init(world: TestWorld) {
+        inner = WorldAtom(world: world)
+    }
+
+    func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
+        try await inner.execute(input, context: context)
+    }
+
+    func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws {
+        try await inner.revert(input, outputs: outputs, context: context)
+    }
+}
