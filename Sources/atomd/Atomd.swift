@@ -13,9 +13,10 @@ struct Atomd: AsyncParsableCommand {
             or a plugin atom) and says how to undo it (revert) and how to tell whether it took \
             effect (check). When a step fails, atomd reverts what was done, newest first.
 
-            Check a job before it runs:
+            Check a job before it runs, then run it:
               atomd validate etc/jobs/*.yaml
               atomd plan etc/jobs/deploy-app.yaml
+              atomd run etc/jobs/compensation-demo.yaml --var fail=true
 
             Exit codes:
               0  success (the job succeeded, or every file is valid)
@@ -25,7 +26,7 @@ struct Atomd: AsyncParsableCommand {
               4  the agent or the journal is unavailable
             """,
         version: AtomdVersion.current,
-        subcommands: [ValidateCommand.self, PlanCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self]
     )
 
     /// Maps argument-parser's usage errors to exit code 2, as documented above,

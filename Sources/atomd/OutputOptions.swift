@@ -12,6 +12,10 @@ enum Output {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
     /// Pretty JSON with sorted keys: stable output for scripts and diffs.
     static func json(_ value: some Encodable) throws {
         let encoder = JSONEncoder()

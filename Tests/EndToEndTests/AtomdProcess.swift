@@ -19,6 +19,15 @@ enum AtomdProcess {
         return bundle.deletingLastPathComponent().appendingPathComponent("atomd")
     }
 
+    /// Writes a job file into a fresh temporary directory and returns its path.
+    static func temporaryJob(_ yaml: String, name: String = "job.yaml") throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-job-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent(name)
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
     /// Output goes to files rather than pipes: nothing can stall on a full pipe.
     static func run(_ arguments: [String]) throws -> Result {
         try #require(FileManager.default.isExecutableFile(atPath: binary.path),
@@ -41,5 +50,49 @@ enum AtomdProcess {
         return Result(status: process.terminationStatus,
                       stdout: try String(contentsOf: stdoutURL, encoding: .utf8),
                       stderr: try String(contentsOf: stderrURL, encoding: .utf8))
+    }
+}
+
+/// A running `atomd`, for tests that must act while it runs.
+struct RunningAtomd {
+    let process: Process
+    let stdoutURL: URL
+    let stderrURL: URL
+
+    var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+
+    /// Waits until the output shows an event, at most `limit`.
+    func waitForOutput(containing text: String, limit: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + limit
+        while !stdout.contains(text) {
+            try #require(process.isRunning, "atomd exited before printing '\(text)': \(stdout)")
+            try #require(ContinuousClock.now < deadline, "no '\(text)' within \(limit): \(stdout)")
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    func finish() throws -> AtomdProcess.Result {
+        process.waitUntilExit()
+        return AtomdProcess.Result(status: process.terminationStatus, stdout: stdout,
+                                   stderr: (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "")
+    }
+}
+
+extension AtomdProcess {
+    static func start(_ arguments: [String]) throws -> RunningAtomd {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let stdoutURL = directory.appendingPathComponent("stdout"), stderrURL = directory.appendingPathComponent("stderr")
+        try Data().write(to: stdoutURL)
+        try Data().write(to: stderrURL)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = repository
+        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return RunningAtomd(process: process, stdoutURL: stdoutURL, stderrURL: stderrURL)
     }
 }

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+@Suite struct RunCommandTests {
+    @Test func theDemoSucceedsWithExitCode0() throws {
+        let result = try AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("flaky-api running (attempt 3)"))
+        #expect(result.stdout.contains("services/app succeeded"))
+        #expect(result.stdout.contains("(compensation-demo): succeeded — every step done"))
+    }
+
+    @Test func aFailureIsCompensatedWithExitCode1AndEveryActionListed() throws {
+        let result = try AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml", "--var", "fail=true"])
+        #expect(result.status == 1)
+        let summary = try #require(result.stdout.components(separatedBy: "compensation:").last)
+        for step in ["services/app", "services/database", "disks/disk-a", "network"] {
+            #expect(summary.contains("  \(step): reverted"), "summary lacks \(step)")
+        }
+        // Newest first: the graph's app before its database, the disks before the network.
+        let app = try #require(summary.range(of: "services/app: reverted"))
+        let database = try #require(summary.range(of: "services/database: reverted"))
+        let network = try #require(summary.range(of: "network: reverted"))
+        #expect(app.lowerBound < database.lowerBound && database.lowerBound < network.lowerBound)
+        #expect(result.stdout.contains("smoke-test (failed): test.fail: failing as asked"))
+    }
+
+    @Test func jsonPrintsOneEventPerLineAndASummaryLast() throws {
+        let result = try AtomdProcess.run(["run", "--json", "etc/jobs/compensation-demo.yaml", "--var", "fail=true"])
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n")
+        let objects = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let summary = try #require(objects.last)
+        #expect(summary["status"] as? String == "reverted")
+        let steps = try #require(summary["steps"] as? [[String: Any]])
+        let flaky = try #require(steps.first { $0["id"] as? String == "flaky-api" })
+        #expect(flaky["attempts"] as? Int == 3)
+        #expect(steps.first { $0["id"] as? String == "disk-a" }?["path"] as? String == "disks/disk-a")
+        let events = objects.dropLast()
+        #expect(events.count > 20)
+        let sequences = events.compactMap { $0["sequence"] as? Int }
+        #expect(Set(sequences).count == sequences.count)
+        #expect(events.allSatisfy { $0["runID"] as? String == summary["run_id"] as? String })
+    }
+
+    @Test func aFailedRevertExitsWith3AndSaysWhatIsLeft() throws {
+        let job = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: stuck
+            steps:
+              - { id: keep, uses: test.world, with: { flag: keep } }
+              - { id: stuck, uses: test.world, with: { flag: stuck, revert_fails: true } }
+              - { id: boom, uses: test.fail, with: { always: true } }
+            """)
+        let result = try AtomdProcess.run(["run", job])
+        #expect(result.status == 3)
+        #expect(result.stdout.contains("revert_failed — compensation failed; some changes are left behind"))
+        #expect(result.stdout.contains("left behind (check these by hand):\n  keep (succeeded)\n  stuck (revert_failed)"))
+    }
+
+    @Test func jobsNeedingMissingAtomsAreRefusedBeforeAnythingRuns() throws {
+        let job = try AtomdProcess.temporaryJob("version: 1\nname: shell\nsteps:\n  - { id: a, run: echo hi }\n")
+        let result = try AtomdProcess.run(["run", job])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("no atom registered for: run"))
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func varsMustBeDeclaredAndWellFormed() throws {
+        let unknown = try AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml", "--var", "nope=1"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("--var nope: the job declares no variable 'nope'"))
+        let malformed = try AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml", "--var", "fail"])
+        #expect(malformed.status == 2)
+        #expect(malformed.stderr.contains("--var takes name=value"))
+    }
+
+    @Test func missingSecretsAreRefused() throws {
+        let job = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: secret
+            secrets: { token: { env: ATOMD_TEST_SURELY_UNSET } }
+            steps:
+              - { id: a, uses: test.noop, with: { t: "${{ secrets.token }}" } }
+            """)
+        let result = try AtomdProcess.run(["run", job])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("secret 'token': environment variable ATOMD_TEST_SURELY_UNSET is not set"))
+    }
+
+    @Test func ctrlCCancelsAndCompensates() async throws {
+        let job = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: interrupted
+            steps:
+              - { id: made, uses: test.world, with: { flag: made } }
+              - { id: wait, uses: test.sleep, with: { for: 1h } }
+            """)
+        let run = try AtomdProcess.start(["run", job])
+        try await run.waitForOutput(containing: "wait running (attempt 1)")
+        run.process.interrupt()
+        let result = try run.finish()
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("cancelling"))
+        #expect(result.stdout.contains("made reverted"))
+        #expect(result.stdout.contains("cancelled; everything done was reverted"))
+    }
+}
