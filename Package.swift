@@ -38,6 +38,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // `swift run -c release engine-benchmark`: microseconds per step.
+        .executableTarget(
+            name: "engine-benchmark",
+            dependencies: ["AtomdEngine", "AtomdSpec"],
+            path: "Benchmarks/EngineBenchmark"
+        ),
         .testTarget(
             name: "AtomdSpecTests",
             dependencies: ["AtomdSpec"],

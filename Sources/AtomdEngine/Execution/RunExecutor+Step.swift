@@ -46,10 +46,9 @@ extension RunExecutor {
         while true {
             attemptInSeries += 1
             let attempt = (await state[id]?.attempts ?? 0) + 1
-            let evaluator = await evaluator(for: id, frame: frame, attempt: attempt)
             let input: JSONValue
             do {
-                input = try ActionInput(evaluator: evaluator, environment: environment(of: step)).resolve(step.action)
+                input = try await resolveInput(step, frame: frame, attempt: attempt)
             } catch {
                 await state.move(id, to: .running, attempt: attempt) { $0.attempts = attempt }
                 let goOn = await fail(step, .input(error.message), effect: .none, scope: scope, frame: frame)
@@ -93,6 +92,18 @@ extension RunExecutor {
             guard await retryRequested(id, goOn) else { return goOn }
             attemptInSeries = 0
         }
+    }
+
+    /// The action's input. The expression contexts (a snapshot of every
+    /// step's state) are built only when the action has expressions, and
+    /// released before the next transition, so a long job never copies them.
+    private func resolveInput(_ step: Step, frame: Frame, attempt: Int) async throws(EvaluationError) -> JSONValue {
+        let needsContexts = step.action.templates.contains(where: \.hasExpressions)
+            || environment(of: step).contains { $0.value.hasExpressions }
+        let evaluator = needsContexts
+            ? await evaluator(for: step.id, frame: frame, attempt: attempt)
+            : ExpressionEvaluator(contexts: [:])
+        return try ActionInput(evaluator: evaluator, environment: environment(of: step)).resolve(step.action)
     }
 
     /// After `fail` let the job go on, the step is still `failed` only when
