@@ -23,13 +23,7 @@ struct PlanCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let job: Job
-        do {
-            job = try JobLoader.load(path: file)
-        } catch {
-            for diagnostic in error.diagnostics { Output.line(diagnostic.description) }
-            throw AtomdExit.usage.code
-        }
+        let job = try JobFile.load(file)
         let plan = JobPlan(job)
         if output.json {
             try Output.json(plan)

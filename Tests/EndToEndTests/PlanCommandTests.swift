@@ -37,6 +37,7 @@ import Testing
     @Test func anInvalidJobHasNoPlan() throws {
         let result = try AtomdProcess.run(["plan", "Tests/AtomdSpecTests/Fixtures/invalid/forward-reference.yaml"])
         #expect(result.status == 2)
-        #expect(result.stdout.contains("forward-reference.yaml:5:25: error: step 'b' cannot have finished when 'a' runs"))
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("forward-reference.yaml:5:25: error: step 'b' cannot have finished when 'a' runs"))
     }
 }

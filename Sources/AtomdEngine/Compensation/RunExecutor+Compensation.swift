@@ -14,45 +14,15 @@ extension RunExecutor {
             }
             return true
         case .parallel:
-            return await compensateReady(ids, after: [:])
+            return await inDependencyOrder(ids, waitingFor: [:], limit: Int.max) { id in await compensateStep(id) }
         case .graph:
             // Reverse edges: a step waits for the steps that need it.
             var dependents: [String: [String]] = [:]
             for id in ids {
                 for need in table[id]?.step.needs.map(\.id) ?? [] { dependents[need, default: []].append(id) }
             }
-            return await compensateReady(ids, after: dependents)
+            return await inDependencyOrder(ids, waitingFor: dependents, limit: Int.max) { id in await compensateStep(id) }
         }
-    }
-
-    /// Reverts each step once all of `after[step]` are done, concurrently.
-    private func compensateReady(_ ids: [String], after waitFor: [String: [String]]) async -> Bool {
-        var remaining: [String: Int] = [:]
-        var unblocks: [String: [String]] = [:]
-        for id in ids {
-            let blockers = waitFor[id] ?? []
-            remaining[id] = blockers.count
-            for blocker in blockers { unblocks[blocker, default: []].append(id) }
-        }
-        var ready = ids.filter { remaining[$0] == 0 }
-        var head = 0
-        var allReverted = true
-        await withTaskGroup(of: (String, Bool).self) { group in
-            while true {
-                while allReverted, head < ready.count {
-                    let next = ready[head]
-                    head += 1
-                    group.addTask { (next, await compensateStep(next)) }
-                }
-                guard let (id, reverted) = await group.next() else { break }
-                if !reverted { allReverted = false }
-                for unblocked in unblocks[id] ?? [] {
-                    remaining[unblocked, default: 1] -= 1
-                    if remaining[unblocked] == 0 { ready.append(unblocked) }
-                }
-            }
-        }
-        return allReverted
     }
 
     /// Reverts one step (or, inside-out, one group) if it changed anything.

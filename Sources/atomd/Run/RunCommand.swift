@@ -36,13 +36,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let job: Job
-        do {
-            job = try JobLoader.load(path: file)
-        } catch {
-            for diagnostic in error.diagnostics { Output.error(diagnostic.description) }
-            throw AtomdExit.usage.code
-        }
+        let job = try JobFile.load(file)
         let request: RunRequest
         do {
             request = RunRequest(job: job, vars: try Self.parseVars(vars), environment: ProcessInfo.processInfo.environment,
