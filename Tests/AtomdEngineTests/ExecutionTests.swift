@@ -97,6 +97,17 @@ import Testing
         #expect(published.contains("***"))
     }
 
+    @Test func logLinesAndProgressReachListenersButNotTheJournal() async throws {
+        let harness = Harness()
+        _ = try await harness.run(job("  - id: nap\n    uses: test.sleep\n    with: { for: 8ms }\n"))
+        let progress = harness.log.events.compactMap { event -> Double? in
+            if case .progress(let fraction, _) = event.kind, event.stepPath == "nap" { fraction } else { nil }
+        }
+        #expect(progress == [0.25, 0.5, 0.75, 1])
+        #expect(harness.log.events.contains { $0.kind == .log("sleeping 8ms") && $0.idempotencyKey == nil })
+        #expect(!harness.journal.events.contains { if case .log = $0.kind { true } else if case .progress = $0.kind { true } else { false } })
+    }
+
     @Test func setupErrorsNameWhatIsMissing() throws {
         let harness = Harness()
         #expect(throws: RunSetupError.self) { try harness.start(job("  - id: a\n    uses: cloud.attach\n")) }

@@ -9,6 +9,8 @@ public struct EngineEvent: Sendable, Hashable, Codable {
         case step(StepStatus)
         /// A line an atom logged.
         case log(String)
+        /// Progress an atom reported, from 0 to 1, with an optional note.
+        case progress(Double, String?)
         /// Something an operator should know that is not a state change:
         /// "retrying in 2s", "irreversible: left in place", "check: absent".
         case note(String)

@@ -98,6 +98,9 @@ struct RunExecutor: Sendable {
 
     func context(for record: StepRecord, attempt: Int, key: String) -> AtomContext {
         AtomContext(runID: state.runID, stepPath: record.path, attempt: attempt, idempotencyKey: key,
-                    log: { [state] line in state.log(record, attempt: attempt, line: line) })
+                    log: { [state] line in state.log(record, attempt: attempt, line: line) },
+                    progress: { [state] fraction, note in
+                        state.progress(record, attempt: attempt, fraction: fraction, note: note)
+                    })
     }
 }

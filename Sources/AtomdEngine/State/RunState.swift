@@ -100,6 +100,11 @@ actor RunState {
         hub.deliver(hub.make(.log(redact(line)), step: record, attempt: attempt))
     }
 
+    /// Progress, like log lines, goes to listeners only.
+    nonisolated func progress(_ record: StepRecord, attempt: Int, fraction: Double, note: String?) {
+        hub.deliver(hub.make(.progress(min(1, max(0, fraction)), note.map(redact.callAsFunction)), step: record, attempt: attempt))
+    }
+
     private func emit(_ event: EngineEvent) async {
         if let journal, journalFailure == nil {
             do {

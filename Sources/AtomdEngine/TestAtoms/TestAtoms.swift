@@ -29,7 +29,11 @@ public struct SleepAtom: Atom {
             throw AtomError("test.sleep needs with: { for: DURATION }")
         }
         context.log("sleeping \(text)")
-        try await Task.sleep(for: duration)
+        // Four steps, so progress reporting is visible (and tested).
+        for quarter in 1...4 {
+            try await Task.sleep(for: duration / 4)
+            context.progress(Double(quarter) / 4)
+        }
         return AtomResult()
     }
 }

@@ -71,6 +71,9 @@ final class LiveTable: RunProgress {
             case .log(let text), .note(let text):
                 guard let id = event.stepID, let row = screen.index[id] else { break }
                 screen.rows[row].last = text
+            case .progress(let fraction, let note):
+                guard let id = event.stepID, let row = screen.index[id] else { break }
+                screen.rows[row].last = "\(Int(fraction * 100))%" + (note.map { " \($0)" } ?? "")
             }
         }
         draw(force: false)

@@ -81,6 +81,8 @@ final class PlainProgress: RunProgress {
             return "\(event.stepPath ?? "run") note: \(text)"
         case .log(let text):
             return "\(event.stepPath ?? "?") | \(text)"
+        case .progress(let fraction, let note):
+            return "\(event.stepPath ?? "?") \(Int(fraction * 100))%" + (note.map { " \($0)" } ?? "")
         }
     }
 
