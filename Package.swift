@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // Yams is used only for its bundled libyaml (module CYaml): the loader
@@ -30,11 +32,23 @@ let package = Package(
             name: "AtomdEngine",
             dependencies: ["AtomdSpec"]
         ),
+        // prctl and getgrouplist, which Swift cannot call directly.
+        .target(name: "CAtomdShell"),
+        // The process supervisor and the `run` atom.
+        .target(
+            name: "AtomdShell",
+            dependencies: [
+                "AtomdEngine", "AtomdSpec", "CAtomdShell",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .executableTarget(
             name: "atomd",
             dependencies: [
                 "AtomdSpec",
                 "AtomdEngine",
+                "AtomdShell",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +66,10 @@ let package = Package(
         .testTarget(
             name: "AtomdEngineTests",
             dependencies: ["AtomdEngine", "AtomdSpec"]
+        ),
+        .testTarget(
+            name: "AtomdShellTests",
+            dependencies: ["AtomdShell", "AtomdEngine", "AtomdSpec"]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -13,6 +13,10 @@ public protocol Atom: Sendable {
     /// `revert:` or `check:` of its own, the atom's are used if it has them.
     var capabilities: AtomCapabilities { get }
 
+    /// Whether `revert` undoes a call with this input, for steps without a
+    /// `revert:` of their own. Defaults to the `.revert` capability.
+    func providesRevert(for input: JSONValue) -> Bool
+
     /// Makes the change. Returns outputs (and, optionally, old and new state).
     func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult
 
@@ -25,6 +29,8 @@ public protocol Atom: Sendable {
 
 extension Atom {
     public var capabilities: AtomCapabilities { [] }
+
+    public func providesRevert(for input: JSONValue) -> Bool { capabilities.contains(.revert) }
 
     public func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws {
         throw AtomError("atom '\(name)' cannot revert")
@@ -59,11 +65,16 @@ public struct AtomResult: Sendable, Hashable {
     /// The state before and after, when the atom can tell (kept for revert).
     public var oldState: JSONValue?
     public var newState: JSONValue?
+    /// Kept with the result but not an output: an exit code, the log file,
+    /// the last lines of output.
+    public var details: JSONValue?
 
-    public init(outputs: JSONValue = .object([:]), oldState: JSONValue? = nil, newState: JSONValue? = nil) {
+    public init(outputs: JSONValue = .object([:]), oldState: JSONValue? = nil, newState: JSONValue? = nil,
+                details: JSONValue? = nil) {
         self.outputs = outputs
         self.oldState = oldState
         self.newState = newState
+        self.details = details
     }
 }
 

@@ -68,14 +68,14 @@ extension RunExecutor {
         case atom(any Atom)
     }
 
-    private func plan(for step: Step) -> RevertPlan {
+    private func plan(for step: Step, input: JSONValue?) -> RevertPlan {
         switch step.revert {
         case .irreversible:
             return .irreversible("left in place (revert: none)")
         case .action(let auxiliary):
             return .action(auxiliary)
         case .unspecified:
-            if case .plugin = step.action, let atom = atom(for: step.action), atom.capabilities.contains(.revert) {
+            if let atom = atom(for: step.action), atom.providesRevert(for: input ?? .null) {
                 return .atom(atom)
             }
             return .irreversible("left in place (no revert)")
@@ -84,7 +84,7 @@ extension RunExecutor {
 
     private func revert(_ step: Step, _ record: StepRecord) async -> Bool {
         let id = step.id
-        let revertPlan = plan(for: step)
+        let revertPlan = plan(for: step, input: record.input)
         if case .irreversible(let why) = revertPlan {
             await state.update(id) { $0.compensation = why }
             await state.note(id, "irreversible: \(why)")

@@ -147,6 +147,7 @@ extension RunExecutor {
         var data: [String: JSONValue] = ["outputs": outputs]
         if let old = result.oldState { data["old_state"] = old }
         if let new = result.newState { data["new_state"] = new }
+        if let details = result.details { data["details"] = details }
         await state.move(step.id, to: .succeeded, data: .object(data)) {
             $0.outputs = outputs
             $0.effect = .made

@@ -21,6 +21,10 @@ struct ActionInput {
             if let cwd = shell.cwd { input["cwd"] = .string(try evaluator.renderString(cwd)) }
             if let user = shell.user { input["user"] = .string(try evaluator.renderString(user)) }
             if let group = shell.group { input["group"] = .string(try evaluator.renderString(group)) }
+            if let codes = shell.successCodes { input["success_codes"] = .array(codes.map { .integer(Int64($0)) }) }
+            if let codes = shell.absentCodes { input["absent_codes"] = .array(codes.map { .integer(Int64($0)) }) }
+            if let grace = shell.killGrace { input["kill_grace_ms"] = .integer(Int64(grace / .milliseconds(1))) }
+            if shell.keepRunning { input["keep_running"] = .bool(true) }
             return .object(input)
         case .http(let http):
             var input: [String: JSONValue] = [

@@ -81,15 +81,24 @@ struct ActionDecoder {
             context.error(node.location, "'run' needs 'script'", hint: "write run: { script: \"...\" } or run: \"...\"")
         }
         let shell = keys("shell").flatMap { context.string($0, "shell") }
-        if let shell, !shell.hasPrefix("/") {
-            context.error(keys.keyLocation("shell"), "'shell' must be an absolute path, not '\(shell)'", hint: "write for example /bin/bash")
+        if let shell, !shell.hasPrefix("/"), !ShellAction.namedShells.contains(shell) {
+            context.error(keys.keyLocation("shell"), "'shell' must be bash, sh, python3 or an absolute path, not '\(shell)'",
+                          hint: "write for example /usr/bin/zsh")
         }
         let env = keys("env").map { JobDecoder(context: context).decodeEnvironment($0, "env") } ?? []
         let cwd = keys("cwd").flatMap { context.template($0, "cwd") }
         let user = keys("user").flatMap { context.template($0, "user") }
         let group = keys("group").flatMap { context.template($0, "group") }
+        let successCodes = keys("success_codes").map { decodeExitCodes($0, "success_codes") }
+        let absentCodes = keys("absent_codes").map { decodeExitCodes($0, "absent_codes") }
+        let killGrace = keys("kill_grace").flatMap { context.duration($0, "kill_grace") }
+        let keepRunning = keys("keep_running").flatMap { context.bool($0, "keep_running") } ?? false
         keys.finish()
-        return script.map { .run(ShellAction(script: $0, shell: shell, env: env, cwd: cwd, user: user, group: group)) }
+        return script.map {
+            .run(ShellAction(script: $0, shell: shell, env: env, cwd: cwd, user: user, group: group,
+                             successCodes: successCodes, absentCodes: absentCodes, killGrace: killGrace,
+                             keepRunning: keepRunning))
+        }
     }
 
     private func decodeHTTP(_ node: YAMLNode, role: Role) -> Action? {
@@ -132,6 +141,12 @@ struct ActionDecoder {
     private func decodeHeaders(_ node: YAMLNode, _ field: String) -> [HTTPAction.Header] {
         context.templateMap(node, field, keys: "header name", pattern: nil)
             .map { HTTPAction.Header(name: $0.name, value: $0.value) }
+    }
+
+    private func decodeExitCodes(_ node: YAMLNode, _ field: String) -> [Int] {
+        let items: [YAMLNode]
+        if case .sequence(let list) = node.kind { items = list } else { items = [node] }
+        return items.compactMap { context.integer($0, field, range: 0...255) }
     }
 
     private func decodeStatusCodes(_ node: YAMLNode, _ field: String) -> [Int] {

@@ -34,22 +34,41 @@ public enum Action: Sendable, Hashable {
 /// `run:`: a shell script run under the process supervisor.
 public struct ShellAction: Sendable, Hashable {
     public var script: Template
-    /// The interpreter; `/bin/sh` unless set.
+    /// `bash` (the default, run as `bash -e -o pipefail`), `sh`, `python3`,
+    /// or an absolute path.
     public var shell: String?
     public var env: [EnvironmentVariable]
     public var cwd: Template?
     public var user: Template?
     public var group: Template?
+    /// Exit codes that mean success; in a check, "present". Default `[0]`.
+    public var successCodes: [Int]?
+    /// In a check, exit codes that mean "absent". Default `[1]`.
+    public var absentCodes: [Int]?
+    /// Between SIGTERM and SIGKILL on timeout, cancellation and clean-up. Default 10s.
+    public var killGrace: Duration?
+    /// Leave the step's processes running when the script exits; its
+    /// automatic revert stops them.
+    public var keepRunning: Bool
 
     public init(script: Template, shell: String? = nil, env: [EnvironmentVariable] = [],
-                cwd: Template? = nil, user: Template? = nil, group: Template? = nil) {
+                cwd: Template? = nil, user: Template? = nil, group: Template? = nil,
+                successCodes: [Int]? = nil, absentCodes: [Int]? = nil, killGrace: Duration? = nil,
+                keepRunning: Bool = false) {
         self.script = script
         self.shell = shell
         self.env = env
         self.cwd = cwd
         self.user = user
         self.group = group
+        self.successCodes = successCodes
+        self.absentCodes = absentCodes
+        self.killGrace = killGrace
+        self.keepRunning = keepRunning
     }
+
+    /// Shells that may be named without a path.
+    public static let namedShells = ["bash", "sh", "python3"]
 }
 
 /// `http:`: one request to a remote API.

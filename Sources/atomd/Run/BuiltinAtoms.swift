@@ -1,8 +1,12 @@
 import AtomdEngine
+import AtomdShell
 
 /// The atoms this build of atomd registers.
 enum BuiltinAtoms {
-    static func registry() -> AtomRegistry {
-        AtomRegistry(TestAtoms.all())
+    /// Step logs go under `home/logs`.
+    static func registry(home: String) -> AtomRegistry {
+        var registry = AtomRegistry(TestAtoms.all())
+        registry.register(ShellAtom(supervisor: ProcessSupervisor(logDirectory: home + "/logs")))
+        return registry
     }
 }

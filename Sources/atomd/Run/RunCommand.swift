@@ -15,10 +15,11 @@ struct RunCommand: AsyncParsableCommand {
             Ctrl-C cancels the run: running steps are cancelled and what was done is reverted. \
             A second Ctrl-C stops at once, without compensating.
 
-            Built-in atoms available now: test.noop, test.sleep, test.fail and test.world \
-            (test atoms that touch nothing outside the process; see the README). The shell \
-            (run:) and HTTP (http:) atoms and plugins arrive with later releases; a job that \
-            needs an atom that is not there is refused before anything runs.
+            Atoms available now: run (shell steps, each in its own process group; output \
+            in HOME/logs/RUN/STEP.ATTEMPT.log) and the test atoms test.noop, test.sleep, \
+            test.fail and test.world (see the README). The HTTP (http:) atom and plugins \
+            arrive with later releases; a job that needs an atom that is not there is refused \
+            before anything runs.
 
             Exit codes: 0 succeeded; 1 failed and fully compensated (or cancelled); 2 invalid \
             job or usage; 3 something is left behind (compensation failed, or on_failure: fail).
@@ -33,6 +34,9 @@ struct RunCommand: AsyncParsableCommand {
         valueName: "name=value"))
     var vars: [String] = []
 
+    @Option(help: ArgumentHelp("Where step logs and (later) the journal live.", valueName: "dir"))
+    var home = "./.atomd"
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
@@ -46,7 +50,7 @@ struct RunCommand: AsyncParsableCommand {
             throw AtomdExit.usage.code
         }
         let progress = RunProgressStyle.make(json: output.json, job: job)
-        let engine = Engine(registry: BuiltinAtoms.registry(), listeners: [progress])
+        let engine = Engine(registry: BuiltinAtoms.registry(home: home), listeners: [progress])
         let handle: RunHandle
         do {
             handle = try engine.start(request)

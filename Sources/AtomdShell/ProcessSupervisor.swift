@@ -1,0 +1,221 @@
+import AtomdEngine
+import Foundation
+import Glibc
+import Subprocess
+import Synchronization
+import SystemPackage
+
+/// Runs shell steps the way a careful operator would: each in its own session
+/// and process group with stdin from /dev/null, the script in a private file,
+/// a minimal environment, every output line in a capped log file, and
+/// nothing left running when the step ends (unless it says `keep_running`).
+public struct ProcessSupervisor: Sendable {
+    /// Step logs go to `logDirectory/RUN/STEP.ATTEMPT.log`.
+    public var logDirectory: String
+    public var logCap: Int
+    public var tailBytes: Int
+
+    public init(logDirectory: String, logCap: Int = 64 << 20, tailBytes: Int = 64 << 10) {
+        self.logDirectory = logDirectory
+        self.logCap = logCap
+        self.tailBytes = tailBytes
+        _ = ProcessTree.becomeSubreaper
+    }
+
+    /// How a step's process ended.
+    public struct Outcome: Sendable {
+        /// Nil when a signal ended it.
+        public var exitCode: Int?
+        public var signal: Int32?
+        /// Cancelled (a timeout or a cancelled run) and terminated by us.
+        public var terminated: Bool
+        /// The last lines of output, at most `tailBytes`.
+        public var tail: [String]
+        public var outputs: [String: String]
+        /// Why `$ATOMD_OUTPUT` could not be read, if it could not.
+        public var outputsError: String?
+        public var logPath: String
+        public var processGroup: pid_t
+        public var token: String
+    }
+
+    public func run(_ command: ShellCommand, context: AtomContext) async throws(ShellError) -> Outcome {
+        let account = try command.user.map { user throws(ShellError) in try UserAccount.lookup(user: user, group: command.group) }
+        let interpreter = try Interpreter.resolve(command.shell)
+        let workspace = try Workspace(script: command.script, owner: account)
+        defer { workspace.remove() }
+        let token = "\(context.idempotencyKey)#\(UInt64.random(in: 1...UInt64.max))"
+        let environment = ShellEnvironment.make(command, context: context, outputFile: workspace.outputFile,
+                                                token: token, account: account)
+        let log = try StepLog(path: logPath(context), cap: logCap, tailBytes: tailBytes)
+        defer { log.close() }
+
+        var options = PlatformOptions()
+        options.createSession = true
+        if let account {
+            options.userID = account.uid
+            options.groupID = account.gid
+            options.supplementaryGroups = account.groups
+        }
+        let launch = Launch(
+            executable: interpreter.path, arguments: interpreter.arguments + [workspace.scriptFile],
+            environment: environment, workingDirectory: command.workingDirectory, options: options)
+        let control = ProcessControl(grace: command.killGrace)
+        let spawned = Task { [log] in
+            try await launch.run(control: control, keepRunning: command.keepRunning) { line, stream in
+                log.append(line, stream: stream)
+            } live: { line in
+                context.log(line)
+            }
+        }
+        let status: TerminationStatus
+        do {
+            status = try await withTaskCancellationHandler {
+                try await spawned.value
+            } onCancel: {
+                control.cancel()
+            }
+        } catch {
+            throw ShellError("cannot start \(interpreter.path): \(error)")
+        }
+        let group = control.processGroup
+        if !command.keepRunning {
+            await ProcessTree.terminate(group: group, grace: command.killGrace)
+            await ProcessTree.terminateOrphans(token: token, grace: command.killGrace)
+        } else if ProcessTree.isAlive(group: group) {
+            context.log("[atomd] keep_running: process group \(group) is still running")
+        }
+        var outcome = Outcome(exitCode: nil, signal: nil, terminated: control.wasCancelled, tail: log.tail, outputs: [:],
+                              outputsError: nil, logPath: log.path, processGroup: group, token: token)
+        switch status {
+        case .exited(let code): outcome.exitCode = Int(code)
+        case .signaled(let signal): outcome.signal = signal
+        }
+        do {
+            outcome.outputs = try OutputFile.parse(workspace.outputBytes())
+        } catch {
+            outcome.outputsError = error.message
+        }
+        return outcome
+    }
+
+    private func logPath(_ context: AtomContext) -> String {
+        let safe = { (text: String) in
+            text.map { $0.isLetter || $0.isNumber || "-_./".contains($0) ? $0 : "_" }.map(String.init).joined()
+                .replacingOccurrences(of: "..", with: "_")
+        }
+        return "\(logDirectory)/\(safe(context.runID))/\(safe(context.stepPath)).\(context.attempt).log"
+    }
+}
+
+/// Everything needed to start the process, so the spawning task captures
+/// only sendable values.
+private struct Launch: Sendable {
+    var executable: String
+    var arguments: [String]
+    var environment: [String: String]
+    var workingDirectory: String?
+    var options: PlatformOptions
+
+    func run(control: ProcessControl, keepRunning: Bool,
+             write: @escaping @Sendable (String, String) -> Void,
+             live: @escaping @Sendable (String) -> Void) async throws -> TerminationStatus {
+        let variables = environment.map { Array("\($0.key)=\($0.value)\0".utf8) }
+        let result = try await Subprocess.run(
+            .path(FilePath(executable)), arguments: Arguments(arguments), environment: .custom(variables),
+            workingDirectory: workingDirectory.map { FilePath($0) }, platformOptions: options,
+            input: .none, output: .sequence, error: .sequence
+        ) { execution in
+            let pid = execution.processIdentifier.value
+            control.started(pid)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await Self.drain(execution.standardOutput, stream: "out", write: write, live: live)
+                }
+                group.addTask {
+                    await Self.drain(execution.standardError, stream: "err", write: write, live: live)
+                }
+                // When the script exits but something it started keeps the
+                // pipes open, stop that (or, with keep_running, stop reading).
+                group.addTask {
+                    while !Self.hasExited(pid) {
+                        guard (try? await Task.sleep(for: .milliseconds(20))) != nil else { return }
+                    }
+                    if keepRunning { return }
+                    await ProcessTree.terminate(group: pid, grace: control.grace)
+                }
+                if keepRunning {
+                    // The readers end at EOF, or are cancelled once the script has exited.
+                    _ = await group.next()
+                    group.cancelAll()
+                } else {
+                    _ = await group.next()
+                    _ = await group.next()
+                    group.cancelAll()
+                }
+            }
+        }
+        return result.terminationStatus
+    }
+
+    private static func drain(_ sequence: SubprocessOutputSequence, stream: String,
+                              write: @escaping @Sendable (String, String) -> Void,
+                              live: @escaping @Sendable (String) -> Void) async {
+        var splitter = LineSplitter()
+        var rate = LiveLines()
+        func emit(_ line: String) {
+            write(line, stream)
+            rate.offer(line, send: live)
+        }
+        do {
+            for try await buffer in sequence {
+                buffer.withUnsafeBytes { splitter.feed($0, emit: emit) }
+            }
+        } catch {
+            // Cancelled (keep_running) or the pipe failed: what was read is kept.
+        }
+        splitter.finish(emit)
+    }
+
+    /// Whether the process has exited, without reaping it (the library does).
+    private static func hasExited(_ pid: pid_t) -> Bool {
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT | WNOHANG) == 0 else { return true }
+        return info._sifields._sigchld.si_pid != 0
+    }
+}
+
+/// Cancellation of a running step: SIGTERM to its group, the grace period,
+/// then SIGKILL, while the output written meanwhile is still read and kept.
+final class ProcessControl: Sendable {
+    let grace: Duration
+    private let state = Mutex<(pid: pid_t, cancelled: Bool)>((0, false))
+
+    init(grace: Duration) {
+        self.grace = grace
+    }
+
+    var processGroup: pid_t { state.withLock { $0.pid } }
+    var wasCancelled: Bool { state.withLock { $0.cancelled } }
+
+    func started(_ pid: pid_t) {
+        let cancelledEarly = state.withLock { state -> Bool in
+            state.pid = pid
+            return state.cancelled
+        }
+        if cancelledEarly { terminate(pid) }
+    }
+
+    func cancel() {
+        let pid = state.withLock { state -> pid_t in
+            state.cancelled = true
+            return state.pid
+        }
+        if pid > 0 { terminate(pid) }
+    }
+
+    private func terminate(_ group: pid_t) {
+        let grace = grace
+        Task { await ProcessTree.terminate(group: group, grace: grace) }
+    }
+}

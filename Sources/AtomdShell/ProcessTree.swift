@@ -1,0 +1,71 @@
+import CAtomdShell
+import Foundation
+import Glibc
+import Synchronization
+
+/// Stops what a step started: its process group, and processes that left the
+/// group (double-forked daemons) but still carry the step's token in their
+/// environment. With the agent as child subreaper, such orphans become the
+/// agent's children, so looking at its own children finds them.
+enum ProcessTree {
+    /// Set in every step's environment to a value unique to that attempt.
+    static let tokenVariable = "ATOMD_PROCESS_TOKEN"
+
+    /// Makes this process the subreaper of its descendants (once per process).
+    static let becomeSubreaper: Bool = atomd_set_child_subreaper() == 0
+
+    static func isAlive(group: pid_t) -> Bool {
+        kill(-group, 0) == 0 || errno == EPERM
+    }
+
+    /// SIGTERM to the group, up to `grace` for it to go, then SIGKILL.
+    static func terminate(group: pid_t, grace: Duration) async {
+        guard group > 1, isAlive(group: group) else { return }
+        kill(-group, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while isAlive(group: group), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        if isAlive(group: group) { kill(-group, SIGKILL) }
+    }
+
+    /// Stops every process that carries `token` and is this process's child
+    /// (an orphan re-parented to us), then reaps it. Repeats while stopping
+    /// one re-parents its own children to us.
+    static func terminateOrphans(token: String, grace: Duration) async {
+        for _ in 0..<8 {
+            let orphans = children().filter { carries($0, token: token) }
+            guard !orphans.isEmpty else { return }
+            for pid in orphans { kill(pid, SIGTERM) }
+            let deadline = ContinuousClock.now + grace
+            var remaining = orphans
+            while !remaining.isEmpty, ContinuousClock.now < deadline {
+                remaining = remaining.filter { waitpid($0, nil, WNOHANG) == 0 }
+                if !remaining.isEmpty { try? await Task.sleep(for: .milliseconds(10)) }
+            }
+            for pid in remaining {
+                kill(pid, SIGKILL)
+                waitpid(pid, nil, 0)
+            }
+        }
+    }
+
+    /// The direct children of this process, from every thread's `children` list.
+    static func children() -> [pid_t] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        var pids: Set<pid_t> = []
+        for task in tasks {
+            guard let text = try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8) else { continue }
+            for field in text.split(separator: " ") {
+                if let pid = pid_t(field.trimmingCharacters(in: .whitespacesAndNewlines)) { pids.insert(pid) }
+            }
+        }
+        return pids.sorted()
+    }
+
+    private static func carries(_ pid: pid_t, token: String) -> Bool {
+        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        let needle = Array("\(tokenVariable)=\(token)".utf8)
+        return environment.split(separator: 0).contains { Array($0) == needle }
+    }
+}

@@ -1,0 +1,98 @@
+import AtomdEngine
+import AtomdSpec
+import Glibc
+
+/// The `run` atom: shell steps, and `run:` reverts and checks.
+///
+/// Execute succeeds when the exit code is in `success_codes` (default 0). As a
+/// check, those codes mean present, `absent_codes` (default 1) absent, and
+/// anything else unknown. A `keep_running: true` step's automatic revert
+/// stops the process tree it left running.
+public struct ShellAtom: Atom {
+    public let name = "run"
+    public let capabilities: AtomCapabilities = [.revert, .check]
+    let supervisor: ProcessSupervisor
+
+    /// How many lines of output an error message carries.
+    static let errorTailLines = 20
+
+    public init(supervisor: ProcessSupervisor) {
+        self.supervisor = supervisor
+    }
+
+    public func providesRevert(for input: JSONValue) -> Bool {
+        input["keep_running"] == .bool(true)
+    }
+
+    public func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
+        let command = try Self.command(input)
+        let outcome = try await run(command, context: context)
+        if outcome.terminated { throw CancellationError() }
+        guard let code = outcome.exitCode, command.successCodes.contains(code) else {
+            throw AtomError(Self.describeFailure(outcome), exitCode: outcome.exitCode)
+        }
+        if let problem = outcome.outputsError { throw AtomError(problem) }
+        var outputs = outcome.outputs.mapValues(JSONValue.string)
+        if command.keepRunning {
+            outputs["process_group"] = .integer(Int64(outcome.processGroup))
+            outputs["process_token"] = .string(outcome.token)
+        }
+        return AtomResult(outputs: .object(outputs), details: Self.details(outcome))
+    }
+
+    public func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult {
+        let command = try Self.command(input)
+        let outcome = try await run(command, context: context)
+        if outcome.terminated { throw CancellationError() }
+        guard let code = outcome.exitCode else { return .unknown(Self.describeFailure(outcome)) }
+        if command.successCodes.contains(code) {
+            return .present(outputs: outcome.outputs.isEmpty ? nil : .object(outcome.outputs.mapValues(JSONValue.string)))
+        }
+        if command.absentCodes.contains(code) { return .absent }
+        return .unknown("check exited with code \(code)")
+    }
+
+    /// Stops what a `keep_running` step left running.
+    public func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws {
+        let command = try Self.command(input)
+        guard case .integer(let group)? = outputs?["process_group"], case .string(let token)? = outputs?["process_token"] else {
+            throw AtomError("no process group was recorded for this step, so nothing can be stopped")
+        }
+        await ProcessTree.terminate(group: pid_t(group), grace: command.killGrace)
+        await ProcessTree.terminateOrphans(token: token, grace: command.killGrace)
+        context.log("[atomd] stopped process group \(group)")
+    }
+
+    /// Supervisor and input errors become step failures with their message.
+    private func run(_ command: ShellCommand, context: AtomContext) async throws -> ProcessSupervisor.Outcome {
+        do {
+            return try await supervisor.run(command, context: context)
+        } catch {
+            throw AtomError(error.message)
+        }
+    }
+
+    private static func command(_ input: JSONValue) throws -> ShellCommand {
+        do {
+            return try ShellCommand(input: input)
+        } catch {
+            throw AtomError(error.message)
+        }
+    }
+
+    static func describeFailure(_ outcome: ProcessSupervisor.Outcome) -> String {
+        let how = outcome.exitCode.map { "exited with code \($0)" } ?? "killed by signal \(outcome.signal ?? 0)"
+        let tail = outcome.tail.suffix(errorTailLines)
+        guard !tail.isEmpty else { return "\(how); no output (log: \(outcome.logPath))" }
+        return "\(how); last output:\n" + tail.map { "  \($0)" }.joined(separator: "\n") + "\n(log: \(outcome.logPath))"
+    }
+
+    static func details(_ outcome: ProcessSupervisor.Outcome) -> JSONValue {
+        .object([
+            "exit_code": outcome.exitCode.map { .integer(Int64($0)) } ?? .null,
+            "log": .string(outcome.logPath),
+            "tail": .array(outcome.tail.suffix(errorTailLines).map(JSONValue.string)),
+        ])
+    }
+}
+

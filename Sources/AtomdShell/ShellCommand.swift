@@ -1,0 +1,67 @@
+import AtomdSpec
+
+/// A `run:` action as the `run` atom receives it, already resolved.
+public struct ShellCommand: Sendable, Hashable {
+    public var script: String
+    /// `bash`, `sh`, `python3` or an absolute path.
+    public var shell: String
+    /// Job env and step env, merged; the supervisor adds the ATOMD_* variables.
+    public var environment: [String: String]
+    public var workingDirectory: String?
+    public var user: String?
+    public var group: String?
+    public var successCodes: [Int]
+    public var absentCodes: [Int]
+    public var killGrace: Duration
+    public var keepRunning: Bool
+
+    public init(script: String, shell: String = "bash", environment: [String: String] = [:],
+                workingDirectory: String? = nil, user: String? = nil, group: String? = nil,
+                successCodes: [Int] = [0], absentCodes: [Int] = [1], killGrace: Duration = .seconds(10),
+                keepRunning: Bool = false) {
+        self.script = script
+        self.shell = shell
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.user = user
+        self.group = group
+        self.successCodes = successCodes
+        self.absentCodes = absentCodes
+        self.killGrace = killGrace
+        self.keepRunning = keepRunning
+    }
+
+    /// Reads the input the engine builds for a `run:` action.
+    init(input: JSONValue) throws(ShellError) {
+        guard case .string(let script) = input["script"] else { throw ShellError("the run atom needs a script") }
+        var environment: [String: String] = [:]
+        if case .object(let env) = input["env"] {
+            for (name, value) in env { environment[name] = value.interpolated }
+        }
+        func string(_ key: String) -> String? {
+            if case .string(let text) = input[key] { return text }
+            return nil
+        }
+        func codes(_ key: String) -> [Int]? {
+            guard case .array(let items) = input[key] else { return nil }
+            return items.compactMap { if case .integer(let code) = $0 { Int(code) } else { nil } }
+        }
+        var grace = Duration.seconds(10)
+        if case .integer(let milliseconds) = input["kill_grace_ms"] { grace = .milliseconds(milliseconds) }
+        self.init(script: script, shell: string("shell") ?? "bash", environment: environment,
+                  workingDirectory: string("cwd"), user: string("user"), group: string("group"),
+                  successCodes: codes("success_codes") ?? [0], absentCodes: codes("absent_codes") ?? [1],
+                  killGrace: grace, keepRunning: input["keep_running"] == .bool(true))
+    }
+}
+
+/// A failure of the shell atom or the supervisor, with what to do about it.
+public struct ShellError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}
