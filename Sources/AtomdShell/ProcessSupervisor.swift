@@ -80,7 +80,7 @@ public struct ProcessSupervisor: Sendable {
         }
         let group = control.processGroup
         if !command.keepRunning {
-            await ProcessTree.terminate(group: group, grace: command.killGrace)
+            await ProcessTree.terminate(group: group, grace: command.killGrace, reap: true)
             await ProcessTree.terminateOrphans(token: token, grace: command.killGrace)
         } else if ProcessTree.isAlive(group: group) {
             context.log("[atomd] keep_running: process group \(group) is still running")
@@ -141,8 +141,10 @@ private struct Launch: Sendable {
                     while !Self.hasExited(pid) {
                         guard (try? await Task.sleep(for: .milliseconds(20))) != nil else { return }
                     }
-                    if keepRunning { return }
-                    await ProcessTree.terminate(group: pid, grace: control.grace)
+                    // The readers usually reach end-of-file right after the
+                    // exit; only a process still holding the pipes is left.
+                    guard (try? await Task.sleep(for: .milliseconds(50))) != nil, !keepRunning else { return }
+                    await ProcessTree.terminate(group: pid, grace: control.grace, reap: false)
                 }
                 if keepRunning {
                     // The readers end at EOF, or are cancelled once the script has exited.
@@ -216,6 +218,6 @@ final class ProcessControl: Sendable {
 
     private func terminate(_ group: pid_t) {
         let grace = grace
-        Task { await ProcessTree.terminate(group: group, grace: grace) }
+        Task { await ProcessTree.terminate(group: group, grace: grace, reap: false) }
     }
 }

@@ -18,15 +18,33 @@ enum ProcessTree {
         kill(-group, 0) == 0 || errno == EPERM
     }
 
-    /// SIGTERM to the group, up to `grace` for it to go, then SIGKILL.
-    static func terminate(group: pid_t, grace: Duration) async {
-        guard group > 1, isAlive(group: group) else { return }
+    /// SIGTERM to the group, up to `grace` for it to go, then SIGKILL. With
+    /// `reap`, zombies of the group that are our children (orphans handed to
+    /// us as subreaper) are collected as they appear; only safe once the
+    /// library has reaped the group's leader itself.
+    static func terminate(group: pid_t, grace: Duration, reap: Bool) async {
+        guard group > 1 else { return }
+        if reap { reapZombies(group: group) }
+        guard isAlive(group: group) else { return }
         kill(-group, SIGTERM)
         let deadline = ContinuousClock.now + grace
-        while isAlive(group: group), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+        while ContinuousClock.now < deadline {
+            if reap { reapZombies(group: group) }
+            guard isAlive(group: group) else { return }
+            // Cancelled: whoever asked no longer waits for the group to go.
+            do { try await Task.sleep(for: .milliseconds(10)) } catch { return }
         }
-        if isAlive(group: group) { kill(-group, SIGKILL) }
+        kill(-group, SIGKILL)
+        if reap {
+            for _ in 0..<100 where isAlive(group: group) {
+                reapZombies(group: group)
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    private static func reapZombies(group: pid_t) {
+        while waitpid(-group, nil, WNOHANG) > 0 {}
     }
 
     /// Stops every process that carries `token` and is this process's child

@@ -58,7 +58,7 @@ public struct ShellAtom: Atom {
         guard case .integer(let group)? = outputs?["process_group"], case .string(let token)? = outputs?["process_token"] else {
             throw AtomError("no process group was recorded for this step, so nothing can be stopped")
         }
-        await ProcessTree.terminate(group: pid_t(group), grace: command.killGrace)
+        await ProcessTree.terminate(group: pid_t(group), grace: command.killGrace, reap: true)
         await ProcessTree.terminateOrphans(token: token, grace: command.killGrace)
         context.log("[atomd] stopped process group \(group)")
     }

@@ -8,9 +8,10 @@ import Testing
 
     @Test func sequenceCompensatesNewestFirst() throws {
         let deploy = try plan("deploy-app.yaml")
-        #expect(deploy.steps.map(\.id) == ["drain", "unpack", "stop-old", "switch", "start-new", "restore"])
-        #expect(deploy.steps.map(\.order) == [1, 2, 3, 4, 5, 6])
-        #expect(deploy.compensation.map(\.steps) == [["restore"], ["start-new"], ["switch"], ["stop-old"], ["unpack"], ["drain"]])
+        let ids = ["layout", "build", "drain", "unpack", "stop-old", "switch", "start-new", "smoke", "restore"]
+        #expect(deploy.steps.map(\.id) == ids)
+        #expect(deploy.steps.map(\.order) == Array(1...9))
+        #expect(deploy.compensation.map(\.steps) == ids.reversed().map { [$0] })
         #expect(deploy.finally.map(\.id) == ["notify"])
     }
 

@@ -14,7 +14,7 @@ import Testing
         func positions(_ ids: [String], in part: String) -> [String.Index] {
             ids.compactMap { id in part.range(of: " \(id) ")?.lowerBound }
         }
-        let ids = ["drain", "unpack", "stop-old", "switch", "start-new", "restore"]
+        let ids = ["layout", "build", "drain", "unpack", "stop-old", "switch", "start-new", "smoke", "restore"]
         let runPositions = positions(ids, in: runPart)
         #expect(runPositions.count == ids.count && runPositions == runPositions.sorted())
         let undoPositions = positions(ids.reversed(), in: compensationPart)

@@ -37,7 +37,7 @@ import Testing
         let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
         #expect(!report.valid)
         #expect(report.files.map(\.valid) == [true, false])
-        #expect(report.files[0].job == "deploy-app" && report.files[0].steps == 7)
+        #expect(report.files[0].job == "deploy-app" && report.files[0].steps == 10)
         let problem = try #require(report.files[1].errors.first)
         #expect((problem.line, problem.column) == (8, 11))
         #expect(problem.message.contains("a -> c -> b -> a"))

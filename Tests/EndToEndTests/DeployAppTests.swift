@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// `etc/jobs/deploy-app.yaml` for real, in a throw-away directory: the
+/// success deploys 2.0; the failing variant rolls back to 1.0, running.
+@Suite(.serialized) struct DeployAppTests {
+    struct Deployment {
+        let root: String
+
+        init() throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-deploy-\(UUID().uuidString)").path
+        }
+
+        var current: String? { try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/current") }
+        var pool: String { (try? String(contentsOfFile: root + "/lb/pool", encoding: .utf8)) ?? "" }
+        var appPID: pid_t? { (try? String(contentsOfFile: root + "/run/app.pid", encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+
+        /// The version in the heartbeat, once a fresh beat (written after `since`) shows it.
+        func heartbeat(after since: Date) async throws -> String {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                let path = root + "/run/heartbeat"
+                if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                   let modified = attributes[.modificationDate] as? Date, modified > since,
+                   let text = try? String(contentsOfFile: path, encoding: .utf8),
+                   let version = text.split(separator: " ").first {
+                    return String(version)
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("no fresh heartbeat in \(root)")
+            return ""
+        }
+
+        func stop() {
+            if let pid = appPID { kill(pid, SIGKILL) }
+            try? FileManager.default.removeItem(atPath: root)
+        }
+    }
+
+    func deploy(_ deployment: Deployment, _ extra: [String] = []) throws -> AtomdProcess.Result {
+        let home = deployment.root + "-home"
+        return try AtomdProcess.run(["run", "etc/jobs/deploy-app.yaml", "--home", home, "--var", "root=\(deployment.root)"] + extra)
+    }
+
+    @Test func aDeploySwitchesToTheNewReleaseAndLeavesItRunning() async throws {
+        let deployment = try Deployment()
+        defer { deployment.stop() }
+        let result = try deploy(deployment)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(deployment.current == deployment.root + "/releases/2.0")
+        #expect(deployment.pool == "web-1\n")
+        #expect(try await deployment.heartbeat(after: Date()) == "2.0")
+        #expect(FileManager.default.fileExists(atPath: deployment.root + "/dist/web-2.0.tar.gz"))
+    }
+
+    @Test func aFailedSmokeTestRollsBackToTheOldReleaseRunning() async throws {
+        let deployment = try Deployment()
+        defer { deployment.stop() }
+        let result = try deploy(deployment, ["--var", "fail_at=smoke"])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(deployment.current == deployment.root + "/releases/1.0")
+        #expect(deployment.pool == "web-1\n")
+        #expect(try await deployment.heartbeat(after: Date()) == "1.0")
+        #expect(!FileManager.default.fileExists(atPath: deployment.root + "/releases/2.0"))
+        #expect(!FileManager.default.fileExists(atPath: deployment.root + "/dist/web-2.0.tar.gz"))
+        for step in ["start-new", "switch", "stop-old", "unpack", "drain", "build"] {
+            #expect(result.stdout.contains("  \(step): reverted"), "\(step) not reverted")
+        }
+        // Exactly one app process is left: the old release, restarted by the revert.
+        let apps = try String(contentsOfFile: "/proc/\(deployment.appPID ?? 0)/cmdline", encoding: .utf8)
+        #expect(apps.contains("releases/1.0/bin/app"))
+    }
+
+    @Test func aSecondDeployConvergesOnTheExistingLayout() async throws {
+        let deployment = try Deployment()
+        defer { deployment.stop() }
+        _ = try deploy(deployment, ["--var", "release=1.5"])
+        let again = try deploy(deployment)
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("layout skipped: skipped (already present)"))
+        #expect(deployment.current == deployment.root + "/releases/2.0")
+    }
+}
