@@ -58,6 +58,12 @@ let package = Package(
             dependencies: ["AtomdEngine", "AtomdSpec"],
             path: "Benchmarks/EngineBenchmark"
         ),
+        // `swift run -c release shell-benchmark`: supervised step against a bare spawn.
+        .executableTarget(
+            name: "shell-benchmark",
+            dependencies: ["AtomdEngine", "AtomdShell", .product(name: "Subprocess", package: "swift-subprocess")],
+            path: "Benchmarks/ShellBenchmark"
+        ),
         .testTarget(
             name: "AtomdSpecTests",
             dependencies: ["AtomdSpec"],

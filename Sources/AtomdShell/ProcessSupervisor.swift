@@ -52,13 +52,17 @@ public struct ProcessSupervisor: Sendable {
 
         var options = PlatformOptions()
         options.createSession = true
+        var executable = interpreter.path
+        var arguments = interpreter.arguments + [workspace.scriptFile]
         if let account {
-            options.userID = account.uid
-            options.groupID = account.gid
-            options.supplementaryGroups = account.groups
+            // Privileges are dropped by setpriv rather than by the library's
+            // userID options: those make it fork this multi-threaded process
+            // and run code between fork and exec, which can deadlock.
+            arguments = try account.setprivArguments() + [executable] + arguments
+            executable = try UserAccount.setpriv()
         }
         let launch = Launch(
-            executable: interpreter.path, arguments: interpreter.arguments + [workspace.scriptFile],
+            executable: executable, arguments: arguments,
             environment: environment, workingDirectory: command.workingDirectory, options: options)
         let control = ProcessControl(grace: command.killGrace)
         let spawned = Task { [log] in

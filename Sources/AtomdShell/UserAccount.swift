@@ -29,6 +29,20 @@ struct UserAccount: Sendable, Hashable {
                            home: String(cString: entry.pw_dir), groups: Array(groups.prefix(Int(count))))
     }
 
+    /// util-linux's setpriv, which switches to the account and execs the step.
+    static func setpriv() throws(ShellError) -> String {
+        for directory in Interpreter.searchPath where access("\(directory)/setpriv", X_OK) == 0 {
+            return "\(directory)/setpriv"
+        }
+        throw ShellError("running a step as another user needs setpriv (Debian package util-linux)")
+    }
+
+    /// `--reuid`, `--regid` and the supplementary groups, then `--`.
+    func setprivArguments() throws(ShellError) -> [String] {
+        let groupsArgument = groups.isEmpty ? "--clear-groups" : "--groups=" + groups.map(String.init).joined(separator: ",")
+        return ["--reuid=\(uid)", "--regid=\(gid)", groupsArgument, "--"]
+    }
+
     private static func lookupGroup(_ name: String) throws(ShellError) -> gid_t {
         var entry = group()
         var result: UnsafeMutablePointer<group>?

@@ -140,19 +140,28 @@ import Testing
         #expect(!isRunning(server))
     }
 
-    @Test func theLogIsTimestampedTaggedAndCapped() async throws {
-        let (supervisor, directory) = try makeSupervisor(logCap: 64 << 10)
-        let outcome = try await supervisor.run(ShellCommand(script: """
-            echo to-err >&2
-            for i in $(seq 1 20000); do echo "line $i"; done
-            """), context: context(step: "grp/big"))
-        #expect(outcome.logPath.hasPrefix(directory) && outcome.logPath.hasSuffix("/grp/big.1.log"))
+    @Test func theLogIsTimestampedAndTagged() async throws {
+        let (supervisor, directory) = try makeSupervisor()
+        let outcome = try await supervisor.run(ShellCommand(script: "echo out-line\necho err-line >&2"), context: context(step: "grp/tagged"))
+        #expect(outcome.logPath.hasPrefix(directory) && outcome.logPath.hasSuffix("/grp/tagged.1.log"))
+        let lines = try String(contentsOfFile: outcome.logPath, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(Set(lines.map { $0.split(separator: " ", maxSplits: 1).last ?? "" }) == ["out | out-line", "err | err-line"])
+        let stamp = try #require(lines.first?.split(separator: " ").first)
+        #expect(stamp.count == 24 && stamp.hasSuffix("Z") && stamp.dropFirst(10).first == "T")
+    }
+
+    @Test func theLogIsCappedKeepingTheNewestOutput() async throws {
+        let (supervisor, _) = try makeSupervisor(logCap: 64 << 10)
+        // One stream only: lines of one pipe keep their order.
+        let outcome = try await supervisor.run(ShellCommand(script: "for i in $(seq 1 20000); do echo \"line $i\"; done"),
+                                               context: context(step: "big"))
         let log = try String(contentsOfFile: outcome.logPath, encoding: .utf8)
-        #expect(log.utf8.count <= 64 << 10 + 200)
+        #expect(log.utf8.count <= (64 << 10) + 200)
         #expect(log.contains("older output were dropped"))
         #expect(log.contains(" out | line 20000\n"))
         #expect(!log.contains(" out | line 1\n"))
         #expect(outcome.tail.last == "line 20000")
+        #expect(outcome.tail.joined(separator: "\n").utf8.count <= 64 << 10)
     }
 
     @Test func aHugeLineWithoutNewlineKeepsMemoryBounded() async throws {
