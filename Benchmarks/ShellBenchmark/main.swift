@@ -7,26 +7,28 @@ import Subprocess
 // The supervised step runs `/bin/true` as its shell (`shell: /bin/true`), so
 // the difference is the supervisor: private script file, environment, own
 // session, two streamed pipes, log file, output file, clean-up. A bash step
-// is measured too, for scale. Best of 5 series, mean per spawn.
+// is measured too, for scale. The variants alternate call by call, so the
+// machine's drift hits them alike; medians are reported.
 //
 //   swift run -c release shell-benchmark [--count N]
 
 let count = CommandLine.arguments.firstIndex(of: "--count").flatMap { index in
     CommandLine.arguments.dropFirst(index + 1).first.flatMap(Int.init)
-} ?? 200
+} ?? 300
 
 func microseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
 }
 
-func best(_ body: () async throws -> Void) async throws -> Double {
-    var best = Double.infinity
-    for _ in 0..<5 {
-        let start = ContinuousClock.now
-        for _ in 0..<count { try await body() }
-        best = min(best, microseconds(ContinuousClock.now - start) / Double(count))
-    }
-    return best
+func timed(_ body: () async throws -> Void) async rethrows -> Double {
+    let start = ContinuousClock.now
+    try await body()
+    return microseconds(ContinuousClock.now - start)
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
 }
 
 let logs = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-shell-bench-\(getpid())").path
@@ -34,15 +36,12 @@ defer { try? FileManager.default.removeItem(atPath: logs) }
 let supervisor = ProcessSupervisor(logDirectory: logs)
 let context = AtomContext(runID: "bench", stepPath: "s", attempt: 1, idempotencyKey: "bench/s/1")
 
-let bare = try await best {
-    _ = try await Subprocess.run(.path("/bin/true"), output: .discarded)
+var bare: [Double] = [], supervised: [Double] = [], bash: [Double] = []
+for _ in 0..<count {
+    bare.append(try await timed { _ = try await Subprocess.run(.path("/bin/true"), output: .discarded) })
+    supervised.append(try await timed { _ = try await supervisor.run(ShellCommand(script: "", shell: "/bin/true"), context: context) })
+    bash.append(try await timed { _ = try await supervisor.run(ShellCommand(script: "true"), context: context) })
 }
-let supervised = try await best {
-    _ = try await supervisor.run(ShellCommand(script: "", shell: "/bin/true"), context: context)
-}
-let bash = try await best {
-    _ = try await supervisor.run(ShellCommand(script: "true"), context: context)
-}
-print(String(format: "bare spawn of /bin/true          %8.0f µs", bare))
-print(String(format: "supervised step, shell /bin/true %8.0f µs  (%.2f× the bare spawn)", supervised, supervised / bare))
-print(String(format: "supervised bash step `true`      %8.0f µs", bash))
+print(String(format: "bare spawn of /bin/true           %7.0f µs (median of %d)", median(bare), count))
+print(String(format: "supervised step, shell /bin/true  %7.0f µs  = %.2f× the bare spawn", median(supervised), median(supervised) / median(bare)))
+print(String(format: "supervised bash step `true`       %7.0f µs", median(bash)))

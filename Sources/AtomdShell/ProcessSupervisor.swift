@@ -142,9 +142,9 @@ private struct Launch: Sendable {
                 // When the script exits but something it started keeps the
                 // pipes open, stop that (or, with keep_running, stop reading).
                 group.addTask {
-                    while !Self.hasExited(pid) {
+                    repeat {
                         guard (try? await Task.sleep(for: .milliseconds(20))) != nil else { return }
-                    }
+                    } while !Self.hasExited(pid)
                     // The readers usually reach end-of-file right after the
                     // exit; only a process still holding the pipes is left.
                     guard (try? await Task.sleep(for: .milliseconds(50))) != nil, !keepRunning else { return }

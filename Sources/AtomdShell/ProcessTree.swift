@@ -68,21 +68,19 @@ enum ProcessTree {
         }
     }
 
-    /// The direct children of this process, from every thread's `children` list.
+    /// Orphans handed to this process as subreaper. The kernel gives them to
+    /// an alive thread of the reaper, the thread-group leader while it lives,
+    /// so its `children` list is the one place to look; our own spawns belong
+    /// to whichever thread forked them and are not orphans.
     static func children() -> [pid_t] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        var pids: Set<pid_t> = []
-        for task in tasks {
-            guard let text = try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8) else { continue }
-            for field in text.split(separator: " ") {
-                if let pid = pid_t(field.trimmingCharacters(in: .whitespacesAndNewlines)) { pids.insert(pid) }
-            }
+        let text = FileIO.read("/proc/self/task/\(getpid())/children", limit: 1 << 20)
+        return text.split(separator: UInt8(ascii: " ")).compactMap {
+            pid_t(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        return pids.sorted()
     }
 
     private static func carries(_ pid: pid_t, token: String) -> Bool {
-        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        let environment = FileIO.read("/proc/\(pid)/environ", limit: 1 << 20)
         let needle = Array("\(tokenVariable)=\(token)".utf8)
         return environment.split(separator: 0).contains { Array($0) == needle }
     }

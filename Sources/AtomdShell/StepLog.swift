@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// A step's log file: every line of stdout and stderr with a timestamp and a
@@ -12,13 +13,20 @@ final class StepLog: Sendable {
     private let tailBytes: Int
     private let state: Mutex<State>
 
+    /// Writes are batched: one system call per 64 KiB, not per line.
+    private static let flushSize = 64 << 10
+
     private struct State {
-        var handle: FileHandle?
+        var fd: Int32
+        var pending: [UInt8] = []
         var written = 0
         var dropped = 0
         var rotated = false
+        /// A queue of lines: `tail[tailHead...]` are live, compacted now and then.
         var tail: [String] = []
+        var tailHead = 0
         var tailSize = 0
+        var clock = LogClock()
     }
 
     init(path: String, cap: Int = 64 << 20, tailBytes: Int = 64 << 10) throws(ShellError) {
@@ -26,74 +34,131 @@ final class StepLog: Sendable {
         self.cap = cap
         self.tailBytes = tailBytes
         let directory = (path as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ShellError("cannot create the log directory \(directory): \(error.localizedDescription)")
+        // The run's directory usually exists already: one mkdir, no walk.
+        if mkdir(directory, 0o750) != 0, errno != EEXIST {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw ShellError("cannot create the log directory \(directory): \(error.localizedDescription)")
+            }
         }
-        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640]),
-              let handle = FileHandle(forWritingAtPath: path)
-        else {
-            throw ShellError("cannot create the step log \(path)")
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            throw ShellError("cannot create the step log \(path): \(String(cString: strerror(errno)))")
         }
-        state = Mutex(State(handle: handle))
+        state = Mutex(State(fd: fd))
     }
 
     func append(_ line: String, stream: String) {
-        let stamped = "\(Self.timestamp()) \(stream) | \(line)\n"
-        let data = Data(stamped.utf8)
         state.withLock { state in
-            if state.written + data.count > cap / 2 { rotate(&state) }
-            state.handle?.write(data)
-            state.written += data.count
+            state.pending += state.clock.stamp()
+            state.pending += " \(stream) | ".utf8
+            state.pending += line.utf8
+            state.pending.append(UInt8(ascii: "\n"))
+            if state.pending.count >= Self.flushSize { flush(&state) }
             state.tail.append(line)
             state.tailSize += line.utf8.count + 1
-            while state.tailSize > tailBytes, !state.tail.isEmpty {
-                state.tailSize -= state.tail.removeFirst().utf8.count + 1
+            while state.tailSize > tailBytes, state.tailHead < state.tail.count {
+                state.tailSize -= state.tail[state.tailHead].utf8.count + 1
+                state.tailHead += 1
+            }
+            if state.tailHead > 4096, state.tailHead * 2 > state.tail.count {
+                state.tail.removeFirst(state.tailHead)
+                state.tailHead = 0
             }
         }
     }
 
     /// The last lines written, at most `tailBytes`.
-    var tail: [String] { state.withLock { $0.tail } }
+    var tail: [String] { state.withLock { Array($0.tail[$0.tailHead...]) } }
 
-    /// Closes the file; merges a rotated older half in front of the newer one.
+    /// Flushes and closes the file; merges a rotated older half in front of the newer one.
     func close() {
         state.withLock { state in
-            try? state.handle?.close()
-            state.handle = nil
+            flush(&state)
+            Glibc.close(state.fd)
+            state.fd = -1
             guard state.rotated else { return }
-            let older = path + ".1"
-            let note = Data("\(Self.timestamp()) atomd | \(state.dropped) bytes of older output were dropped (log cap \(cap) bytes)\n".utf8)
-            var merged = note
-            merged.append(FileManager.default.contents(atPath: older) ?? Data())
-            merged.append(FileManager.default.contents(atPath: path) ?? Data())
-            _ = FileManager.default.createFile(atPath: path, contents: merged, attributes: [.posixPermissions: 0o640])
-            try? FileManager.default.removeItem(atPath: older)
+            mergeRotated(note: "\(String(decoding: state.clock.stamp(), as: UTF8.self)) atomd | \(state.dropped) bytes of older output were dropped (log cap \(cap) bytes)\n")
         }
+    }
+
+    /// Writes note + older half + newer half to a new file, 64 KiB at a time
+    /// (never the whole log in memory), then renames it over the log.
+    private func mergeRotated(note: String) {
+        let merged = path + ".merged"
+        let output = open(merged, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard output >= 0 else { return }
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        func copy(_ bytes: UnsafeRawBufferPointer) {
+            var offset = 0
+            while offset < bytes.count {
+                let count = write(output, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+                guard count > 0 else { return }
+                offset += count
+            }
+        }
+        Array(note.utf8).withUnsafeBytes(copy)
+        for part in [path + ".1", path] {
+            let input = open(part, O_RDONLY | O_CLOEXEC)
+            guard input >= 0 else { continue }
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                guard count > 0 else { break }
+                buffer.withUnsafeBytes { copy(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            }
+            Glibc.close(input)
+        }
+        Glibc.close(output)
+        rename(merged, path)
+        unlink(path + ".1")
+    }
+
+    private func flush(_ state: inout State) {
+        guard !state.pending.isEmpty, state.fd >= 0 else { return }
+        if state.written + state.pending.count > cap / 2 { rotate(&state) }
+        var offset = 0
+        while offset < state.pending.count {
+            let count = state.pending[offset...].withUnsafeBytes { write(state.fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            offset += count
+        }
+        state.written += state.pending.count
+        state.pending.removeAll(keepingCapacity: true)
     }
 
     private func rotate(_ state: inout State) {
-        try? state.handle?.close()
+        Glibc.close(state.fd)
         let older = path + ".1"
-        if let previous = try? FileManager.default.attributesOfItem(atPath: older)[.size] as? Int {
-            state.dropped += previous
-        }
-        try? FileManager.default.removeItem(atPath: older)
-        try? FileManager.default.moveItem(atPath: path, toPath: older)
-        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640])
-        state.handle = FileHandle(forWritingAtPath: path)
+        var info = stat()
+        if stat(older, &info) == 0 { state.dropped += Int(info.st_size) }
+        unlink(older)
+        rename(path, older)
+        state.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         state.written = 0
         state.rotated = true
     }
+}
 
-    private static func timestamp() -> String {
+/// `2026-11-22T12:00:00.123Z`, with the part up to the second formatted once
+/// per second: formatting every line from scratch would dominate logging.
+struct LogClock {
+    private var second: Int = -1
+    private var prefix: [UInt8] = []
+
+    mutating func stamp() -> [UInt8] {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var parts = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec, now.tv_nsec / 1_000_000)
+        if now.tv_sec != second {
+            second = now.tv_sec
+            var parts = tm()
+            var seconds = now.tv_sec
+            gmtime_r(&seconds, &parts)
+            prefix = Array(String(format: "%04d-%02d-%02dT%02d:%02d:%02d.", parts.tm_year + 1900, parts.tm_mon + 1,
+                                  parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec).utf8)
+        }
+        let milliseconds = now.tv_nsec / 1_000_000
+        return prefix + [UInt8(48 + milliseconds / 100), UInt8(48 + milliseconds / 10 % 10), UInt8(48 + milliseconds % 10),
+                         UInt8(ascii: "Z")]
     }
 }

@@ -9,15 +9,14 @@ struct Workspace {
     var outputFile: String { directory + "/output" }
 
     init(script: String, owner: UserAccount?) throws(ShellError) {
-        var template = Array((FileManager.default.temporaryDirectory.path + "/atomd-step-XXXXXX").utf8CString)
+        var template = Array((Self.temporaryDirectory + "/atomd-step-XXXXXX").utf8CString)
         guard let created = mkdtemp(&template) else {
             throw ShellError("cannot create a private directory for the step: \(String(cString: strerror(errno)))")
         }
         directory = String(cString: created)
-        let files = [(scriptFile, Data(script.utf8)), (outputFile, Data())]
-        for (path, contents) in files {
-            guard FileManager.default.createFile(atPath: path, contents: contents, attributes: [.posixPermissions: 0o600]) else {
-                throw ShellError("cannot write \(path)")
+        for (path, contents) in [(scriptFile, Array(script.utf8)), (outputFile, [])] {
+            guard FileIO.create(path, mode: 0o600, bytes: contents) else {
+                throw ShellError("cannot write \(path): \(String(cString: strerror(errno)))")
             }
         }
         if let owner {
@@ -25,14 +24,19 @@ struct Workspace {
         }
     }
 
+    /// `$TMPDIR` or /tmp, looked up once: Foundation's lookup is slow for a hot path.
+    static let temporaryDirectory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+
     /// What the step wrote to `$ATOMD_OUTPUT`, at most one byte past the limit.
     func outputBytes() -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: outputFile) else { return [] }
-        defer { try? handle.close() }
-        return [UInt8]((try? handle.read(upToCount: OutputFile.maxBytes + 1)) ?? Data())
+        FileIO.read(outputFile, limit: OutputFile.maxBytes + 1)
     }
 
+    /// The step cannot add files here (the directory is ours, mode 0700),
+    /// so the two known files and the directory are all there is.
     func remove() {
-        try? FileManager.default.removeItem(atPath: directory)
+        unlink(scriptFile)
+        unlink(outputFile)
+        rmdir(directory)
     }
 }
