@@ -13,8 +13,9 @@ final class StepLog: Sendable {
     private let tailBytes: Int
     private let state: Mutex<State>
 
-    /// Writes are batched: one system call per 64 KiB, not per line.
-    private static let flushSize = 64 << 10
+    /// Writes are batched: one system call per 64 KiB, not per line. At most
+    /// a quarter of the cap, so each half of the log stays within `cap / 2`.
+    private let flushSize: Int
 
     private struct State {
         var fd: Int32
@@ -33,6 +34,7 @@ final class StepLog: Sendable {
         self.path = path
         self.cap = cap
         self.tailBytes = tailBytes
+        flushSize = min(64 << 10, max(1, cap / 4))
         let directory = (path as NSString).deletingLastPathComponent
         // The run's directory usually exists already: one mkdir, no walk.
         if mkdir(directory, 0o750) != 0, errno != EEXIST {
@@ -55,7 +57,7 @@ final class StepLog: Sendable {
             state.pending += " \(stream) | ".utf8
             state.pending += line.utf8
             state.pending.append(UInt8(ascii: "\n"))
-            if state.pending.count >= Self.flushSize { flush(&state) }
+            if state.pending.count >= flushSize { flush(&state) }
             state.tail.append(line)
             state.tailSize += line.utf8.count + 1
             while state.tailSize > tailBytes, state.tailHead < state.tail.count {
