@@ -57,8 +57,10 @@ struct RunningAtomd {
 
     func finish() throws -> AtomdProcess.Result {
         process.waitUntilExit()
-        return AtomdProcess.Result(status: process.terminationStatus, stdout: stdout,
-                                   stderr: (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "")
+        let result = AtomdProcess.Result(status: process.terminationStatus, stdout: stdout,
+                                         stderr: (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "")
+        try? FileManager.default.removeItem(at: stdoutURL.deletingLastPathComponent())
+        return result
     }
 }
 
