@@ -13,7 +13,8 @@ public struct ShellAtom: Atom {
     public let capabilities: AtomCapabilities = [.revert, .check]
     let supervisor: ProcessSupervisor
 
-    /// How many lines of output an error message carries.
+    /// How many lines of output an error message carries (the result's
+    /// details keep the whole tail, up to 64 KiB).
     static let errorTailLines = 20
 
     public init(supervisor: ProcessSupervisor) {
@@ -91,7 +92,7 @@ public struct ShellAtom: Atom {
         .object([
             "exit_code": outcome.exitCode.map { .integer(Int64($0)) } ?? .null,
             "log": .string(outcome.logPath),
-            "tail": .array(outcome.tail.suffix(errorTailLines).map(JSONValue.string)),
+            "tail": .array(outcome.tail.map(JSONValue.string)),
         ])
     }
 }

@@ -188,6 +188,8 @@ import Testing
         let ok = try await atom.execute(.object(["script": .string("exit 2"), "success_codes": .array([.integer(0), .integer(2)])]),
                                         context: context())
         #expect(ok.details?["exit_code"] == .integer(2))
+        let chatty = try await atom.execute(.object(["script": .string("seq 1 100")]), context: context())
+        #expect(chatty.details?["tail"] == .array((1...100).map { .string(String($0)) }))
         await #expect(throws: AtomError.self) { try await atom.execute(.object(["script": .string("echo boom; exit 4")]), context: context()) }
     }
 
