@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // Yams is used only for its bundled libyaml (module CYaml): the loader
@@ -41,6 +42,21 @@ let package = Package(
                 "AtomdEngine", "AtomdSpec", "CAtomdShell",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // libcurl (libcurl4-openssl-dev, installed by scripts/setup).
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // The HTTP client over libcurl and the `http` atom.
+        .target(
+            name: "AtomdHTTP",
+            dependencies: ["AtomdEngine", "AtomdSpec", "CCurl"]
+        ),
+        // A small cloud API on 127.0.0.1 for demos and tests.
+        .executableTarget(
+            name: "FakeCloud",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
