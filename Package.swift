@@ -65,6 +65,7 @@ let package = Package(
                 "AtomdSpec",
                 "AtomdEngine",
                 "AtomdShell",
+                "AtomdHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -93,9 +94,19 @@ let package = Package(
             name: "AtomdShellTests",
             dependencies: ["AtomdShell", "AtomdEngine", "AtomdSpec"]
         ),
+        // Test helpers shared by test targets (FakeCloud launcher).
+        .target(
+            name: "AtomdTestSupport",
+            dependencies: ["AtomdHTTP", "AtomdSpec"],
+            path: "Tests/Support"
+        ),
+        .testTarget(
+            name: "AtomdHTTPTests",
+            dependencies: ["AtomdHTTP", "AtomdEngine", "AtomdSpec", "AtomdTestSupport"]
+        ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["AtomdSpec"]
+            dependencies: ["AtomdSpec", "AtomdTestSupport"]
         ),
     ]
 )

@@ -59,10 +59,10 @@ import Testing
     }
 
     @Test func jobsNeedingMissingAtomsAreRefusedBeforeAnythingRuns() throws {
-        let job = try AtomdProcess.temporaryJob("version: 1\nname: web\nsteps:\n  - { id: a, run: echo hi }\n  - { id: b, http: { url: 'http://127.0.0.1:9/' } }\n")
+        let job = try AtomdProcess.temporaryJob("version: 1\nname: plugin\nsteps:\n  - { id: a, run: echo hi }\n  - { id: b, uses: cloud.attach }\n")
         let result = try AtomdProcess.run(["run", job])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("no atom registered for: http"))
+        #expect(result.stderr.contains("no atom registered for: cloud.attach"))
         #expect(result.stdout.isEmpty)
     }
 

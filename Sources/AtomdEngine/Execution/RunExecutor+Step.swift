@@ -131,6 +131,9 @@ extension RunExecutor {
     /// Computes declared outputs and records success.
     private func succeed(_ step: Step, result: AtomResult, frame: Frame, attempt: Int, scope: FailureScope) async -> Bool {
         var outputs = result.outputs
+        // An HTTP step keeps only what it declares: whole responses do not
+        // belong in the run's record.
+        if case .http = step.action, step.outputs.isEmpty { outputs = .object([:]) }
         if !step.outputs.isEmpty {
             var extra: [String: JSONValue] = ["outputs": result.outputs]
             if case .http = step.action { extra["response"] = result.outputs }

@@ -1,4 +1,5 @@
 import AtomdEngine
+import AtomdHTTP
 import AtomdShell
 
 /// The atoms this build of atomd registers.
@@ -7,6 +8,7 @@ enum BuiltinAtoms {
     static func registry(home: String) -> AtomRegistry {
         var registry = AtomRegistry(TestAtoms.all())
         registry.register(ShellAtom(supervisor: ProcessSupervisor(logDirectory: home + "/logs")))
+        registry.register(HTTPAtom())
         return registry
     }
 }

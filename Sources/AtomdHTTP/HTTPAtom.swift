@@ -1,0 +1,130 @@
+import AtomdEngine
+import AtomdSpec
+import Foundation
+
+/// The `http` atom: one request to a remote API, as a step, a revert or a check.
+///
+/// Success is a status in `expect` (any 2xx when `expect` is empty). As a
+/// check, those statuses mean present and `absent` ones (e.g. 404) absent.
+/// Every request carries the attempt's `Idempotency-Key`, so an API that
+/// honours it returns the first result to a retried or re-run create.
+public struct HTTPAtom: Atom {
+    public let name = "http"
+    public let capabilities: AtomCapabilities = [.check]
+    let client: HTTPClient
+
+    /// Bodies in log lines are cut here.
+    static let logBodyLimit = 1024
+
+    public init(client: HTTPClient = HTTPClient()) {
+        self.client = client
+    }
+
+    public func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
+        let response = try await send(input, context: context)
+        let expected = Self.codes(input["expect"])
+        let succeeded = expected.isEmpty ? (200..<300).contains(response.status) : expected.contains(response.status)
+        guard succeeded else {
+            throw AtomError("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)"
+                            + " (expected \(expected.isEmpty ? "2xx" : expected.map(String.init).joined(separator: ", ")))"
+                            + Self.bodyNote(response.body))
+        }
+        return AtomResult(outputs: Self.view(response), details: .object(["status": .integer(Int64(response.status))]))
+    }
+
+    public func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult {
+        let response = try await send(input, context: context)
+        let present = Self.codes(input["expect"]), absent = Self.codes(input["absent"])
+        if absent.contains(response.status) { return .absent }
+        if present.isEmpty ? (200..<300).contains(response.status) : present.contains(response.status) {
+            return .present(outputs: nil)
+        }
+        return .unknown("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)")
+    }
+
+    private func send(_ input: JSONValue, context: AtomContext) async throws -> HTTPResponse {
+        let request = try Self.request(input, idempotencyKey: context.idempotencyKey)
+        let started = ContinuousClock.now
+        context.log("\(request.method) \(request.url)" + (request.body.map { " " + Self.truncated($0) } ?? ""))
+        do {
+            let response = try await client.send(request)
+            let elapsed = Int((ContinuousClock.now - started) / .milliseconds(1))
+            context.log("\(response.status) in \(elapsed) ms" + (response.body.isEmpty ? "" : " " + Self.truncated(response.body)))
+            return response
+        } catch {
+            if error.kind == .cancelled { throw CancellationError() }
+            throw AtomError(error.message)
+        }
+    }
+
+    /// Builds the request from the input the engine resolved for an `http:` action.
+    static func request(_ input: JSONValue, idempotencyKey: String) throws -> HTTPRequest {
+        let url = string(input["url"])
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw AtomError("the url must start with http:// or https://, not '\(url.prefix(60))'")
+        }
+        var headers: [(name: String, value: String)] = []
+        if case .object(let fields) = input["headers"] {
+            for name in fields.keys.sorted() { headers.append((name, fields[name]?.interpolated ?? "")) }
+        }
+        var body: [UInt8]?
+        if input["json"] != .null {
+            body = Array(input["json"].json.utf8)
+            if !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+                headers.append(("Content-Type", "application/json"))
+            }
+        } else if case .string(let text) = input["body"] {
+            body = Array(text.utf8)
+        }
+        if !headers.contains(where: { $0.name.lowercased() == "idempotency-key" }) {
+            headers.append(("Idempotency-Key", idempotencyKey))
+        }
+        headers.append(("Accept", "application/json, */*"))
+        return HTTPRequest(method: method(input), url: url + query(input["query"], after: url), headers: headers, body: body)
+    }
+
+    private static func query(_ value: JSONValue, after url: String) -> String {
+        guard case .object(let fields) = value, !fields.isEmpty else { return "" }
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+?#")
+        let pairs = fields.keys.sorted().map { key in
+            let name = key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key
+            let text = fields[key]?.interpolated ?? ""
+            return "\(name)=\(text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text)"
+        }
+        return (url.contains("?") ? "&" : "?") + pairs.joined(separator: "&")
+    }
+
+    /// `response.status`, `.headers`, `.json` (when the body is JSON), `.text`.
+    static func view(_ response: HTTPResponse) -> JSONValue {
+        var headers: [String: JSONValue] = [:]
+        for header in response.headers where headers[header.name] == nil { headers[header.name] = .string(header.value) }
+        let text = String(decoding: response.body, as: UTF8.self)
+        let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body))) ?? .null
+        return .object(["status": .integer(Int64(response.status)), "headers": .object(headers), "json": json, "text": .string(text)])
+    }
+
+    private static func method(_ input: JSONValue) -> String {
+        if case .string(let method) = input["method"] { return method }
+        return "GET"
+    }
+
+    private static func string(_ value: JSONValue) -> String {
+        if case .string(let text) = value { return text }
+        return ""
+    }
+
+    private static func codes(_ value: JSONValue) -> [Int] {
+        guard case .array(let items) = value else { return [] }
+        return items.compactMap { if case .integer(let code) = $0 { Int(code) } else { nil } }
+    }
+
+    private static func truncated(_ bytes: [UInt8]) -> String {
+        let text = String(decoding: bytes.prefix(logBodyLimit), as: UTF8.self)
+        return bytes.count > logBodyLimit ? text + "… (\(bytes.count) bytes)" : text
+    }
+
+    private static func bodyNote(_ body: [UInt8]) -> String {
+        body.isEmpty ? "" : ": " + truncated(body)
+    }
+}

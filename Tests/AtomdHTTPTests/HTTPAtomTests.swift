@@ -1,0 +1,113 @@
+import AtomdEngine
+import AtomdSpec
+import Foundation
+@testable import AtomdHTTP
+import AtomdTestSupport
+import Testing
+
+func context(key: String = "run/step/1") -> AtomContext {
+    AtomContext(runID: "run", stepPath: "step", attempt: 1, idempotencyKey: key)
+}
+
+func input(_ method: String, _ url: String, json: JSONValue? = nil, expect: [Int] = [], absent: [Int] = [],
+           headers: [String: String] = [:], query: [String: String] = [:]) -> JSONValue {
+    var fields: [String: JSONValue] = [
+        "method": .string(method), "url": .string(url),
+        "expect": .array(expect.map { .integer(Int64($0)) }), "absent": .array(absent.map { .integer(Int64($0)) }),
+        "headers": .object(headers.mapValues(JSONValue.string)), "query": .object(query.mapValues(JSONValue.string)),
+    ]
+    if let json { fields["json"] = json }
+    return .object(fields)
+}
+
+@Suite struct HTTPAtomTests {
+    @Test func createsReadAndChecksAgainstFakeCloud() async throws {
+        let cloud = try await FakeCloudProcess()
+        let atom = HTTPAtom()
+        let created = try await atom.execute(input("POST", cloud.base + "/servers", json: .object(["name": .string("web-1")]), expect: [201]),
+                                             context: context())
+        #expect(created.outputs["status"] == .integer(201))
+        #expect(created.outputs["json"]["name"] == .string("web-1"))
+        #expect(created.outputs["headers"]["content-type"] == .string("application/json"))
+        let id = created.outputs["json"]["id"].interpolated
+        let probe = input("GET", cloud.base + "/servers/\(id)", expect: [200], absent: [404])
+        #expect(try await atom.check(probe, outputs: nil, context: context()) == .present(outputs: nil))
+        _ = try await atom.execute(input("DELETE", cloud.base + "/servers/\(id)", expect: [204]), context: context())
+        #expect(try await atom.check(probe, outputs: nil, context: context()) == .absent)
+    }
+
+    @Test func theIdempotencyKeyMakesARetriedCreateReturnTheFirstResult() async throws {
+        let cloud = try await FakeCloudProcess()
+        let atom = HTTPAtom()
+        let request = input("POST", cloud.base + "/volumes", json: .object(["size_gb": .integer(10)]), expect: [201])
+        let first = try await atom.execute(request, context: context(key: "run/volume/1"))
+        let again = try await atom.execute(request, context: context(key: "run/volume/1"))
+        let other = try await atom.execute(request, context: context(key: "run/volume/2"))
+        #expect(first.outputs["json"]["id"] == again.outputs["json"]["id"])
+        #expect(first.outputs["json"]["id"] != other.outputs["json"]["id"])
+        #expect(try await cloud.creates() == 2)
+    }
+
+    @Test func anUnexpectedStatusFailsWithTheStatusAndBody() async throws {
+        let cloud = try await FakeCloudProcess(["--max-volumes", "0"])
+        do {
+            _ = try await HTTPAtom().execute(input("POST", cloud.base + "/volumes", json: .object(["size_gb": .integer(1)]), expect: [201]),
+                                             context: context())
+            Issue.record("a 403 should fail the step")
+        } catch let error as AtomError {
+            #expect(error.message.contains("returned 403 (expected 201)"))
+            #expect(error.message.contains("volume quota of 0 exceeded"))
+        }
+    }
+
+    @Test func injectedFaultsAreSeenThenCleared() async throws {
+        let cloud = try await FakeCloudProcess()
+        try await cloud.inject(#"{"route": "GET /servers/*", "status": 503, "count": 1}"#)
+        #expect(try await cloud.call("GET", "/servers/srv-9").status == 503)
+        #expect(try await cloud.call("GET", "/servers/srv-9").status == 404)
+    }
+
+    @Test func aRefusedConnectionIsAClearError() async throws {
+        do {
+            _ = try await HTTPClient().send(HTTPRequest(url: "http://127.0.0.1:1/"))
+            Issue.record("port 1 should refuse")
+        } catch {
+            #expect(error.kind == .connection)
+            #expect(error.message.contains("127.0.0.1:1"))
+        }
+    }
+
+    @Test func timeoutsAndCancellationAbortTheTransfer() async throws {
+        let cloud = try await FakeCloudProcess()
+        try await cloud.inject(#"{"route": "GET /servers", "latency_ms": 5000}"#)
+        do {
+            _ = try await cloud.client.send(HTTPRequest(url: cloud.base + "/servers", timeout: .milliseconds(200)))
+            Issue.record("the request should time out")
+        } catch {
+            #expect(error.kind == .timeout)
+        }
+        let started = ContinuousClock.now
+        let task = Task { try await HTTPAtom(client: cloud.client).execute(input("GET", cloud.base + "/servers"), context: context()) }
+        try await Task.sleep(for: .milliseconds(100))
+        task.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await task.value }
+        #expect(ContinuousClock.now - started < .seconds(3))
+    }
+
+    @Test func responsesOverTheCapAreRefused() async throws {
+        let cloud = try await FakeCloudProcess()
+        do {
+            _ = try await cloud.client.send(HTTPRequest(url: cloud.base + "/ledger", maxResponseBytes: 10))
+            Issue.record("a response over the cap should fail")
+        } catch {
+            #expect(error.kind == .tooLarge)
+        }
+    }
+
+    @Test func queriesAreEncodedAndOnlyHTTPSchemesAreAllowed() throws {
+        let request = try HTTPAtom.request(input("GET", "http://127.0.0.1:9/x", query: ["q": "a b&c=d", "z": "1"]), idempotencyKey: "k")
+        #expect(request.url == "http://127.0.0.1:9/x?q=a%20b%26c%3Dd&z=1")
+        #expect(request.headers.contains { $0.name == "Idempotency-Key" && $0.value == "k" })
+        #expect(throws: AtomError.self) { try HTTPAtom.request(input("GET", "file:///etc/passwd"), idempotencyKey: "k") }
+    }
+}
