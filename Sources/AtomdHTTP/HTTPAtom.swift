@@ -21,15 +21,51 @@ public struct HTTPAtom: Atom {
     }
 
     public func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
-        let response = try await send(input, context: context)
+        let response = try await sendUntil(input, context: context)
         let expected = Self.codes(input["expect"])
         let succeeded = expected.isEmpty ? (200..<300).contains(response.status) : expected.contains(response.status)
         guard succeeded else {
             throw AtomError("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)"
                             + " (expected \(expected.isEmpty ? "2xx" : expected.map(String.init).joined(separator: ", ")))"
-                            + Self.bodyNote(response.body))
+                            + Self.bodyNote(response.body),
+                            retryable: Self.transientStatuses.contains(response.status),
+                            retryAfter: Self.retryAfter(response))
         }
         return AtomResult(outputs: Self.view(response), details: .object(["status": .integer(Int64(response.status))]))
+    }
+
+    /// Statuses another attempt may cure; other unexpected statuses fail at once.
+    static let transientStatuses: Set<Int> = [408, 429, 502, 503, 504]
+
+    /// `Retry-After` in seconds (the HTTP-date form is treated as absent).
+    static func retryAfter(_ response: HTTPResponse) -> Duration? {
+        response.header("retry-after").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { .seconds(min(max(0, $0), 3600)) }
+    }
+
+    /// Sends, and with `until` keeps sending every `poll.interval` until the
+    /// expression holds on the response or `poll.timeout` passes.
+    private func sendUntil(_ input: JSONValue, context: AtomContext) async throws -> HTTPResponse {
+        guard case .string(let source) = input["until"] else { return try await send(input, context: context) }
+        let root: ExpressionNode
+        do {
+            root = try ExpressionParser.parse(source)
+        } catch {
+            throw AtomError("until: \(error.message)", retryable: false)
+        }
+        let until = Expression(source: source, root: root, location: .start)
+        let interval = Duration.milliseconds(input["poll"]["interval_ms"].numericValue.isNaN ? 1000 : Int64(input["poll"]["interval_ms"].numericValue))
+        let limit = Duration.milliseconds(input["poll"]["timeout_ms"].numericValue.isNaN ? 300_000 : Int64(input["poll"]["timeout_ms"].numericValue))
+        let deadline = ContinuousClock.now + limit
+        while true {
+            let response = try await send(input, context: context)
+            let evaluator = ExpressionEvaluator(contexts: ["response": Self.view(response), "vars": input["until_vars"]])
+            if (try? evaluator.evaluate(until))?.isTruthy == true { return response }
+            guard ContinuousClock.now + interval < deadline else {
+                throw AtomError("until \(source) did not hold within \(limit.jobText); last status \(response.status)"
+                                + Self.bodyNote(response.body))
+            }
+            try await Task.sleep(for: interval)
+        }
     }
 
     public func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult {
@@ -44,6 +80,7 @@ public struct HTTPAtom: Atom {
 
     private func send(_ input: JSONValue, context: AtomContext) async throws -> HTTPResponse {
         let request = try Self.request(input, idempotencyKey: context.idempotencyKey)
+        if request.insecure { context.log("warning: TLS verification is off for \(request.url) (insecure: true)") }
         let started = ContinuousClock.now
         context.log("\(request.method) \(request.url)" + (request.body.map { " " + Self.truncated($0) } ?? ""))
         do {
@@ -52,8 +89,11 @@ public struct HTTPAtom: Atom {
             context.log("\(response.status) in \(elapsed) ms" + (response.body.isEmpty ? "" : " " + Self.truncated(response.body)))
             return response
         } catch {
-            if error.kind == .cancelled { throw CancellationError() }
-            throw AtomError(error.message)
+            switch error.kind {
+            case .cancelled: throw CancellationError()
+            case .connection, .timeout: throw AtomError(error.message)
+            case .tls, .tooLarge, .other: throw AtomError(error.message, retryable: false)
+            }
         }
     }
 
@@ -73,14 +113,40 @@ public struct HTTPAtom: Atom {
             if !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
                 headers.append(("Content-Type", "application/json"))
             }
+        } else if case .object(let fields) = input["form"] {
+            body = Array(query(.object(fields), after: "?").dropFirst().utf8)
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
         } else if case .string(let text) = input["body"] {
             body = Array(text.utf8)
         }
+        if let authorization = authorization(input["auth"]) { headers.append(("Authorization", authorization)) }
         if !headers.contains(where: { $0.name.lowercased() == "idempotency-key" }) {
             headers.append(("Idempotency-Key", idempotencyKey))
         }
         headers.append(("Accept", "application/json, */*"))
-        return HTTPRequest(method: method(input), url: url + query(input["query"], after: url), headers: headers, body: body)
+        func milliseconds(_ key: String) -> Duration? {
+            if case .integer(let value) = input[key] { return .milliseconds(value) }
+            return nil
+        }
+        func text(_ key: String) -> String? {
+            if case .string(let value) = input[key] { return value }
+            return nil
+        }
+        var limit = 16 << 20
+        if case .integer(let value) = input["max_response_bytes"] { limit = Int(value) }
+        return HTTPRequest(method: method(input), url: url + query(input["query"], after: url), headers: headers, body: body,
+                           timeout: milliseconds("timeout_ms"), connectTimeout: milliseconds("connect_timeout_ms"),
+                           followRedirects: input["follow_redirects"] == .bool(true), maxResponseBytes: limit,
+                           unixSocket: text("unix_socket"), caFile: text("ca_file"), clientCertificate: text("client_cert"),
+                           clientKey: text("client_key"), insecure: input["insecure"] == .bool(true))
+    }
+
+    private static func authorization(_ auth: JSONValue) -> String? {
+        if case .string(let token) = auth["bearer"] { return "Bearer \(token)" }
+        if case .string(let user) = auth["basic"]["user"], case .string(let password) = auth["basic"]["password"] {
+            return "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        }
+        return nil
     }
 
     private static func query(_ value: JSONValue, after url: String) -> String {

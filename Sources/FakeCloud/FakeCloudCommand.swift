@@ -22,6 +22,9 @@ struct FakeCloudCommand: AsyncParsableCommand {
     @Option(help: "The port on 127.0.0.1; 0 picks a free one and prints it.")
     var port = 8700
 
+    @Option(help: ArgumentHelp("Listen on this Unix socket instead of TCP.", valueName: "path"))
+    var socket: String?
+
     @Option(name: .customLong("build-delay"), help: "Milliseconds a server stays BUILD.")
     var buildDelay = 300
 
@@ -35,10 +38,12 @@ struct FakeCloudCommand: AsyncParsableCommand {
         let cloud = Cloud(buildDelay: .milliseconds(buildDelay), maxServers: maxServers, maxVolumes: maxVolumes)
         let app = Application(
             router: Routes.router(cloud: cloud, faults: Faults()),
-            configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "fakecloud"),
-            onServerRunning: { channel in
+            configuration: .init(address: socket.map { .unixDomainSocket(path: $0) } ?? .hostname("127.0.0.1", port: port),
+                                 serverName: "fakecloud"),
+            onServerRunning: { [socket] channel in
                 // Tests read this line to learn the port.
-                let line = "fakecloud listening on http://127.0.0.1:\(channel.localAddress?.port ?? 0)\n"
+                let line = socket.map { "fakecloud listening on unix:\($0)\n" }
+                    ?? "fakecloud listening on http://127.0.0.1:\(channel.localAddress?.port ?? 0)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             })
         try await app.runService()

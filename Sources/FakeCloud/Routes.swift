@@ -44,6 +44,21 @@ enum Routes {
 
         router.get("ledger") { _, _ in response(await cloud.ledgerView()) }
 
+        // Echoes the request, for testing clients: method, path, query, headers, body.
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("echo", method: method) { request, _ in
+                let body = try await request.body.collect(upTo: 1 << 20)
+                var headers: [String: String] = [:]
+                for field in request.headers { headers[field.name.canonicalName] = field.value }
+                let echo: [String: Any] = [
+                    "method": request.method.rawValue, "path": request.uri.path, "query": request.uri.query ?? "",
+                    "headers": headers, "body": String(buffer: body),
+                ]
+                let data = try JSONSerialization.data(withJSONObject: echo, options: [.sortedKeys])
+                return response(Cloud.Reply(status: 200, body: data))
+            }
+        }
+
         router.post("admin/faults") { request, context in
             let fault = try await request.decode(as: Faults.Fault.self, context: context)
             faults.add(fault)

@@ -19,7 +19,7 @@ import Testing
 
     @Test func launchAndAttachDecodesActionsRevertsAndChecks() throws {
         let job = try JobLoader.load(path: Paths.exampleJobs.appendingPathComponent("launch-and-attach.yaml").path)
-        #expect(job.steps.map(\.id) == ["server", "volume", "attach"])
+        #expect(job.steps.map(\.id) == ["server", "active", "volume", "attach"])
         #expect(job.finally.map(\.id) == ["report"])
         #expect(job.defaults.retry == RetryPolicy(attempts: 3, delay: .seconds(1), backoff: 2.0, maxDelay: .seconds(10)))
         let server = job.steps[0]
@@ -35,8 +35,14 @@ import Testing
         #expect(probe.absent == [404])
         #expect(server.outputs.map(\.name) == ["id"])
         #expect(server.timeout == .seconds(30))
+        guard case .http(let wait) = job.steps[1].action else {
+            Issue.record("active should be an http step")
+            return
+        }
+        #expect(wait.until?.source == "response.json.status == 'ACTIVE'")
+        #expect(wait.poll == HTTPAction.Poll(interval: .milliseconds(200), timeout: .seconds(120)))
         // `"${{ vars.size_gb }}"` is a sole expression: it keeps the number type.
-        guard case .http(let volume) = job.steps[1].action, case .object(let body)? = volume.json,
+        guard case .http(let volume) = job.steps[2].action, case .object(let body)? = volume.json,
               case .string(let size)? = body["size_gb"]
         else {
             Issue.record("volume should post a JSON body with size_gb")

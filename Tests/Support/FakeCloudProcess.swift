@@ -37,6 +37,7 @@ public final class FakeCloudProcess: Sendable {
         while port == nil, ContinuousClock.now < deadline, process.isRunning {
             let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
             port = text.split(separator: "\n").first { $0.hasPrefix("fakecloud listening on ") }.map { String($0.split(separator: ":").last ?? "") }
+            if text.contains("fakecloud listening on unix:") { port = "unix" }
             if port == nil { try await Task.sleep(for: .milliseconds(10)) }
         }
         try? FileManager.default.removeItem(at: output)
@@ -44,7 +45,7 @@ public final class FakeCloudProcess: Sendable {
             process.terminate()
             throw Failure(description: "FakeCloud did not start within 20 s")
         }
-        base = "http://127.0.0.1:\(port)"
+        base = port == "unix" ? "http://fakecloud" : "http://127.0.0.1:\(port)"
     }
 
     deinit {

@@ -82,10 +82,18 @@ public struct AtomResult: Sendable, Hashable {
 public struct AtomError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     public var exitCode: Int?
+    /// False for failures that another attempt cannot fix (a 403, a 404):
+    /// the step's retry policy does not apply to them.
+    public var retryable: Bool
+    /// The server asked to wait this long (`Retry-After`); the next attempt
+    /// waits at least this, whatever the policy's delay.
+    public var retryAfter: Duration?
 
-    public init(_ message: String, exitCode: Int? = nil) {
+    public init(_ message: String, exitCode: Int? = nil, retryable: Bool = true, retryAfter: Duration? = nil) {
         self.message = message
         self.exitCode = exitCode
+        self.retryable = retryable
+        self.retryAfter = retryAfter
     }
 
     public var description: String { message }

@@ -2,16 +2,22 @@ import AtomdSpec
 
 /// Why an atom call did not succeed.
 enum CallFailure: Error, Sendable, CustomStringConvertible {
-    case error(String, exitCode: Int?)
+    case error(String, exitCode: Int?, retryable: Bool = true, retryAfter: Duration? = nil)
     case timeout(Duration)
     /// The run was cancelled while the call ran.
     case cancelled
     /// The input could not be computed (an expression failed).
     case input(String)
 
+    /// How long the server asked to wait before another attempt.
+    var retryAfter: Duration? {
+        if case .error(_, _, _, let wait) = self { return wait }
+        return nil
+    }
+
     var description: String {
         switch self {
-        case .error(let message, let code): code.map { "\(message) (exit code \($0))" } ?? message
+        case .error(let message, let code, _, _): code.map { "\(message) (exit code \($0))" } ?? message
         case .timeout(let limit): "timed out after \(limit.jobText)"
         case .cancelled: "cancelled"
         case .input(let message): "cannot compute the input: \(message)"
@@ -47,7 +53,7 @@ func callWithTimeout<T: Sendable>(
             }
         }
     } catch let error as AtomError {
-        return .failure(.error(error.message, exitCode: error.exitCode))
+        return .failure(.error(error.message, exitCode: error.exitCode, retryable: error.retryable, retryAfter: error.retryAfter))
     } catch is CancellationError {
         return .failure(.cancelled)
     } catch {

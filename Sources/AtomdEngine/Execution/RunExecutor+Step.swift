@@ -76,7 +76,8 @@ extension RunExecutor {
             case .failure(let failure):
                 let cancelled = await state.cancelRequested
                 if !cancelled, attemptInSeries < policy.attempts, policy.retries(failure) {
-                    let wait = policy.delay(beforeAttempt: attemptInSeries + 1, random: Double.random(in: 0..<1))
+                    let wait = max(policy.delay(beforeAttempt: attemptInSeries + 1, random: Double.random(in: 0..<1)),
+                                   failure.retryAfter ?? .zero)
                     await state.note(id, "attempt \(attempt) failed: \(failure); retrying in \(wait.jobText)")
                     do {
                         try await Task.sleep(for: wait)

@@ -37,6 +37,32 @@ struct ActionInput {
             ]
             if let json = http.json { input["json"] = try evaluator.render(json) }
             if let body = http.body { input["body"] = .string(try evaluator.renderString(body)) }
+            if !http.form.isEmpty { input["form"] = .object(try strings(http.form)) }
+            switch http.auth {
+            case .bearer(let token)?:
+                input["auth"] = .object(["bearer": .string(try evaluator.renderString(token))])
+            case .basic(let user, let password)?:
+                input["auth"] = .object(["basic": .object(["user": .string(try evaluator.renderString(user)),
+                                                           "password": .string(try evaluator.renderString(password))])])
+            case nil: break
+            }
+            let files: [(String, Template?)] = [("ca_file", http.tls.caFile), ("client_cert", http.tls.clientCertificate),
+                                                ("client_key", http.tls.clientKey), ("unix_socket", http.unixSocket)]
+            for (key, template) in files {
+                if let template { input[key] = .string(try evaluator.renderString(template)) }
+            }
+            if http.tls.insecure { input["insecure"] = .bool(true) }
+            if http.followRedirects { input["follow_redirects"] = .bool(true) }
+            if let limit = http.maxResponseBytes { input["max_response_bytes"] = .integer(Int64(limit)) }
+            if let timeout = http.connectTimeout { input["connect_timeout_ms"] = .integer(Int64(timeout / .milliseconds(1))) }
+            if let timeout = http.timeout { input["timeout_ms"] = .integer(Int64(timeout / .milliseconds(1))) }
+            if let until = http.until, let poll = http.poll {
+                // The atom evaluates it on each response, with the job's vars.
+                input["until"] = .string(until.source)
+                input["until_vars"] = evaluator.contexts["vars"] ?? .object([:])
+                input["poll"] = .object(["interval_ms": .integer(Int64(poll.interval / .milliseconds(1))),
+                                         "timeout_ms": .integer(Int64(poll.timeout / .milliseconds(1)))])
+            }
             return .object(input)
         case .plugin(let plugin):
             return try evaluator.render(plugin.with)

@@ -120,9 +120,12 @@ struct ActionDecoder {
         let query = keys("query").map { decodeHeaders($0, "query") } ?? []
         let json = keys("json").map(context.valueTemplate)
         let body = keys("body").flatMap { context.template($0, "body") }
-        if json != nil, body != nil {
-            context.error(keys.keyLocation("body"), "'http' has both 'json' and 'body'", hint: "keep one")
+        let form = keys("form").map { decodeHeaders($0, "form") } ?? []
+        let bodies = [("json", json != nil), ("body", body != nil), ("form", !form.isEmpty)].filter(\.1).map(\.0)
+        if bodies.count > 1 {
+            context.error(keys.keyLocation(bodies[1]), "'http' has both '\(bodies[0])' and '\(bodies[1])'", hint: "keep one")
         }
+        let auth = keys("auth").flatMap(decodeAuth)
         let expect = keys("expect").map { decodeStatusCodes($0, "expect") } ?? []
         var absent: [Int] = []
         if let absentNode = keys("absent") {
@@ -132,10 +135,63 @@ struct ActionDecoder {
                               hint: "move it to the step's check, where it marks status codes that mean 'not there'")
             }
         }
+        let tls = HTTPAction.TLS(
+            caFile: keys("ca_file").flatMap { context.template($0, "ca_file") },
+            clientCertificate: keys("client_cert").flatMap { context.template($0, "client_cert") },
+            clientKey: keys("client_key").flatMap { context.template($0, "client_key") },
+            insecure: keys("insecure").flatMap { context.bool($0, "insecure") } ?? false)
+        let unixSocket = keys("unix_socket").flatMap { context.template($0, "unix_socket") }
+        let connectTimeout = keys("connect_timeout").flatMap { context.duration($0, "connect_timeout") }
+        let timeout = keys("timeout").flatMap { context.duration($0, "timeout") }
+        let followRedirects = keys("follow_redirects").flatMap { context.bool($0, "follow_redirects") } ?? false
+        let maxResponseBytes = keys("max_response_bytes").flatMap { context.integer($0, "max_response_bytes", range: 1...(1 << 30)) }
+        let until = keys("until").flatMap { context.bareExpression($0, "until") }
+        let poll = keys("poll").flatMap(decodePoll)
+        if poll != nil, until == nil {
+            context.error(keys.keyLocation("poll"), "'poll' goes with 'until'", hint: "add until: response.json.status == 'ACTIVE'")
+        }
         keys.finish()
         return url.map {
-            .http(HTTPAction(method: method, url: $0, headers: headers, query: query, json: json, body: body, expect: expect, absent: absent))
+            .http(HTTPAction(method: method, url: $0, headers: headers, query: query, json: json, body: body, form: form,
+                             auth: auth, expect: expect, absent: absent, tls: tls, unixSocket: unixSocket,
+                             connectTimeout: connectTimeout, timeout: timeout, followRedirects: followRedirects,
+                             maxResponseBytes: maxResponseBytes, until: until, poll: until == nil ? nil : (poll ?? HTTPAction.Poll())))
         }
+    }
+
+    private func decodeAuth(_ node: YAMLNode) -> HTTPAction.Authentication? {
+        guard var keys = MappingReader(node, "'auth'", context: context) else { return nil }
+        let bearer = keys("bearer").flatMap { context.template($0, "bearer") }
+        var basic: HTTPAction.Authentication?
+        if let basicNode = keys("basic"), var fields = MappingReader(basicNode, "'basic'", context: context) {
+            let user = fields("user").flatMap { context.template($0, "user") }
+            let password = fields("password").flatMap { context.template($0, "password") }
+            fields.finish()
+            if let user, let password { basic = .basic(user: user, password: password) } else {
+                context.error(basicNode.location, "'basic' needs 'user' and 'password'")
+            }
+        }
+        keys.finish()
+        switch (bearer, basic) {
+        case (let token?, nil): return .bearer(token)
+        case (nil, let basic?): return basic
+        case (.some, .some):
+            context.error(node.location, "'auth' has both 'bearer' and 'basic'", hint: "keep one")
+        case (nil, nil):
+            if !keys.keys.contains("basic") {
+                context.error(node.location, "'auth' needs 'bearer' or 'basic'", hint: "write auth: { bearer: \"${{ secrets.token }}\" }")
+            }
+        }
+        return nil
+    }
+
+    private func decodePoll(_ node: YAMLNode) -> HTTPAction.Poll? {
+        guard var keys = MappingReader(node, "'poll'", context: context) else { return nil }
+        var poll = HTTPAction.Poll()
+        if let interval = keys("interval").flatMap({ context.duration($0, "interval") }) { poll.interval = interval }
+        if let timeout = keys("timeout").flatMap({ context.duration($0, "timeout") }) { poll.timeout = timeout }
+        keys.finish()
+        return poll
     }
 
     private func decodeHeaders(_ node: YAMLNode, _ field: String) -> [HTTPAction.Header] {

@@ -21,8 +21,15 @@ public enum Action: Sendable, Hashable {
         case .run(let shell):
             [shell.script] + shell.env.map(\.value) + [shell.cwd, shell.user, shell.group].compactMap { $0 }
         case .http(let http):
-            [http.url] + http.headers.map(\.value) + http.query.map(\.value)
-                + (http.json?.templates ?? []) + [http.body].compactMap { $0 }
+            [http.url] + http.headers.map(\.value) + http.query.map(\.value) + http.form.map(\.value)
+                + (http.json?.templates ?? []) + [http.body, http.unixSocket, http.tls.caFile, http.tls.clientCertificate,
+                                                  http.tls.clientKey].compactMap { $0 }
+                + (http.auth.map { auth -> [Template] in
+                    switch auth {
+                    case .bearer(let token): [token]
+                    case .basic(let user, let password): [user, password]
+                    }
+                } ?? [])
         case .plugin(let plugin):
             plugin.with.templates
         case .group:
@@ -79,21 +86,47 @@ public struct HTTPAction: Sendable, Hashable {
     public var query: [Header]
     public var json: ValueTemplate?
     public var body: Template?
+    /// `application/x-www-form-urlencoded` fields.
+    public var form: [Header]
+    public var auth: Authentication?
     /// Status codes that mean success (and, in a check, "present").
     public var expect: [Int]
     /// Status codes that mean "absent" in a check (`404` for a deleted server).
     public var absent: [Int]
+    public var tls: TLS
+    public var unixSocket: Template?
+    public var connectTimeout: Duration?
+    /// The transfer's own limit (the step's `timeout` bounds all attempts and polls).
+    public var timeout: Duration?
+    public var followRedirects: Bool
+    public var maxResponseBytes: Int?
+    /// Repeat the request until this holds on the response (`response.json.status == 'ACTIVE'`).
+    public var until: Expression?
+    public var poll: Poll?
 
     public init(method: String = "GET", url: Template, headers: [Header] = [], query: [Header] = [],
-                json: ValueTemplate? = nil, body: Template? = nil, expect: [Int] = [], absent: [Int] = []) {
+                json: ValueTemplate? = nil, body: Template? = nil, form: [Header] = [], auth: Authentication? = nil,
+                expect: [Int] = [], absent: [Int] = [], tls: TLS = TLS(), unixSocket: Template? = nil,
+                connectTimeout: Duration? = nil, timeout: Duration? = nil, followRedirects: Bool = false,
+                maxResponseBytes: Int? = nil, until: Expression? = nil, poll: Poll? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.query = query
         self.json = json
         self.body = body
+        self.form = form
+        self.auth = auth
         self.expect = expect
         self.absent = absent
+        self.tls = tls
+        self.unixSocket = unixSocket
+        self.connectTimeout = connectTimeout
+        self.timeout = timeout
+        self.followRedirects = followRedirects
+        self.maxResponseBytes = maxResponseBytes
+        self.until = until
+        self.poll = poll
     }
 
     public struct Header: Sendable, Hashable {
@@ -103,6 +136,38 @@ public struct HTTPAction: Sendable, Hashable {
         public init(name: String, value: Template) {
             self.name = name
             self.value = value
+        }
+    }
+
+    /// `auth: { bearer: TOKEN }` or `auth: { basic: { user, password } }`.
+    public enum Authentication: Sendable, Hashable {
+        case bearer(Template)
+        case basic(user: Template, password: Template)
+    }
+
+    /// Files for TLS, and the escape hatch `insecure` (warned about when used).
+    public struct TLS: Sendable, Hashable {
+        public var caFile: Template?
+        public var clientCertificate: Template?
+        public var clientKey: Template?
+        public var insecure: Bool
+
+        public init(caFile: Template? = nil, clientCertificate: Template? = nil, clientKey: Template? = nil, insecure: Bool = false) {
+            self.caFile = caFile
+            self.clientCertificate = clientCertificate
+            self.clientKey = clientKey
+            self.insecure = insecure
+        }
+    }
+
+    /// How `until` repeats: every `interval`, giving up after `timeout`.
+    public struct Poll: Sendable, Hashable {
+        public var interval: Duration
+        public var timeout: Duration
+
+        public init(interval: Duration = .seconds(1), timeout: Duration = .seconds(300)) {
+            self.interval = interval
+            self.timeout = timeout
         }
     }
 }

@@ -48,6 +48,13 @@ struct JobValidator {
         if let check = step.check {
             for template in check.action.templates { references.check(template, at: auxiliarySite) }
         }
+        // `until` is evaluated by the http atom on each response, with the job's vars.
+        let untilSite = ReferenceChecker.Site(stepID: step.id, contexts: [.vars, .response], place: "'until'")
+        let actions = [step.action] + [step.check?.action].compactMap { $0 }
+            + { if case .action(let revert) = step.revert { [revert.action] } else { [] } }()
+        for case .http(let http) in actions {
+            if let until = http.until { references.check(until, at: untilSite) }
+        }
 
         guard let group = step.group else { return }
         if let retry = group.retry, case .forEachExpression(let items) = retry.strategy {

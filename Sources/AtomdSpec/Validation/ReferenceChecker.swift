@@ -16,6 +16,8 @@ struct ReferenceChecker {
         var ownOutputs: [String]?
         /// A group's `outputs:` may read the steps inside it.
         var readsOwnChildren = false
+        /// Named in messages when a context is unavailable ("'until'").
+        var place: String?
     }
 
     let job: Job
@@ -132,7 +134,11 @@ struct ReferenceChecker {
     }
 
     private func unavailable(_ context: Context, site: Site) -> String {
-        switch context {
+        if let place = site.place {
+            let allowed = Context.allCases.filter(site.contexts.contains).map(\.rawValue).joined(separator: " and ")
+            return "'\(context.rawValue)' is not available in \(place); it reads \(allowed)"
+        }
+        return switch context {
         case .outputs: "'outputs' is only available in a step's check, revert and outputs"
         case .response: "'response' is only available in the outputs of an http step"
         case .retry: "'retry' is only set inside a group that has 'retry: { times }' or 'retry: { for_each }'"
