@@ -81,6 +81,12 @@ let package = Package(
             dependencies: ["AtomdEngine", "AtomdShell", .product(name: "Subprocess", package: "swift-subprocess")],
             path: "Benchmarks/ShellBenchmark"
         ),
+        // `swift run -c release http-benchmark`: the http atom against the curl command line.
+        .executableTarget(
+            name: "http-benchmark",
+            dependencies: ["AtomdEngine", "AtomdHTTP", "AtomdSpec"],
+            path: "Benchmarks/HTTPBenchmark"
+        ),
         .testTarget(
             name: "AtomdSpecTests",
             dependencies: ["AtomdSpec"],

@@ -93,7 +93,7 @@ enum CurlTransfer {
         switch code {
         case CURLE_OPERATION_TIMEDOUT: return HTTPError(.timeout, "\(request.method) \(request.url): \(text)")
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_GOT_NOTHING,
-             CURLE_SEND_ERROR, CURLE_RECV_ERROR:
+             CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE:
             return HTTPError(.connection, "\(request.method) \(request.url): \(text)")
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE:
             return HTTPError(.tls, "\(request.method) \(request.url): \(text)")

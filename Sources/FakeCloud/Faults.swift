@@ -10,6 +10,8 @@ final class Faults: Sendable {
         var status: Int?
         var count: Int?
         var latency_ms: Int?
+        /// Abort the response after its headers: the client sees a dropped connection.
+        var drop: Bool?
     }
 
     private let faults = Mutex<[Fault]>([])
@@ -50,6 +52,11 @@ struct FaultMiddleware<Context: RequestContext>: RouterMiddleware {
               let fault = faults.take(method: request.method.rawValue, path: request.uri.path)
         else { return try await next(request, context) }
         if let latency = fault.latency_ms { try await Task.sleep(for: .milliseconds(latency)) }
+        if fault.drop == true {
+            var headers = HTTPFields()
+            headers[.contentLength] = "1000"
+            return Response(status: .ok, headers: headers, body: ResponseBody { _ in throw DroppedConnection() })
+        }
         guard let status = fault.status else { return try await next(request, context) }
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
@@ -58,3 +65,6 @@ struct FaultMiddleware<Context: RequestContext>: RouterMiddleware {
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
+
+/// Thrown mid-response so the server aborts the connection.
+struct DroppedConnection: Error {}

@@ -44,6 +44,13 @@ enum Routes {
 
         router.get("ledger") { _, _ in response(await cloud.ledgerView()) }
 
+        // GET /redirect?to=/path answers 302 to that path.
+        router.get("redirect") { request, _ in
+            var headers = HTTPFields()
+            headers[.location] = request.uri.queryParameters.get("to") ?? "/healthz"
+            return Response(status: .found, headers: headers)
+        }
+
         // Echoes the request, for testing clients: method, path, query, headers, body.
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("echo", method: method) { request, _ in
