@@ -51,6 +51,20 @@ import Testing
         #expect(insecure.outputs["status"] == .integer(200))
         #expect(lines.withLock { $0 }.contains { $0.hasPrefix("warning: TLS verification is off") })
     }
+
+    @Test func clientCertificatesAreSentWhenTheServerDemandsThem() async throws {
+        guard let server = try await TLSServer.start(requireClientCertificate: true) else {
+            print("clientCertificatesAreSent: skipped, openssl is not installed")
+            return
+        }
+        defer { server.stop() }
+        let client = HTTPClient()
+        let withCertificate = try await client.send(HTTPRequest(url: server.url, caFile: server.caFile,
+                                                                clientCertificate: server.directory + "/client.pem",
+                                                                clientKey: server.directory + "/client.key"))
+        #expect(withCertificate.status == 200)
+        await #expect(throws: HTTPError.self) { _ = try await client.send(HTTPRequest(url: server.url, caFile: server.caFile)) }
+    }
 }
 
 /// `openssl s_server` with a certificate for 127.0.0.1 from a CA made for the test.
@@ -60,7 +74,9 @@ struct TLSServer {
     let url: String
     var caFile: String { directory + "/ca.pem" }
 
-    static func start() async throws -> TLSServer? {
+    /// With `requireClientCertificate`, the server also demands a client
+    /// certificate from the same CA (`client.pem` / `client.key`).
+    static func start(requireClientCertificate: Bool = false) async throws -> TLSServer? {
         guard let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first(where: FileManager.default.isExecutableFile) else {
             return nil
         }
@@ -72,6 +88,8 @@ struct TLSServer {
             ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
             ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
              "-days", "1", "-extfile", "ext.cnf"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=atomd"],
+            ["x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.pem", "-days", "1"],
         ] {
             let step = Process()
             step.executableURL = URL(fileURLWithPath: openssl)
@@ -88,6 +106,7 @@ struct TLSServer {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: openssl)
             process.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", "server.pem", "-key", "server.key", "-www", "-quiet"]
+                + (requireClientCertificate ? ["-Verify", "1", "-CAfile", "ca.pem", "-verify_return_error"] : [])
             process.currentDirectoryURL = URL(fileURLWithPath: directory)
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
@@ -96,7 +115,9 @@ struct TLSServer {
             // Ready when it answers; a port already taken makes it exit.
             let deadline = ContinuousClock.now + .seconds(10)
             while process.isRunning, ContinuousClock.now < deadline {
-                if (try? await HTTPClient().send(HTTPRequest(url: server.url, insecure: true))) != nil { return server }
+                let probe = HTTPRequest(url: server.url, clientCertificate: requireClientCertificate ? directory + "/client.pem" : nil,
+                                        clientKey: requireClientCertificate ? directory + "/client.key" : nil, insecure: true)
+                if (try? await HTTPClient().send(probe)) != nil { return server }
                 try await Task.sleep(for: .milliseconds(50))
             }
             server.stop()
