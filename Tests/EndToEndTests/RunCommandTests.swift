@@ -88,6 +88,24 @@ import Testing
         #expect(result.stderr.contains("secret 'token': environment variable ATOMD_TEST_SURELY_UNSET is not set"))
     }
 
+    @Test func aPausedRunSaysWhatTheOperatorCanDoAndCtrlCCompensates() async throws {
+        let job = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: paused
+            on_failure: pause
+            steps:
+              - { id: made, uses: test.world, with: { flag: made } }
+              - { id: broken, uses: test.fail, with: { always: true } }
+            """)
+        let run = try AtomdProcess.start(["run", job])
+        try await run.waitForOutput(containing: " paused: step 'broken' failed")
+        run.process.interrupt()
+        let result = try run.finish()
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("run paused: step 'broken' failed"))
+        #expect(result.stdout.contains("made reverted"))
+    }
+
     @Test func ctrlCCancelsAndCompensates() async throws {
         let job = try AtomdProcess.temporaryJob("""
             version: 1

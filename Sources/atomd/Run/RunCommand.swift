@@ -50,7 +50,14 @@ struct RunCommand: AsyncParsableCommand {
             throw AtomdExit.usage.code
         }
         let progress = RunProgressStyle.make(json: output.json, job: job)
-        let engine = Engine(registry: BuiltinAtoms.registry(home: home), listeners: [progress])
+        // Decisions for a paused run come through the agent's control API;
+        // in the foreground, say what the operator can do now.
+        let pauseHint = EventCallback { event in
+            guard event.kind == .run(.paused) else { return }
+            Output.error("run paused: \(event.detail ?? "waiting for the operator"). Ctrl-C compensates and stops;"
+                         + " retry and skip arrive with the agent's control API")
+        }
+        let engine = Engine(registry: BuiltinAtoms.registry(home: home), listeners: [progress, pauseHint])
         let handle: RunHandle
         do {
             handle = try engine.start(request)
