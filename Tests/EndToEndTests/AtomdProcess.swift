@@ -82,3 +82,13 @@ extension AtomdProcess {
         return RunningAtomd(process: process, stdoutURL: stdoutURL, stderrURL: stderrURL)
     }
 }
+
+extension AtomdProcess {
+    /// Starts atomd, sends SIGINT once the output shows `text`, and waits for it to end.
+    static func interrupt(_ arguments: [String], once text: String) async throws -> Result {
+        let run = try start(arguments)
+        try await run.waitForOutput(containing: text)
+        run.process.interrupt()
+        return try run.finish()
+    }
+}

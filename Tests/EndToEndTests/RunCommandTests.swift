@@ -97,10 +97,7 @@ import Testing
               - { id: made, uses: test.world, with: { flag: made } }
               - { id: broken, uses: test.fail, with: { always: true } }
             """)
-        let run = try AtomdProcess.start(["run", job])
-        try await run.waitForOutput(containing: " paused: step 'broken' failed")
-        run.process.interrupt()
-        let result = try run.finish()
+        let result = try await AtomdProcess.interrupt(["run", job], once: " paused: step 'broken' failed")
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("run paused: step 'broken' failed"))
         #expect(result.stdout.contains("made reverted"))
@@ -114,10 +111,7 @@ import Testing
               - { id: made, uses: test.world, with: { flag: made } }
               - { id: wait, uses: test.sleep, with: { for: 1h } }
             """)
-        let run = try AtomdProcess.start(["run", job])
-        try await run.waitForOutput(containing: "wait running (attempt 1)")
-        run.process.interrupt()
-        let result = try run.finish()
+        let result = try await AtomdProcess.interrupt(["run", job], once: "wait running (attempt 1)")
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("cancelling"))
         #expect(result.stdout.contains("made reverted"))
