@@ -20,6 +20,23 @@ public struct Engine: Sendable {
     /// Checks that the run can start (every atom registered, every `--var`
     /// declared), then starts it in the background.
     public func start(_ request: RunRequest) throws(RunSetupError) -> RunHandle {
+        try launch(request, recovered: nil)
+    }
+
+    /// Resumes a run from its journaled events (DESIGN.md section 5): steps
+    /// found running are resolved by their checks, a compensation under way
+    /// goes on, `finally` steps that did not run do. `request` must carry the
+    /// run's id, its job and `--var` values; secrets are resolved anew.
+    public func resume(_ request: RunRequest, history: [EngineEvent]) throws(RunSetupError) -> RunHandle {
+        guard let runID = request.runID else { throw RunSetupError("a resumed run needs its run id") }
+        let recovered = RecoveredRun(table: JobTable(request.job), history: history.filter { $0.runID == runID })
+        guard recovered.needsRecovery else {
+            throw RunSetupError("run \(runID) has already ended (\(recovered.status.rawValue))", hint: "nothing to resume")
+        }
+        return try launch(request, recovered: recovered)
+    }
+
+    private func launch(_ request: RunRequest, recovered: RecoveredRun?) throws(RunSetupError) -> RunHandle {
         let table = JobTable(request.job)
         let missing = table.requiredAtoms.filter { registry[$0] == nil }.sorted()
         guard missing.isEmpty else {
@@ -35,8 +52,9 @@ public struct Engine: Sendable {
             vars[name] = value
         }
         let runID = request.runID ?? RunID.make()
-        let hub = EventHub(runID: runID, listeners: listeners)
-        let state = RunState(runID: runID, table: table, hub: hub, journal: journal, redact: Redactor(request.secrets.values))
+        let hub = EventHub(runID: runID, listeners: listeners, sequence: recovered?.lastSequence ?? 0)
+        let state = RunState(runID: runID, table: table, hub: hub, journal: journal, redact: Redactor(request.secrets.values),
+                             recovered: recovered)
         let executor = RunExecutor(
             job: request.job, table: table, state: state, registry: registry, locks: locks,
             baseContexts: [

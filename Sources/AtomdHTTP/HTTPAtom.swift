@@ -29,7 +29,8 @@ public struct HTTPAtom: Atom {
                             + " (expected \(expected.isEmpty ? "2xx" : expected.map(String.init).joined(separator: ", ")))"
                             + Self.bodyNote(response.body),
                             retryable: Self.transientStatuses.contains(response.status),
-                            retryAfter: Self.retryAfter(response))
+                            retryAfter: Self.retryAfter(response),
+                            changedNothing: (400..<500).contains(response.status))
         }
         return AtomResult(outputs: Self.view(response), details: .object(["status": .integer(Int64(response.status))]))
     }

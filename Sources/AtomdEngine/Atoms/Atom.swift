@@ -25,6 +25,12 @@ public protocol Atom: Sendable {
 
     /// Tells whether the change is present in the world.
     func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult
+
+    /// Recovery: the agent stopped while the attempt with
+    /// `context.idempotencyKey` was running. Stops whatever that attempt may
+    /// still have running (a shell step's processes), before its check runs
+    /// or the step runs again. Defaults to nothing.
+    func stopInterrupted(_ input: JSONValue, context: AtomContext) async
 }
 
 extension Atom {
@@ -39,6 +45,8 @@ extension Atom {
     public func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult {
         throw AtomError("atom '\(name)' has no check")
     }
+
+    public func stopInterrupted(_ input: JSONValue, context: AtomContext) async {}
 }
 
 /// What an atom implements besides `execute`.
@@ -88,12 +96,17 @@ public struct AtomError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The server asked to wait this long (`Retry-After`); the next attempt
     /// waits at least this, whatever the policy's delay.
     public var retryAfter: Duration?
+    /// True when the atom knows the call changed nothing (a server refused
+    /// it with a 4xx): no check is needed and nothing is reverted.
+    public var changedNothing: Bool
 
-    public init(_ message: String, exitCode: Int? = nil, retryable: Bool = true, retryAfter: Duration? = nil) {
+    public init(_ message: String, exitCode: Int? = nil, retryable: Bool = true, retryAfter: Duration? = nil,
+                changedNothing: Bool = false) {
         self.message = message
         self.exitCode = exitCode
         self.retryable = retryable
         self.retryAfter = retryAfter
+        self.changedNothing = changedNothing
     }
 
     public var description: String { message }
@@ -109,17 +122,24 @@ public struct AtomContext: Sendable {
     public var idempotencyKey: String
     let logSink: @Sendable (String) -> Void
     let progressSink: @Sendable (Double, String?) -> Void
+    let noteSink: @Sendable (String, JSONValue?) -> Void
 
     public init(runID: String, stepPath: String, attempt: Int, idempotencyKey: String,
                 log: @escaping @Sendable (String) -> Void = { _ in },
-                progress: @escaping @Sendable (Double, String?) -> Void = { _, _ in }) {
+                progress: @escaping @Sendable (Double, String?) -> Void = { _, _ in },
+                note: @escaping @Sendable (String, JSONValue?) -> Void = { _, _ in }) {
         self.runID = runID
         self.stepPath = stepPath
         self.attempt = attempt
         self.idempotencyKey = idempotencyKey
         self.logSink = log
         self.progressSink = progress
+        self.noteSink = note
     }
+
+    /// A fact about this attempt worth keeping in the run's journal, such as
+    /// the process group a shell step started. Recorded in the background.
+    public func note(_ text: String, data: JSONValue? = nil) { noteSink(text, data) }
 
     /// A line for the step's log (shown live, kept with the run).
     public func log(_ line: String) { logSink(line) }

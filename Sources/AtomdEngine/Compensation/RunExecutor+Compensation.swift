@@ -27,12 +27,18 @@ extension RunExecutor {
 
     /// Reverts one step (or, inside-out, one group) if it changed anything.
     func compensateStep(_ id: String) async -> Bool {
+        guard await state.isRecording else { return false }
+        await settle(id)
         guard let node = table[id], let record = await state[id] else { return true }
         let step = node.step
         if let group = step.group {
             guard record.status != .pending, record.status != .reverted else { return true }
-            guard await hasEffects(node.children) else { return true }
-            await state.move(id, to: .reverting)
+            guard await hasEffects(node.children) else {
+                // Resumed after its steps were reverted but before it was.
+                if record.status == .reverting { await state.move(id, to: .reverted) { $0.effect = .undone } }
+                return true
+            }
+            if record.status != .reverting { await state.move(id, to: .reverting) }
             let reverted = await compensateList(node.children, mode: group.mode)
             await state.move(id, to: reverted ? .reverted : .revertFailed) {
                 $0.effect = reverted ? .undone : $0.effect
@@ -58,6 +64,8 @@ extension RunExecutor {
         for id in ids.flatMap(table.subtree) {
             guard let record = await state[id] else { continue }
             if record.effect == .made || record.effect == .possible { return true }
+            // A resumed run's step caught mid-way must be walked to settle it.
+            if record.status == .reverting || record.status == .running { return true }
         }
         return false
     }
@@ -90,7 +98,9 @@ extension RunExecutor {
             await state.note(id, "irreversible: \(why)")
             return true
         }
-        await state.move(id, to: .reverting)
+        // A resumed run finds the revert that was under way: it runs again.
+        if record.status != .reverting { await state.move(id, to: .reverting) }
+        guard await state.isRecording else { return false }
         let key = "\(state.runID)/\(id)/\(max(record.keyAttempt, 1))"
         if case .action(let auxiliary) = revertPlan, let missing = missingOutputs(auxiliary, record) {
             return await revertFailed(id, "the revert of step '\(id)' needs output '\(missing)', which was never recorded; "
@@ -169,7 +179,7 @@ extension RunExecutor {
     }
 
     /// The first `outputs.KEY` the revert reads that the step never recorded.
-    private func missingOutputs(_ auxiliary: AuxiliaryAction, _ record: StepRecord) -> String? {
+    func missingOutputs(_ auxiliary: AuxiliaryAction, _ record: StepRecord) -> String? {
         let recorded = record.outputs ?? .object([:])
         for template in auxiliary.action.templates {
             for expression in template.expressions {

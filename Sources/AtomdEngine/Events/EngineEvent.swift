@@ -14,6 +14,9 @@ public struct EngineEvent: Sendable, Hashable, Codable {
         /// Something an operator should know that is not a state change:
         /// "retrying in 2s", "irreversible: left in place", "check: absent".
         case note(String)
+        /// The run is over: its outcome is final and its `finally` steps have
+        /// run. A journaled run without this event is resumed on recovery.
+        case closed
     }
 
     /// Position in the run's event stream, from 1.
@@ -32,6 +35,25 @@ public struct EngineEvent: Sendable, Hashable, Codable {
     public var data: JSONValue?
     /// The idempotency key of the attempt that starts.
     public var idempotencyKey: String?
+    /// On step events: what the step has done to the world so far, so that a
+    /// run rebuilt from its events knows what compensation must undo.
+    public var effect: StepRecord.Effect?
+
+    public init(sequence: Int, runID: String, stepPath: String? = nil, stepID: String? = nil, attempt: Int? = nil,
+                kind: Kind, time: Date, detail: String? = nil, data: JSONValue? = nil, idempotencyKey: String? = nil,
+                effect: StepRecord.Effect? = nil) {
+        self.sequence = sequence
+        self.runID = runID
+        self.stepPath = stepPath
+        self.stepID = stepID
+        self.attempt = attempt
+        self.kind = kind
+        self.time = time
+        self.detail = detail
+        self.data = data
+        self.idempotencyKey = idempotencyKey
+        self.effect = effect
+    }
 }
 
 /// Receives events synchronously, in order. Must return quickly: it runs on

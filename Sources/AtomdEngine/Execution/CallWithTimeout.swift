@@ -2,7 +2,7 @@ import AtomdSpec
 
 /// Why an atom call did not succeed.
 enum CallFailure: Error, Sendable, CustomStringConvertible {
-    case error(String, exitCode: Int?, retryable: Bool = true, retryAfter: Duration? = nil)
+    case error(String, exitCode: Int?, retryable: Bool = true, retryAfter: Duration? = nil, changedNothing: Bool = false)
     case timeout(Duration)
     /// The run was cancelled while the call ran.
     case cancelled
@@ -11,13 +11,19 @@ enum CallFailure: Error, Sendable, CustomStringConvertible {
 
     /// How long the server asked to wait before another attempt.
     var retryAfter: Duration? {
-        if case .error(_, _, _, let wait) = self { return wait }
+        if case .error(_, _, _, let wait, _) = self { return wait }
         return nil
+    }
+
+    /// The atom knows the call made no change (the server refused it).
+    var changedNothing: Bool {
+        if case .error(_, _, _, _, let nothing) = self { return nothing }
+        return false
     }
 
     var description: String {
         switch self {
-        case .error(let message, let code, _, _): code.map { "\(message) (exit code \($0))" } ?? message
+        case .error(let message, let code, _, _, _): code.map { "\(message) (exit code \($0))" } ?? message
         case .timeout(let limit): "timed out after \(limit.jobText)"
         case .cancelled: "cancelled"
         case .input(let message): "cannot compute the input: \(message)"
@@ -53,7 +59,8 @@ func callWithTimeout<T: Sendable>(
             }
         }
     } catch let error as AtomError {
-        return .failure(.error(error.message, exitCode: error.exitCode, retryable: error.retryable, retryAfter: error.retryAfter))
+        return .failure(.error(error.message, exitCode: error.exitCode, retryable: error.retryable, retryAfter: error.retryAfter,
+                                      changedNothing: error.changedNothing))
     } catch is CancellationError {
         return .failure(.cancelled)
     } catch {

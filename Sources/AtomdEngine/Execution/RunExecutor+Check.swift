@@ -13,6 +13,13 @@ extension RunExecutor {
         let context = context(for: record, attempt: attempt, key: key)
         if let check = step.check {
             guard let atom = atom(for: check.action) else { return nil }
+            // A probe built from outputs that were never recorded would ask
+            // about nothing and could answer "absent" wrongly.
+            var known = record
+            known.outputs = outputs
+            if let missing = missingOutputs(check, known) {
+                return .unknown("the check needs output '\(missing)', which was never recorded")
+            }
             let extra: [String: JSONValue] = ["outputs": outputs ?? .object([:])]
             let evaluator = await evaluator(for: step.id, frame: frame, attempt: attempt, extra: extra)
             let probeInput: JSONValue
@@ -39,7 +46,11 @@ extension RunExecutor {
     }
 
     /// Role 1: after a failed execute, decides whether the step must be reverted.
-    func effectAfterFailure(_ step: Step, frame: Frame) async -> StepRecord.Effect {
+    func effectAfterFailure(_ step: Step, failure: CallFailure? = nil, frame: Frame) async -> StepRecord.Effect {
+        if failure?.changedNothing == true {
+            await state.note(step.id, "the call was refused, so it changed nothing")
+            return .none
+        }
         let record = await state[step.id]
         guard let result = await check(step, input: record?.input, outputs: record?.outputs, frame: frame) else {
             return .possible

@@ -4,8 +4,10 @@ extension RunExecutor {
     /// Runs a group; with a retry controller, a failed attempt's done steps
     /// are reverted and the group runs again (with the next `for_each` item).
     func executeGroup(_ step: Step, scope: FailureScope, frame: Frame) async -> Bool {
-        guard let group = step.group, let node = table[step.id] else { return false }
-        await state.move(step.id, to: .running, attempt: 1) { $0.attempts = 1 }
+        guard let group = step.group, let node = table[step.id], let record = await state[step.id] else { return false }
+        // A resumed run re-enters a group that was running.
+        let resumed = record.status == .running
+        if !resumed { await state.move(step.id, to: .running, attempt: 1) { $0.attempts = 1 } }
         guard let controller = group.retry else {
             let succeeded = await executeList(node.children, mode: group.mode, maxParallel: group.maxParallel, scope: scope, frame: frame)
             return await finishGroup(step, succeeded: succeeded, scope: scope, frame: frame)
@@ -27,19 +29,34 @@ extension RunExecutor {
                 return await fail(step, .input("for_each: \(error.message)"), effect: .none, scope: scope, frame: frame)
             }
         }
-        for (index, item) in items.enumerated() {
+        guard !items.isEmpty else {
+            return await fail(step, .input("the retry controller has no attempts"), effect: .none, scope: scope, frame: frame)
+        }
+        var index = resumed ? min(max(record.attempts - 1, 0), items.count - 1) : 0
+        // Compensation of a failed attempt was under way when the agent stopped.
+        var failedBeforeRestart = resumed ? await attemptWasReverting(step.id) : false
+        while true {
+            let item = items[index]
             var attemptFrame = frame
             attemptFrame.retry = .object(["item": item ?? .null, "attempt": .integer(Int64(index + 1))])
-            let attemptScope = FailureScope(parent: scope)
-            if await executeList(node.children, mode: group.mode, maxParallel: group.maxParallel, scope: attemptScope, frame: attemptFrame) {
-                return await finishGroup(step, succeeded: true, scope: scope, frame: attemptFrame)
+            if !failedBeforeRestart {
+                let attemptScope = FailureScope(parent: scope)
+                if await executeList(node.children, mode: group.mode, maxParallel: group.maxParallel, scope: attemptScope,
+                                     frame: attemptFrame) {
+                    return await finishGroup(step, succeeded: true, scope: scope, frame: attemptFrame)
+                }
             }
+            failedBeforeRestart = false
             let label = item.map { "item \($0.interpolated)" } ?? "attempt \(index + 1)"
-            guard !(await state.cancelRequested), !scope.isHalted, index + 1 < items.count else { break }
+            guard !(await state.cancelRequested), !scope.isHalted, index + 1 < items.count, await state.isRecording else { break }
             await state.note(step.id, "\(label) failed; reverting the group's done steps before the next attempt")
             guard await compensateList(node.children, mode: group.mode) else {
                 return await finishGroup(step, succeeded: false, scope: scope, frame: attemptFrame)
             }
+            index += 1
+            // Journaled before the steps are reset: recovery starts the next
+            // attempt from a clean slate even if the reset was cut short.
+            await state.move(step.id, to: .running, attempt: index + 1) { $0.attempts = index + 1 }
             for id in node.children.flatMap(table.subtree) {
                 guard await state[id]?.status != .pending else { continue }
                 await state.move(id, to: .pending) {
@@ -53,6 +70,19 @@ extension RunExecutor {
             }
         }
         return await finishGroup(step, succeeded: false, scope: scope, frame: frame)
+    }
+
+    /// Whether the current attempt of a retry-controller group had failed and
+    /// was being reverted. Steps inside nested retry controllers belong to
+    /// those controllers' attempts, not to this one.
+    private func attemptWasReverting(_ groupID: String) async -> Bool {
+        var queue = table[groupID]?.children ?? []
+        while let id = queue.popLast() {
+            guard let node = table[id] else { continue }
+            if let status = await state[id]?.status, [.reverting, .reverted, .revertFailed].contains(status) { return true }
+            if node.step.group?.retry == nil { queue.append(contentsOf: node.children) }
+        }
+        return false
     }
 
     private func finishGroup(_ step: Step, succeeded: Bool, scope: FailureScope, frame: Frame) async -> Bool {

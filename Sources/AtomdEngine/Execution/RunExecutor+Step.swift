@@ -3,7 +3,27 @@ import AtomdSpec
 extension RunExecutor {
     /// Runs one step (or group) to its end. True when the job may go on.
     func executeStep(_ id: String, scope: FailureScope, frame: Frame) async -> Bool {
-        guard let step = table[id]?.step else { return false }
+        guard let step = table[id]?.step, let status = await state[id]?.status else { return false }
+        // Only a run resumed from its journal finds steps already under way.
+        switch status {
+        case .pending:
+            return await start(step, scope: scope, frame: frame)
+        case .running:
+            if step.group != nil { return await executeGroup(step, scope: scope, frame: frame) }
+            return await executeLocked(step, scope: scope, frame: frame)
+        case .succeeded, .skipped, .ignored:
+            return true
+        case .failed:
+            let goOn = await awaitOperator(step, message: await state[id]?.error ?? "failed", scope: scope, frame: frame)
+            return await retryRequested(id, goOn) ? await start(step, scope: scope, frame: frame) : goOn
+        case .reverting, .reverted, .revertFailed:
+            return false
+        }
+    }
+
+    /// Evaluates `if:`, then runs the group or the step's attempts.
+    private func start(_ step: Step, scope: FailureScope, frame: Frame) async -> Bool {
+        let id = step.id
         if let condition = step.condition {
             let evaluator = await evaluator(for: id, frame: frame, attempt: 1)
             do {
@@ -15,12 +35,18 @@ extension RunExecutor {
             } catch {
                 await state.move(id, to: .running, attempt: 1) { $0.attempts += 1 }
                 let goOn = await fail(step, CallFailure.input("if: \(error.message)"), effect: .none, scope: scope, frame: frame)
-                return await retryRequested(id, goOn) ? await executeStep(id, scope: scope, frame: frame) : goOn
+                return await retryRequested(id, goOn) ? await start(step, scope: scope, frame: frame) : goOn
             }
         }
         if step.group != nil {
             return await executeGroup(step, scope: scope, frame: frame)
         }
+        return await executeLocked(step, scope: scope, frame: frame)
+    }
+
+    /// Holds the step's `lock:` around its attempts.
+    private func executeLocked(_ step: Step, scope: FailureScope, frame: Frame) async -> Bool {
+        let id = step.id
         guard let lock = step.lock else {
             return await executeAttempts(step, scope: scope, frame: frame)
         }
@@ -43,6 +69,18 @@ extension RunExecutor {
         guard let atom = atom(for: step.action) else { return false }
         let policy = step.retry ?? RetryPolicy()
         var attemptInSeries = 0
+        // An attempt the agent was running when it stopped is run again with
+        // its own idempotency key, so that the world sees one request.
+        var reusedKey: Int?
+        if let record = await state[id], record.status == .running {
+            switch await resolveInDoubt(step, record, atom: atom, scope: scope, frame: frame) {
+            case .finished(let goOn):
+                guard await retryRequested(id, goOn) else { return goOn }
+            case .runAgain:
+                reusedKey = record.keyAttempt
+                attemptInSeries = min(record.attempts, max(policy.attempts, 1)) - 1
+            }
+        }
         while true {
             attemptInSeries += 1
             let attempt = (await state[id]?.attempts ?? 0) + 1
@@ -56,17 +94,20 @@ extension RunExecutor {
                 attemptInSeries = 0
                 continue
             }
-            if step.converge, attemptInSeries == 1, await converged(step, input: input, frame: frame) {
+            if step.converge, attemptInSeries == 1, reusedKey == nil, await converged(step, input: input, frame: frame) {
                 return true
             }
-            let key = "\(state.runID)/\(id)/\(attempt)"
+            let keyAttempt = reusedKey ?? attempt
+            reusedKey = nil
+            let key = "\(state.runID)/\(id)/\(keyAttempt)"
             await state.move(id, to: .running, attempt: attempt, data: input, key: key) {
                 $0.attempts = attempt
-                $0.keyAttempt = attempt
+                $0.keyAttempt = keyAttempt
                 $0.input = input
                 $0.error = nil
             }
-            guard let record = await state[id] else { return false }
+            // Write-ahead: without a record of the start, the action must not run.
+            guard let record = await state[id], await state.isRecording else { return false }
             let context = context(for: record, attempt: attempt, key: key)
             let outcome = await callWithTimeout(step.timeout) { try await atom.execute(input, context: context) }
             let goOn: Bool
@@ -87,7 +128,7 @@ extension RunExecutor {
                         break
                     }
                 }
-                let effect = await effectAfterFailure(step, frame: frame)
+                let effect = await effectAfterFailure(step, failure: failure, frame: frame)
                 goOn = await fail(step, cancelled ? .cancelled : failure, effect: effect, scope: scope, frame: frame)
             }
             guard await retryRequested(id, goOn) else { return goOn }
@@ -98,7 +139,7 @@ extension RunExecutor {
     /// The action's input. The expression contexts (a snapshot of every
     /// step's state) are built only when the action has expressions, and
     /// released before the next transition, so a long job never copies them.
-    private func resolveInput(_ step: Step, frame: Frame, attempt: Int) async throws(EvaluationError) -> JSONValue {
+    func resolveInput(_ step: Step, frame: Frame, attempt: Int) async throws(EvaluationError) -> JSONValue {
         let needsContexts = step.action.templates.contains(where: \.hasExpressions)
             || environment(of: step).contains { $0.value.hasExpressions }
         let evaluator = needsContexts
@@ -130,7 +171,7 @@ extension RunExecutor {
     }
 
     /// Computes declared outputs and records success.
-    private func succeed(_ step: Step, result: AtomResult, frame: Frame, attempt: Int, scope: FailureScope) async -> Bool {
+    func succeed(_ step: Step, result: AtomResult, frame: Frame, attempt: Int, scope: FailureScope) async -> Bool {
         var outputs = result.outputs
         // An HTTP step keeps only what it declares: whole responses do not
         // belong in the run's record.
@@ -177,7 +218,15 @@ extension RunExecutor {
             $0.error = message
             $0.effect = effect
         }
-        guard !cancelled, job.onFailure == .pause, !frame.inFinally, step.group == nil else { return false }
+        guard !cancelled else { return false }
+        return await awaitOperator(step, message: message, scope: scope, frame: frame)
+    }
+
+    /// Under `on_failure: pause`, waits for the operator's decision on a
+    /// failed step. True when the job goes on (retry or skip).
+    func awaitOperator(_ step: Step, message: String, scope: FailureScope, frame: Frame) async -> Bool {
+        let id = step.id
+        guard job.onFailure == .pause, !frame.inFinally, step.group == nil, !(await state.cancelRequested) else { return false }
         switch await state.awaitDecision(for: id, reason: "step '\(id)' failed: \(message); waiting for the operator") {
         case .retry:
             await state.requestResume()

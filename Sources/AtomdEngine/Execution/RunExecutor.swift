@@ -22,23 +22,35 @@ struct RunExecutor: Sendable {
     }
 
     func run() async -> RunReport {
-        await state.setRun(.running)
-        let main = Task { [self] in
-            await executeList(table.main, mode: .sequence, maxParallel: nil, scope: FailureScope(), frame: Frame())
+        let resumed = await state.status != .queued
+        switch await state.status {
+        case .queued, .running, .paused:
+            await state.setRun(.running, detail: resumed ? "resumed from the journal" : nil)
+            let main = Task { [self] in
+                await executeList(table.main, mode: .sequence, maxParallel: nil, scope: FailureScope(), frame: Frame())
+            }
+            await state.runMain(main)
+            let succeeded = await withTaskCancellationHandler {
+                await main.value
+            } onCancel: {
+                main.cancel()
+            }
+            if resumed { await settleInterrupted() }
+            if await state.isRecording { await finish(mainSucceeded: succeeded) }
+        case .reverting:
+            await state.note(nil, "resumed from the journal: compensating")
+            await finish(mainSucceeded: false)
+        case .succeeded, .reverted, .revertFailed, .failed, .cancelled:
+            // The outcome was journaled; only `finally` may be left to run.
+            break
         }
-        await state.runMain(main)
-        let succeeded = await withTaskCancellationHandler {
-            await main.value
-        } onCancel: {
-            main.cancel()
-        }
-        if await state.journalFailure == nil {
-            await finish(mainSucceeded: succeeded)
+        if await state.isRecording {
             var frame = Frame()
             frame.inFinally = true
             for id in table.finally {
                 _ = await executeStep(id, scope: FailureScope(), frame: frame)
             }
+            await state.close()
         }
         return await report()
     }
@@ -46,20 +58,22 @@ struct RunExecutor: Sendable {
     /// Decides the run's outcome after the main steps, compensating if needed.
     private func finish(mainSucceeded: Bool) async {
         let cancelled = await state.cancelRequested
-        if mainSucceeded, !cancelled {
-            await state.setRun(.succeeded)
-            return
+        if await state.status != .reverting {
+            if mainSucceeded, !cancelled {
+                await state.setRun(.succeeded)
+                return
+            }
+            if await state.revertFailure != nil {
+                await state.setRun(.reverting)
+                await state.setRun(.revertFailed, detail: await state.revertFailure)
+                return
+            }
+            if !cancelled, job.onFailure == .fail {
+                await state.setRun(.failed, detail: "on_failure: fail; nothing was reverted")
+                return
+            }
+            await state.setRun(.reverting, detail: cancelled ? "cancelled; compensating" : "a step failed; compensating")
         }
-        if await state.revertFailure != nil {
-            await state.setRun(.reverting)
-            await state.setRun(.revertFailed, detail: await state.revertFailure)
-            return
-        }
-        if !cancelled, job.onFailure == .fail {
-            await state.setRun(.failed, detail: "on_failure: fail; nothing was reverted")
-            return
-        }
-        await state.setRun(.reverting, detail: cancelled ? "cancelled; compensating" : "a step failed; compensating")
         let compensated = await compensateList(table.main, mode: .sequence)
         if compensated {
             await state.setRun(cancelled ? .cancelled : .reverted)
@@ -101,6 +115,9 @@ struct RunExecutor: Sendable {
                     log: { [state] line in state.log(record, attempt: attempt, line: line) },
                     progress: { [state] fraction, note in
                         state.progress(record, attempt: attempt, fraction: fraction, note: note)
+                    },
+                    note: { [state] text, data in
+                        Task { await state.note(record.id, text, data: data) }
                     })
     }
 }

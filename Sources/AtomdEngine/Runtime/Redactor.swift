@@ -3,6 +3,8 @@ import AtomdSpec
 /// Replaces secret values with `***` in everything the engine publishes.
 struct Redactor: Sendable {
     private let secrets: [String]
+    /// What a secret value becomes.
+    static let mask = "***"
 
     init(_ values: some Sequence<String>) {
         // Longest first, so a secret containing another is masked whole;
@@ -14,7 +16,7 @@ struct Redactor: Sendable {
         guard !secrets.isEmpty else { return text }
         var result = text
         for secret in secrets where result.contains(secret) {
-            result = result.replacingOccurrences(of: secret, with: "***")
+            result = result.replacingOccurrences(of: secret, with: Self.mask)
         }
         return result
     }

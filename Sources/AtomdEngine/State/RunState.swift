@@ -19,6 +19,9 @@ actor RunState {
     private var completions = 0
     /// Set when the journal failed: the run must not go on without records.
     private(set) var journalFailure: String?
+
+    /// Whether transitions are still recorded; actions run only while they are.
+    var isRecording: Bool { journalFailure == nil }
     /// Set when a revert failed: compensation stops, the run ends revert_failed.
     private(set) var revertFailure: String?
 
@@ -32,15 +35,24 @@ actor RunState {
     /// calls, while compensation (outside it) still runs.
     private var mainTask: Task<Bool, Never>?
 
-    init(runID: String, table: JobTable, hub: EventHub, journal: (any Journal)?, redact: Redactor) {
+    /// `recovered`: the state a journal left, for a resumed run.
+    init(runID: String, table: JobTable, hub: EventHub, journal: (any Journal)?, redact: Redactor,
+         recovered: RecoveredRun? = nil) {
         self.runID = runID
         self.table = table
         self.hub = hub
         self.journal = journal
         self.redact = redact
-        for node in table.nodes.values {
-            records[node.step.id] = StepRecord(id: node.step.id, path: node.path)
-            stepsContext[node.step.id] = .object(["status": .string(StepStatus.pending.rawValue), "outputs": .object([:])])
+        if let recovered {
+            status = recovered.status
+            records = recovered.records
+            completions = recovered.completions
+            cancelRequested = recovered.cancelled
+        } else {
+            for node in table.nodes.values { records[node.step.id] = StepRecord(id: node.step.id, path: node.path) }
+        }
+        for record in records.values {
+            stepsContext[record.id] = .object(["status": .string(record.status.rawValue), "outputs": record.outputs ?? .object([:])])
         }
     }
 
@@ -49,17 +61,26 @@ actor RunState {
     // MARK: Transitions
 
     func setRun(_ next: RunStatus, detail: String? = nil) async {
-        guard status != next else { return }
+        guard status != next, journalFailure == nil else { return }
         assert(status.canMove(to: next), "illegal run transition \(status) -> \(next)")
         guard status.canMove(to: next) else { return }
         status = next
-        await emit(hub.make(.run(next), detail: detail.map(redact.callAsFunction)))
+        // Recovery must know whether compensation ends `cancelled`.
+        let data: JSONValue? = next == .reverting && cancelRequested ? .object(["cancelled": .bool(true)]) : nil
+        await emit(hub.make(.run(next), detail: detail.map(redact.callAsFunction), data: data))
+    }
+
+    /// The run is over (its `finally` steps have run).
+    func close() async {
+        await emit(hub.make(.closed))
     }
 
     /// Moves a step to `next`, applying `update` to its record first.
     func move(_ id: String, to next: StepStatus, attempt: Int? = nil, detail: String? = nil, data: JSONValue? = nil,
               key: String? = nil, update: (inout StepRecord) -> Void = { _ in }) async {
-        guard var record = records[id] else { return }
+        // Once the journal failed, nothing changes without a record: the run
+        // winds down and is resumed from what was recorded.
+        guard var record = records[id], journalFailure == nil else { return }
         assert(record.status.canMove(to: next), "illegal step transition \(id): \(record.status) -> \(next)")
         guard record.status.canMove(to: next) else { return }
         record.status = next
@@ -76,7 +97,8 @@ actor RunState {
         records[id] = record
         stepsContext[id] = .object(["status": .string(next.rawValue), "outputs": record.outputs ?? .object([:])])
         await emit(hub.make(.step(next), step: record, attempt: attempt ?? record.attempts,
-                            detail: detail.map(redact.callAsFunction), data: data.map(redact.callAsFunction), key: key))
+                            detail: detail.map(redact.callAsFunction), data: data.map(redact.callAsFunction), key: key,
+                            effect: record.effect))
     }
 
     func update(_ id: String, _ change: (inout StepRecord) -> Void) {
@@ -89,9 +111,11 @@ actor RunState {
         if revertFailure == nil { revertFailure = redact(message) }
     }
 
-    func note(_ id: String?, _ text: String) async {
+    /// `data`: facts worth keeping with the note, such as a shell step's
+    /// process group.
+    func note(_ id: String?, _ text: String, data: JSONValue? = nil) async {
         let record = id.flatMap { records[$0] }
-        await emit(hub.make(.note(redact(text)), step: record, attempt: record?.attempts))
+        await emit(hub.make(.note(redact(text)), step: record, attempt: record?.attempts, data: data.map(redact.callAsFunction)))
     }
 
     /// Log lines bypass the journal: step output can be huge and belongs in

@@ -12,6 +12,7 @@ public final class TestWorld: Sendable {
     private struct Contents {
         var flags: Set<String> = []
         var log: [Operation] = []
+        var frozen = false
     }
 
     private let contents = Mutex(Contents())
@@ -20,6 +21,7 @@ public final class TestWorld: Sendable {
 
     public func set(_ flag: String, by step: String) {
         contents.withLock {
+            guard !$0.frozen else { return }
             $0.flags.insert(flag)
             $0.log.append(.set(flag: flag, step: step))
         }
@@ -27,9 +29,20 @@ public final class TestWorld: Sendable {
 
     public func clear(_ flag: String, by step: String) {
         contents.withLock {
+            guard !$0.frozen else { return }
             $0.flags.remove(flag)
             $0.log.append(.clear(flag: flag, step: step))
         }
+    }
+
+    /// A simulated crash: the agent is dead, so nothing it still runs changes
+    /// the world until `thaw`.
+    public func freeze() {
+        contents.withLock { $0.frozen = true }
+    }
+
+    public func thaw() {
+        contents.withLock { $0.frozen = false }
     }
 
     /// Sets a flag without logging it: a precondition a test arranges.

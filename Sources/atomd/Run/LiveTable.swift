@@ -74,6 +74,8 @@ final class LiveTable: RunProgress {
             case .progress(let fraction, let note):
                 guard let id = event.stepID, let row = screen.index[id] else { break }
                 screen.rows[row].last = "\(Int(fraction * 100))%" + (note.map { " \($0)" } ?? "")
+            case .closed:
+                break
             }
         }
         draw(force: false)

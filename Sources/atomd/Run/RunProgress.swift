@@ -83,6 +83,8 @@ final class PlainProgress: RunProgress {
             return "\(event.stepPath ?? "?") | \(text)"
         case .progress(let fraction, let note):
             return "\(event.stepPath ?? "?") \(Int(fraction * 100))%" + (note.map { " \($0)" } ?? "")
+        case .closed:
+            return nil
         }
     }
 

@@ -1,0 +1,88 @@
+import AtomdSpec
+
+extension RunExecutor {
+    /// What to do with a step a resumed run found `running`.
+    enum InDoubt {
+        /// Resolved without running it: the job goes on or not.
+        case finished(Bool)
+        /// Run it again, with the interrupted attempt's idempotency key.
+        case runAgain
+    }
+
+    /// DESIGN.md section 5: stop what the interrupted attempt left running,
+    /// then ask its check; present is success, absent runs it again. With no
+    /// usable check, an `idempotent` step runs again and any other fails
+    /// (and is compensated, or paused for the operator).
+    func resolveInDoubt(_ step: Step, _ record: StepRecord, atom: any Atom, scope: FailureScope,
+                        frame: Frame) async -> InDoubt {
+        let id = step.id
+        let input = await restoredInput(step, record, frame: frame)
+        let key = "\(state.runID)/\(id)/\(max(record.keyAttempt, 1))"
+        await atom.stopInterrupted(input ?? .null, context: context(for: record, attempt: max(record.attempts, 1), key: key))
+        let probe = await check(step, input: input, outputs: record.outputs, frame: frame)
+        let intro = "the agent stopped during attempt \(record.attempts)"
+        switch probe {
+        case .present(let outputs)?:
+            await state.note(id, "\(intro); check: present, so it took effect")
+            let result = AtomResult(outputs: outputs ?? record.outputs ?? .object([:]))
+            return .finished(await succeed(step, result: result, frame: frame, attempt: record.attempts, scope: scope))
+        case .absent?:
+            await state.note(id, "\(intro); check: absent, so it runs again with idempotency key \(key)")
+            return .runAgain
+        case .unknown(let why)?:
+            return await withoutCheck(step, intro: "\(intro); check: unknown (\(why))", key: key, scope: scope, frame: frame)
+        case nil:
+            return await withoutCheck(step, intro: "\(intro) and it has no check", key: key, scope: scope, frame: frame)
+        }
+    }
+
+    /// Steps a resumed run found running but did not re-enter, because a
+    /// failure stopped new starts first, are settled before the run's
+    /// outcome is decided; steps inside groups before their groups.
+    func settleInterrupted() async {
+        for id in table.main.flatMap(table.subtree).reversed() {
+            await settle(id)
+        }
+    }
+
+    /// Settles one such step as failed, its effect told by its check, so
+    /// that compensation knows what to undo.
+    func settle(_ id: String) async {
+        guard let record = await state[id], record.status == .running, let step = table[id]?.step else { return }
+        let message = "interrupted when the agent stopped, and not resumed because the run stopped first"
+        guard step.group == nil, let atom = atom(for: step.action) else {
+            await state.move(id, to: .failed, detail: message) { $0.error = message }
+            return
+        }
+        let input = await restoredInput(step, record, frame: Frame())
+        let key = "\(state.runID)/\(id)/\(max(record.keyAttempt, 1))"
+        await atom.stopInterrupted(input ?? .null, context: context(for: record, attempt: max(record.attempts, 1), key: key))
+        let effect = await effectAfterFailure(step, frame: Frame())
+        await state.move(id, to: .failed, detail: message) {
+            $0.error = message
+            $0.effect = effect
+        }
+    }
+
+    private func withoutCheck(_ step: Step, intro: String, key: String, scope: FailureScope, frame: Frame) async -> InDoubt {
+        if step.idempotent {
+            await state.note(step.id, "\(intro); idempotent, so it runs again with idempotency key \(key)")
+            return .runAgain
+        }
+        let message = "\(intro); not marked idempotent, so it is not run again blindly "
+            + "(whether it took effect is unknown; look for idempotency key \(key))"
+        return .finished(await fail(step, .error(message, exitCode: nil), effect: .possible, scope: scope, frame: frame))
+    }
+
+    /// The journal keeps inputs with secrets redacted. When the recorded
+    /// input lost a secret, it is resolved again, and used only if it
+    /// redacts to exactly what was recorded (same job, same values).
+    private func restoredInput(_ step: Step, _ record: StepRecord, frame: Frame) async -> JSONValue? {
+        guard let recorded = record.input, recorded.json.contains(Redactor.mask),
+              let resolved = try? await resolveInput(step, frame: frame, attempt: max(record.attempts, 1)),
+              state.redact(resolved) == recorded
+        else { return record.input }
+        await state.update(step.id) { $0.input = resolved }
+        return resolved
+    }
+}

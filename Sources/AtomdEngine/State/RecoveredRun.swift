@@ -1,0 +1,97 @@
+import AtomdSpec
+import Foundation
+
+/// A run rebuilt from its journaled events, for recovery. Pure: the same
+/// events always give the same state, so recovery can be tested by cutting an
+/// in-memory history at every point.
+///
+/// Inputs and outputs come back as they were journaled, that is with secret
+/// values redacted; the executor restores inputs that need them.
+struct RecoveredRun: Sendable {
+    private(set) var status: RunStatus = .queued
+    private(set) var records: [String: StepRecord] = [:]
+    /// The run was cancelled before it stopped: compensation ends `cancelled`.
+    private(set) var cancelled = false
+    /// The run ended and its `finally` steps ran: nothing to resume.
+    private(set) var closed = false
+    /// The last sequence number used; resumed events go on from here.
+    private(set) var lastSequence = 0
+    private(set) var completions = 0
+
+    init(table: JobTable, history: [EngineEvent]) {
+        for node in table.nodes.values {
+            records[node.step.id] = StepRecord(id: node.step.id, path: node.path)
+        }
+        for event in history.sorted(by: { $0.sequence < $1.sequence }) {
+            apply(event, table: table)
+        }
+    }
+
+    /// Whether a journal that holds these events has anything left to do.
+    var needsRecovery: Bool { !closed }
+
+    private mutating func apply(_ event: EngineEvent, table: JobTable) {
+        lastSequence = max(lastSequence, event.sequence)
+        switch event.kind {
+        case .run(let next):
+            status = next
+            if next == .reverting, event.data?["cancelled"] == .bool(true) { cancelled = true }
+            if next == .cancelled { cancelled = true }
+        case .closed:
+            closed = true
+        case .step(let next):
+            guard let id = event.stepID, var record = records[id] else { return }
+            if next == .running, table[id]?.step.group?.retry != nil, let attempt = event.attempt, attempt > record.attempts,
+               record.attempts > 0 {
+                // A retry controller's next attempt starts from a clean slate,
+                // even if the crash came before every step was reset.
+                resetInside(id, table: table)
+            }
+            record.status = next
+            apply(next, event, to: &record)
+            records[id] = record
+        case .note, .log, .progress:
+            return
+        }
+    }
+
+    private mutating func apply(_ next: StepStatus, _ event: EngineEvent, to record: inout StepRecord) {
+        switch next {
+        case .running:
+            if let attempt = event.attempt { record.attempts = max(record.attempts, attempt) }
+            if let key = event.idempotencyKey {
+                record.keyAttempt = key.split(separator: "/").last.flatMap { Int($0) } ?? record.attempts
+                record.input = event.data
+                record.error = nil
+            }
+            if record.startedAt == nil || event.attempt == 1 { record.startedAt = event.time }
+        case .succeeded, .failed, .ignored, .skipped:
+            record.finishedAt = event.time
+            completions += 1
+            record.completion = completions
+            record.effect = event.effect ?? (next == .succeeded ? .made : .none)
+            if next == .succeeded { record.outputs = event.data?["outputs"] }
+            if next == .skipped, event.effect == .preexisting { record.outputs = event.data }
+            if next == .failed || next == .ignored { record.error = event.detail }
+        case .reverting:
+            break
+        case .reverted:
+            record.effect = .undone
+            record.compensation = "reverted"
+        case .revertFailed:
+            record.error = event.detail
+            record.compensation = "revert failed: left behind"
+        case .pending:
+            record.effect = .none
+            record.outputs = nil
+            record.error = nil
+        }
+    }
+
+    private mutating func resetInside(_ group: String, table: JobTable) {
+        for id in table.subtree(group).dropFirst() {
+            guard let path = records[id]?.path else { continue }
+            records[id] = StepRecord(id: id, path: path)
+        }
+    }
+}
