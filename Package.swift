@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // Yams is used only for its bundled libyaml (module CYaml): the loader
@@ -32,6 +33,12 @@ let package = Package(
         .target(
             name: "AtomdEngine",
             dependencies: ["AtomdSpec"]
+        ),
+        // The durable journal: SQLite through GRDB (libsqlite3-dev, installed
+        // by scripts/setup).
+        .target(
+            name: "AtomdJournal",
+            dependencies: ["AtomdEngine", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // prctl and getgrouplist, which Swift cannot call directly.
         .target(name: "CAtomdShell"),
@@ -66,6 +73,7 @@ let package = Package(
                 "AtomdEngine",
                 "AtomdShell",
                 "AtomdHTTP",
+                "AtomdJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -109,6 +117,10 @@ let package = Package(
         .testTarget(
             name: "AtomdHTTPTests",
             dependencies: ["AtomdHTTP", "AtomdEngine", "AtomdSpec", "AtomdTestSupport"]
+        ),
+        .testTarget(
+            name: "AtomdJournalTests",
+            dependencies: ["AtomdJournal", "AtomdEngine", "AtomdSpec"]
         ),
         .testTarget(
             name: "EndToEndTests",

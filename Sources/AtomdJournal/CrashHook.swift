@@ -1,0 +1,51 @@
+import Glibc
+import Synchronization
+
+/// A testing facility: with `ATOMD_CRASH_AT=N` the process kills itself with
+/// SIGKILL at the Nth journal write, before it is committed or, with
+/// `ATOMD_CRASH_WHEN=after`, right after. Crash tests use it to stop atomd at
+/// every point a real crash could.
+public final class CrashHook: Sendable {
+    public enum When: String, Sendable {
+        case before, after
+    }
+
+    private let target: Int?
+    private let when: When
+    private let writes = Mutex(0)
+
+    public init(at target: Int?, when: When = .before) {
+        self.target = target
+        self.when = when
+    }
+
+    /// Reads `ATOMD_CRASH_AT` and `ATOMD_CRASH_WHEN`.
+    public static func fromEnvironment(_ environment: [String: String]) throws(JournalError) -> CrashHook {
+        guard let text = environment["ATOMD_CRASH_AT"] else { return CrashHook(at: nil) }
+        guard let target = Int(text), target > 0 else {
+            throw JournalError("ATOMD_CRASH_AT must be a positive number of journal writes, not '\(text)'")
+        }
+        let whenText = environment["ATOMD_CRASH_WHEN"] ?? "before"
+        guard let when = When(rawValue: whenText) else {
+            throw JournalError("ATOMD_CRASH_WHEN must be before or after, not '\(whenText)'")
+        }
+        return CrashHook(at: target, when: when)
+    }
+
+    /// Whether a crash is armed: writes are then committed one at a time, so
+    /// that "the Nth write" means exactly one transition.
+    public var isArmed: Bool { target != nil }
+
+    /// Around one journal write.
+    func write<T>(_ body: () throws -> T) rethrows -> T {
+        guard let target else { return try body() }
+        let number = writes.withLock { count in
+            count += 1
+            return count
+        }
+        if number == target, when == .before { kill(getpid(), SIGKILL) }
+        let result = try body()
+        if number == target, when == .after { kill(getpid(), SIGKILL) }
+        return result
+    }
+}

@@ -1,0 +1,127 @@
+import AtomdEngine
+import AtomdSpec
+import Foundation
+import GRDB
+
+/// The engine's journal on SQLite (DESIGN.md section 5): WAL, fsync'd
+/// commits, one transaction per transition, shared between concurrent runs.
+///
+/// Opening never repairs or replaces a file: a journal that cannot be read
+/// is reported and left exactly as it is.
+public final class DurableJournal: Journal {
+    /// `full` survives power loss; `normal` may lose the last transitions on
+    /// power loss (never on a crash of atomd itself), for faster commits.
+    public enum Durability: String, Sendable, CaseIterable {
+        case full, normal
+    }
+
+    public let path: String
+    let database: DatabaseQueue
+    let crashHook: CrashHook
+    private let committer: GroupCommit<EngineEvent>
+
+    public init(path: String, durability: Durability = .full, crashHook: CrashHook = CrashHook(at: nil)) throws(JournalError) {
+        self.path = path
+        self.crashHook = crashHook
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(10)
+        configuration.label = "atomd.journal"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        }
+        let failure = { (error: any Error) in
+            JournalError("cannot use the journal \(path): \(error). It was left untouched; "
+                         + "move it aside (or restore a backup) to start a new one")
+        }
+        do {
+            if FileManager.default.fileExists(atPath: path) { try Self.verify(path) }
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try JournalSchema.migrator.migrate(database)
+        } catch let error as JournalError {
+            throw failure(error)
+        } catch {
+            throw failure(error)
+        }
+        let database = database
+        committer = GroupCommit(maxBatch: crashHook.isArmed ? 1 : 256) { [crashHook] events in
+            try crashHook.write {
+                try database.write { db in
+                    for event in events { try JournalWrites.apply(event, in: db) }
+                }
+            }
+        }
+    }
+
+    /// Checks an existing journal through a read-only connection, so that
+    /// nothing (not even a checkpoint on close) writes to a damaged file.
+    private static func verify(_ path: String) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let reader = try DatabaseQueue(path: path, configuration: configuration)
+        try reader.read { db in
+            let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"
+            guard check == "ok" else { throw JournalError("integrity check failed: \(check)") }
+            if try JournalSchema.migrator.hasBeenSuperseded(db) {
+                throw JournalError("it was written by a newer atomd")
+            }
+        }
+    }
+
+    /// Opens (creating it and its directory, mode 0700, if needed) the
+    /// journal of an atomd home: `HOME/journal.sqlite`.
+    public static func open(home: String, durability: Durability = .full,
+                            crashHook: CrashHook = CrashHook(at: nil)) throws(JournalError) -> DurableJournal {
+        do {
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw JournalError("cannot create the atomd home \(home): \(error.localizedDescription)")
+        }
+        return try DurableJournal(path: home + "/journal.sqlite", durability: durability, crashHook: crashHook)
+    }
+
+    /// Records a new run with the job exactly as submitted, before its first
+    /// transition: a resumed run runs this text, not the file as it is now.
+    public func createRun(_ run: NewRun) async throws {
+        let database = database
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async { [crashHook] in
+                continuation.resume(with: Result {
+                    try crashHook.write { try database.write { db in try JournalWrites.insert(run, in: db) } }
+                })
+            }
+        }
+    }
+
+    /// Commits made for transitions; fewer than transitions when concurrent
+    /// runs shared them (group commit).
+    public var transactionCount: Int { committer.transactionCount }
+
+    public func record(_ event: EngineEvent) async throws {
+        switch event.kind {
+        case .log, .progress: return
+        case .run, .step, .note, .closed: try await committer.submit(event)
+        }
+    }
+}
+
+/// What a new run's row holds.
+public struct NewRun: Sendable {
+    public var id: String
+    public var jobName: String
+    public var jobFile: String
+    public var jobText: String
+    /// `--var` overrides; the job's own values come from its text.
+    public var vars: [String: JSONValue]
+    public var createdAt: Date
+
+    public init(id: String, jobName: String, jobFile: String, jobText: String, vars: [String: JSONValue], createdAt: Date = Date()) {
+        self.id = id
+        self.jobName = jobName
+        self.jobFile = jobFile
+        self.jobText = jobText
+        self.vars = vars
+        self.createdAt = createdAt
+    }
+}

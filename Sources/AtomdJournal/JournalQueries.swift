@@ -1,0 +1,125 @@
+import AtomdEngine
+import AtomdSpec
+import Foundation
+import GRDB
+
+/// A run as the journal holds it.
+public struct JournaledRun: Sendable, Codable, Hashable {
+    public var id: String
+    public var jobName: String
+    public var jobFile: String
+    public var jobText: String
+    public var jobSHA256: String
+    public var vars: [String: JSONValue]
+    public var status: RunStatus
+    public var detail: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// Set when the run ended and its `finally` steps ran; until then,
+    /// recovery resumes it.
+    public var closedAt: Date?
+
+    public var isOpen: Bool { closedAt == nil }
+}
+
+/// A step's latest state as the journal holds it.
+public struct JournaledStep: Sendable, Codable, Hashable {
+    public var id: String
+    public var path: String
+    public var status: StepStatus
+    public var attempts: Int
+    public var idempotencyKey: String?
+    public var effect: String?
+    /// Secrets redacted.
+    public var input: JSONValue?
+    public var outputs: JSONValue?
+    public var error: String?
+    public var compensation: String?
+    public var processGroup: Int?
+    public var startedAt: Date?
+    public var finishedAt: Date?
+}
+
+extension DurableJournal {
+    /// Newest first.
+    public func runs(status: RunStatus? = nil, limit: Int = 50) throws(JournalError) -> [JournaledRun] {
+        try read { db in
+            var sql = "SELECT * FROM runs"
+            var arguments: StatementArguments = []
+            if let status {
+                sql += " WHERE status = ?"
+                arguments += [status.rawValue]
+            }
+            sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+            arguments += [max(0, limit)]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.run)
+        }
+    }
+
+    public func run(_ id: String) throws(JournalError) -> JournaledRun? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(Self.run) }
+    }
+
+    /// Runs to resume: not closed, oldest first.
+    public func openRuns() throws(JournalError) -> [JournaledRun] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE closed_at IS NULL ORDER BY created_at, id").map(Self.run)
+        }
+    }
+
+    /// The steps that have had a transition, in the order they first did.
+    public func steps(of runID: String) throws(JournalError) -> [JournaledStep] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE run_id = ? ORDER BY rowid", arguments: [runID]).map { row in
+                JournaledStep(
+                    id: row["step_id"], path: row["path"], status: StepStatus(rawValue: row["status"]) ?? .pending,
+                    attempts: row["attempts"], idempotencyKey: row["idempotency_key"], effect: row["effect"],
+                    input: Self.json(row["input"]), outputs: Self.json(row["outputs"]), error: row["error"],
+                    compensation: row["compensation"], processGroup: row["process_group"],
+                    startedAt: Self.date(row["started_at"]), finishedAt: Self.date(row["finished_at"]))
+            }
+        }
+    }
+
+    /// The run's history in order, `after` a sequence number.
+    public func events(of runID: String, after sequence: Int = 0) throws(JournalError) -> [EngineEvent] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM events WHERE run_id = ? AND sequence > ? ORDER BY sequence",
+                             arguments: [runID, sequence]).compactMap { row -> EngineEvent? in
+                guard let kind = EventCoding.decode(kind: row["kind"], status: row["status"]) else { return nil }
+                return EngineEvent(
+                    sequence: row["sequence"], runID: row["run_id"], stepPath: row["step_path"], stepID: row["step_id"],
+                    attempt: row["attempt"], kind: kind, time: Date(timeIntervalSince1970: row["time"]),
+                    detail: row["detail"], data: Self.json(row["data"]), idempotencyKey: row["idempotency_key"],
+                    effect: (row["effect"] as String?).flatMap(StepRecord.Effect.init(rawValue:)))
+            }
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(JournalError) -> T {
+        do {
+            return try database.read(body)
+        } catch {
+            throw JournalError("cannot read the journal \(path): \(error)")
+        }
+    }
+
+    private static func run(_ row: Row) -> JournaledRun {
+        let vars: [String: JSONValue] = if case .object(let members)? = json(row["vars"]) { members } else { [:] }
+        return JournaledRun(
+            id: row["id"], jobName: row["job_name"], jobFile: row["job_file"], jobText: row["job_text"],
+            jobSHA256: row["job_sha256"], vars: vars, status: RunStatus(rawValue: row["status"]) ?? .queued,
+            detail: row["detail"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            startedAt: date(row["started_at"]), finishedAt: date(row["finished_at"]), closedAt: date(row["closed_at"]))
+    }
+
+    private static func date(_ seconds: Double?) -> Date? {
+        seconds.map(Date.init(timeIntervalSince1970:))
+    }
+
+    private static func json(_ text: String?) -> JSONValue? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+}

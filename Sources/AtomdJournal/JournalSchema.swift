@@ -1,0 +1,87 @@
+import GRDB
+
+/// The journal's tables (DESIGN.md section 5). A migration is never edited
+/// once released: a change is a new migration appended here.
+enum JournalSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // One row per run: the job as it was submitted, so a resumed run
+            // runs exactly what was started.
+            try db.execute(sql: """
+                CREATE TABLE runs (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    job_name TEXT NOT NULL,
+                    job_file TEXT NOT NULL,
+                    job_text TEXT NOT NULL,
+                    job_sha256 TEXT NOT NULL,
+                    vars TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    detail TEXT,
+                    created_at REAL NOT NULL,
+                    started_at REAL,
+                    finished_at REAL,
+                    closed_at REAL
+                );
+                CREATE INDEX runs_open ON runs(closed_at) WHERE closed_at IS NULL;
+                CREATE INDEX runs_created ON runs(created_at);
+                """)
+            // The latest state of each step: what `atomd show` prints.
+            try db.execute(sql: """
+                CREATE TABLE steps (
+                    run_id TEXT NOT NULL REFERENCES runs(id),
+                    step_id TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending',
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    key_attempt INTEGER,
+                    idempotency_key TEXT,
+                    effect TEXT,
+                    input TEXT,
+                    outputs TEXT,
+                    error TEXT,
+                    compensation TEXT,
+                    process_group INTEGER,
+                    started_at REAL,
+                    finished_at REAL,
+                    PRIMARY KEY (run_id, step_id)
+                );
+                """)
+            // Append-only history: recovery rebuilds a run from it.
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    run_id TEXT NOT NULL REFERENCES runs(id),
+                    sequence INTEGER NOT NULL,
+                    time REAL NOT NULL,
+                    kind TEXT NOT NULL,
+                    status TEXT,
+                    step_id TEXT,
+                    step_path TEXT,
+                    attempt INTEGER,
+                    detail TEXT,
+                    data TEXT,
+                    idempotency_key TEXT,
+                    effect TEXT,
+                    PRIMARY KEY (run_id, sequence)
+                );
+                """)
+            // Named locks held across runs, and armed operator rollbacks; the
+            // agent's run queue and control API fill them.
+            try db.execute(sql: """
+                CREATE TABLE locks (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    run_id TEXT NOT NULL,
+                    step_id TEXT,
+                    acquired_at REAL NOT NULL
+                );
+                CREATE TABLE reservations (
+                    run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id),
+                    target_step TEXT NOT NULL,
+                    mode TEXT NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

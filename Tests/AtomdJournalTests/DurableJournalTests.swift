@@ -1,0 +1,154 @@
+import AtomdEngine
+import AtomdJournal
+import Foundation
+import Testing
+@testable import AtomdSpec
+
+/// The SQLite journal: what it stores, what it refuses, and group commit.
+@Suite struct DurableJournalTests {
+    let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-journal-\(UUID().uuidString)").path
+
+    private func job(_ steps: String) throws -> (Job, String) {
+        let text = "version: 1\nname: j\nsteps:\n" + steps
+        return (try JobLoader.load(bytes: Array(text.utf8), file: "j.yaml"), text)
+    }
+
+    private func start(_ journal: DurableJournal, _ job: Job, text: String, id: String, world: TestWorld = TestWorld()) async throws -> RunHandle {
+        try await journal.createRun(NewRun(id: id, jobName: job.name, jobFile: "j.yaml", jobText: text, vars: [:]))
+        let engine = Engine(registry: AtomRegistry(TestAtoms.all(world: world)), journal: journal)
+        return try engine.start(RunRequest(job: job, runID: id))
+    }
+
+    @Test func aRunIsStoredWithItsJobStepsAndHistory() async throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let journal = try DurableJournal.open(home: home)
+        let (job, text) = try job("  - id: a\n    uses: test.world\n    with: { flag: a }\n  - id: b\n    uses: test.fail\n    with: { always: true }\n")
+        let report = await try start(journal, job, text: text, id: "r1").wait()
+        #expect(report.status == .reverted)
+
+        let run = try #require(try journal.run("r1"))
+        #expect(run.status == .reverted && !run.isOpen && run.jobText == text)
+        #expect(run.jobSHA256 == SHA256.hex(Array(text.utf8)))
+        let steps = try journal.steps(of: "r1")
+        #expect(steps.map(\.id) == ["a", "b"])
+        #expect(steps[0].status == .reverted && steps[0].compensation == "reverted")
+        #expect(steps[0].idempotencyKey == "r1/a/1" && steps[0].input == .object(["flag": .string("a")]))
+        #expect(steps[1].status == .failed && steps[1].error?.contains("failing as asked") == true)
+        let events = try journal.events(of: "r1")
+        #expect(events.map(\.sequence) == Array(1...events.count), "no gap, no log line")
+        #expect(events.last?.kind == .closed)
+        #expect(try journal.openRuns().isEmpty)
+        #expect(try journal.runs(status: .reverted).map(\.id) == ["r1"])
+        #expect(try journal.runs(status: .succeeded).isEmpty)
+    }
+
+    @Test func aRunCutShortIsResumedFromWhatTheFileHolds() async throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let (job, text) = try job("  - id: a\n    uses: test.world\n    with: { flag: a }\n  - id: b\n    uses: test.world\n    with: { flag: b }\n")
+        let world = TestWorld()
+        do {
+            let journal = try DurableJournal.open(home: home)
+            try await journal.createRun(NewRun(id: "r2", jobName: job.name, jobFile: "j.yaml", jobText: text, vars: [:]))
+            // What a crash after a's start leaves: the run and a, running.
+            let full = await try start(try DurableJournal.open(home: home + "-scratch"), job, text: text, id: "r2", world: TestWorld()).wait()
+            #expect(full.status == .succeeded)
+            for event in try DurableJournal.open(home: home + "-scratch").events(of: "r2").prefix(2) {
+                try await journal.record(event)
+            }
+            try? FileManager.default.removeItem(atPath: home + "-scratch")
+        }
+        let reopened = try DurableJournal.open(home: home)
+        #expect(try reopened.openRuns().map(\.id) == ["r2"])
+        #expect(try reopened.steps(of: "r2").first?.status == .running)
+        let engine = Engine(registry: AtomRegistry(TestAtoms.all(world: world)), journal: reopened)
+        let report = await try engine.resume(RunRequest(job: job, runID: "r2"), history: try reopened.events(of: "r2")).wait()
+        #expect(report.status == .succeeded)
+        #expect(world.flags == ["a", "b"])
+        #expect(try reopened.openRuns().isEmpty)
+    }
+
+    @Test func concurrentRunsShareCommits() async throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let journal = try DurableJournal.open(home: home)
+        let (job, text) = try job((1...20).map { "  - id: s\($0)\n    uses: test.noop\n" }.joined())
+        let handles = try await withThrowingTaskGroup(of: RunHandle.self) { group in
+            for index in 0..<16 { group.addTask { try await start(journal, job, text: text, id: "c\(index)") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for handle in handles { #expect(await handle.wait().status == .succeeded) }
+        let events = try (0..<16).map { try journal.events(of: "c\($0)").count }.reduce(0, +)
+        #expect(events == 16 * (20 * 2 + 3))
+        #expect(journal.transactionCount < events, "\(journal.transactionCount) transactions for \(events) events")
+    }
+
+    @Test func aFileThatIsNotAJournalIsRefusedAndLeftAlone() throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let garbage = Data((0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        FileManager.default.createFile(atPath: home + "/journal.sqlite", contents: garbage)
+        let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: home) }
+        #expect(error?.message.contains("left untouched") == true, "\(error?.message ?? "")")
+        #expect(FileManager.default.contents(atPath: home + "/journal.sqlite") == garbage)
+    }
+
+    @Test func aDamagedJournalIsRefusedAndLeftAlone() async throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let path = home + "/journal.sqlite"
+        do {
+            let journal = try DurableJournal.open(home: home)
+            let (job, text) = try job((1...200).map { "  - id: s\($0)\n    uses: test.noop\n" }.joined())
+            _ = await try start(journal, job, text: text, id: "big").wait()
+        }
+        // Move everything into the main file, then scribble over pages in the middle.
+        try python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=DELETE'); c.close()", path)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        #expect(bytes.count > 16_384)
+        for offset in (bytes.count / 2)..<(bytes.count / 2 + 4096) { bytes[offset] = 0xA5 }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: home) }
+        #expect(error?.message.contains("cannot use the journal") == true, "\(error?.message ?? "")")
+        #expect(FileManager.default.contents(atPath: path) == bytes)
+    }
+
+    @Test func aJournalFromANewerAtomdIsRefused() async throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        _ = try DurableJournal.open(home: home)
+        try python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"INSERT INTO grdb_migrations VALUES ('v99')\"); c.commit()",
+                   home + "/journal.sqlite")
+        let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: home) }
+        #expect(error?.message.contains("newer atomd") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func aHomeThatIsAFileIsAClearError() throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        FileManager.default.createFile(atPath: home, contents: Data("x".utf8))
+        let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: home) }
+        #expect(error?.message.contains("cannot create the atomd home") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func theCrashHookReadsOnlyWhatItUnderstands() throws {
+        #expect(try CrashHook.fromEnvironment([:]).isArmed == false)
+        #expect(try CrashHook.fromEnvironment(["ATOMD_CRASH_AT": "3", "ATOMD_CRASH_WHEN": "after"]).isArmed)
+        #expect(throws: JournalError.self) { try CrashHook.fromEnvironment(["ATOMD_CRASH_AT": "0"]) }
+        #expect(throws: JournalError.self) { try CrashHook.fromEnvironment(["ATOMD_CRASH_AT": "x"]) }
+        #expect(throws: JournalError.self) { try CrashHook.fromEnvironment(["ATOMD_CRASH_AT": "2", "ATOMD_CRASH_WHEN": "during"]) }
+    }
+
+    /// SQLite's own Python binding, to change a journal behind atomd's back.
+    private func python(_ script: String, _ argument: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, argument]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test func sha256MatchesTheStandardVectors() {
+        #expect(SHA256.hex(Array("".utf8)) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        #expect(SHA256.hex(long) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+}
