@@ -148,9 +148,9 @@ public struct RunReport: Sendable, Codable {
     public var error: String?
 }
 
-enum RunID {
-    /// Sortable and unique enough for one agent: `20261122-120501-3f9a1c`.
-    static func make() -> String {
+/// Run ids: sortable and unique enough for one agent, `20261122-120501-3f9a1c`.
+public enum RunID {
+    public static func make() -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date())

@@ -39,7 +39,8 @@ public struct ProcessSupervisor: Sendable {
         public var token: String
     }
 
-    public func run(_ command: ShellCommand, context: AtomContext) async throws(ShellError) -> Outcome {
+    /// `announce`: note the process group in the run's journal once it starts.
+    public func run(_ command: ShellCommand, context: AtomContext, announce: Bool = false) async throws(ShellError) -> Outcome {
         let account = try command.user.map { user throws(ShellError) in try UserAccount.lookup(user: user, group: command.group) }
         let interpreter = try Interpreter.resolve(command.shell)
         let workspace = try Workspace(script: command.script, owner: account)
@@ -66,7 +67,9 @@ public struct ProcessSupervisor: Sendable {
             environment: environment, workingDirectory: command.workingDirectory, options: options)
         let control = ProcessControl(grace: command.killGrace)
         let spawned = Task { [log] in
-            try await launch.run(control: control, keepRunning: command.keepRunning) { line, stream in
+            try await launch.run(control: control, keepRunning: command.keepRunning, started: { group in
+                if announce { context.note("process group \(group)", data: .object(["process_group": .integer(Int64(group))])) }
+            }) { line, stream in
                 log.append(line, stream: stream)
             } live: { line in
                 context.log(line)
@@ -121,7 +124,7 @@ private struct Launch: Sendable {
     var workingDirectory: String?
     var options: PlatformOptions
 
-    func run(control: ProcessControl, keepRunning: Bool,
+    func run(control: ProcessControl, keepRunning: Bool, started: @escaping @Sendable (pid_t) -> Void,
              write: @escaping @Sendable (String, String) -> Void,
              live: @escaping @Sendable (String) -> Void) async throws -> TerminationStatus {
         let variables = environment.map { Array("\($0.key)=\($0.value)\0".utf8) }
@@ -132,6 +135,7 @@ private struct Launch: Sendable {
         ) { execution in
             let pid = execution.processIdentifier.value
             control.started(pid)
+            started(pid)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     await Self.drain(execution.standardOutput, stream: "out", write: write, live: live)

@@ -68,6 +68,43 @@ enum ProcessTree {
         }
     }
 
+    /// Recovery: stops every process on the machine whose token starts with
+    /// `prefix` (an interrupted attempt's idempotency key), with its process
+    /// group: SIGTERM, up to `grace`, then SIGKILL. The token, unique to one
+    /// run, tells them apart from processes that merely reuse a recorded pid.
+    static func terminateInterrupted(prefix: String, grace: Duration) async -> [pid_t] {
+        let found = allProcesses().filter { carries($0, tokenPrefix: prefix) }
+        guard !found.isEmpty else { return [] }
+        let groups = Set(found.map { getpgid($0) }.filter { $0 > 1 })
+        for group in groups { kill(-group, SIGTERM) }
+        for pid in found { kill(pid, SIGTERM) }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline, found.contains(where: isRunning) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        for group in groups where found.contains(where: isRunning) { kill(-group, SIGKILL) }
+        for pid in found where isRunning(pid) { kill(pid, SIGKILL) }
+        return found
+    }
+
+    private static func allProcesses() -> [pid_t] {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap { pid_t($0) }.filter { $0 != getpid() } ?? []
+    }
+
+    /// Alive and not a zombie waiting for a parent that does not reap it.
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        let stat = String(decoding: FileIO.read("/proc/\(pid)/stat", limit: 4096), as: UTF8.self)
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[close...].hasPrefix(") Z")
+    }
+
+    private static func carries(_ pid: pid_t, tokenPrefix: String) -> Bool {
+        let environment = FileIO.read("/proc/\(pid)/environ", limit: 1 << 20)
+        let needle = Array("\(tokenVariable)=\(tokenPrefix)".utf8)
+        return environment.split(separator: 0).contains { $0.starts(with: needle) }
+    }
+
     /// Orphans handed to this process as subreaper. The kernel gives them to
     /// an alive thread of the reaper, the thread-group leader while it lives,
     /// so its `children` list is the one place to look; our own spawns belong

@@ -27,7 +27,7 @@ public struct ShellAtom: Atom {
 
     public func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
         let command = try Self.command(input)
-        let outcome = try await run(command, context: context)
+        let outcome = try await run(command, context: context, announce: true)
         if outcome.terminated { throw CancellationError() }
         guard let code = outcome.exitCode, command.successCodes.contains(code) else {
             throw AtomError(Self.describeFailure(outcome), exitCode: outcome.exitCode)
@@ -57,17 +57,33 @@ public struct ShellAtom: Atom {
     public func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws {
         let command = try Self.command(input)
         guard case .integer(let group)? = outputs?["process_group"], case .string(let token)? = outputs?["process_token"] else {
-            throw AtomError("no process group was recorded for this step, so nothing can be stopped")
+            // The step failed or was interrupted before its outputs were
+            // recorded: its processes still carry the attempt's token.
+            let stopped = await ProcessTree.terminateInterrupted(prefix: context.idempotencyKey + "#", grace: command.killGrace)
+            context.log("[atomd] stopped \(stopped.count) process(es) of attempt \(context.idempotencyKey)")
+            return
         }
         await ProcessTree.terminate(group: pid_t(group), grace: command.killGrace, reap: true)
         await ProcessTree.terminateOrphans(token: token, grace: command.killGrace)
         context.log("[atomd] stopped process group \(group)")
     }
 
+    /// Recovery: stops what the interrupted attempt (or its check) left
+    /// running, found by the token every process of the attempt carries.
+    public func stopInterrupted(_ input: JSONValue, context: AtomContext) async {
+        let grace = (try? Self.command(input))?.killGrace ?? .seconds(5)
+        let stopped = await ProcessTree.terminateInterrupted(prefix: context.idempotencyKey + "#", grace: grace)
+        if !stopped.isEmpty {
+            context.note("stopped \(stopped.count) process(es) left by the interrupted attempt: "
+                         + stopped.map(String.init).joined(separator: ", "))
+        }
+    }
+
     /// Supervisor and input errors become step failures with their message.
-    private func run(_ command: ShellCommand, context: AtomContext) async throws -> ProcessSupervisor.Outcome {
+    /// `announce`: journal the process group once it starts (execute only).
+    private func run(_ command: ShellCommand, context: AtomContext, announce: Bool = false) async throws -> ProcessSupervisor.Outcome {
         do {
-            return try await supervisor.run(command, context: context)
+            return try await supervisor.run(command, context: context, announce: announce)
         } catch {
             throw AtomError(error.message)
         }

@@ -39,7 +39,8 @@ public enum JobLoader {
         }
     }
 
-    private static func read(_ path: String, limits: YAMLLimits) throws(SpecErrors) -> [UInt8] {
+    /// A job file's bytes, refusing what is not a readable regular file within the size limit.
+    public static func read(_ path: String, limits: YAMLLimits = .jobFile) throws(SpecErrors) -> [UInt8] {
         func failure(_ message: String, _ hint: String? = nil) -> SpecErrors {
             SpecErrors([Diagnostic(file: path, location: .start, message: message, hint: hint)])
         }

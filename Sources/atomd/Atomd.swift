@@ -26,7 +26,8 @@ struct Atomd: AsyncParsableCommand {
               4  the agent or the journal is unavailable
             """,
         version: AtomdVersion.current,
-        subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, ResumeCommand.self,
+                      RunsCommand.self, ShowCommand.self, LogsCommand.self]
     )
 
     /// Maps argument-parser's usage errors to exit code 2, as documented above,

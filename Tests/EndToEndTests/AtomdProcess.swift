@@ -5,6 +5,8 @@ import Testing
 enum AtomdProcess {
     struct Result {
         var status: Int32
+        /// Ended by SIGKILL (the crash hook, or a test's kill).
+        var killed = false
         var stdout: String
         var stderr: String
     }
@@ -30,10 +32,10 @@ enum AtomdProcess {
 
     /// Runs atomd to the end. Output goes to files rather than pipes, so
     /// nothing can stall on a full pipe.
-    static func run(_ arguments: [String]) throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         try #require(FileManager.default.isExecutableFile(atPath: binary.path),
                      "no atomd binary at \(binary.path); build it with 'swift build' first")
-        return try start(arguments).finish()
+        return try start(arguments, environment: environment).finish()
     }
 }
 
@@ -57,15 +59,18 @@ struct RunningAtomd {
 
     func finish() throws -> AtomdProcess.Result {
         process.waitUntilExit()
-        let result = AtomdProcess.Result(status: process.terminationStatus, stdout: stdout,
-                                         stderr: (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "")
+        let result = AtomdProcess.Result(
+            status: process.terminationStatus,
+            killed: process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL, stdout: stdout,
+            stderr: (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "")
         try? FileManager.default.removeItem(at: stdoutURL.deletingLastPathComponent())
         return result
     }
 }
 
 extension AtomdProcess {
-    static func start(_ arguments: [String]) throws -> RunningAtomd {
+    /// `environment`: added to this process's environment.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> RunningAtomd {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let stdoutURL = directory.appendingPathComponent("stdout"), stderrURL = directory.appendingPathComponent("stderr")
@@ -74,6 +79,7 @@ extension AtomdProcess {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.currentDirectoryURL = repository
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)

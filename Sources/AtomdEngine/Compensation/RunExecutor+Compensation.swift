@@ -98,10 +98,15 @@ extension RunExecutor {
             await state.note(id, "irreversible: \(why)")
             return true
         }
-        // A resumed run finds the revert that was under way: it runs again.
-        if record.status != .reverting { await state.move(id, to: .reverting) }
-        guard await state.isRecording else { return false }
         let key = "\(state.runID)/\(id)/\(max(record.keyAttempt, 1))"
+        if record.status == .reverting {
+            // A resumed run finds the revert that was under way: what it left
+            // running is stopped, then it runs again.
+            await stopInterruptedRevert(revertPlan, record: record, key: key)
+        } else {
+            await state.move(id, to: .reverting)
+        }
+        guard await state.isRecording else { return false }
         if case .action(let auxiliary) = revertPlan, let missing = missingOutputs(auxiliary, record) {
             return await revertFailed(id, "the revert of step '\(id)' needs output '\(missing)', which was never recorded; "
                                          + "look for what the step made with idempotency key \(key)")
@@ -132,6 +137,15 @@ extension RunExecutor {
             }
         }
         return await revertFailed(id, "the revert of step '\(id)' failed: \(failure)")
+    }
+
+    private func stopInterruptedRevert(_ plan: RevertPlan, record: StepRecord, key: String) async {
+        let atom: (any Atom)? = switch plan {
+        case .action(let auxiliary): atom(for: auxiliary.action)
+        case .atom(let atom): atom
+        case .irreversible: nil
+        }
+        await atom?.stopInterrupted(record.input ?? .null, context: context(for: record, attempt: 1, key: key))
     }
 
     private func revertPolicy(_ plan: RevertPlan) -> RetryPolicy {

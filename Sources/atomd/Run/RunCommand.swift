@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtomdEngine
+import AtomdJournal
 import AtomdSpec
 import Foundation
 
@@ -21,8 +22,13 @@ struct RunCommand: AsyncParsableCommand {
             arrive with later releases; a job that needs an atom that is not there is refused \
             before anything runs.
 
+            Every transition is journaled in HOME/journal.sqlite before atomd goes on. If atomd \
+            is killed, `atomd resume RUN` finishes the run: done steps are not run again, a \
+            step that was running is resolved by its check, and a compensation under way goes on.
+
             Exit codes: 0 succeeded; 1 failed and fully compensated (or cancelled); 2 invalid \
-            job or usage; 3 something is left behind (compensation failed, or on_failure: fail).
+            job or usage; 3 something is left behind (compensation failed, or on_failure: fail); \
+            4 the journal cannot be used.
             """
     )
 
@@ -34,51 +40,32 @@ struct RunCommand: AsyncParsableCommand {
         valueName: "name=value"))
     var vars: [String] = []
 
-    @Option(help: ArgumentHelp("Where step logs and (later) the journal live.", valueName: "dir"))
-    var home = "./.atomd"
+    @OptionGroup var homeOptions: HomeOptions
 
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let job = try JobFile.load(file)
+        let (job, text) = try JobFile.loadWithText(file)
         let request: RunRequest
+        let overrides: [String: JSONValue]
         do {
-            request = RunRequest(job: job, vars: try Self.parseVars(vars), environment: ProcessInfo.processInfo.environment,
+            overrides = try Self.parseVars(vars)
+            request = RunRequest(job: job, runID: RunID.make(), vars: overrides, environment: ProcessInfo.processInfo.environment,
                                  secrets: try SecretResolver.resolve(job.secrets))
         } catch {
             Output.error("\(file): error: \(error)")
             throw AtomdExit.usage.code
         }
-        let progress = RunProgressStyle.make(json: output.json, job: job)
-        // Decisions for a paused run come through the agent's control API;
-        // in the foreground, say what the operator can do now.
-        let pauseHint = EventCallback { event in
-            guard event.kind == .run(.paused) else { return }
-            Output.error("run paused: \(event.detail ?? "waiting for the operator"). Ctrl-C compensates and stops;"
-                         + " retry and skip arrive with the agent's control API")
-        }
-        let engine = Engine(registry: BuiltinAtoms.registry(home: home), listeners: [progress, pauseHint])
-        let handle: RunHandle
+        let journal = try homeOptions.journal()
+        let session = RunSession(job: job, label: file, home: homeOptions.home, journal: journal, json: output.json)
         do {
-            handle = try engine.start(request)
+            try await journal.createRun(NewRun(id: request.runID ?? "", jobName: job.name, jobFile: file, jobText: text,
+                                               vars: overrides))
         } catch {
-            Output.error("\(file): error: \(error)")
-            throw AtomdExit.usage.code
+            Output.error("error: the journal could not record the run: \(error)")
+            throw AtomdExit.unavailable.code
         }
-        let interrupts = InterruptHandler(
-            first: {
-                Output.error("\ncancelling: running steps are cancelled, then what was done is reverted (Ctrl-C again to stop at once)")
-                Task { await handle.cancel() }
-            },
-            second: {
-                Output.error("\nstopped at once: nothing was reverted; steps that ran may have left changes behind")
-                Foundation.exit(AtomdExit.compensationFailed.rawValue)
-            })
-        progress.started()
-        let report = await handle.wait()
-        interrupts.stop()
-        progress.finished(report)
-        throw ExitCode(report.status.exitCode)
+        try await session.execute { engine throws(RunSetupError) in try engine.start(request) }
     }
 
     static func parseVars(_ pairs: [String]) throws -> [String: JSONValue] {

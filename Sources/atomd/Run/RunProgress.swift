@@ -78,6 +78,8 @@ final class PlainProgress: RunProgress {
             let attempt = status == .running ? " (attempt \(event.attempt ?? 1))" : ""
             return "\(event.stepPath ?? "?") \(status.rawValue)\(attempt)\(detail)"
         case .note(let text):
+            // Kept for `atomd show` and recovery; not news on the terminal.
+            if event.data?["process_group"] != nil { return nil }
             return "\(event.stepPath ?? "run") note: \(text)"
         case .log(let text):
             return "\(event.stepPath ?? "?") | \(text)"

@@ -1,0 +1,100 @@
+import ArgumentParser
+import AtomdJournal
+import AtomdSpec
+import Foundation
+
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Print the output of a run's steps (all steps, or one), oldest attempt first.",
+        discussion: """
+            Step output is kept in HOME/logs/RUN/STEP.ATTEMPT.log, each line prefixed with its \
+            time and stream. With -f, new lines are printed as they are written until the run \
+            has ended. `--json` prints one object per line: step, attempt, line.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The run id (see `atomd runs`).", valueName: "run"))
+    var runID: String
+
+    @Argument(help: ArgumentHelp("Only this step (its id or its path).", valueName: "step"))
+    var step: String?
+
+    @Flag(name: [.customShort("f"), .long], help: "Keep printing new output until the run has ended.")
+    var follow = false
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let journal = try homeOptions.journal()
+        let run = try JournalLookup.run(runID, in: journal)
+        let reader = StepLogReader(directory: homeOptions.home + "/logs/" + run.id, step: step, json: output.json)
+        reader.printNew()
+        guard follow else { return }
+        while (try? journal.run(run.id))??.isOpen ?? false {
+            try await Task.sleep(for: .milliseconds(200))
+            reader.printNew()
+        }
+        reader.printNew()
+    }
+}
+
+/// Reads step log files, remembering how far each was printed.
+final class StepLogReader {
+    private let directory: String
+    private let step: String?
+    private let json: Bool
+    private var printed: [String: UInt64] = [:]
+    private var lastHeader: String?
+
+    init(directory: String, step: String?, json: Bool) {
+        self.directory = directory
+        self.step = step
+        self.json = json
+    }
+
+    /// `STEP.ATTEMPT.log` files under the run's directory, by step path and attempt.
+    private func files() -> [(path: String, attempt: Int, file: String)] {
+        guard let names = FileManager.default.subpaths(atPath: directory) else { return [] }
+        return names.compactMap { name -> (String, Int, String)? in
+            guard name.hasSuffix(".log") else { return nil }
+            let base = name.dropLast(4)
+            guard let dot = base.lastIndex(of: "."), let attempt = Int(base[base.index(after: dot)...]) else { return nil }
+            let path = String(base[..<dot])
+            if let step, path != step, !path.hasSuffix("/" + step) { return nil }
+            return (path, attempt, directory + "/" + name)
+        }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+    }
+
+    func printNew() {
+        for (path, attempt, file) in files() {
+            guard let handle = FileHandle(forReadingAtPath: file) else { continue }
+            defer { try? handle.close() }
+            let offset = printed[file] ?? 0
+            guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd(), !data.isEmpty else { continue }
+            // Only whole lines; a partial last line waits for its end.
+            guard let end = data.lastIndex(of: UInt8(ascii: "\n")) else { continue }
+            printed[file] = offset + UInt64(end - data.startIndex + 1)
+            let text = String(decoding: data[data.startIndex...end], as: UTF8.self)
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                emit(path: path, attempt: attempt, line: String(line))
+            }
+        }
+    }
+
+    private func emit(path: String, attempt: Int, line: String) {
+        if json {
+            let object: JSONValue = .object(["step": .string(path), "attempt": .integer(Int64(attempt)), "line": .string(line)])
+            Output.line(object.json)
+            return
+        }
+        let header = "== \(path) (attempt \(attempt)) =="
+        if header != lastHeader {
+            Output.line(header)
+            lastHeader = header
+        }
+        Output.line(line)
+    }
+}

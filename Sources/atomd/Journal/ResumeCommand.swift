@@ -1,0 +1,76 @@
+import ArgumentParser
+import AtomdEngine
+import AtomdJournal
+import AtomdSpec
+import Foundation
+
+struct ResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Finish a run that atomd did not finish (it was killed, or the machine went down).",
+        discussion: """
+            Runs the job exactly as it was started (the text kept in the journal, with its \
+            --var values; secrets are read again). Steps that finished are not run again. A step \
+            that was running is in doubt: any processes it left are stopped, then its check \
+            decides (present: done; absent: run again with the same idempotency key). Without a \
+            usable check, a step marked idempotent runs again and any other is treated as failed, \
+            so the run is compensated. A compensation under way goes on; finally steps that did \
+            not run do. `atomd runs --status running` lists runs that may need this.
+
+            Exit codes are those of `atomd run`.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The run id (see `atomd runs`).", valueName: "run"))
+    var runID: String
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let journal = try homeOptions.journal()
+        let run = try JournalLookup.run(runID, in: journal)
+        guard run.isOpen else {
+            Output.error("run \(runID) has already ended (\(run.status.rawValue)); nothing to resume")
+            throw AtomdExit.usage.code
+        }
+        let label = "\(run.jobFile) (journaled copy)"
+        let job = try JobFile.parse(Array(run.jobText.utf8), file: label)
+        let request: RunRequest
+        do {
+            request = RunRequest(job: job, runID: run.id, vars: run.vars, environment: ProcessInfo.processInfo.environment,
+                                 secrets: try SecretResolver.resolve(job.secrets))
+        } catch {
+            Output.error("\(label): error: \(error)")
+            throw AtomdExit.usage.code
+        }
+        let history: [EngineEvent]
+        do {
+            history = try journal.events(of: run.id)
+        } catch {
+            Output.error("error: \(error)")
+            throw AtomdExit.unavailable.code
+        }
+        let session = RunSession(job: job, label: label, home: homeOptions.home, journal: journal, json: output.json)
+        try await session.execute { engine throws(RunSetupError) in try engine.resume(request, history: history) }
+    }
+}
+
+/// Finding a run in the journal, for commands that take a run id.
+enum JournalLookup {
+    static func run(_ id: String, in journal: DurableJournal) throws -> JournaledRun {
+        let found: JournaledRun?
+        do {
+            found = try journal.run(id)
+        } catch {
+            Output.error("error: \(error)")
+            throw AtomdExit.unavailable.code
+        }
+        guard let found else {
+            Output.error("error: no run \(id) in \(journal.path); `atomd runs` lists the runs")
+            throw AtomdExit.usage.code
+        }
+        return found
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import AtomdJournal
+import Foundation
+
+/// `--home` and the journal's durability, shared by commands that use the journal.
+struct HomeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The atomd home: the journal (journal.sqlite) and step logs (logs/RUN/).", valueName: "dir"))
+    var home = "./.atomd"
+
+    @Option(name: .customLong("journal-sync"), help: ArgumentHelp(
+        "full: every transition survives power loss (default). normal: faster commits; the last transitions may be lost on power loss, never on a crash of atomd.",
+        valueName: "full|normal"))
+    var sync: DurableJournal.Durability = .full
+
+    /// Opens the journal; a journal that cannot be used stops the command
+    /// with exit code 4 and is left untouched.
+    func journal() throws -> DurableJournal {
+        do {
+            let crashHook = try CrashHook.fromEnvironment(ProcessInfo.processInfo.environment)
+            return try DurableJournal.open(home: home, durability: sync, crashHook: crashHook)
+        } catch {
+            Output.error("error: \(error)")
+            throw AtomdExit.unavailable.code
+        }
+    }
+}
+
+extension DurableJournal.Durability: ExpressibleByArgument {}

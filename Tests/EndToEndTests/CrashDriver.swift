@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+/// Crashes the real `atomd` with its crash hook (`ATOMD_CRASH_AT`), resumes
+/// the run with `atomd resume` (crashing that too, when asked) and reports
+/// how the run ended, from the journal.
+struct CrashDriver {
+    struct Crash: CustomStringConvertible {
+        var at: Int
+        var after: Bool
+        var description: String { "\(after ? "after" : "before") write \(at)" }
+
+        var environment: [String: String] { ["ATOMD_CRASH_AT": String(at), "ATOMD_CRASH_WHEN": after ? "after" : "before"] }
+    }
+
+    struct Outcome {
+        /// Nil when the crash came before the run was recorded.
+        var runID: String?
+        var status: String?
+        /// Journal writes of the first process, and of the first resume.
+        var writes: Int
+        var recoveryWrites: Int
+        var steps: [[String: Any]]
+    }
+
+    let job: String
+    let vars: [String]
+    let home: String
+
+    init(job: String, vars: [String]) {
+        self.job = job
+        self.vars = vars
+        home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-crash-\(UUID().uuidString)").path
+    }
+
+    func cleanUp() {
+        try? FileManager.default.removeItem(atPath: home)
+    }
+
+    private var arguments: [String] {
+        ["run", job, "--home", home] + vars.flatMap { ["--var", $0] }
+    }
+
+    /// Runs the job, crashing as asked, and resumes until the run has ended.
+    func run(first: Crash?, second: Crash? = nil) throws -> Outcome {
+        let started = try AtomdProcess.run(arguments, environment: first?.environment ?? [:])
+        return try finish(started, second: second)
+    }
+
+    /// Runs the job, kills it with SIGKILL after `delay` (unless it ended
+    /// first), and resumes it.
+    func run(killAfter delay: Duration) async throws -> Outcome {
+        let running = try AtomdProcess.start(arguments)
+        try await Task.sleep(for: delay)
+        kill(running.process.processIdentifier, SIGKILL)
+        return try finish(try running.finish(), second: nil)
+    }
+
+    private func finish(_ started: AtomdProcess.Result, second: Crash?) throws -> Outcome {
+        guard let runID = try runIDs().first else {
+            #expect(started.killed, "no run recorded, yet atomd was not killed: \(started.stderr)")
+            return Outcome(runID: nil, status: nil, writes: 0, recoveryWrites: 0, steps: [])
+        }
+        let writes = try count("events", runID) + 1
+        var recoveryWrites = 0
+        if started.killed {
+            let resumed = try AtomdProcess.run(["resume", runID, "--home", home], environment: second?.environment ?? [:])
+            recoveryWrites = try count("events", runID) + 1 - writes
+            if resumed.killed {
+                // A kill right after the last write leaves nothing to resume (exit 2).
+                let final = try AtomdProcess.run(["resume", runID, "--home", home])
+                #expect(!final.killed && (final.status <= 1 || final.stderr.contains("already ended")),
+                        "second resume: \(final.status)\n\(final.stdout)\(final.stderr)")
+            } else {
+                #expect(resumed.status <= 1 || resumed.status == 2, "resume: \(resumed.status)\n\(resumed.stdout)\(resumed.stderr)")
+            }
+        }
+        let shown = try AtomdProcess.run(["show", runID, "--home", home, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
+        let run = object?["run"] as? [String: Any]
+        #expect(run?["open"] as? Bool == false, "run \(runID) still open")
+        return Outcome(runID: runID, status: run?["status"] as? String, writes: writes, recoveryWrites: recoveryWrites,
+                       steps: object?["steps"] as? [[String: Any]] ?? [])
+    }
+
+    private func runIDs() throws -> [String] {
+        guard FileManager.default.fileExists(atPath: home + "/journal.sqlite") else { return [] }
+        let listed = try AtomdProcess.run(["runs", "--home", home, "--json"])
+        let runs = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+        return runs.compactMap { $0["id"] as? String }
+    }
+
+    /// Rows of `table` for the run, read by SQLite's own Python binding.
+    private func count(_ table: String, _ runID: String) throws -> Int {
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                             + "print(c.execute('SELECT count(*) FROM \(table) WHERE run_id=?', (sys.argv[2],)).fetchone()[0])",
+                             home + "/journal.sqlite", runID]
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+}
