@@ -95,6 +95,12 @@ let package = Package(
             dependencies: ["AtomdEngine", "AtomdHTTP", "AtomdSpec"],
             path: "Benchmarks/HTTPBenchmark"
         ),
+        // `swift run -c release journal-benchmark`: a step with the durable journal against one commit.
+        .executableTarget(
+            name: "journal-benchmark",
+            dependencies: ["AtomdEngine", "AtomdJournal", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/JournalBenchmark"
+        ),
         .testTarget(
             name: "AtomdSpecTests",
             dependencies: ["AtomdSpec"],
@@ -102,13 +108,13 @@ let package = Package(
         ),
         .testTarget(
             name: "AtomdEngineTests",
-            dependencies: ["AtomdEngine", "AtomdSpec"]
+            dependencies: ["AtomdEngine", "AtomdSpec", "AtomdTestSupport"]
         ),
         .testTarget(
             name: "AtomdShellTests",
             dependencies: ["AtomdShell", "AtomdEngine", "AtomdSpec"]
         ),
-        // Test helpers shared by test targets (FakeCloud launcher).
+        // Test helpers shared by test targets (FakeCloud launcher, seeded randomness).
         .target(
             name: "AtomdTestSupport",
             dependencies: ["AtomdHTTP", "AtomdSpec"],

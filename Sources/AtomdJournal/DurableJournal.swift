@@ -58,6 +58,8 @@ public final class DurableJournal: Journal {
     private static func verify(_ path: String) throws {
         var configuration = Configuration()
         configuration.readonly = true
+        // Another atomd on the same home may be writing: wait for it.
+        configuration.busyMode = .timeout(10)
         let reader = try DatabaseQueue(path: path, configuration: configuration)
         try reader.read { db in
             let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"

@@ -7,38 +7,37 @@ import GRDB
 /// is appended to the history, and the run's and step's rows updated.
 enum JournalWrites {
     static func insert(_ run: NewRun, in db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO runs (id, job_name, job_file, job_text, job_sha256, vars, status, created_at)
             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)
-            """, arguments: [run.id, run.jobName, run.jobFile, run.jobText, SHA256.hex(Array(run.jobText.utf8)),
+            """).execute(arguments: [run.id, run.jobName, run.jobFile, run.jobText, SHA256.hex(Array(run.jobText.utf8)),
                              JSONValue.object(run.vars).json, run.createdAt.timeIntervalSince1970])
     }
 
     static func apply(_ event: EngineEvent, in db: Database) throws {
         let time = event.time.timeIntervalSince1970
         let (kind, status) = EventCoding.kind(event.kind)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO events (run_id, sequence, time, kind, status, step_id, step_path, attempt, detail, data,
                                 idempotency_key, effect)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [event.runID, event.sequence, time, kind, status, event.stepID, event.stepPath, event.attempt,
+            """).execute(arguments: [event.runID, event.sequence, time, kind, status, event.stepID, event.stepPath, event.attempt,
                              event.detail, event.data?.json, event.idempotencyKey, event.effect?.rawValue])
         switch event.kind {
         case .run(let next):
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE runs SET status = ?, detail = ?,
                     started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,
                     finished_at = CASE WHEN ? THEN ? ELSE NULL END
                 WHERE id = ?
-                """, arguments: [next.rawValue, event.detail, next.rawValue, time, next.isFinal, time, event.runID])
+                """).execute(arguments: [next.rawValue, event.detail, next.rawValue, time, next.isFinal, time, event.runID])
         case .closed:
-            try db.execute(sql: "UPDATE runs SET closed_at = ? WHERE id = ?", arguments: [time, event.runID])
+            try db.cachedStatement(sql: "UPDATE runs SET closed_at = ? WHERE id = ?").execute(arguments: [time, event.runID])
         case .step(let next):
             try applyStep(next, event, time: time, in: db)
         case .note:
             guard let id = event.stepID, case .integer(let group) = event.data?["process_group"] ?? .null else { return }
-            try db.execute(sql: "UPDATE steps SET process_group = ? WHERE run_id = ? AND step_id = ?",
-                           arguments: [group, event.runID, id])
+            try db.cachedStatement(sql: "UPDATE steps SET process_group = ? WHERE run_id = ? AND step_id = ?").execute(arguments: [group, event.runID, id])
         case .log, .progress:
             return
         }
@@ -46,48 +45,43 @@ enum JournalWrites {
 
     private static func applyStep(_ next: StepStatus, _ event: EngineEvent, time: Double, in db: Database) throws {
         guard let id = event.stepID else { return }
-        try db.execute(sql: "INSERT OR IGNORE INTO steps (run_id, step_id, path) VALUES (?, ?, ?)",
-                       arguments: [event.runID, id, event.stepPath ?? id])
-        try db.execute(sql: """
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO steps (run_id, step_id, path) VALUES (?, ?, ?)").execute(arguments: [event.runID, id, event.stepPath ?? id])
+        try db.cachedStatement(sql: """
             UPDATE steps SET status = ?, effect = COALESCE(?, effect), attempts = MAX(attempts, COALESCE(?, 0))
             WHERE run_id = ? AND step_id = ?
-            """, arguments: [next.rawValue, event.effect?.rawValue, event.attempt, event.runID, id])
+            """).execute(arguments: [next.rawValue, event.effect?.rawValue, event.attempt, event.runID, id])
         let key: [any DatabaseValueConvertible & Sendable] = [event.runID, id]
         switch next {
         case .running:
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE steps SET started_at = CASE WHEN ? = 1 OR started_at IS NULL THEN ? ELSE started_at END,
                     finished_at = NULL WHERE run_id = ? AND step_id = ?
-                """, arguments: StatementArguments([event.attempt ?? 1, time] + key))
+                """).execute(arguments: StatementArguments([event.attempt ?? 1, time] + key))
             if let idempotencyKey = event.idempotencyKey {
                 let keyAttempt = idempotencyKey.split(separator: "/").last.flatMap { Int($0) }
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE steps SET idempotency_key = ?, key_attempt = ?, input = ?, error = NULL
                     WHERE run_id = ? AND step_id = ?
-                    """, arguments: StatementArguments([idempotencyKey, keyAttempt, event.data?.json] + key))
+                    """).execute(arguments: StatementArguments([idempotencyKey, keyAttempt, event.data?.json] + key))
             }
         case .succeeded, .skipped:
             let outputs = next == .succeeded ? event.data?["outputs"] : event.data
-            try db.execute(sql: "UPDATE steps SET finished_at = ?, outputs = ? WHERE run_id = ? AND step_id = ?",
-                           arguments: StatementArguments([time, outputs?.json] + key))
+            try db.cachedStatement(sql: "UPDATE steps SET finished_at = ?, outputs = ? WHERE run_id = ? AND step_id = ?").execute(arguments: StatementArguments([time, outputs?.json] + key))
         case .failed, .ignored:
-            try db.execute(sql: "UPDATE steps SET finished_at = ?, error = ? WHERE run_id = ? AND step_id = ?",
-                           arguments: StatementArguments([time, event.detail] + key))
+            try db.cachedStatement(sql: "UPDATE steps SET finished_at = ?, error = ? WHERE run_id = ? AND step_id = ?").execute(arguments: StatementArguments([time, event.detail] + key))
         case .reverting:
-            try db.execute(sql: "UPDATE steps SET compensation = 'reverting' WHERE run_id = ? AND step_id = ?",
-                           arguments: StatementArguments(key))
+            try db.cachedStatement(sql: "UPDATE steps SET compensation = 'reverting' WHERE run_id = ? AND step_id = ?").execute(arguments: StatementArguments(key))
         case .reverted:
-            try db.execute(sql: "UPDATE steps SET compensation = 'reverted' WHERE run_id = ? AND step_id = ?",
-                           arguments: StatementArguments(key))
+            try db.cachedStatement(sql: "UPDATE steps SET compensation = 'reverted' WHERE run_id = ? AND step_id = ?").execute(arguments: StatementArguments(key))
         case .revertFailed:
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE steps SET compensation = 'revert failed: left behind', error = ? WHERE run_id = ? AND step_id = ?
-                """, arguments: StatementArguments([event.detail] + key))
+                """).execute(arguments: StatementArguments([event.detail] + key))
         case .pending:
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE steps SET outputs = NULL, error = NULL, compensation = NULL, finished_at = NULL
                 WHERE run_id = ? AND step_id = ?
-                """, arguments: StatementArguments(key))
+                """).execute(arguments: StatementArguments(key))
         }
     }
 }

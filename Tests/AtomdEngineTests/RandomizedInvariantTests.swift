@@ -1,4 +1,5 @@
 import AtomdEngine
+import AtomdTestSupport
 import Foundation
 import Testing
 @testable import AtomdSpec
@@ -99,23 +100,16 @@ import Testing
 
 /// A seeded generator of job files.
 struct JobGenerator {
-    private var state: UInt64
+    private var random: SeededGenerator
     private var counter = 0
     /// Flags set before the run: the effects of converge steps already present.
     private(set) var presets: Set<String> = []
 
     init(seed: UInt64) {
-        state = seed
+        random = SeededGenerator(seed: seed)
     }
 
-    /// SplitMix64: tiny, and the same sequence on every platform.
-    private mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private mutating func next() -> UInt64 { random.next() }
 
     private mutating func chance(_ percent: UInt64) -> Bool { next() % 100 < percent }
     private mutating func number(_ range: ClosedRange<Int>) -> Int {

@@ -1,4 +1,5 @@
 import AtomdEngine
+import AtomdTestSupport
 import Foundation
 import Testing
 @testable import AtomdSpec
@@ -143,7 +144,7 @@ import Testing
             var generator = JobGenerator(seed: seed)
             let text = generator.job()
             let parsed = try load(text)
-            var random = SeededRandom(seed: seed)
+            var random = SeededGenerator(seed: seed)
             let total = try await crashScenario(parsed, presets: generator.presets).run(crashes: []).writes[0]
             var crashes = [(at: Int.random(in: 1...total, using: &random), after: Bool.random(using: &random))]
             if Bool.random(using: &random) { crashes.append((at: Int.random(in: 1...total, using: &random), after: Bool.random(using: &random))) }
@@ -161,21 +162,6 @@ import Testing
         var scenario = CrashScenario(job: job, world: place)
         scenario.extraAtoms = [NoCheckWorldAtom(world: place)]
         return scenario
-    }
-}
-
-/// SplitMix64 as a `RandomNumberGenerator`, for replayable choices.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -25,7 +25,7 @@ import Testing
         let result = try await HTTPAtom().execute(with(input("GET", cloud.base + "/servers/\(id)"), [
             "until": .string("response.status == 200 && response.json.status == vars.wanted"),
             "until_vars": .object(["wanted": .string("ACTIVE")]),
-            "poll": .object(["interval_ms": .integer(20), "timeout_ms": .integer(10_000)]),
+            "poll": .object(["interval_ms": .integer(20), "timeout_ms": .integer(60_000)]),
         ]), context: logging)
         #expect(result.outputs["json"]["status"] == .string("ACTIVE"))
         let log = lines.withLock { $0 }

@@ -23,7 +23,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: home) }
         let journal = try DurableJournal.open(home: home)
         let (job, text) = try job("  - id: a\n    uses: test.world\n    with: { flag: a }\n  - id: b\n    uses: test.fail\n    with: { always: true }\n")
-        let report = await try start(journal, job, text: text, id: "r1").wait()
+        let report = try await start(journal, job, text: text, id: "r1").wait()
         #expect(report.status == .reverted)
 
         let run = try #require(try journal.run("r1"))
@@ -50,7 +50,7 @@ import Testing
             let journal = try DurableJournal.open(home: home)
             try await journal.createRun(NewRun(id: "r2", jobName: job.name, jobFile: "j.yaml", jobText: text, vars: [:]))
             // What a crash after a's start leaves: the run and a, running.
-            let full = await try start(try DurableJournal.open(home: home + "-scratch"), job, text: text, id: "r2", world: TestWorld()).wait()
+            let full = try await start(try DurableJournal.open(home: home + "-scratch"), job, text: text, id: "r2", world: TestWorld()).wait()
             #expect(full.status == .succeeded)
             for event in try DurableJournal.open(home: home + "-scratch").events(of: "r2").prefix(2) {
                 try await journal.record(event)
@@ -61,7 +61,7 @@ import Testing
         #expect(try reopened.openRuns().map(\.id) == ["r2"])
         #expect(try reopened.steps(of: "r2").first?.status == .running)
         let engine = Engine(registry: AtomRegistry(TestAtoms.all(world: world)), journal: reopened)
-        let report = await try engine.resume(RunRequest(job: job, runID: "r2"), history: try reopened.events(of: "r2")).wait()
+        let report = try await engine.resume(RunRequest(job: job, runID: "r2"), history: try reopened.events(of: "r2")).wait()
         #expect(report.status == .succeeded)
         #expect(world.flags == ["a", "b"])
         #expect(try reopened.openRuns().isEmpty)
@@ -85,7 +85,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: home) }
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         let garbage = Data((0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
-        FileManager.default.createFile(atPath: home + "/journal.sqlite", contents: garbage)
+        #expect(FileManager.default.createFile(atPath: home + "/journal.sqlite", contents: garbage))
         let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: home) }
         #expect(error?.message.contains("left untouched") == true, "\(error?.message ?? "")")
         #expect(FileManager.default.contents(atPath: home + "/journal.sqlite") == garbage)
@@ -97,7 +97,7 @@ import Testing
         do {
             let journal = try DurableJournal.open(home: home)
             let (job, text) = try job((1...200).map { "  - id: s\($0)\n    uses: test.noop\n" }.joined())
-            _ = await try start(journal, job, text: text, id: "big").wait()
+            _ = try await start(journal, job, text: text, id: "big").wait()
         }
         // Move everything into the main file, then scribble over pages in the middle.
         try python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=DELETE'); c.close()", path)
@@ -122,7 +122,7 @@ import Testing
 
     @Test func aHomeThatIsAFileIsAClearError() throws {
         defer { try? FileManager.default.removeItem(atPath: home) }
-        FileManager.default.createFile(atPath: home, contents: Data("x".utf8))
+        #expect(FileManager.default.createFile(atPath: home, contents: Data("x".utf8)))
         let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: home) }
         #expect(error?.message.contains("cannot create the atomd home") == true, "\(error?.message ?? "")")
     }

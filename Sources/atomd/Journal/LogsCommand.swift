@@ -14,8 +14,7 @@ struct LogsCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The run id (see `atomd runs`).", valueName: "run"))
-    var runID: String
+    @OptionGroup var selection: RunSelection
 
     @Argument(help: ArgumentHelp("Only this step (its id or its path).", valueName: "step"))
     var step: String?
@@ -23,14 +22,11 @@ struct LogsCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("f"), .long], help: "Keep printing new output until the run has ended.")
     var follow = false
 
-    @OptionGroup var homeOptions: HomeOptions
-
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let journal = try homeOptions.journal()
-        let run = try JournalLookup.run(runID, in: journal)
-        let reader = StepLogReader(directory: homeOptions.home + "/logs/" + run.id, step: step, json: output.json)
+        let (journal, run) = try selection.load()
+        let reader = StepLogReader(directory: selection.homeOptions.home + "/logs/" + run.id, step: step, json: output.json)
         reader.printNew()
         guard follow else { return }
         while (try? journal.run(run.id))??.isOpen ?? false {

@@ -21,18 +21,14 @@ struct ResumeCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The run id (see `atomd runs`).", valueName: "run"))
-    var runID: String
-
-    @OptionGroup var homeOptions: HomeOptions
+    @OptionGroup var selection: RunSelection
 
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let journal = try homeOptions.journal()
-        let run = try JournalLookup.run(runID, in: journal)
+        let (journal, run) = try selection.load()
         guard run.isOpen else {
-            Output.error("run \(runID) has already ended (\(run.status.rawValue)); nothing to resume")
+            Output.error("run \(run.id) has already ended (\(run.status.rawValue)); nothing to resume")
             throw AtomdExit.usage.code
         }
         let label = "\(run.jobFile) (journaled copy)"
@@ -52,25 +48,33 @@ struct ResumeCommand: AsyncParsableCommand {
             Output.error("error: \(error)")
             throw AtomdExit.unavailable.code
         }
-        let session = RunSession(job: job, label: label, home: homeOptions.home, journal: journal, json: output.json)
+        let session = RunSession(job: job, label: label, home: selection.homeOptions.home, journal: journal, json: output.json)
         try await session.execute { engine throws(RunSetupError) in try engine.resume(request, history: history) }
     }
 }
 
-/// Finding a run in the journal, for commands that take a run id.
-enum JournalLookup {
-    static func run(_ id: String, in journal: DurableJournal) throws -> JournaledRun {
+/// The run a command acts on: its id and the home whose journal holds it.
+struct RunSelection: ParsableArguments {
+    @Argument(help: ArgumentHelp("The run id (see `atomd runs`).", valueName: "run"))
+    var runID: String
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    /// The journal and the run; an unknown run exits 2, a journal that
+    /// cannot be read exits 4.
+    func load() throws -> (DurableJournal, JournaledRun) {
+        let journal = try homeOptions.journal()
         let found: JournaledRun?
         do {
-            found = try journal.run(id)
+            found = try journal.run(runID)
         } catch {
             Output.error("error: \(error)")
             throw AtomdExit.unavailable.code
         }
         guard let found else {
-            Output.error("error: no run \(id) in \(journal.path); `atomd runs` lists the runs")
+            Output.error("error: no run \(runID) in \(journal.path); `atomd runs` lists the runs")
             throw AtomdExit.usage.code
         }
-        return found
+        return (journal, found)
     }
 }

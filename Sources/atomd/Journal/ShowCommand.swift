@@ -14,16 +14,12 @@ struct ShowCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The run id (see `atomd runs`).", valueName: "run"))
-    var runID: String
-
-    @OptionGroup var homeOptions: HomeOptions
+    @OptionGroup var selection: RunSelection
 
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let journal = try homeOptions.journal()
-        let run = try JournalLookup.run(runID, in: journal)
+        let (journal, run) = try selection.load()
         let steps: [JournaledStep]
         do {
             steps = try journal.steps(of: run.id)

@@ -1,0 +1,88 @@
+import AtomdEngine
+import AtomdJournal
+import AtomdSpec
+import Foundation
+import GRDB
+
+// The durable journal's cost. First one fsync'd SQLite commit (WAL,
+// synchronous=FULL, one small row per transaction, as a transition is),
+// measured on the same disk in the same run; then a linear job of 1,000
+// `test.noop` steps with the journal on (two transitions per step); then
+// several such runs at once, which share commits (group commit).
+//
+//   swift run -c release journal-benchmark [--steps N] [--runs N] [--sync full|normal]
+
+func option(_ name: String) -> String? {
+    CommandLine.arguments.firstIndex(of: name).flatMap { CommandLine.arguments.dropFirst($0 + 1).first }
+}
+
+let stepCount = option("--steps").flatMap(Int.init) ?? 1000
+let concurrent = option("--runs").flatMap(Int.init) ?? 8
+let durability = option("--sync").flatMap(DurableJournal.Durability.init(rawValue:)) ?? .full
+let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-journal-bench-\(UUID().uuidString)").path
+try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+func microseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
+}
+
+/// Median of `count` single-row commits.
+func commitCost(count: Int) throws -> Double {
+    var configuration = Configuration()
+    configuration.journalMode = .wal
+    configuration.prepareDatabase { db in
+        try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+    }
+    let database = try DatabaseQueue(path: scratch + "/commit.sqlite", configuration: configuration)
+    try database.write { db in try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)") }
+    let clock = ContinuousClock()
+    var samples: [Double] = []
+    for index in 0..<count {
+        let start = clock.now
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO t (id, body) VALUES (?, ?)", arguments: [index, String(repeating: "x", count: 200)])
+        }
+        samples.append(microseconds(clock.now - start))
+    }
+    return samples.sorted()[samples.count / 2]
+}
+
+func linearJob(_ count: Int) -> Job {
+    Job(file: "bench", name: "linear-\(count)", steps: (0..<count).map {
+        Step(id: "s\($0)", action: .plugin(PluginAction(plugin: "test", atom: "noop", with: .object([:]))))
+    })
+}
+
+/// Wall time per step of `runs` linear jobs run at once on one journal.
+func stepCost(runs: Int, home: String) async throws -> (perStep: Double, transitions: Int, commits: Int) {
+    let journal = try DurableJournal.open(home: home, durability: durability)
+    let job = linearJob(stepCount)
+    let engine = Engine(registry: AtomRegistry(TestAtoms.all()), journal: journal)
+    let clock = ContinuousClock()
+    let start = clock.now
+    let statuses = try await withThrowingTaskGroup(of: RunStatus.self) { group in
+        for index in 0..<runs {
+            group.addTask {
+                let id = "bench-\(index)"
+                try await journal.createRun(NewRun(id: id, jobName: job.name, jobFile: "bench", jobText: "", vars: [:]))
+                return try await engine.start(RunRequest(job: job, runID: id)).wait().status
+            }
+        }
+        return try await group.reduce(into: []) { $0.append($1) }
+    }
+    let elapsed = microseconds(clock.now - start)
+    guard statuses.allSatisfy({ $0 == .succeeded }) else { throw JournalError("a run ended \(statuses)") }
+    let transitions = runs * (stepCount * 2 + 3)
+    return (elapsed / Double(runs * stepCount), transitions, journal.transactionCount)
+}
+
+let commit = try commitCost(count: 300)
+print("journal benchmark (synchronous=\(durability.rawValue.uppercased()), \(stepCount) steps)")
+print(String(format: "one fsync'd commit (median of 300):   %8.1f µs", commit))
+let single = try await stepCost(runs: 1, home: scratch + "/one")
+print(String(format: "1 run, per step:                      %8.1f µs = %.2f× one commit (%d transitions, %d commits)",
+             single.perStep, single.perStep / commit, single.transitions, single.commits))
+let many = try await stepCost(runs: concurrent, home: scratch + "/many")
+print(String(format: "%d runs at once, per step (wall/steps): %6.1f µs = %.2f× one commit (%d transitions, %d commits)",
+             concurrent, many.perStep, many.perStep / commit, many.transitions, many.commits))
