@@ -69,7 +69,7 @@ public struct ProcessSupervisor: Sendable {
         let spawned = Task { [log] in
             try await launch.run(control: control, keepRunning: command.keepRunning, started: { group in
                 if announce { context.note("process group \(group)", data: .object(["process_group": .integer(Int64(group))])) }
-            }) { line, stream in
+            }, tick: { log.flushPending() }) { line, stream in
                 log.append(line, stream: stream)
             } live: { line in
                 context.log(line)
@@ -124,7 +124,9 @@ private struct Launch: Sendable {
     var workingDirectory: String?
     var options: PlatformOptions
 
+    /// `tick` is called every 20 ms while the process runs.
     func run(control: ProcessControl, keepRunning: Bool, started: @escaping @Sendable (pid_t) -> Void,
+             tick: @escaping @Sendable () -> Void,
              write: @escaping @Sendable (String, String) -> Void,
              live: @escaping @Sendable (String) -> Void) async throws -> TerminationStatus {
         let variables = environment.map { Array("\($0.key)=\($0.value)\0".utf8) }
@@ -148,6 +150,7 @@ private struct Launch: Sendable {
                 group.addTask {
                     repeat {
                         guard (try? await Task.sleep(for: .milliseconds(20))) != nil else { return }
+                        tick()
                     } while !Self.hasExited(pid)
                     // The readers usually reach end-of-file right after the
                     // exit; only a process still holding the pipes is left.

@@ -71,6 +71,14 @@ final class StepLog: Sendable {
         }
     }
 
+    /// Writes what is pending, so that a reader (`atomd logs -f`) sees
+    /// lines of a quiet step soon after they were printed.
+    func flushPending() {
+        state.withLock { state in
+            if !state.pending.isEmpty, state.fd >= 0 { flush(&state) }
+        }
+    }
+
     /// The last lines written, at most `tailBytes`.
     var tail: [String] { state.withLock { Array($0.tail[$0.tailHead...]) } }
 

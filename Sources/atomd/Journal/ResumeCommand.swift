@@ -63,7 +63,7 @@ struct RunSelection: ParsableArguments {
     /// The journal and the run; an unknown run exits 2, a journal that
     /// cannot be read exits 4.
     func load() throws -> (DurableJournal, JournaledRun) {
-        let journal = try homeOptions.journal()
+        let journal = try homeOptions.journal(creating: false)
         let found: JournaledRun?
         do {
             found = try journal.run(runID)

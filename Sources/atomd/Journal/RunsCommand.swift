@@ -25,7 +25,7 @@ struct RunsCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let journal = try homeOptions.journal()
+        let journal = try homeOptions.journal(creating: false)
         let runs: [JournaledRun]
         do {
             runs = try journal.runs(status: status, limit: limit)

@@ -13,8 +13,14 @@ struct HomeOptions: ParsableArguments {
     var sync: DurableJournal.Durability = .full
 
     /// Opens the journal; a journal that cannot be used stops the command
-    /// with exit code 4 and is left untouched.
-    func journal() throws -> DurableJournal {
+    /// with exit code 4 and is left untouched. Commands that only read
+    /// (`creating: false`) create nothing: without a journal there is
+    /// nothing to read, and they say so.
+    func journal(creating: Bool = true) throws -> DurableJournal {
+        if !creating, !FileManager.default.fileExists(atPath: home + "/journal.sqlite") {
+            Output.error("error: no journal in \(home) (nothing has run with --home \(home) yet)")
+            throw AtomdExit.usage.code
+        }
         do {
             let crashHook = try CrashHook.fromEnvironment(ProcessInfo.processInfo.environment)
             return try DurableJournal.open(home: home, durability: sync, crashHook: crashHook)

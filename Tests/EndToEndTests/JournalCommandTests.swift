@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+/// `atomd runs`, `show`, `logs` and `resume` on a real journal, and what they
+/// do with bad input: unknown runs, no journal, a damaged one.
+@Suite struct JournalCommandTests {
+    let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-journal-cli-\(UUID().uuidString)").path
+
+    static let job = """
+        version: 1
+        name: chatty
+        steps:
+          - id: hello
+            run: |
+              echo first line
+              echo second line >&2
+          - id: count
+            run: for i in 1 2 3; do echo "n=$i"; done
+        """
+
+    private func runJob(_ yaml: String = Self.job) throws -> String {
+        let file = try AtomdProcess.temporaryJob(yaml)
+        let result = try AtomdProcess.run(["run", file, "--home", home])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let listed = try AtomdProcess.run(["runs", "--home", home, "--json"])
+        let runs = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        return try #require(runs.first?["id"] as? String)
+    }
+
+    @Test func runsShowAndLogsReadWhatTheRunJournaled() throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let runID = try runJob()
+        let table = try AtomdProcess.run(["runs", "--home", home])
+        #expect(table.stdout.contains(runID) && table.stdout.contains("chatty") && table.stdout.contains("succeeded"), "\(table.stdout)")
+        #expect(try AtomdProcess.run(["runs", "--home", home, "--status", "reverted"]).stdout.contains("no runs with status reverted"))
+
+        let shown = try AtomdProcess.run(["show", runID, "--home", home])
+        #expect(shown.stdout.contains("run \(runID): succeeded"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("count: succeeded, 1 attempt"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("idempotency key: \(runID)/hello/1"), "\(shown.stdout)")
+        let json = try AtomdProcess.run(["show", runID, "--home", home, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let steps = try #require(object["steps"] as? [[String: Any]])
+        #expect(steps.map { $0["id"] as? String } == ["hello", "count"])
+        #expect(steps.allSatisfy { $0["processGroup"] as? Int != nil }, "process groups are journaled: \(steps)")
+
+        let logs = try AtomdProcess.run(["logs", runID, "--home", home])
+        #expect(logs.stdout.contains("== hello (attempt 1) ==") && logs.stdout.contains("first line")
+                && logs.stdout.contains("second line") && logs.stdout.contains("n=3"), "\(logs.stdout)")
+        let one = try AtomdProcess.run(["logs", runID, "count", "--home", home, "--json"])
+        let lines = try one.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(lines.count == 3 && lines.allSatisfy { $0["step"] as? String == "count" && $0["attempt"] as? Int == 1 }, "\(one.stdout)")
+    }
+
+    @Test func logsFollowsARunUntilItEnds() async throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let file = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: slow
+            steps:
+              - id: talk
+                run: |
+                  echo before
+                  while [ ! -e "$ATOMD_HOME_MARK" ]; do sleep 0.05; done
+                  echo after
+                env: { ATOMD_HOME_MARK: \(home)/go }
+            """)
+        let running = try AtomdProcess.start(["run", file, "--home", home])
+        try await running.waitForOutput(containing: "before")
+        let listed = try AtomdProcess.run(["runs", "--home", home, "--json"])
+        let runID = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first?["id"] as? String)
+        let follower = try AtomdProcess.start(["logs", runID, "-f", "--home", home])
+        try await follower.waitForOutput(containing: "before")
+        #expect(FileManager.default.createFile(atPath: home + "/go", contents: Data()))
+        #expect(try running.finish().status == 0)
+        let followed = try follower.finish()
+        #expect(followed.status == 0 && followed.stdout.contains("after"), "\(followed.stdout)")
+    }
+
+    @Test func unknownRunsAndMissingJournalsAreClearErrors() throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let none = try AtomdProcess.run(["runs", "--home", home])
+        #expect(none.status == 2 && none.stderr.contains("no journal in \(home)"), "\(none.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home), "a read created the home")
+        let runID = try runJob()
+        let unknown = try AtomdProcess.run(["show", "nope", "--home", home])
+        #expect(unknown.status == 2 && unknown.stderr.contains("no run nope"), "\(unknown.stderr)")
+        let ended = try AtomdProcess.run(["resume", runID, "--home", home])
+        #expect(ended.status == 2 && ended.stderr.contains("already ended"), "\(ended.stderr)")
+        let badSync = try AtomdProcess.run(["runs", "--home", home, "--journal-sync", "sometimes"])
+        #expect(badSync.status == 2, "\(badSync.stderr)")
+        let badStatus = try AtomdProcess.run(["runs", "--home", home, "--status", "exploded"])
+        #expect(badStatus.status == 2, "\(badStatus.stderr)")
+    }
+
+    @Test func aDamagedJournalStopsEveryCommandAndIsLeftAlone() throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let garbage = Data(repeating: 0x5A, count: 8192)
+        #expect(FileManager.default.createFile(atPath: home + "/journal.sqlite", contents: garbage))
+        for arguments in [["runs"], ["show", "x"], ["run", "etc/jobs/compensation-demo.yaml"]] {
+            let result = try AtomdProcess.run(arguments + ["--home", home])
+            #expect(result.status == 4, "\(arguments): \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains("cannot use the journal") && result.stderr.contains("left untouched"), "\(result.stderr)")
+        }
+        #expect(FileManager.default.contents(atPath: home + "/journal.sqlite") == garbage)
+    }
+}
