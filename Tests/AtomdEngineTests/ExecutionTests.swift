@@ -56,6 +56,16 @@ import Testing
         let harness = Harness()
         let report = try await harness.run(job("  - id: slow\n    uses: test.sleep\n    with: { for: 1h }\n    timeout: 5ms\n    retry: { attempts: 2, delay: 1ms, on: [timeout] }\n"))
         #expect(report.step("slow")?.attempts == 2)
+        // A timed-out call may have taken effect: its retry keeps the key.
+        let keys = harness.log.events.filter { $0.stepID == "slow" && $0.kind == .step(.running) }.map(\.idempotencyKey)
+        #expect(keys.count == 2 && Set(keys).count == 1, "\(keys)")
+    }
+
+    @Test func aRetryAfterADefiniteFailureGetsANewKey() async throws {
+        let harness = Harness()
+        _ = try await harness.run(job("  - id: flaky\n    uses: test.fail\n    with: { attempts: 1 }\n    retry: { attempts: 2, delay: 1ms }\n"))
+        let keys = harness.log.events.filter { $0.stepID == "flaky" && $0.kind == .step(.running) }.compactMap(\.idempotencyKey)
+        #expect(keys.map { $0.split(separator: "/").last } == ["1", "2"], "\(keys)")
     }
 }
 

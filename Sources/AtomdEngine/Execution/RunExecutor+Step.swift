@@ -120,6 +120,10 @@ extension RunExecutor {
                     let wait = max(policy.delay(beforeAttempt: attemptInSeries + 1, random: Double.random(in: 0..<1)),
                                    failure.retryAfter ?? .zero)
                     await state.note(id, "attempt \(attempt) failed: \(failure); retrying in \(wait.jobText)")
+                    // A timed-out call may have taken effect: the next attempt
+                    // repeats it under the same key. Only a definite failure
+                    // gets a new one.
+                    if case .timeout = failure { reusedKey = keyAttempt }
                     do {
                         try await Task.sleep(for: wait)
                         continue
