@@ -35,8 +35,19 @@ public final class DurableJournal: Journal {
                          + "move it aside (or restore a backup) to start a new one")
         }
         do {
-            if FileManager.default.fileExists(atPath: path) { try Self.verify(path) }
+            var recovering = false
+            if FileManager.default.fileExists(atPath: path) {
+                do {
+                    try Self.verify(path)
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
+                    // After a crash, SQLite must first replay the WAL, which a
+                    // read-only connection may not do: the file is a
+                    // database, so it is checked once recovered.
+                    recovering = true
+                }
+            }
             database = try DatabaseQueue(path: path, configuration: configuration)
+            if recovering { try database.read(Self.check) }
             try JournalSchema.migrator.migrate(database)
         } catch let error as JournalError {
             throw failure(error)
@@ -61,12 +72,14 @@ public final class DurableJournal: Journal {
         // Another atomd on the same home may be writing: wait for it.
         configuration.busyMode = .timeout(10)
         let reader = try DatabaseQueue(path: path, configuration: configuration)
-        try reader.read { db in
-            let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"
-            guard check == "ok" else { throw JournalError("integrity check failed: \(check)") }
-            if try JournalSchema.migrator.hasBeenSuperseded(db) {
-                throw JournalError("it was written by a newer atomd")
-            }
+        try reader.read(check)
+    }
+
+    private static func check(_ db: Database) throws {
+        let answer = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"
+        guard answer == "ok" else { throw JournalError("integrity check failed: \(answer)") }
+        if try JournalSchema.migrator.hasBeenSuperseded(db) {
+            throw JournalError("it was written by a newer atomd")
         }
     }
 

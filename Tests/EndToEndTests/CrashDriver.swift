@@ -76,6 +76,7 @@ struct CrashDriver {
             }
         }
         let shown = try AtomdProcess.run(["show", runID, "--home", home, "--json"])
+        #expect(shown.status == 0, "atomd show exited \(shown.status): \(shown.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
         let run = object?["run"] as? [String: Any]
         #expect(run?["open"] as? Bool == false, "run \(runID) still open")
@@ -86,6 +87,10 @@ struct CrashDriver {
     private func runIDs() throws -> [String] {
         guard FileManager.default.fileExists(atPath: home + "/journal.sqlite") else { return [] }
         let listed = try AtomdProcess.run(["runs", "--home", home, "--json"])
+        guard listed.status == 0 else {
+            Issue.record("atomd runs exited \(listed.status): \(listed.stderr)")
+            return []
+        }
         let runs = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
         return runs.compactMap { $0["id"] as? String }
     }
