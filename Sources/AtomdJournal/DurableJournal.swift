@@ -78,6 +78,11 @@ public final class DurableJournal: Journal {
     private static func check(_ db: Database) throws {
         let answer = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"
         guard answer == "ok" else { throw JournalError("integrity check failed: \(answer)") }
+        // Another program's database is not ours to add tables to.
+        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+        if !tables.isEmpty, !tables.contains("grdb_migrations") {
+            throw JournalError("it is a SQLite database, but not an atomd journal (tables: \(tables.prefix(5).joined(separator: ", ")))")
+        }
         if try JournalSchema.migrator.hasBeenSuperseded(db) {
             throw JournalError("it was written by a newer atomd")
         }

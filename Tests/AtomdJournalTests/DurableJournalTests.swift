@@ -120,6 +120,17 @@ import Testing
         #expect(error?.message.contains("newer atomd") == true, "\(error?.message ?? "")")
     }
 
+    @Test func anotherProgramsDatabaseIsRefusedAndLeftAlone() throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let path = home + "/journal.sqlite"
+        try python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('CREATE TABLE accounts (id)'); c.commit()", path)
+        let before = FileManager.default.contents(atPath: path)
+        let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: home) }
+        #expect(error?.message.contains("not an atomd journal") == true, "\(error?.message ?? "")")
+        #expect(FileManager.default.contents(atPath: path) == before)
+    }
+
     @Test func aHomeThatIsAFileIsAClearError() throws {
         defer { try? FileManager.default.removeItem(atPath: home) }
         #expect(FileManager.default.createFile(atPath: home, contents: Data("x".utf8)))
