@@ -10,6 +10,11 @@ let package = Package(
         .executable(name: "atomd", targets: ["atomd"]),
         .library(name: "AtomdSpec", targets: ["AtomdSpec"]),
         .library(name: "AtomdEngine", targets: ["AtomdEngine"]),
+        .library(name: "AtomdPluginKit", targets: ["AtomdPluginKit"]),
+        // Plugins: `libfiles.so`, `libkv.so` (the C example), `libtrouble.so` (tests only).
+        .library(name: "files", type: .dynamic, targets: ["FilesPlugin"]),
+        .library(name: "kv", type: .dynamic, targets: ["KVPlugin"]),
+        .library(name: "trouble", type: .dynamic, targets: ["TroublePlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
@@ -66,6 +71,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // THE plugin ABI: one C header, no Swift types (DESIGN.md section 6).
+        .target(name: "CAtomdPlugin"),
+        // Discovery, safety checks, dlopen, and the plugin host and its protocol.
+        .target(
+            name: "AtomdPlugins",
+            dependencies: ["AtomdEngine", "AtomdSpec", "CAtomdPlugin"]
+        ),
+        // The Swift SDK for plugin authors: depends on the ABI header only.
+        .target(
+            name: "AtomdPluginKit",
+            dependencies: ["CAtomdPlugin"]
+        ),
+        // Shipped plugins (each a dynamic library product named after the plugin).
+        .target(name: "FilesPlugin", dependencies: ["AtomdPluginKit"], path: "Plugins/files"),
+        .target(name: "KVPlugin", dependencies: ["CAtomdPlugin"], path: "Plugins/c-example"),
+        // Misbehaving and malformed plugins for the loader and isolation tests.
+        .target(name: "TroublePlugin", dependencies: ["CAtomdPlugin"], path: "Tests/Plugins/trouble"),
         .executableTarget(
             name: "atomd",
             dependencies: [
@@ -74,6 +96,7 @@ let package = Package(
                 "AtomdShell",
                 "AtomdHTTP",
                 "AtomdJournal",
+                "AtomdPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -127,6 +150,11 @@ let package = Package(
         .testTarget(
             name: "AtomdJournalTests",
             dependencies: ["AtomdJournal", "AtomdEngine", "AtomdSpec"]
+        ),
+        .testTarget(
+            name: "AtomdPluginsTests",
+            dependencies: ["AtomdPlugins", "AtomdEngine", "AtomdSpec", "AtomdTestSupport"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "EndToEndTests",

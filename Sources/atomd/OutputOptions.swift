@@ -18,8 +18,12 @@ enum Output {
 
     /// Pretty JSON with sorted keys: stable output for scripts and diffs.
     static func json(_ value: some Encodable) throws {
+        line(try prettyJSON(value))
+    }
+
+    static func prettyJSON(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        line(String(decoding: try encoder.encode(value), as: UTF8.self))
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

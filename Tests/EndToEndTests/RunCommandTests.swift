@@ -62,7 +62,8 @@ import Testing
         let job = try AtomdProcess.temporaryJob("version: 1\nname: plugin\nsteps:\n  - { id: a, run: echo hi }\n  - { id: b, uses: cloud.attach }\n")
         let result = try AtomdProcess.run(["run", job])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("no atom registered for: cloud.attach"))
+        #expect(result.stderr.contains("plugin cloud: no plugin named 'cloud'"))
+        #expect(result.stderr.contains("put cloud.so into one of those directories"))
         #expect(result.stdout.isEmpty)
     }
 

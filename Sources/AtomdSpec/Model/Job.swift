@@ -42,6 +42,19 @@ public struct Job: Sendable, Hashable {
     public var allSteps: [Step] {
         (steps + finally).flatMap(\.selfAndDescendants)
     }
+
+    /// The plugin atoms (`PLUGIN.ATOM`) the job uses, in actions, reverts and checks.
+    public var pluginAtoms: [PluginAction] {
+        allSteps.flatMap { step -> [PluginAction] in
+            var actions = [step.action]
+            if case .action(let revert) = step.revert { actions.append(revert.action) }
+            if let check = step.check { actions.append(check.action) }
+            return actions.compactMap { action in
+                if case .plugin(let plugin) = action { return plugin }
+                return nil
+            }
+        }
+    }
 }
 
 /// What the engine does when a step fails for good.

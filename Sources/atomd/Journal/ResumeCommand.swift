@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtomdEngine
 import AtomdJournal
+import AtomdPlugins
 import AtomdSpec
 import Foundation
 
@@ -22,6 +23,8 @@ struct ResumeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var selection: RunSelection
+
+    @OptionGroup var configOptions: ConfigOptions
 
     @OptionGroup var output: OutputOptions
 
@@ -48,7 +51,10 @@ struct ResumeCommand: AsyncParsableCommand {
             Output.error("error: \(error)")
             throw AtomdExit.unavailable.code
         }
-        let session = RunSession(job: job, label: label, home: selection.homeOptions.home, journal: journal, json: output.json)
+        let home = selection.homeOptions.home
+        let catalog = PluginCatalog(settings: try configOptions.pluginSettings(home: home))
+        let registry = try await BuiltinAtoms.registry(home: home, for: job, catalog: catalog)
+        let session = RunSession(job: job, label: label, home: home, registry: registry, journal: journal, json: output.json)
         try await session.execute { engine throws(RunSetupError) in try engine.resume(request, history: history) }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtomdEngine
 import AtomdJournal
+import AtomdPlugins
 import AtomdSpec
 import Foundation
 
@@ -18,9 +19,10 @@ struct RunCommand: AsyncParsableCommand {
 
             Atoms available now: run (shell steps, each in its own process group; output \
             in HOME/logs/RUN/STEP.ATTEMPT.log) and the test atoms test.noop, test.sleep, \
-            test.fail and test.world (see the README). The HTTP (http:) atom and plugins \
-            arrive with later releases; a job that needs an atom that is not there is refused \
-            before anything runs.
+            test.fail and test.world (see the README), http (HTTP calls through libcurl), and the \
+            atoms of plugins (uses: PLUGIN.ATOM), loaded from the plugin directories of the agent \
+            configuration (default HOME/plugins; see `atomd plugins`). A job that needs an atom \
+            that is not there, or a plugin that cannot be loaded, is refused before anything runs.
 
             Every transition is journaled in HOME/journal.sqlite before atomd goes on. If atomd \
             is killed, `atomd resume RUN` finishes the run: done steps are not run again, a \
@@ -42,6 +44,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var homeOptions: HomeOptions
 
+    @OptionGroup var configOptions: ConfigOptions
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
@@ -56,8 +60,10 @@ struct RunCommand: AsyncParsableCommand {
             Output.error("\(file): error: \(error)")
             throw AtomdExit.usage.code
         }
+        let catalog = PluginCatalog(settings: try configOptions.pluginSettings(home: homeOptions.home))
+        let registry = try await BuiltinAtoms.registry(home: homeOptions.home, for: job, catalog: catalog)
         let journal = try homeOptions.journal()
-        let session = RunSession(job: job, label: file, home: homeOptions.home, journal: journal, json: output.json)
+        let session = RunSession(job: job, label: file, home: homeOptions.home, registry: registry, journal: journal, json: output.json)
         do {
             try await journal.createRun(NewRun(id: request.runID ?? "", jobName: job.name, jobFile: file, jobText: text,
                                                vars: overrides))

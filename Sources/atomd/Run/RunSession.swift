@@ -9,6 +9,7 @@ struct RunSession {
     let job: Job
     let label: String
     let home: String
+    let registry: AtomRegistry
     let journal: DurableJournal
     let json: Bool
 
@@ -22,7 +23,7 @@ struct RunSession {
             Output.error("run paused: \(event.detail ?? "waiting for the operator"). Ctrl-C compensates and stops;"
                          + " retry and skip arrive with the agent's control API")
         }
-        let engine = Engine(registry: BuiltinAtoms.registry(home: home), journal: journal, listeners: [progress, pauseHint])
+        let engine = Engine(registry: registry, journal: journal, listeners: [progress, pauseHint])
         let handle: RunHandle
         do {
             handle = try begin(engine)

@@ -1,0 +1,26 @@
+import AtomdPluginKit
+import Foundation
+
+/// Where an atom keeps what its revert needs beside the file it changes:
+/// `DIR/.NAME.atomd-KIND-HASH`, named after the run and step (not the
+/// attempt), so that a revert finds it even when atomd was interrupted
+/// before the outputs were recorded, and a retry keeps the first original.
+enum Sidecar {
+    static func path(for target: String, kind: String, call: AtomCall) -> String {
+        let directory = (target as NSString).deletingLastPathComponent
+        let name = (target as NSString).lastPathComponent
+        return "\(directory)/.\(name).atomd-\(kind)-\(stepHash(call))"
+    }
+
+    /// FNV-1a of RUN/STEP, in hex.
+    static func stepHash(_ call: AtomCall) -> String {
+        let key = call.idempotencyKey
+        let step = key.lastIndex(of: "/").map { String(key[..<$0]) } ?? key
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in step.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01B3
+        }
+        return String(hash, radix: 16)
+    }
+}

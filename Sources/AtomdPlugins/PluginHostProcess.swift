@@ -1,0 +1,214 @@
+import Foundation
+
+/// A running `atomd plugin-host`, seen from the agent. Two threads of its
+/// own read its frames and its standard error; callers block in `call` on
+/// threads of their own, never on the cooperative pool.
+final class PluginHostProcess: @unchecked Sendable {
+    // Sendable because every mutable field is read and written only with
+    // `condition` held; `pid`, `file` and `writer` never change.
+    let pid: pid_t
+    let file: String
+    private let writer: FrameWriter
+    private let inputFD: Int32
+    private let condition = NSCondition()
+    private var descriptor: PluginDescriptor?
+    private var refusal: PluginError?
+    /// Why the host can no longer serve; set once.
+    private var ended: String?
+    private var replies: [UInt64: PluginReply] = [:]
+    private var sinks: [UInt64: CallSink] = [:]
+    private var nextID: UInt64 = 1
+    private var stderrTail: [String] = []
+
+    /// Starts a host for the plugin open as `pluginFD`.
+    static func launch(executable: String, arguments: [String], pluginFD: Int32, file: String) throws(PluginError) -> PluginHostProcess {
+        // A crash is reported as one line with its signal; Swift's backtracer
+        // would flood the step's log with the host's threads instead.
+        let child = try ProcessSpawn.spawn(executable: executable, arguments: arguments,
+                                           environment: ["SWIFT_BACKTRACE": "enable=no"], extraFD: pluginFD)
+        let host = PluginHostProcess(child: child, file: file)
+        Thread.detachNewThread { host.readFrames(FrameReader(fd: child.output), fd: child.output) }
+        Thread.detachNewThread { host.readErrors(fd: child.errors) }
+        return host
+    }
+
+    private init(child: ProcessSpawn.Child, file: String) {
+        pid = child.pid
+        inputFD = child.input
+        writer = FrameWriter(fd: child.input)
+        self.file = file
+    }
+
+    /// Waits for the host's hello; a host that refuses, dies or stays silent is killed.
+    func handshake(timeout: Duration) throws(PluginError) -> PluginDescriptor {
+        let limit = Date.now.addingTimeInterval(timeout.seconds)
+        condition.lock()
+        while descriptor == nil, refusal == nil, ended == nil {
+            if !condition.wait(until: limit), Date.now >= limit { break }
+        }
+        let result = (descriptor, refusal, ended)
+        condition.unlock()
+        if let hello = result.0 { return hello }
+        kill()
+        if let refusal = result.1 { throw refusal }
+        throw PluginError(file, "the plugin host \(result.2 ?? "did not start within \(timeout)")" + stderrNote())
+    }
+
+    enum Outcome: Sendable {
+        case replied(PluginReply)
+        /// The host crashed, hung or broke the protocol; it is dead now.
+        case hostFailed(String)
+    }
+
+    /// Sends the request and waits for the reply, the host's end, the
+    /// deadline, or, once `sink` is cancelled, a grace period.
+    func call(_ request: PluginRequest, sink: CallSink, deadline: Date, grace: Duration) -> Outcome {
+        condition.lock()
+        let id = nextID
+        nextID += 1
+        sinks[id] = sink
+        condition.unlock()
+        defer { condition.withLock { _ = sinks.removeValue(forKey: id) } }
+
+        var frame = HostFrame(.call, id: id)
+        frame.request = request
+        if !writer.send(frame) { kill(reason: "closed its input") }
+        var cancelSent = false
+        var graceLimit = Date.distantFuture
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let reply = replies.removeValue(forKey: id) { return .replied(reply) }
+            if let ended { return .hostFailed("the plugin host \(ended)" + stderrNoteLocked()) }
+            if sink.isCancelled, !cancelSent {
+                cancelSent = true
+                graceLimit = Date.now.addingTimeInterval(grace.seconds)
+                condition.unlock()
+                writer.send(HostFrame(.cancel, id: id))
+                condition.lock()
+                continue
+            }
+            let limit = min(deadline, graceLimit)
+            if !condition.wait(until: limit), Date.now >= limit {
+                let reason = limit == deadline
+                    ? "did not answer within its deadline and was killed"
+                    : "did not stop within \(grace) of being cancelled and was killed"
+                condition.unlock()
+                kill(reason: reason)
+                condition.lock()
+            }
+        }
+    }
+
+    /// Wakes a waiting `call` so that it notices a cancelled sink.
+    func wake() { condition.withLock { condition.broadcast() } }
+
+    /// Whether the host can take another call.
+    var isAlive: Bool { condition.withLock { ended == nil } }
+
+    /// The host's resident memory, from /proc.
+    var residentBytes: Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Kills the host and its process group. The frame reader reaps it.
+    func kill(reason: String = "was stopped") {
+        condition.withLock {
+            if ended == nil { ended = reason }
+            condition.broadcast()
+        }
+        Glibc.kill(-pid, SIGKILL)
+    }
+
+    /// Lets an idle host exit by closing its input.
+    func shutDown() {
+        condition.withLock {
+            if ended == nil { ended = "was shut down" }
+        }
+        close(inputFD)
+    }
+
+    private func readFrames(_ reader: FrameReader, fd: Int32) {
+        var failure: String?
+        while failure == nil {
+            do {
+                let frame = try reader.next()
+                condition.withLock { receive(frame) }
+            } catch .closed {
+                failure = ""
+            } catch {
+                failure = "sent a broken frame (\(error)) and was killed"
+                Glibc.kill(-pid, SIGKILL)
+            }
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        close(fd)
+        let exit = ProcessSpawn.describe(waitStatus: status)
+        let reason = failure.flatMap { $0.isEmpty ? nil : $0 }
+            ?? (status & 0x7F != 0 ? "crashed (\(exit))" : "ended unexpectedly (\(exit))")
+        condition.withLock {
+            if ended == nil { ended = reason }
+            condition.broadcast()
+        }
+    }
+
+    /// Called with `condition` held.
+    private func receive(_ frame: HostFrame) {
+        switch frame.kind {
+        case .hello:
+            descriptor = frame.descriptor
+        case .refused:
+            refusal = PluginError(file, frame.message ?? "refused to load", hint: frame.hint)
+        case .log:
+            if let id = frame.id, let line = frame.message { sinks[id]?.log(line) }
+        case .progress:
+            if let id = frame.id, let fraction = frame.fraction { sinks[id]?.progress(fraction, frame.message) }
+        case .result:
+            if let id = frame.id, let reply = frame.reply, sinks[id] != nil { replies[id] = reply }
+        case .call, .cancel:
+            break
+        }
+        condition.broadcast()
+    }
+
+    /// The plugin's stderr goes to the log of the call it is serving, and
+    /// its last lines explain a crash.
+    private func readErrors(fd: Int32) {
+        var splitter = LineBuffer()
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            for line in splitter.append(chunk[0..<count]) { deliver(line) }
+        }
+        if let rest = splitter.finish() { deliver(rest) }
+        close(fd)
+    }
+
+    private func deliver(_ line: String) {
+        let current = condition.withLock { () -> [CallSink] in
+            stderrTail.append(line)
+            if stderrTail.count > 5 { stderrTail.removeFirst() }
+            return Array(sinks.values)
+        }
+        for sink in current { sink.log(line) }
+    }
+
+    private func stderrNote() -> String { condition.withLock { stderrNoteLocked() } }
+
+    private func stderrNoteLocked() -> String {
+        stderrTail.isEmpty ? "" : "; its last output: " + stderrTail.joined(separator: " | ")
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

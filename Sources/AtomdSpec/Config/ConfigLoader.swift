@@ -1,0 +1,81 @@
+import Foundation
+
+/// Reads `atomd.yaml` with the same strictness as job files: unknown keys
+/// with a hint, typed values, every error with file, line and column.
+public enum ConfigLoader {
+    public static func load(path: String) throws(SpecErrors) -> AgentConfig {
+        let limits = YAMLLimits.jobFile
+        let bytes = try JobLoader.read(path, limits: limits)
+        let root: YAMLNode
+        do {
+            root = try YAMLComposer.compose(bytes, file: path, limits: limits)
+        } catch {
+            throw SpecErrors([error])
+        }
+        let context = DecodeContext(file: path, source: SourceText(String(decoding: bytes, as: UTF8.self)))
+        var config = AgentConfig(file: path)
+        if !root.isNull, var keys = MappingReader(root, "the configuration", context: context) {
+            if let plugins = keys("plugins") { config.plugins = decodePlugins(plugins, context: context) }
+            keys.finish()
+        }
+        guard context.diagnostics.isEmpty else { throw SpecErrors(context.diagnostics) }
+        return config
+    }
+
+    private static func decodePlugins(_ node: YAMLNode, context: DecodeContext) -> PluginConfig {
+        var plugins = PluginConfig()
+        guard var keys = MappingReader(node, "plugins", context: context) else { return plugins }
+        if let directories = keys("directories") {
+            plugins.directories = context.stringList(directories, "plugins.directories").map(\.0)
+        }
+        if let isolation = keys("isolation") {
+            if case .mapping(let pairs) = isolation.kind {
+                for pair in pairs {
+                    guard let mode = context.string(pair.value, "plugins.isolation.\(pair.key.scalarText)") else { continue }
+                    switch mode {
+                    case "in-process": plugins.inProcess.insert(pair.key.scalarText)
+                    case "isolated": break
+                    default:
+                        context.error(pair.value.location, "isolation of '\(pair.key.scalarText)' must be isolated or in-process, not '\(mode)'")
+                    }
+                }
+            } else {
+                context.error(isolation.location, "'plugins.isolation' must map plugin names to isolated or in-process",
+                              hint: "for example isolation: { kv: in-process }")
+            }
+        }
+        if let allow = keys("allow_sha256") {
+            var digests: Set<String> = []
+            for (digest, location) in context.stringList(allow, "plugins.allow_sha256") {
+                let lower = digest.lowercased()
+                guard lower.count == 64, lower.allSatisfy(\.isHexDigit) else {
+                    context.error(location, "'\(digest)' is not a SHA-256 digest", hint: "64 hex digits, as sha256sum prints them")
+                    continue
+                }
+                digests.insert(lower)
+            }
+            plugins.allowSHA256 = digests
+        }
+        if let timeout = keys("call_timeout") { plugins.callTimeout = context.duration(timeout, "plugins.call_timeout") }
+        if let grace = keys("cancel_grace") { plugins.cancelGrace = context.duration(grace, "plugins.cancel_grace") }
+        if let limit = keys("memory_limit") { plugins.memoryLimit = memorySize(limit, context: context) }
+        if let idle = keys("idle_hosts") { plugins.idleHosts = context.integer(idle, "plugins.idle_hosts", range: 0...64) }
+        keys.finish()
+        return plugins
+    }
+
+    /// `512MiB`, `1GiB`, or `unlimited` (0).
+    private static func memorySize(_ node: YAMLNode, context: DecodeContext) -> Int? {
+        guard let text = context.string(node, "plugins.memory_limit") else { return nil }
+        if text == "unlimited" { return 0 }
+        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let number = Int(text.dropLast(suffix.count)), number > 0, number <= (1 << 40) / factor {
+                let bytes = number * factor
+                if bytes >= 16 << 20 { return bytes }
+            }
+        }
+        context.error(node.location, "'plugins.memory_limit' must be a size of at least 16MiB such as 512MiB or 2GiB, or unlimited, not '\(text)'")
+        return nil
+    }
+}

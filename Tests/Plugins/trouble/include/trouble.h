@@ -1,0 +1,2 @@
+/* The trouble plugin exports only atomd_plugin_entry_v1 (atomd_plugin.h). */
+#include <atomd_plugin.h>

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Plugins for tests: the ones this package builds, copied into fresh
+/// plugin directories, and C sources compiled on the spot with `cc`.
+public enum PluginFixtures {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The build directory: where the test bundle, `atomd` and the plugin libraries are.
+    public static var buildDirectory: URL {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    public static var atomdBinary: String {
+        ProcessInfo.processInfo.environment["ATOMD_BIN"] ?? buildDirectory.appendingPathComponent("atomd").path
+    }
+
+    public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// The ABI header's directory, for `cc -I`.
+    public static var headerDirectory: String { repository.appendingPathComponent("Sources/CAtomdPlugin/include").path }
+
+    /// A fresh directory (mode 0755) under the temporary directory.
+    public static func directory(_ label: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-\(label)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        return path
+    }
+
+    /// A plugin directory holding copies of the built plugins `names` (`files`, `kv`, `trouble`) as `libNAME.so`.
+    public static func pluginDirectory(_ names: [String]) throws -> String {
+        let directory = try directory("plugins")
+        for name in names {
+            let built = buildDirectory.appendingPathComponent("lib\(name).so").path
+            guard FileManager.default.fileExists(atPath: built) else {
+                throw Failure(description: "no \(built); build the package first (swift build)")
+            }
+            try FileManager.default.copyItem(atPath: built, toPath: directory + "/lib\(name).so")
+            chmod(directory + "/lib\(name).so", 0o755)
+        }
+        return directory
+    }
+
+    /// Compiles C `source` into the shared library `output` with `cc`.
+    public static func compile(source: String, output: String, defines: [String] = []) throws {
+        let sourceFile = output + ".c"
+        try source.write(toFile: sourceFile, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["cc", "-shared", "-fPIC", "-Wall", "-Werror", "-I", headerDirectory, "-o", output, sourceFile]
+            + defines.map { "-D\($0)" }
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw Failure(description: "cc failed: \(message)") }
+    }
+}
