@@ -64,7 +64,10 @@ final class HostPool: Sendable {
             release(host, sink: sink)
             return reply
         case .hostFailed(let reason):
-            return .failure(reason)
+            guard host.crashed, let limit = settings.memoryLimit else { return .failure(reason) }
+            // Out of memory under RLIMIT_DATA, a plugin that does not check
+            // malloc crashes: say so, or the operator hunts a bug that is a limit.
+            return .failure(reason + "; plugin hosts may use \(limit >> 20) MiB (plugins.memory_limit), and running out ends many plugins this way")
         }
     }
 

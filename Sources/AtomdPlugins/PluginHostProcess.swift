@@ -1,11 +1,13 @@
 import Foundation
+import Synchronization
 
 /// A running `atomd plugin-host`, seen from the agent. Two threads of its
 /// own read its frames and its standard error; callers block in `call` on
 /// threads of their own, never on the cooperative pool.
 final class PluginHostProcess: @unchecked Sendable {
     // Sendable because every mutable field is read and written only with
-    // `condition` held; `pid`, `file` and `writer` never change.
+    // `condition` held, except `errors`, a Mutex; `pid`, `file`, `writer`
+    // and `errorFD` never change.
     let pid: pid_t
     let file: String
     private let writer: FrameWriter
@@ -19,6 +21,16 @@ final class PluginHostProcess: @unchecked Sendable {
     private var sinks: [UInt64: CallSink] = [:]
     private var nextID: UInt64 = 1
     private var stderrTail: [String] = []
+    private var killedBySignal = false
+    private let errorFD: Int32
+    /// Splits the host's stderr; held while reading it, so that a reply and
+    /// the reader thread drain it one at a time, in order.
+    private let errors = Mutex(ErrorStream())
+
+    private struct ErrorStream {
+        var lines = LineBuffer()
+        var ended = false
+    }
 
     /// Starts a host for the plugin open as `pluginFD`.
     static func launch(executable: String, arguments: [String], pluginFD: Int32, file: String) throws(PluginError) -> PluginHostProcess {
@@ -28,13 +40,17 @@ final class PluginHostProcess: @unchecked Sendable {
                                            environment: ["SWIFT_BACKTRACE": "enable=no"], extraFD: pluginFD)
         let host = PluginHostProcess(child: child, file: file)
         Thread.detachNewThread { host.readFrames(FrameReader(fd: child.output), fd: child.output) }
-        Thread.detachNewThread { host.readErrors(fd: child.errors) }
+        Thread.detachNewThread { host.readErrors() }
         return host
     }
 
     private init(child: ProcessSpawn.Child, file: String) {
         pid = child.pid
         inputFD = child.input
+        errorFD = child.errors
+        // Non-blocking: both the reader thread and a call that got its
+        // reply drain it, and neither may block while holding `errors`.
+        _ = fcntl(child.errors, F_SETFL, fcntl(child.errors, F_GETFL) | O_NONBLOCK)
         writer = FrameWriter(fd: child.input)
         self.file = file
     }
@@ -78,7 +94,14 @@ final class PluginHostProcess: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            if let reply = replies.removeValue(forKey: id) { return .replied(reply) }
+            if let reply = replies.removeValue(forKey: id) {
+                // What the plugin wrote to stderr before it returned is in the
+                // pipe by now: deliver it while the call's log still listens.
+                condition.unlock()
+                drainErrors()
+                condition.lock()
+                return .replied(reply)
+            }
             if let ended { return .hostFailed("the plugin host \(ended)" + stderrNoteLocked()) }
             if sink.isCancelled, !cancelSent {
                 cancelSent = true
@@ -151,10 +174,16 @@ final class PluginHostProcess: @unchecked Sendable {
         let reason = failure.flatMap { $0.isEmpty ? nil : $0 }
             ?? (status & 0x7F != 0 ? "crashed (\(exit))" : "ended unexpectedly (\(exit))")
         condition.withLock {
-            if ended == nil { ended = reason }
+            if ended == nil {
+                ended = reason
+                killedBySignal = failure?.isEmpty != false && status & 0x7F != 0
+            }
             condition.broadcast()
         }
     }
+
+    /// Whether the host died of a signal of its own (not one atomd sent).
+    var crashed: Bool { condition.withLock { killedBySignal } }
 
     /// Called with `condition` held.
     private func receive(_ frame: HostFrame) {
@@ -177,17 +206,34 @@ final class PluginHostProcess: @unchecked Sendable {
 
     /// The plugin's stderr goes to the log of the call it is serving, and
     /// its last lines explain a crash.
-    private func readErrors(fd: Int32) {
-        var splitter = LineBuffer()
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+    private func readErrors() {
+        var waiting = pollfd(fd: errorFD, events: Int16(POLLIN), revents: 0)
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            for line in splitter.append(chunk[0..<count]) { deliver(line) }
+            let ready = poll(&waiting, 1, -1)
+            if ready < 0, errno == EINTR { continue }
+            guard ready > 0, !drainErrors() else { break }
         }
-        if let rest = splitter.finish() { deliver(rest) }
-        close(fd)
+        close(errorFD)
+    }
+
+    /// Reads what the host's stderr holds now; true at its end.
+    @discardableResult
+    private func drainErrors() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        return errors.withLock { stream in
+            while !stream.ended {
+                let count = chunk.withUnsafeMutableBytes { read(errorFD, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                if count < 0, errno == EAGAIN { break }
+                guard count > 0 else {
+                    stream.ended = true
+                    if let rest = stream.lines.finish() { deliver(rest) }
+                    break
+                }
+                for line in stream.lines.append(chunk[0..<count]) { deliver(line) }
+            }
+            return stream.ended
+        }
     }
 
     private func deliver(_ line: String) {

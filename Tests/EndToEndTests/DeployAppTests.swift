@@ -1,3 +1,4 @@
+import AtomdTestSupport
 import Foundation
 import Testing
 
@@ -38,9 +39,13 @@ import Testing
         }
     }
 
-    func deploy(_ deployment: Deployment, _ extra: [String] = []) throws -> AtomdProcess.Result {
+    func deploy(_ deployment: Deployment, _ extra: [String] = [], job: String = "deploy-app") throws -> AtomdProcess.Result {
         let home = deployment.root + "-home"
-        return try AtomdProcess.run(["run", "etc/jobs/deploy-app.yaml", "--home", home, "--var", "root=\(deployment.root)"] + extra)
+        if job == "deploy-app-files", !FileManager.default.fileExists(atPath: home + "/plugins") {
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: try PluginFixtures.pluginDirectory(["files"]), toPath: home + "/plugins")
+        }
+        return try AtomdProcess.run(["run", "etc/jobs/\(job).yaml", "--home", home, "--var", "root=\(deployment.root)"] + extra)
     }
 
     @Test func aDeploySwitchesToTheNewReleaseAndLeavesItRunning() async throws {
@@ -70,6 +75,26 @@ import Testing
         // Exactly one app process is left: the old release, restarted by the revert.
         let apps = try String(contentsOfFile: "/proc/\(deployment.appPID ?? 0)/cmdline", encoding: .utf8)
         #expect(apps.contains("releases/1.0/bin/app"))
+    }
+
+    @Test func theFilesPluginVariantDeploysAndRollsBackLikeTheShellOne() async throws {
+        let deployment = try Deployment()
+        defer { deployment.stop() }
+        let failed = try deploy(deployment, ["--var", "fail_at=smoke"], job: "deploy-app-files")
+        #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
+        #expect(failed.stdout.contains("  unpack: reverted") && failed.stdout.contains("  switch: reverted"))
+        #expect(deployment.current == deployment.root + "/releases/1.0")
+        #expect(try await deployment.heartbeat(after: Date()) == "1.0")
+        #expect(!FileManager.default.fileExists(atPath: deployment.root + "/releases/2.0"))
+        // The reverts took their bookkeeping with them: nothing hidden is left.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: deployment.root).filter { $0.hasPrefix(".") } == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: deployment.root + "/releases") == ["1.0"])
+
+        let deployed = try deploy(deployment, job: "deploy-app-files")
+        #expect(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
+        #expect(deployment.current == deployment.root + "/releases/2.0")
+        #expect(try await deployment.heartbeat(after: Date()) == "2.0")
+        #expect(deployment.pool == "web-1\n")
     }
 
     @Test func aSecondDeployConvergesOnTheExistingLayout() async throws {

@@ -48,15 +48,36 @@ public enum PluginFixtures {
     public static func compile(source: String, output: String, defines: [String] = []) throws {
         let sourceFile = output + ".c"
         try source.write(toFile: sourceFile, atomically: true, encoding: .utf8)
+        try run("cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", headerDirectory, "-o", output, sourceFile]
+            + defines.map { "-D\($0)" })
+    }
+
+    /// Compiles Swift `source` into the shared library `output` against the
+    /// `AtomdPluginKit` this package built: what `swift build` does for a
+    /// plugin package, without resolving a second package graph.
+    public static func compileSwift(source: String, output: String) throws {
+        let sourceFile = output + ".swift"
+        try source.write(toFile: sourceFile, atomically: true, encoding: .utf8)
+        let kit = buildDirectory.appendingPathComponent("AtomdPluginKit.build")
+        let objects = try FileManager.default.contentsOfDirectory(atPath: kit.path)
+            .filter { $0.hasSuffix(".swift.o") }.map { kit.appendingPathComponent($0).path }
+        guard !objects.isEmpty else { throw Failure(description: "no AtomdPluginKit objects in \(kit.path); run swift build") }
+        try run("swiftc", ["-emit-library", "-parse-as-library", "-module-name", "Example", "-o", output, sourceFile,
+                           "-I", buildDirectory.appendingPathComponent("Modules").path,
+                           "-Xcc", "-fmodule-map-file=" + buildDirectory.appendingPathComponent("CAtomdPlugin.build/module.modulemap").path,
+                           "-Xcc", "-I" + headerDirectory] + objects)
+    }
+
+    private static func run(_ tool: String, _ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["cc", "-shared", "-fPIC", "-Wall", "-Werror", "-I", headerDirectory, "-o", output, sourceFile]
-            + defines.map { "-D\($0)" }
+        process.arguments = [tool] + arguments
         let errors = Pipe()
         process.standardError = errors
+        process.standardOutput = errors
         try process.run()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure(description: "cc failed: \(message)") }
+        guard process.terminationStatus == 0 else { throw Failure(description: "\(tool) failed: \(message)") }
     }
 }

@@ -48,7 +48,7 @@ extension RunExecutor {
         switch record.effect {
         case .none, .undone:
             if record.status == .failed || record.status == .ignored {
-                await state.update(id) { $0.compensation = "nothing to undo (check: absent)" }
+                await state.update(id) { $0.compensation = "nothing to undo" + ($0.nothingToUndo.map { " (\($0))" } ?? "") }
             }
             return true
         case .preexisting:

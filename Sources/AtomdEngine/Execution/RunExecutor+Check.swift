@@ -49,6 +49,7 @@ extension RunExecutor {
     func effectAfterFailure(_ step: Step, failure: CallFailure? = nil, frame: Frame) async -> StepRecord.Effect {
         if failure?.changedNothing == true {
             await state.note(step.id, "the call was refused, so it changed nothing")
+            await state.update(step.id) { $0.nothingToUndo = "the failed call changed nothing" }
             return .none
         }
         let record = await state[step.id]
@@ -56,7 +57,10 @@ extension RunExecutor {
             return .possible
         }
         await state.note(step.id, "after the failure, check: \(describe(result))")
-        if case .absent = result { return .none }
+        if case .absent = result {
+            await state.update(step.id) { $0.nothingToUndo = "check: absent" }
+            return .none
+        }
         return .possible
     }
 

@@ -36,6 +36,9 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var completion: Int?
     /// How compensation treated the step, for the summary.
     public var compensation: String?
+    /// Why a failed step has nothing to undo ("check: absent"), for the
+    /// summary. Not journaled: after a restart the summary gives no reason.
+    public var nothingToUndo: String?
 
     init(id: String, path: String) {
         self.id = id

@@ -4,16 +4,21 @@ import Foundation
 /// with a hint, typed values, every error with file, line and column.
 public enum ConfigLoader {
     public static func load(path: String) throws(SpecErrors) -> AgentConfig {
+        try load(bytes: JobLoader.read(path, limits: .jobFile), file: path)
+    }
+
+    /// `file`: the name for messages, and the base of relative plugin directories.
+    public static func load(bytes: [UInt8], file path: String) throws(SpecErrors) -> AgentConfig {
         let limits = YAMLLimits.jobFile
-        let bytes = try JobLoader.read(path, limits: limits)
-        let root: YAMLNode
+        let document: YAMLNode?
         do {
-            root = try YAMLComposer.compose(bytes, file: path, limits: limits)
+            document = try YAMLComposer.composeDocument(bytes, file: path, limits: limits)
         } catch {
             throw SpecErrors([error])
         }
-        let context = DecodeContext(file: path, source: SourceText(String(decoding: bytes, as: UTF8.self)))
         var config = AgentConfig(file: path)
+        guard let root = document else { return config }
+        let context = DecodeContext(file: path, source: SourceText(String(decoding: bytes, as: UTF8.self)))
         if !root.isNull, var keys = MappingReader(root, "the configuration", context: context) {
             if let plugins = keys("plugins") { config.plugins = decodePlugins(plugins, context: context) }
             keys.finish()

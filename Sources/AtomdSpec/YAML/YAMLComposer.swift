@@ -40,6 +40,15 @@ struct YAMLComposer {
 
     /// Parses `bytes` (UTF-8) into a single document's root node.
     static func compose(_ bytes: [UInt8], file: String, limits: YAMLLimits) throws(Diagnostic) -> YAMLNode {
+        guard let root = try composeDocument(bytes, file: file, limits: limits) else {
+            throw Diagnostic(file: file, location: .start, message: "the file is empty", hint: "a job starts with 'version: 1'")
+        }
+        return root
+    }
+
+    /// The single document's root node, or nil when there is none (only
+    /// blank lines and comments): for files where empty means all defaults.
+    static func composeDocument(_ bytes: [UInt8], file: String, limits: YAMLLimits) throws(Diagnostic) -> YAMLNode? {
         guard bytes.count <= limits.maxBytes else {
             throw Diagnostic(
                 file: file, location: .start,
@@ -50,7 +59,7 @@ struct YAMLComposer {
         return try composer.run(bytes)
     }
 
-    private mutating func run(_ bytes: [UInt8]) throws(Diagnostic) -> YAMLNode {
+    private mutating func run(_ bytes: [UInt8]) throws(Diagnostic) -> YAMLNode? {
         let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
         defer { parser.deallocate() }
         guard yaml_parser_initialize(parser) != 0 else {
@@ -58,7 +67,7 @@ struct YAMLComposer {
         }
         defer { yaml_parser_delete(parser) }
 
-        let result: Result<YAMLNode, Diagnostic> = bytes.withUnsafeBufferPointer { buffer in
+        let result: Result<YAMLNode?, Diagnostic> = bytes.withUnsafeBufferPointer { buffer in
             yaml_parser_set_input_string(parser, buffer.baseAddress, buffer.count)
             yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
             var event = yaml_event_t()
@@ -73,9 +82,6 @@ struct YAMLComposer {
                 } catch {
                     return .failure(error)
                 }
-            }
-            guard let root else {
-                return .failure(fail(.start, "the file is empty", hint: "a job starts with 'version: 1'"))
             }
             return .success(root)
         }
