@@ -124,6 +124,11 @@ let package = Package(
             dependencies: ["AtomdEngine", "AtomdJournal", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/JournalBenchmark"
         ),
+        .executableTarget(
+            name: "plugin-benchmark",
+            dependencies: ["AtomdEngine", "AtomdPlugins", "AtomdSpec"],
+            path: "Benchmarks/PluginBenchmark"
+        ),
         .testTarget(
             name: "AtomdSpecTests",
             dependencies: ["AtomdSpec"],

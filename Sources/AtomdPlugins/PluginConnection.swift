@@ -19,26 +19,28 @@ struct InProcessConnection: PluginConnection {
 
     func call(_ request: PluginRequest, sink: CallSink) async -> PluginReply {
         let latch = ReplyLatch()
+        let timeout = Task { [callTimeout] in
+            guard (try? await Task.sleep(for: callTimeout)) != nil else { return }
+            latch.resolve(.failure("the in-process plugin did not answer within \(callTimeout); its call was abandoned"))
+        }
+        defer { timeout.cancel() }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 latch.arm(continuation)
-                Thread.detachNewThread { latch.resolve(handler.handle(request, sink: sink)) }
-                Thread.detachNewThread { [callTimeout] in
-                    if latch.wait(for: callTimeout) { return }
-                    latch.resolve(.failure("the in-process plugin did not answer within \(callTimeout); its call was abandoned"))
-                }
+                OwnThread.start { latch.resolve(handler.handle(request, sink: sink)) }
             }
-        } onCancel: {
+        } onCancel: { [cancelGrace] in
             sink.cancel()
-            Thread.detachNewThread { [cancelGrace] in
-                if latch.wait(for: cancelGrace) { return }
+            Task {
+                try? await Task.sleep(for: cancelGrace)
                 latch.resolve(.failure("the in-process plugin did not stop within \(cancelGrace) of being cancelled; its call was abandoned"))
             }
         }
     }
 }
 
-/// Resumes a continuation once, with the first reply that arrives.
+/// Resumes a continuation once, with the first reply that arrives; later
+/// replies (a plugin that answers after its call was abandoned) are dropped.
 final class ReplyLatch: Sendable {
     private struct State {
         var continuation: CheckedContinuation<PluginReply, Never>?
@@ -46,7 +48,6 @@ final class ReplyLatch: Sendable {
     }
 
     private let state = Mutex(State())
-    private let done = DispatchSemaphore(value: 0)
 
     func arm(_ continuation: CheckedContinuation<PluginReply, Never>) {
         let early = state.withLock { state -> PluginReply? in
@@ -65,14 +66,6 @@ final class ReplyLatch: Sendable {
             return .some(state.continuation)
         }
         guard case .some(let waiting) = continuation else { return }
-        done.signal()
         waiting?.resume(returning: reply)
-    }
-
-    /// True when a reply came within `limit` (call from a thread of its own).
-    func wait(for limit: Duration) -> Bool {
-        guard done.wait(timeout: .now() + limit.seconds) == .success else { return false }
-        done.signal()
-        return true
     }
 }

@@ -66,7 +66,7 @@ public enum PluginHostServer {
                         writer.send(progress)
                     })
                 running.withLock { $0[id] = sink }
-                Thread.detachNewThread {
+                OwnThread.start {
                     var result = HostFrame(.result, id: id)
                     result.reply = handler.handle(request, sink: sink)
                     running.withLock { _ = $0.removeValue(forKey: id) }

@@ -112,6 +112,22 @@ struct PluginIsolationTests {
         #expect(catalog.hostsStarted(for: "trouble") == 3)
     }
 
+    @Test("In process, a hanging call is abandoned at its deadline and holds up no other call")
+    func inProcessHang() async throws {
+        let catalog = try catalog { $0.inProcess = ["trouble"]; $0.callTimeout = .milliseconds(500) }
+        defer { catalog.shutDown() }
+        let hang = try await atom("trouble.hang", in: catalog)
+        let hanging = Task { try await hang.execute(.object([:]), context: context()) }
+        let echo = try await atom("trouble.echo", in: catalog)
+        for round: Int64 in 0..<20 {
+            let result = try await echo.execute(.object(["round": .integer(round)]), context: context())
+            #expect(result.outputs["input"]["round"] == .integer(round))
+        }
+        let error = try #require(await failure { _ = try await hanging.value })
+        #expect(error.message == "the in-process plugin did not answer within 0.5 seconds; its call was abandoned")
+        #expect(catalog.hostsStarted(for: "trouble") == nil)
+    }
+
     /// A host that speaks nonsense: a shell script standing in for atomd.
     func fakeHost(_ script: String) throws -> PluginSettings {
         var settings = try settings(["trouble"])

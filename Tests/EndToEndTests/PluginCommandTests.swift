@@ -24,6 +24,20 @@ import Testing
         func run(_ yaml: String) throws -> AtomdProcess.Result {
             try AtomdProcess.run(["run", try AtomdProcess.temporaryJob(yaml), "--home", path])
         }
+
+        /// The file `setThen` changes.
+        var settings: String { path + "/settings" }
+
+        /// Runs a job that sets mode=blue in `settings` with kv.set, then runs `step`.
+        func setThen(_ step: String) throws -> AtomdProcess.Result {
+            try run("""
+                version: 1
+                name: set-then
+                steps:
+                  - { id: set, uses: kv.set, with: { file: \(settings), key: mode, value: blue } }
+                  - \(step)
+                """)
+        }
     }
 
     func json(_ text: String) throws -> [[String: Any]] {
@@ -103,52 +117,31 @@ import Testing
 
     @Test func aCrashingPluginFailsItsStepAndCompensationRuns() throws {
         let home = try Home(["kv", "trouble"])
-        let settings = home.path + "/settings"
-        try "mode=green\n".write(toFile: settings, atomically: true, encoding: .utf8)
+        try "mode=green\n".write(toFile: home.settings, atomically: true, encoding: .utf8)
         for crash in ["segfault", "abort"] {
-            let result = try home.run("""
-                version: 1
-                name: crash
-                steps:
-                  - { id: set, uses: kv.set, with: { file: \(settings), key: mode, value: blue } }
-                  - { id: crash, uses: trouble.\(crash) }
-                """)
+            let result = try home.setThen("{ id: crash, uses: trouble.\(crash) }")
             #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
             #expect(result.stdout.contains("crash (failed): the plugin host crashed (killed by signal"))
             #expect(result.stdout.contains(crash == "segfault" ? "(SIGSEGV)" : "(SIGABRT)"))
             #expect(result.stdout.contains("  set: reverted"))
-            #expect(try String(contentsOfFile: settings, encoding: .utf8) == "mode=green\n")
+            #expect(try String(contentsOfFile: home.settings, encoding: .utf8) == "mode=green\n")
         }
     }
 
     @Test func aHangingPluginIsKilledAtItsDeadline() throws {
         let home = try Home(["kv", "trouble"])
         try home.config("plugins: { call_timeout: 1s }\n")
-        let settings = home.path + "/settings"
-        let result = try home.run("""
-            version: 1
-            name: hang
-            steps:
-              - { id: set, uses: kv.set, with: { file: \(settings), key: mode, value: blue } }
-              - { id: hang, uses: trouble.hang }
-            """)
+        let result = try home.setThen("{ id: hang, uses: trouble.hang }")
         #expect(result.status == 1)
         #expect(result.stdout.contains("did not answer within its deadline and was killed"))
         #expect(result.stdout.contains("  set: reverted"))
-        #expect(try String(contentsOfFile: settings, encoding: .utf8) == "")
+        #expect(try String(contentsOfFile: home.settings, encoding: .utf8) == "")
     }
 
     @Test func aLeakingPluginMeetsItsMemoryLimit() throws {
         let home = try Home(["kv", "trouble"])
         try home.config("plugins: { memory_limit: 64MiB }\n")
-        let settings = home.path + "/settings"
-        let result = try home.run("""
-            version: 1
-            name: leak
-            steps:
-              - { id: set, uses: kv.set, with: { file: \(settings), key: mode, value: blue } }
-              - { id: leak, uses: trouble.leak, with: { mb: 512 } }
-            """)
+        let result = try home.setThen("{ id: leak, uses: trouble.leak, with: { mb: 512 } }")
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("leak (failed): the plugin host crashed"))
         #expect(result.stdout.contains("plugin hosts may use 64 MiB (plugins.memory_limit)"))
@@ -160,15 +153,9 @@ import Testing
         try home.config("plugins:\n  isolation: { kv: in-process }\n")
         let listed = try AtomdProcess.run(["plugins", "--home", home.path, "--json"])
         #expect(try json(listed.stdout).first?["isolation"] as? String == "in-process")
-        let settings = home.path + "/settings"
-        let result = try home.run("""
-            version: 1
-            name: set
-            steps:
-              - { id: set, uses: kv.set, with: { file: \(settings), key: mode, value: blue } }
-            """)
+        let result = try home.setThen("{ id: done, run: 'true' }")
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(try String(contentsOfFile: settings, encoding: .utf8) == "mode=blue\n")
+        #expect(try String(contentsOfFile: home.settings, encoding: .utf8) == "mode=blue\n")
     }
 
     @Test func relativePluginDirectoriesAreRelativeToTheConfigFile() throws {

@@ -55,16 +55,36 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Compact JSON with sorted keys, so equal values always print the same.
     public var json: String {
+        var bytes: [UInt8] = []
+        write(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the compact form, keys sorted. Works on UTF-8 bytes: building
+    /// a String scalar by scalar costs more than the rest of a plugin call.
+    func write(into out: inout [UInt8]) {
         switch self {
-        case .null: return "null"
-        case .bool(let value): return value ? "true" : "false"
-        case .integer(let value): return String(value)
-        case .number(let value): return value.isFinite ? JSONValue.format(value) : "null"
-        case .string(let text): return JSONValue.quote(text)
-        case .array(let items): return "[" + items.map(\.json).joined(separator: ",") + "]"
+        case .null: out += "null".utf8
+        case .bool(let value): out += (value ? "true" : "false").utf8
+        case .integer(let value): out += String(value).utf8
+        case .number(let value): out += (value.isFinite ? JSONValue.format(value) : "null").utf8
+        case .string(let text): JSONValue.quote(text, into: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (index, item) in items.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                item.write(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            let body = members.keys.sorted().map { "\(JSONValue.quote($0)):\(members[$0]?.json ?? "null")" }
-            return "{" + body.joined(separator: ",") + "}"
+            out.append(UInt8(ascii: "{"))
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.quote(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                (members[key] ?? .null).write(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
     }
 
@@ -74,22 +94,41 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        var out: [UInt8] = []
+        quote(text, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Bytes from 0x80 up are parts of multi-byte scalars and pass as they are.
+    static func quote(_ text: String, into out: inout [UInt8]) {
+        let backslash = UInt8(ascii: "\\")
+        out.reserveCapacity(out.count + text.utf8.count + 2)
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            let escaped: UInt8? = switch byte {
+            case UInt8(ascii: "\""), backslash: byte
+            case UInt8(ascii: "\n"): UInt8(ascii: "n")
+            case UInt8(ascii: "\r"): UInt8(ascii: "r")
+            case UInt8(ascii: "\t"): UInt8(ascii: "t")
+            case 0..<0x20: UInt8(ascii: "u")
+            default: nil
+            }
+            guard let escaped else {
+                out.append(byte)
+                continue
+            }
+            out.append(backslash)
+            out.append(escaped)
+            if escaped == UInt8(ascii: "u") {
+                out.append(contentsOf: "00".utf8)
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xF)])
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 extension String {
