@@ -47,6 +47,13 @@ let package = Package(
         ),
         // prctl and getgrouplist, which Swift cannot call directly.
         .target(name: "CAtomdShell"),
+        // renameat2(RENAME_NOREPLACE) for the spool, which Swift's Glibc does not declare.
+        .target(name: "CAtomdAgent"),
+        // The daemon's parts (DESIGN.md section 7); so far the spool.
+        .target(
+            name: "AtomdAgent",
+            dependencies: ["AtomdSpec", "CAtomdAgent"]
+        ),
         // The process supervisor and the `run` atom.
         .target(
             name: "AtomdShell",
@@ -76,7 +83,7 @@ let package = Package(
         // Discovery, safety checks, dlopen, and the plugin host and its protocol.
         .target(
             name: "AtomdPlugins",
-            dependencies: ["AtomdEngine", "AtomdSpec", "CAtomdPlugin"]
+            dependencies: ["AtomdEngine", "AtomdSpec", "CAtomdPlugin", "CAtomdShell"]
         ),
         // The Swift SDK for plugin authors: depends on the ABI header only.
         .target(
@@ -160,6 +167,10 @@ let package = Package(
             name: "AtomdPluginsTests",
             dependencies: ["AtomdPlugins", "AtomdEngine", "AtomdSpec", "AtomdTestSupport"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "AtomdAgentTests",
+            dependencies: ["AtomdAgent", "AtomdSpec"]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -103,26 +103,37 @@ final class FrameReader {
 
 /// Writes whole frames to a pipe; safe to use from several threads.
 final class FrameWriter: Sendable {
-    private let fd: Int32
-    private let lock = Mutex(())
+    /// The descriptor, -1 once closed: a frame must never reach a
+    /// descriptor number that was closed and given to someone else.
+    private let fd: Mutex<Int32>
 
     init(fd: Int32) {
-        self.fd = fd
+        self.fd = Mutex(fd)
     }
 
-    /// False when the other end is gone.
+    /// False when the other end is gone or the writer was closed.
     @discardableResult
     func send(_ frame: HostFrame) -> Bool {
         let bytes = frame.encoded()
-        return lock.withLock { _ in FileDescriptorIO.writeAll(fd, bytes) }
+        return fd.withLock { fd in fd >= 0 && FileDescriptorIO.writeAll(fd, bytes) }
+    }
+
+    /// Closes the descriptor; later sends fail. Safe to call again.
+    func close() {
+        fd.withLock { fd in
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+        }
     }
 }
 
 enum FileDescriptorIO {
+    /// Writes to a socket with MSG_NOSIGNAL: a peer that died must fail the
+    /// write, not kill atomd with SIGPIPE.
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if written < 0, errno == EINTR { continue }
             guard written > 0 else { return false }
             offset += written

@@ -32,8 +32,46 @@ final class HostPool: Sendable {
     }
 
     func call(_ request: PluginRequest, sink: CallSink) async -> PluginReply {
-        let acquired = await OwnThread.run { () -> Result<PluginHostProcess, PluginError> in
-            if let host = self.idle.withLock({ $0.popLast() }) { return .success(host) }
+        var fresh = false
+        while true {
+            let host: PluginHostProcess
+            switch await acquire(fresh: fresh) {
+            case .success(let ready): host = ready
+            case .failure(let error): return .failure(error.description)
+            }
+            let deadline = Date.now.addingTimeInterval(settings.callTimeout.seconds)
+            let outcome = await withTaskCancellationHandler {
+                await OwnThread.run { [settings] in host.call(request, sink: sink, deadline: deadline, grace: settings.cancelGrace) }
+            } onCancel: {
+                sink.cancel()
+                host.wake()
+            }
+            switch outcome {
+            case .replied(let reply):
+                release(host, sink: sink)
+                return reply
+            case .notDelivered where !fresh:
+                // An idle host that died unnoticed: the plugin never saw the
+                // call, so a fresh host can take it.
+                fresh = true
+            case .notDelivered:
+                return .failure("the plugin host ended before the call reached it" + host.exitNote)
+            case .hostFailed(let reason):
+                guard host.crashed, let limit = settings.memoryLimit else { return .failure(reason) }
+                // Out of memory under RLIMIT_DATA, a plugin that does not check
+                // malloc crashes: say so, or the operator hunts a bug that is a limit.
+                return .failure(reason + "; plugin hosts may use \(limit >> 20) MiB (plugins.memory_limit), and running out ends many plugins this way")
+            }
+        }
+    }
+
+    /// An idle host that is still alive, or (with `fresh`, or none idle) a new one.
+    private func acquire(fresh: Bool) async -> Result<PluginHostProcess, PluginError> {
+        await OwnThread.run { () -> Result<PluginHostProcess, PluginError> in
+            while !fresh, let host = self.idle.withLock({ $0.popLast() }) {
+                if host.isAlive { return .success(host) }
+                host.shutDown()
+            }
             do throws(PluginError) {
                 let (host, descriptor) = try Self.launch(self.found, settings: self.settings)
                 self.started.add(1, ordering: .relaxed)
@@ -46,28 +84,6 @@ final class HostPool: Sendable {
             } catch {
                 return .failure(error)
             }
-        }
-        let host: PluginHostProcess
-        switch acquired {
-        case .success(let ready): host = ready
-        case .failure(let error): return .failure(error.description)
-        }
-        let deadline = Date.now.addingTimeInterval(settings.callTimeout.seconds)
-        let outcome = await withTaskCancellationHandler {
-            await OwnThread.run { [settings] in host.call(request, sink: sink, deadline: deadline, grace: settings.cancelGrace) }
-        } onCancel: {
-            sink.cancel()
-            host.wake()
-        }
-        switch outcome {
-        case .replied(let reply):
-            release(host, sink: sink)
-            return reply
-        case .hostFailed(let reason):
-            guard host.crashed, let limit = settings.memoryLimit else { return .failure(reason) }
-            // Out of memory under RLIMIT_DATA, a plugin that does not check
-            // malloc crashes: say so, or the operator hunts a bug that is a limit.
-            return .failure(reason + "; plugin hosts may use \(limit >> 20) MiB (plugins.memory_limit), and running out ends many plugins this way")
         }
     }
 

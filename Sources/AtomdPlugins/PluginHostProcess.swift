@@ -11,7 +11,6 @@ final class PluginHostProcess: @unchecked Sendable {
     let pid: pid_t
     let file: String
     private let writer: FrameWriter
-    private let inputFD: Int32
     private let condition = NSCondition()
     private var descriptor: PluginDescriptor?
     private var refusal: PluginError?
@@ -46,7 +45,6 @@ final class PluginHostProcess: @unchecked Sendable {
 
     private init(child: ProcessSpawn.Child, file: String) {
         pid = child.pid
-        inputFD = child.input
         errorFD = child.errors
         // Non-blocking: both the reader thread and a call that got its
         // reply drain it, and neither may block while holding `errors`.
@@ -74,6 +72,9 @@ final class PluginHostProcess: @unchecked Sendable {
         case replied(PluginReply)
         /// The host crashed, hung or broke the protocol; it is dead now.
         case hostFailed(String)
+        /// The host was gone before the call reached it (it died while
+        /// idle): the plugin never saw the call, so another host may take it.
+        case notDelivered
     }
 
     /// Sends the request and waits for the reply, the host's end, the
@@ -88,7 +89,10 @@ final class PluginHostProcess: @unchecked Sendable {
 
         var frame = HostFrame(.call, id: id)
         frame.request = request
-        if !writer.send(frame) { kill(reason: "closed its input") }
+        guard writer.send(frame) else {
+            kill(reason: "closed its input")
+            return .notDelivered
+        }
         var cancelSent = false
         var graceLimit = Date.distantFuture
         condition.lock()
@@ -151,7 +155,7 @@ final class PluginHostProcess: @unchecked Sendable {
         condition.withLock {
             if ended == nil { ended = "was shut down" }
         }
-        close(inputFD)
+        writer.close()
     }
 
     private func readFrames(_ reader: FrameReader, fd: Int32) {
@@ -181,6 +185,9 @@ final class PluginHostProcess: @unchecked Sendable {
             condition.broadcast()
         }
     }
+
+    /// "; its last output: ..." when the host wrote to stderr.
+    var exitNote: String { stderrNote() }
 
     /// Whether the host died of a signal of its own (not one atomd sent).
     var crashed: Bool { condition.withLock { killedBySignal } }
@@ -213,6 +220,9 @@ final class PluginHostProcess: @unchecked Sendable {
             if ready < 0, errno == EINTR { continue }
             guard ready > 0, !drainErrors() else { break }
         }
+        // Marked ended under the lock first: no drain may read the number
+        // once it is closed and perhaps reused.
+        errors.withLock { $0.ended = true }
         close(errorFD)
     }
 

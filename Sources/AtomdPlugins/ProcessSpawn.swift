@@ -1,3 +1,4 @@
+import CAtomdShell
 import Foundation
 
 /// posix_spawn with the plumbing a plugin host needs: its three standard
@@ -41,6 +42,10 @@ enum ProcessSpawn {
         posix_spawn_file_actions_adddup2(&actions, pipes[1][1], 1)
         posix_spawn_file_actions_adddup2(&actions, pipes[2][1], 2)
         if let passed, passed >= 0 { posix_spawn_file_actions_adddup2(&actions, passed, 3) }
+        // A host inherits 0-3 and nothing else: a descriptor another thread
+        // opened without close-on-exec would otherwise live as long as the
+        // host, and keep someone's pipe from ever reaching end-of-file.
+        atomd_spawn_close_from(&actions, passed == nil ? 3 : 4)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

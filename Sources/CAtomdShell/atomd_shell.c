@@ -15,3 +15,7 @@ int atomd_group_list(const char *user, gid_t group, gid_t *groups, int capacity)
     }
     return count;
 }
+
+int atomd_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}

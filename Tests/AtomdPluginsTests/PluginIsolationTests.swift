@@ -1,5 +1,5 @@
 import AtomdEngine
-import AtomdPlugins
+@testable import AtomdPlugins
 import AtomdSpec
 import AtomdTestSupport
 import Foundation
@@ -110,6 +110,65 @@ struct PluginIsolationTests {
             try await group.waitForAll()
         }
         #expect(catalog.hostsStarted(for: "trouble") == 3)
+    }
+
+    /// The plugin hosts this process started for `file`.
+    func hosts(serving file: String) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(pid_t.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 1,
+                  pid_t(fields[1]) == getpid(),
+                  let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
+            let arguments = command.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return arguments.contains("plugin-host") && arguments.contains(file)
+        }
+    }
+
+    @Test("Writing a frame to a host that is gone fails the write instead of raising SIGPIPE")
+    func writeToAClosedPeer() throws {
+        var ends: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &ends) == 0)
+        close(ends[1])
+        #expect(!FrameWriter(fd: ends[0]).send(HostFrame(.cancel, id: 1)))
+        close(ends[0])
+    }
+
+    @Test("A host inherits no descriptor but its pipes, so it holds no one else's pipe open")
+    func hostsInheritNothingElse() async throws {
+        var ends: [Int32] = [-1, -1]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        let pipeName = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(ends[1])")
+        let catalog = try catalog()
+        defer { catalog.shutDown() }
+        _ = try await atom("trouble.echo", in: catalog).execute(.object([:]), context: context())
+        let file = try #require(await catalog.inventory().first?.path)
+        let host = try #require(hosts(serving: file).first)
+        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(host)/fd")
+            .compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(host)/fd/\($0)") }
+        #expect(!open.isEmpty)
+        #expect(!open.contains(pipeName), "\(open)")
+    }
+
+    @Test("An idle host that died is replaced")
+    func idleHostDied() async throws {
+        let catalog = try catalog()
+        defer { catalog.shutDown() }
+        let echo = try await atom("trouble.echo", in: catalog)
+        _ = try await echo.execute(.object(["n": .integer(1)]), context: context())
+        let file = try #require(await catalog.inventory().first?.path)
+        let idle = hosts(serving: file)
+        try #require(idle.count == 1, "\(idle)")
+        kill(idle[0], SIGKILL)
+        // Once it is reaped, the pool knows it is dead (or finds out when
+        // the call cannot be delivered): either way a fresh host serves.
+        while FileManager.default.fileExists(atPath: "/proc/\(idle[0])") { try await Task.sleep(for: .milliseconds(2)) }
+        for round: Int64 in 2...4 {
+            let result = try await echo.execute(.object(["n": .integer(round)]), context: context())
+            #expect(result.outputs["input"]["n"] == .integer(round))
+        }
+        #expect(catalog.hostsStarted(for: "trouble") == 2)
     }
 
     @Test("In process, a hanging call is abandoned at its deadline and holds up no other call")

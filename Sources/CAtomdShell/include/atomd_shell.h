@@ -1,6 +1,7 @@
 #ifndef ATOMD_SHELL_H
 #define ATOMD_SHELL_H
 
+#include <spawn.h>
 #include <sys/types.h>
 
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to
@@ -12,5 +13,11 @@ int atomd_set_child_subreaper(void);
 /// initgroups() would set them. Writes at most `capacity` ids; returns the
 /// number of groups, or -1 when `capacity` is too small.
 int atomd_group_list(const char *user, gid_t group, gid_t *groups, int capacity);
+
+/// posix_spawn_file_actions_addclosefrom_np(actions, from): the child starts
+/// with no descriptor at or above `from`, whatever other threads opened
+/// without close-on-exec meanwhile (Foundation's pipes, for one). Swift's
+/// Glibc does not declare it. Returns 0 or an error number.
+int atomd_spawn_close_from(posix_spawn_file_actions_t *actions, int from);
 
 #endif

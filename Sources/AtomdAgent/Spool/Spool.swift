@@ -1,0 +1,133 @@
+import CAtomdAgent
+import Foundation
+
+/// Moves job files through the spool: finds them in `incoming/`, claims
+/// them into `processing/`, and files them in `done/` or `failed/` with a
+/// report. Every move is a rename followed by an fsync of both directories,
+/// so a job file survives a crash in exactly one place, and none is ever
+/// replaced or deleted.
+public struct Spool: Sendable {
+    public let layout: SpoolLayout
+    public let check: SpoolFileCheck
+
+    public init(layout: SpoolLayout, check: SpoolFileCheck = SpoolFileCheck()) {
+        self.layout = layout
+        self.check = check
+    }
+
+    /// The job files in `incoming/` (regular files with job names), oldest
+    /// first by change time, which a rename sets: the order jobs arrived in.
+    public func scan() throws(SpoolError) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.incoming) else {
+            throw SpoolError(layout.incoming, "cannot be read: \(String(cString: strerror(errno)))")
+        }
+        var found: [(name: String, arrived: timespec)] = []
+        for name in names where SpoolNames.isJob(name) {
+            var info = stat()
+            guard lstat(layout.incoming + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            found.append((name, info.st_ctim))
+        }
+        return found.sorted {
+            ($0.arrived.tv_sec, $0.arrived.tv_nsec, $0.name) < ($1.arrived.tv_sec, $1.arrived.tv_nsec, $1.name)
+        }.map(\.name)
+    }
+
+    /// What became of an attempt to claim a file.
+    public enum Claim: Sendable, Hashable {
+        /// Now in `processing/` under this name.
+        case claimed(String)
+        /// Not a job file, or already gone: nothing was done.
+        case ignored
+        /// Refused by the file check and filed in `failed/` with its report.
+        case rejected(String)
+    }
+
+    /// Claims `incoming/name`. The name in `processing/` gets a numeric
+    /// suffix when an earlier job of the same name is still there.
+    public func claim(_ name: String) throws(SpoolError) -> Claim {
+        guard SpoolNames.isJob(name) else { return .ignored }
+        let source = layout.incoming + "/" + name
+        switch check.verdict(source) {
+        case .ignore:
+            return .ignored
+        case .reject(let message, let hint):
+            let report = SpoolReport(file: name, message: message, hint: hint)
+            guard let filed = try move(source, into: layout.failed, from: layout.incoming) else { return .ignored }
+            try write(report, beside: filed)
+            return .rejected(filed)
+        case .accept:
+            guard let claimed = try move(source, into: layout.processing, from: layout.incoming) else { return .ignored }
+            return .claimed(claimed)
+        }
+    }
+
+    /// Files `processing/name` in `done/`, or in `failed/` with `report`
+    /// beside it as `NAME.error.json`. Returns the name it was filed under.
+    @discardableResult
+    public func finish(_ name: String, failure report: SpoolReport? = nil) throws(SpoolError) -> String {
+        let source = layout.processing + "/" + name
+        let target = report == nil ? layout.done : layout.failed
+        guard let filed = try move(source, into: target, from: layout.processing) else {
+            throw SpoolError(source, "is gone; a claimed job file must stay in processing/ until it is filed")
+        }
+        if let report { try write(report, beside: filed) }
+        return filed
+    }
+
+    /// The files in `processing/`: jobs claimed before a restart.
+    public func claimed() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: layout.processing)) ?? []).filter(SpoolNames.isJob).sorted()
+    }
+
+    /// Renames `source` into `directory` without replacing anything there
+    /// (`name`, then `name.1.yaml`, ...) and makes both directories durable.
+    /// Nil when `source` is gone.
+    private func move(_ source: String, into directory: String, from sourceDirectory: String) throws(SpoolError) -> String? {
+        let name = (source as NSString).lastPathComponent
+        for attempt in 0..<10_000 {
+            let candidate = attempt == 0 ? name : Self.numbered(name, attempt)
+            if atomd_rename_noreplace(source, directory + "/" + candidate) == 0 {
+                try Self.sync(directory)
+                try Self.sync(sourceDirectory)
+                return candidate
+            }
+            switch errno {
+            case EEXIST: continue
+            case ENOENT: return nil
+            default: throw SpoolError(source, "cannot be moved into \(directory): \(String(cString: strerror(errno)))")
+            }
+        }
+        throw SpoolError(directory, "holds 10,000 jobs named like \(name)", hint: "clear out old jobs")
+    }
+
+    /// `deploy.yaml` → `deploy.3.yaml`.
+    static func numbered(_ name: String, _ number: Int) -> String {
+        let ext = (name as NSString).pathExtension
+        return (name as NSString).deletingPathExtension + ".\(number)." + ext
+    }
+
+    /// Writes `NAME.error.json` beside the filed job: written aside, flushed, renamed.
+    private func write(_ report: SpoolReport, beside name: String) throws(SpoolError) {
+        let path = layout.failed + "/" + name + ".error.json"
+        let temporary = layout.failed + "/." + name + ".error.json.tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SpoolError(temporary, "cannot be created: \(String(cString: strerror(errno)))") }
+        let bytes = report.json()
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let flushed = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, flushed, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw SpoolError(path, "cannot be written: \(String(cString: strerror(errno)))")
+        }
+        try Self.sync(layout.failed)
+    }
+
+    /// fsync of a directory: makes the renames in it durable.
+    static func sync(_ directory: String) throws(SpoolError) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SpoolError(directory, "cannot be opened: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw SpoolError(directory, "cannot be synced: \(String(cString: strerror(errno)))") }
+    }
+}

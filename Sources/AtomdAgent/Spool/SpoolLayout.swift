@@ -1,0 +1,48 @@
+import Foundation
+
+/// The spool's four directories. Producers write into `incoming/` (as
+/// `.name` or `name.tmp`, then rename to `name.yaml`); the agent claims a
+/// job by renaming it into `processing/`, and ends it in `done/` or
+/// `failed/`. A job file is moved, never deleted.
+public struct SpoolLayout: Sendable, Hashable {
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public var incoming: String { root + "/incoming" }
+    public var processing: String { root + "/processing" }
+    public var done: String { root + "/done" }
+    public var failed: String { root + "/failed" }
+
+    /// Creates what is missing: the root and `processing/`, `done/`, `failed/`
+    /// only for the agent (0700); `incoming/` 0770 so that a group of
+    /// producers can drop jobs. Existing directories are left as they are.
+    public func create() throws(SpoolError) {
+        for (path, mode) in [(root, 0o755), (incoming, 0o770), (processing, 0o700), (done, 0o700), (failed, 0o700)] {
+            guard mkdir(path, mode_t(mode)) == 0 || errno == EEXIST else {
+                throw SpoolError(path, "cannot create the spool directory: \(String(cString: strerror(errno)))")
+            }
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw SpoolError(path, "is not a directory", hint: "the spool needs incoming/, processing/, done/ and failed/ directories")
+            }
+        }
+    }
+}
+
+/// A spool operation that failed, with the path it concerns.
+public struct SpoolError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public var hint: String?
+
+    public init(_ path: String, _ message: String, hint: String? = nil) {
+        self.path = path
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { "\(path): \(message)" + (hint.map { " (\($0))" } ?? "") }
+}
