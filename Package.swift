@@ -104,6 +104,7 @@ let package = Package(
                 "AtomdHTTP",
                 "AtomdJournal",
                 "AtomdPlugins",
+                "AtomdAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -14,78 +14,50 @@ public final class SpoolWatcher: Sendable {
 
     /// The events, in order, until `stop`.
     public let events: AsyncStream<Event>
-    private let wake: Wake
-
-    /// The socket pair that wakes the reader thread. Shared by the watcher
-    /// and the thread and closed when both are done with it, so `stop` never
-    /// writes to a closed (or reused) descriptor.
-    private final class Wake: Sendable {
-        let reader: Int32
-        let writer: Int32
-
-        init(_ ends: [Int32]) {
-            reader = ends[0]
-            writer = ends[1]
-        }
-
-        deinit {
-            close(reader)
-            close(writer)
-        }
-    }
+    private let poller: DescriptorPoller
 
     public init(directory: String) throws(SpoolError) {
         let inotify = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard inotify >= 0 else { throw SpoolError(directory, "cannot be watched: \(String(cString: strerror(errno)))") }
+        guard inotify >= 0 else { throw SpoolError(directory, "cannot be watched: \(SystemError.current)") }
         guard inotify_add_watch(inotify, directory, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE)) >= 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = SystemError.current
             close(inotify)
             throw SpoolError(directory, "cannot be watched: \(reason)",
                              hint: "raise fs.inotify.max_user_watches if the limit is reached")
         }
-        // A socket pair, not a pipe: close-on-exec from the start (a process
-        // another thread starts meanwhile must not inherit it).
-        var ends: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
-            close(inotify)
-            throw SpoolError(directory, "cannot be watched: \(String(cString: strerror(errno)))")
-        }
-        let wake = Wake(ends)
-        self.wake = wake
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self)
         events = stream
-        Thread.detachNewThread { Self.read(inotify: inotify, wake: wake, into: continuation) }
+        let buffer = ReadBuffer()
+        do {
+            poller = try DescriptorPoller(
+                descriptor: inotify,
+                drain: { buffer.drain($0, into: continuation) },
+                finished: { continuation.finish() })
+        } catch {
+            throw SpoolError(directory, "cannot be watched: \(error)")
+        }
     }
 
     /// Ends the event stream and releases the watch. Dropping the watcher
     /// does the same: keep it while its events are read.
     public func stop() {
-        var byte: UInt8 = 1
-        _ = send(wake.writer, &byte, 1, Int32(MSG_NOSIGNAL))
+        poller.stop()
     }
 
-    deinit {
-        stop()
-    }
+    /// `@unchecked`: only the poller's one thread touches it, one drain at a time.
+    private final class ReadBuffer: @unchecked Sendable {
+        var bytes = [UInt8](repeating: 0, count: 64 * 1024)
 
-    /// Blocks in poll on a thread of its own, never on the cooperative pool.
-    private static func read(inotify: Int32, wake: Wake, into continuation: AsyncStream<Event>.Continuation) {
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        var waiting = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wake.reader, events: Int16(POLLIN), revents: 0)]
-        reading: while true {
-            let ready = poll(&waiting, 2, -1)
-            if ready < 0, errno == EINTR { continue }
-            guard ready > 0, waiting[1].revents == 0 else { break }
+        /// Reads until the queue is empty; false when the watch is gone.
+        func drain(_ inotify: Int32, into continuation: AsyncStream<Event>.Continuation) -> Bool {
             while true {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(inotify, $0.baseAddress, $0.count) }
+                let count = bytes.withUnsafeMutableBytes { Glibc.read(inotify, $0.baseAddress, $0.count) }
                 if count < 0, errno == EINTR { continue }
-                if count < 0, errno == EAGAIN { break }
-                guard count > 0 else { break reading }
-                for event in parse(buffer[0..<count]) { continuation.yield(event) }
+                if count < 0, errno == EAGAIN { return true }
+                guard count > 0 else { return false }
+                for event in SpoolWatcher.parse(bytes[0..<count]) { continuation.yield(event) }
             }
         }
-        continuation.finish()
-        close(inotify)
     }
 
     /// inotify records: a fixed header, then a NUL-padded name.

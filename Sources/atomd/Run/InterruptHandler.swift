@@ -1,36 +1,25 @@
-import Dispatch
-import Synchronization
+import AtomdAgent
 import Foundation
 
-/// First SIGINT calls `first`, the next one `second`. Signals are taken from
-/// a dispatch source, not a C handler, so the callbacks may do real work.
+/// First SIGINT calls `first`, the next one `second`. Installed before the
+/// run starts: a Ctrl-C at any moment after that reaches the run, never the
+/// default action.
 final class InterruptHandler {
-    private let source: any DispatchSourceSignal
+    private let inbox: SignalInbox?
 
     init(first: @escaping @Sendable () -> Void, second: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        let count = Counter()
-        source.setEventHandler {
-            if count.increment() == 1 { first() } else { second() }
+        inbox = try? SignalInbox([SIGINT])
+        guard let signals = inbox?.signals else { return }
+        Task {
+            var count = 0
+            for await _ in signals {
+                count += 1
+                if count == 1 { first() } else { second() }
+            }
         }
-        source.resume()
-        self.source = source
     }
 
     func stop() {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
-    }
-
-    private final class Counter: Sendable {
-        private let value = Synchronization.Mutex(0)
-
-        func increment() -> Int {
-            value.withLock { count in
-                count += 1
-                return count
-            }
-        }
+        inbox?.stop()
     }
 }

@@ -2,6 +2,7 @@ import AtomdEngine
 import AtomdJournal
 import AtomdSpec
 import Foundation
+import Synchronization
 
 /// One run in the foreground, new or resumed: live progress, Ctrl-C to
 /// cancel, the summary, and the exit code of the outcome.
@@ -24,27 +25,54 @@ struct RunSession {
                          + " retry and skip arrive with the agent's control API")
         }
         let engine = Engine(registry: registry, journal: journal, listeners: [progress, pauseHint])
+        let started = StartedRun()
+        let interrupts = InterruptHandler(
+            first: {
+                Output.error("\ncancelling: running steps are cancelled, then what was done is reverted (Ctrl-C again to stop at once)")
+                started.cancel()
+            },
+            second: { [home] in
+                let resume = started.runID.map { "`atomd resume \($0) --home \(home)` finishes the run from its journal" }
+                Output.error("\nstopped at once: nothing was reverted; " + (resume ?? "the run had not started"))
+                Foundation.exit(AtomdExit.compensationFailed.rawValue)
+            })
         let handle: RunHandle
         do {
             handle = try begin(engine)
         } catch {
+            interrupts.stop()
             Output.error("\(label): error: \(error)")
             throw AtomdExit.usage.code
         }
-        let interrupts = InterruptHandler(
-            first: {
-                Output.error("\ncancelling: running steps are cancelled, then what was done is reverted (Ctrl-C again to stop at once)")
-                Task { await handle.cancel() }
-            },
-            second: { [home] in
-                Output.error("\nstopped at once: nothing was reverted; `atomd resume \(handle.runID) --home \(home)` "
-                             + "finishes the run from its journal")
-                Foundation.exit(AtomdExit.compensationFailed.rawValue)
-            })
+        started.set(handle)
         progress.started()
         let report = await handle.wait()
         interrupts.stop()
         progress.finished(report)
         throw AtomdExit(rawValue: report.status.exitCode)?.code ?? AtomdExit.unavailable.code
+    }
+}
+
+/// The run a Ctrl-C applies to: one that comes before the run has started
+/// cancels it as soon as it has.
+private final class StartedRun: Sendable {
+    private let state = Mutex<(handle: RunHandle?, cancelled: Bool)>((nil, false))
+
+    var runID: String? { state.withLock { $0.handle?.runID } }
+
+    func set(_ handle: RunHandle) {
+        let cancelled = state.withLock { state in
+            state.handle = handle
+            return state.cancelled
+        }
+        if cancelled { Task { await handle.cancel() } }
+    }
+
+    func cancel() {
+        let handle = state.withLock { state in
+            state.cancelled = true
+            return state.handle
+        }
+        if let handle { Task { await handle.cancel() } }
     }
 }
