@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // Yams is used only for its bundled libyaml (module CYaml): the loader
@@ -49,10 +50,15 @@ let package = Package(
         .target(name: "CAtomdShell"),
         // renameat2(RENAME_NOREPLACE) for the spool, which Swift's Glibc does not declare.
         .target(name: "CAtomdAgent"),
-        // The daemon's parts (DESIGN.md section 7); so far the spool.
+        // The daemon (DESIGN.md section 7): spool, run queue, control API,
+        // systemd; and the atom set every command runs with.
         .target(
             name: "AtomdAgent",
-            dependencies: ["AtomdSpec", "CAtomdAgent"]
+            dependencies: [
+                "AtomdSpec", "AtomdEngine", "AtomdJournal", "AtomdShell", "AtomdHTTP", "AtomdPlugins", "CAtomdAgent",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The process supervisor and the `run` atom.
         .target(
@@ -106,6 +112,7 @@ let package = Package(
                 "AtomdPlugins",
                 "AtomdAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // `swift run -c release engine-benchmark`: microseconds per step.

@@ -104,12 +104,30 @@ public final class DurableJournal: Journal {
     /// Records a new run with the job exactly as submitted, before its first
     /// transition: a resumed run runs this text, not the file as it is now.
     public func createRun(_ run: NewRun) async throws {
+        try await write { db in try JournalWrites.insert(run, in: db) }
+    }
+
+    /// Forgets which spool file `runID` came from, once it has been filed.
+    public func releaseSpoolFile(of runID: String) async throws {
+        try await write { db in try db.execute(sql: "UPDATE runs SET spool_file = NULL WHERE id = ?", arguments: [runID]) }
+    }
+
+    /// Forgets every spool file but `present`: at start, before anything is
+    /// claimed, a file that is no longer in processing/ was filed.
+    public func releaseSpoolFiles(except present: Set<String>) async throws {
+        try await write { db in
+            let held = try String.fetchAll(db, sql: "SELECT spool_file FROM runs WHERE spool_file IS NOT NULL")
+            for file in held where !present.contains(file) {
+                try db.execute(sql: "UPDATE runs SET spool_file = NULL WHERE spool_file = ?", arguments: [file])
+            }
+        }
+    }
+
+    private func write(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
         let database = database
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             DispatchQueue.global().async { [crashHook] in
-                continuation.resume(with: Result {
-                    try crashHook.write { try database.write { db in try JournalWrites.insert(run, in: db) } }
-                })
+                continuation.resume(with: Result { try crashHook.write { try database.write(body) } })
             }
         }
     }
@@ -135,8 +153,12 @@ public struct NewRun: Sendable {
     /// `--var` overrides; the job's own values come from its text.
     public var vars: [String: JSONValue]
     public var createdAt: Date
+    /// The agent's claimed file in processing/, for runs from the spool.
+    public var spoolFile: String?
 
-    public init(id: String, jobName: String, jobFile: String, jobText: String, vars: [String: JSONValue], createdAt: Date = Date()) {
+    public init(id: String, jobName: String, jobFile: String, jobText: String, vars: [String: JSONValue], createdAt: Date = Date(),
+                spoolFile: String? = nil) {
+        self.spoolFile = spoolFile
         self.id = id
         self.jobName = jobName
         self.jobFile = jobFile

@@ -19,6 +19,8 @@ public struct JournaledRun: Sendable, Codable, Hashable {
     /// Set when the run ended and its `finally` steps ran; until then,
     /// recovery resumes it.
     public var closedAt: Date?
+    /// The agent's claimed file in processing/, until it is filed.
+    public var spoolFile: String?
 
     public var isOpen: Bool { closedAt == nil }
 }
@@ -59,6 +61,11 @@ extension DurableJournal {
 
     public func run(_ id: String) throws(JournalError) -> JournaledRun? {
         try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(Self.run) }
+    }
+
+    /// The run that `file` in the spool's processing/ became, if it got so far.
+    public func run(spoolFile file: String) throws(JournalError) -> JournaledRun? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE spool_file = ?", arguments: [file]).map(Self.run) }
     }
 
     /// Runs to resume: not closed, oldest first.
@@ -111,7 +118,8 @@ extension DurableJournal {
             id: row["id"], jobName: row["job_name"], jobFile: row["job_file"], jobText: row["job_text"],
             jobSHA256: row["job_sha256"], vars: vars, status: RunStatus(rawValue: row["status"]) ?? .queued,
             detail: row["detail"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            startedAt: date(row["started_at"]), finishedAt: date(row["finished_at"]), closedAt: date(row["closed_at"]))
+            startedAt: date(row["started_at"]), finishedAt: date(row["finished_at"]), closedAt: date(row["closed_at"]),
+            spoolFile: row["spool_file"])
     }
 
     private static func date(_ seconds: Double?) -> Date? {

@@ -82,6 +82,15 @@ enum JournalSchema {
                 );
                 """)
         }
+        // The agent's spool: which file in processing/ a run came from, kept
+        // until the file is filed in done/ or failed/. After a restart it says
+        // whether a claimed file ran (resume it or file it) or not (start it).
+        migrator.registerMigration("v2-spool") { db in
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN spool_file TEXT;
+                CREATE UNIQUE INDEX runs_spool_file ON runs(spool_file) WHERE spool_file IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -7,11 +7,15 @@ import GRDB
 /// is appended to the history, and the run's and step's rows updated.
 enum JournalWrites {
     static func insert(_ run: NewRun, in db: Database) throws {
+        if let spoolFile = run.spoolFile {
+            // A run whose file was filed before its release was journaled.
+            try db.execute(sql: "UPDATE runs SET spool_file = NULL WHERE spool_file = ?", arguments: [spoolFile])
+        }
         try db.cachedStatement(sql: """
-            INSERT INTO runs (id, job_name, job_file, job_text, job_sha256, vars, status, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)
+            INSERT INTO runs (id, job_name, job_file, job_text, job_sha256, vars, status, created_at, spool_file)
+            VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)
             """).execute(arguments: [run.id, run.jobName, run.jobFile, run.jobText, SHA256.hex(Array(run.jobText.utf8)),
-                             JSONValue.object(run.vars).json, run.createdAt.timeIntervalSince1970])
+                             JSONValue.object(run.vars).json, run.createdAt.timeIntervalSince1970, run.spoolFile])
     }
 
     static func apply(_ event: EngineEvent, in db: Database) throws {

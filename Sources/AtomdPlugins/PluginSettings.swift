@@ -1,3 +1,4 @@
+import AtomdSpec
 import Foundation
 
 /// How plugins are found, trusted and run: the `plugins:` section of the
@@ -51,4 +52,22 @@ public enum Isolation: String, Sendable, Codable {
     case isolated
     /// In the agent: faster, for trusted plugins only.
     case inProcess = "in-process"
+}
+
+extension PluginSettings {
+    /// The `plugins:` section of `config`, with defaults for what it leaves
+    /// out: plugins in HOME/plugins, relative directories relative to the
+    /// configuration file.
+    public init(_ config: AgentConfig, home: String) {
+        let plugins = config.plugins
+        let base = config.file.map { ($0 as NSString).deletingLastPathComponent } ?? ""
+        let directories = plugins.directories.map { configured in
+            configured.map { $0.hasPrefix("/") || base.isEmpty ? $0 : base + "/" + $0 }
+        } ?? [home + "/plugins"]
+        self.init(directories: directories, allowedSHA256: plugins.allowSHA256, inProcess: plugins.inProcess)
+        if let timeout = plugins.callTimeout { callTimeout = timeout }
+        if let grace = plugins.cancelGrace { cancelGrace = grace }
+        if let limit = plugins.memoryLimit { memoryLimit = limit == 0 ? nil : limit }
+        if let idle = plugins.idleHosts { idleHosts = idle }
+    }
 }

@@ -27,7 +27,8 @@ struct Atomd: AsyncParsableCommand {
             """,
         version: AtomdVersion.current,
         subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, ResumeCommand.self,
-                      RunsCommand.self, ShowCommand.self, LogsCommand.self, PluginsCommand.self, PluginHostCommand.self]
+                      RunsCommand.self, ShowCommand.self, LogsCommand.self, AgentCommand.self, PluginsCommand.self,
+                      PluginHostCommand.self]
     )
 
     /// Maps argument-parser's usage errors to exit code 2, as documented above,

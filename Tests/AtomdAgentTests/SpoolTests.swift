@@ -133,7 +133,9 @@ import Testing
     @Test func aHardLinkedFileIsRefused() throws {
         let path = try drop("linked.yaml")
         let other = spool.layout.root + "/elsewhere.yaml"
+        #expect(!spool.isHardLink("linked.yaml"))
         #expect(link(path, other) == 0)
+        #expect(spool.isHardLink("linked.yaml"))
         #expect(try spool.claim("linked.yaml") == .rejected("linked.yaml"))
         #expect(try String(contentsOfFile: spool.layout.failed + "/linked.yaml.error.json", encoding: .utf8).contains("2 hard links"))
     }

@@ -21,9 +21,16 @@ import Testing
         #expect(await events.next() == .arrived("renamed.yaml"))
 
         let fd = open(incoming + "/written.yaml", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(await events.next() == .created("written.yaml"))
         #expect(write(fd, "x", 1) == 1)
         close(fd)
         #expect(await events.next() == .arrived("written.yaml"))
+
+        // A hard link gets only its creation; the spool sees it is one.
+        let original = try directory() + "/original.yaml"
+        try "version: 1\n".write(toFile: original, atomically: false, encoding: .utf8)
+        #expect(link(original, incoming + "/linked.yaml") == 0)
+        #expect(await events.next() == .created("linked.yaml"))
 
         watcher.stop()
         #expect(await events.next() == nil)

@@ -42,6 +42,31 @@ import Testing
         #expect(try journal.runs(status: .succeeded).isEmpty)
     }
 
+    /// The agent's link from a claimed file to its run: found while the file
+    /// is in processing/, forgotten once filed, and never shared by two runs.
+    @Test func aSpoolFileLeadsToItsRunUntilReleased() async throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let journal = try DurableJournal.open(home: home)
+        func create(_ id: String, _ file: String) async throws {
+            try await journal.createRun(NewRun(id: id, jobName: "j", jobFile: "processing/" + file, jobText: "x", vars: [:], spoolFile: file))
+        }
+        try await create("r1", "a.yaml")
+        try await create("r2", "b.yaml")
+        #expect(try journal.run(spoolFile: "a.yaml")?.id == "r1")
+        try await journal.releaseSpoolFile(of: "r1")
+        #expect(try journal.run(spoolFile: "a.yaml") == nil)
+        #expect(try journal.run("r1")?.spoolFile == nil, "the run itself stays")
+        // A new a.yaml; then b.yaml's run is filed but its release was lost
+        // (crash) and a new b.yaml claims the name: the newest run wins.
+        try await create("r3", "a.yaml")
+        try await create("r4", "b.yaml")
+        #expect(try journal.run(spoolFile: "b.yaml")?.id == "r4")
+        #expect(try journal.run("r2")?.spoolFile == nil)
+        try await journal.releaseSpoolFiles(except: ["b.yaml"])
+        #expect(try journal.run(spoolFile: "a.yaml") == nil)
+        #expect(try journal.run(spoolFile: "b.yaml")?.id == "r4")
+    }
+
     @Test func aRunCutShortIsResumedFromWhatTheFileHolds() async throws {
         defer { try? FileManager.default.removeItem(atPath: home) }
         let (job, text) = try job("  - id: a\n    uses: test.world\n    with: { flag: a }\n  - id: b\n    uses: test.world\n    with: { flag: b }\n")

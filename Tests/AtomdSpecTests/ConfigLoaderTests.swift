@@ -41,6 +41,47 @@ import Testing
         #expect(plugins.idleHosts == 4)
     }
 
+    @Test func everyAgentAndAPIKeyIsRead() throws {
+        let loaded = try config("""
+            agent: { spool: /var/spool/atomd, logs: runs, max_runs: 8, stop_timeout: 2m, journal_sync: normal }
+            api: { socket: /run/atomd/atomd.sock, group: atomd, public_read: true }
+            """)
+        #expect(loaded.agent.spool == "/var/spool/atomd")
+        #expect(loaded.agent.logs == "runs")
+        #expect(loaded.agent.maxRuns == 8)
+        #expect(loaded.agent.stopTimeout == .seconds(120))
+        #expect(loaded.agent.journalSync == "normal")
+        #expect(loaded.api.socket == "/run/atomd/atomd.sock")
+        #expect(loaded.api.group == "atomd")
+        #expect(loaded.api.publicRead == true)
+    }
+
+    @Test func badAgentValuesAreRefusedWhereTheyAre() {
+        #expect(problems("agent:\n  max_runs: 0\n").first?.location == SourceLocation(line: 2, column: 13))
+        #expect(problems("agent: { journal_sync: off }").first?.message == "'agent.journal_sync' must be full or normal, not 'off'")
+        #expect(problems("agent: { spool: \"\" }").first?.message == "'agent.spool' must be a path")
+        #expect(problems("api: { group: \"a b\" }").first?.message.contains("api.group 'a b' is not valid") == true)
+        #expect(problems("api: { public_read: maybe }").count == 1)
+        #expect(problems("api:\n  sockets: x\n").first?.hint?.contains("socket") == true)
+    }
+
+    /// The shipped configuration (a system install's) documents every key:
+    /// it must load, with the system paths and the default numbers.
+    @Test func theShippedConfigurationLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("etc/atomd.yaml").path
+        let loaded = try ConfigLoader.load(path: path)
+        #expect(loaded.agent.spool == "/var/spool/atomd")
+        #expect(loaded.api.socket == "/run/atomd/atomd.sock")
+        #expect(loaded.plugins.directories == ["/usr/lib/atomd/plugins"])
+        #expect(loaded.agent.maxRuns == 4)
+        #expect(loaded.agent.stopTimeout == .seconds(60))
+        #expect(loaded.agent.journalSync == "full")
+        #expect(loaded.api.publicRead == false)
+        #expect(loaded.plugins.callTimeout == .seconds(600))
+        #expect(loaded.plugins.idleHosts == 2)
+    }
+
     @Test func anEmptyFileKeepsEveryDefault() throws {
         #expect(try config("") == AgentConfig(file: "atomd.yaml"))
         #expect(try config("# nothing set yet\n\n") == AgentConfig(file: "atomd.yaml"))

@@ -74,6 +74,12 @@ public struct Spool: Sendable {
         return filed
     }
 
+    /// Whether `incoming/name` is a regular file with more than one link.
+    public func isHardLink(_ name: String) -> Bool {
+        var info = stat()
+        return lstat(layout.incoming + "/" + name, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_nlink > 1
+    }
+
     /// The files in `processing/`: jobs claimed before a restart.
     public func claimed() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: layout.processing)) ?? []).filter(SpoolNames.isJob).sorted()

@@ -8,6 +8,10 @@ import Foundation
 public final class SpoolWatcher: Sendable {
     public enum Event: Sendable, Hashable {
         case arrived(String)
+        /// A name appeared by creation: a file about to be written (its
+        /// IN_CLOSE_WRITE follows), a symlink, or a hard link, which gets no
+        /// other event.
+        case created(String)
         /// Events were lost: look at the whole directory again.
         case rescan
     }
@@ -19,7 +23,7 @@ public final class SpoolWatcher: Sendable {
     public init(directory: String) throws(SpoolError) {
         let inotify = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard inotify >= 0 else { throw SpoolError(directory, "cannot be watched: \(SystemError.current)") }
-        guard inotify_add_watch(inotify, directory, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE)) >= 0 else {
+        guard inotify_add_watch(inotify, directory, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)) >= 0 else {
             let reason = SystemError.current
             close(inotify)
             throw SpoolError(directory, "cannot be watched: \(reason)",
@@ -73,7 +77,8 @@ public final class SpoolWatcher: Sendable {
                 events.append(.rescan)
             } else if nameEnd > nameStart {
                 let name = bytes[nameStart..<nameEnd].prefix { $0 != 0 }
-                events.append(.arrived(String(decoding: name, as: UTF8.self)))
+                let text = String(decoding: name, as: UTF8.self)
+                events.append(event.mask & UInt32(IN_CREATE) != 0 ? .created(text) : .arrived(text))
             }
             offset = nameEnd
         }

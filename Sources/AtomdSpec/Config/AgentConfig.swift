@@ -3,6 +3,8 @@
 public struct AgentConfig: Sendable, Hashable {
     /// The file it was read from, for messages and relative paths.
     public var file: String?
+    public var agent = AgentSection()
+    public var api = APISection()
     public var plugins = PluginConfig()
 
     public init(file: String? = nil) {
@@ -24,6 +26,35 @@ public struct PluginConfig: Sendable, Hashable {
     /// Bytes; nil: the default. `unlimited` is 0.
     public var memoryLimit: Int?
     public var idleHosts: Int?
+
+    public init() {}
+}
+
+/// `agent:` in the agent configuration. Relative paths are relative to the
+/// agent's home (`--home`). Nil: the default.
+public struct AgentSection: Sendable, Hashable {
+    /// The spool root (incoming/, processing/, done/, failed/). Default HOME/spool.
+    public var spool: String?
+    /// Step logs, LOGS/RUN/STEP.ATTEMPT.log. Default HOME/logs.
+    public var logs: String?
+    /// Runs at once. Default 4.
+    public var maxRuns: Int?
+    /// How long SIGTERM waits for running runs. Default 60s.
+    public var stopTimeout: Duration?
+    /// `full` (default) or `normal`.
+    public var journalSync: String?
+
+    public init() {}
+}
+
+/// `api:` in the agent configuration: the control socket and who may use it.
+public struct APISection: Sendable, Hashable {
+    /// Default HOME/atomd.sock; relative paths are relative to the home.
+    public var socket: String?
+    /// Members of this group may call everything (root and the agent's user always may).
+    public var group: String?
+    /// Any local user may call the read-only endpoints. Default false.
+    public var publicRead: Bool?
 
     public init() {}
 }

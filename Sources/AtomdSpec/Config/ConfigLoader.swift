@@ -20,11 +20,51 @@ public enum ConfigLoader {
         guard let root = document else { return config }
         let context = DecodeContext(file: path, source: SourceText(String(decoding: bytes, as: UTF8.self)))
         if !root.isNull, var keys = MappingReader(root, "the configuration", context: context) {
+            if let agent = keys("agent") { config.agent = decodeAgent(agent, context: context) }
+            if let api = keys("api") { config.api = decodeAPI(api, context: context) }
             if let plugins = keys("plugins") { config.plugins = decodePlugins(plugins, context: context) }
             keys.finish()
         }
         guard context.diagnostics.isEmpty else { throw SpecErrors(context.diagnostics) }
         return config
+    }
+
+    private static func decodeAgent(_ node: YAMLNode, context: DecodeContext) -> AgentSection {
+        var agent = AgentSection()
+        guard var keys = MappingReader(node, "agent", context: context) else { return agent }
+        if let spool = keys("spool") { agent.spool = path(spool, "agent.spool", context: context) }
+        if let logs = keys("logs") { agent.logs = path(logs, "agent.logs", context: context) }
+        if let maxRuns = keys("max_runs") { agent.maxRuns = context.integer(maxRuns, "agent.max_runs", range: 1...1024) }
+        if let timeout = keys("stop_timeout") { agent.stopTimeout = context.duration(timeout, "agent.stop_timeout") }
+        if let sync = keys("journal_sync"), let text = context.string(sync, "agent.journal_sync") {
+            if text == "full" || text == "normal" {
+                agent.journalSync = text
+            } else {
+                context.error(sync.location, "'agent.journal_sync' must be full or normal, not '\(text)'")
+            }
+        }
+        keys.finish()
+        return agent
+    }
+
+    private static func decodeAPI(_ node: YAMLNode, context: DecodeContext) -> APISection {
+        var api = APISection()
+        guard var keys = MappingReader(node, "api", context: context) else { return api }
+        if let socket = keys("socket") { api.socket = path(socket, "api.socket", context: context) }
+        if let group = keys("group") { api.group = context.name(group, "api.group", pattern: .label) }
+        if let publicRead = keys("public_read") { api.publicRead = context.bool(publicRead, "api.public_read") }
+        keys.finish()
+        return api
+    }
+
+    /// A non-empty path without NUL.
+    private static func path(_ node: YAMLNode, _ field: String, context: DecodeContext) -> String? {
+        guard let text = context.string(node, field) else { return nil }
+        guard !text.isEmpty, !text.contains("\0") else {
+            context.error(node.location, "'\(field)' must be a path")
+            return nil
+        }
+        return text
     }
 
     private static func decodePlugins(_ node: YAMLNode, context: DecodeContext) -> PluginConfig {

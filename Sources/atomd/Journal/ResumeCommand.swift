@@ -1,3 +1,4 @@
+import AtomdAgent
 import ArgumentParser
 import AtomdEngine
 import AtomdJournal

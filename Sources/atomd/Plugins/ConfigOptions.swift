@@ -24,17 +24,6 @@ struct ConfigOptions: ParsableArguments {
 
     /// The plugin settings of the configuration, with this binary as the plugin host.
     func pluginSettings(home: String) throws -> PluginSettings {
-        let config = try load(home: home)
-        let plugins = config.plugins
-        let base = config.file.map { ($0 as NSString).deletingLastPathComponent } ?? ""
-        let directories = plugins.directories.map { configured in
-            configured.map { $0.hasPrefix("/") || base.isEmpty ? $0 : base + "/" + $0 }
-        } ?? [home + "/plugins"]
-        var settings = PluginSettings(directories: directories, allowedSHA256: plugins.allowSHA256, inProcess: plugins.inProcess)
-        if let timeout = plugins.callTimeout { settings.callTimeout = timeout }
-        if let grace = plugins.cancelGrace { settings.cancelGrace = grace }
-        if let limit = plugins.memoryLimit { settings.memoryLimit = limit == 0 ? nil : limit }
-        if let idle = plugins.idleHosts { settings.idleHosts = idle }
-        return settings
+        PluginSettings(try load(home: home), home: home)
     }
 }

@@ -2,12 +2,12 @@ import AtomdSpec
 import Foundation
 
 /// Reads the values of a job's secrets from the environment and from files.
-enum SecretResolver {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public enum SecretResolver {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
     }
 
-    static func resolve(_ secrets: [String: SecretSource]) throws(Failure) -> [String: String] {
+    public static func resolve(_ secrets: [String: SecretSource]) throws(Failure) -> [String: String] {
         var values: [String: String] = [:]
         for (name, source) in secrets.sorted(by: { $0.key < $1.key }) {
             switch source {

@@ -1,0 +1,120 @@
+import AtomdEngine
+import AtomdJournal
+import AtomdPlugins
+import AtomdSpec
+import Foundation
+
+extension Agent {
+    /// Starts queued entries while slots are free, one at a time so that
+    /// runs start in the order their jobs arrived.
+    func pump() async {
+        guard !pumping else { return }
+        pumping = true
+        defer { pumping = false }
+        while accepting, let entry = queue.next(running: live.count) {
+            switch entry {
+            case .start(let file): await start(file)
+            case .resume(let file, let runID): await resume(file, runID: runID)
+            }
+            updateStatus()
+        }
+    }
+
+    private func start(_ file: String) async {
+        let path = settings.spool.processing + "/" + file
+        let bytes: [UInt8], job: Job
+        do {
+            bytes = try JobLoader.read(path)
+            job = try JobLoader.load(bytes: bytes, file: file)
+        } catch {
+            refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
+            return
+        }
+        guard let (registry, secrets) = await prepare(job, file: file, runID: nil) else { return }
+        let runID = RunID.make()
+        do {
+            try await journal.createRun(NewRun(id: runID, jobName: job.name, jobFile: path,
+                                               jobText: String(decoding: bytes, as: UTF8.self), vars: [:], spoolFile: file))
+        } catch {
+            // Left in processing/: the next start tries it again.
+            log.error("\(file): the journal cannot record a new run (\(error)); the job waits in processing/ for the next start")
+            return
+        }
+        launch(file, runID: runID, job: job) { engine throws(RunSetupError) in
+            try engine.start(RunRequest(job: job, runID: runID, environment: ProcessInfo.processInfo.environment, secrets: secrets))
+        } registry: { registry }
+    }
+
+    private func resume(_ file: String, runID: String) async {
+        let run: JournaledRun?, history: [EngineEvent]
+        do {
+            run = try journal.run(runID)
+            history = try journal.events(of: runID)
+        } catch {
+            log.error("\(file): cannot read run \(runID) from the journal: \(error)")
+            return
+        }
+        guard let run else { return }
+        let job: Job
+        do {
+            job = try JobLoader.load(bytes: Array(run.jobText.utf8), file: file)
+        } catch {
+            refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
+            return
+        }
+        guard let (registry, secrets) = await prepare(job, file: file, runID: runID) else { return }
+        launch(file, runID: runID, job: job, resumed: true) { engine throws(RunSetupError) in
+            try engine.resume(RunRequest(job: job, runID: runID, vars: run.vars, environment: ProcessInfo.processInfo.environment,
+                                         secrets: secrets), history: history)
+        } registry: { registry }
+    }
+
+    /// The atoms and secrets a run needs; a job that cannot have them is
+    /// filed in failed/ with why.
+    private func prepare(_ job: Job, file: String, runID: String?) async -> (AtomRegistry, [String: String])? {
+        let secrets: [String: String]
+        do {
+            secrets = try SecretResolver.resolve(job.secrets)
+        } catch {
+            refuse(file, SpoolReport(file: file, message: error.description,
+                                     hint: "give the agent the variable or file (systemd: Environment=, EnvironmentFile= or LoadCredential=)",
+                                     runID: runID))
+            return nil
+        }
+        do {
+            return (try await AtomSet.registry(logs: settings.logs, for: job, catalog: catalog), secrets)
+        } catch {
+            refuse(file, SpoolReport(file: file, message: "plugin " + error.errors.map(\.description).joined(separator: "; "),
+                                     hint: "`atomd plugins` lists what the agent can load", runID: runID))
+            return nil
+        }
+    }
+
+    private func launch(_ file: String, runID: String, job: Job, resumed: Bool = false, _ begin: (Engine) throws(RunSetupError) -> RunHandle,
+                        registry: () -> AtomRegistry) {
+        let engine = Engine(registry: registry(), journal: journal, locks: locks, listeners: [])
+        let handle: RunHandle
+        do {
+            handle = try begin(engine)
+        } catch {
+            refuse(file, SpoolReport(file: file, message: error.message, hint: error.hint, runID: runID))
+            return
+        }
+        live[runID] = LiveRun(runID: runID, file: file, jobName: job.name, handle: handle, catalog: catalog, started: .now)
+        log.info("\(file): run \(runID) \(resumed ? "resumed" : "started")")
+        Task {
+            let report = await handle.wait()
+            await self.ended(runID, report)
+        }
+    }
+
+    private func ended(_ runID: String, _ report: RunReport) async {
+        guard let run = live.removeValue(forKey: runID) else { return }
+        if run.catalog !== catalog, !live.values.contains(where: { $0.catalog === run.catalog }) { run.catalog.shutDown() }
+        guard !abandoned.contains(runID) else { return }
+        let reason = report.error ?? report.steps.first { $0.error != nil }.map { "step '\($0.id)' \($0.status.rawValue): \($0.error ?? "")" }
+        await fileEnded(run.file, runID: runID, status: report.status, reason: reason)
+        updateStatus()
+        await pump()
+    }
+}

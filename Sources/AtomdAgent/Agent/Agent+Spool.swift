@@ -1,0 +1,98 @@
+import AtomdEngine
+import AtomdJournal
+import Foundation
+
+extension Agent {
+    /// Before anything new is claimed: claimed files whose runs the journal
+    /// holds are resumed (still open) or filed (ended); claimed files that
+    /// never became a run start first in the queue.
+    func recover() async throws(AgentError) {
+        let present = spool.claimed()
+        var starts: [String] = []
+        do {
+            try await journal.releaseSpoolFiles(except: Set(present))
+            for file in present {
+                guard let run = try journal.run(spoolFile: file) else {
+                    starts.append(file)
+                    continue
+                }
+                if run.isOpen {
+                    log.notice("resuming run \(run.id) of \(file), cut short by a restart")
+                    queue.append(.resume(file: file, runID: run.id))
+                } else {
+                    await fileEnded(file, runID: run.id, status: run.status, reason: run.detail)
+                }
+            }
+            let foreground = try journal.openRuns().filter { $0.spoolFile == nil }
+            if !foreground.isEmpty {
+                let ids = foreground.map(\.id).joined(separator: ", ")
+                log.notice("\(foreground.count) unfinished run(s) from `atomd run` are left to `atomd resume`: \(ids)")
+            }
+        } catch {
+            throw AgentError("cannot read the journal: \(error)")
+        }
+        for file in starts {
+            log.notice("\(file) was claimed but had not started before the restart; starting it")
+            queue.append(.start(file: file))
+        }
+    }
+
+    /// Claims every job file waiting in incoming/, oldest first.
+    func claimWaiting() {
+        do {
+            for name in try spool.scan() { claim(name) }
+        } catch {
+            log.error("cannot scan the spool: \(error)")
+        }
+    }
+
+    func claim(_ name: String) {
+        guard accepting else { return }
+        do {
+            switch try spool.claim(name) {
+            case .claimed(let file):
+                log.info("claimed \(name)\(file == name ? "" : " as processing/\(file)")")
+                queue.append(.start(file: file))
+                updateStatus()
+            case .rejected(let filed):
+                log.warning("refused \(name): filed as failed/\(filed) with failed/\(filed).error.json")
+            case .ignored:
+                break
+            }
+        } catch {
+            log.error("cannot claim \(name): \(error)")
+        }
+    }
+
+    /// Files a claimed job whose run has ended, then lets the journal forget
+    /// the file (after a crash in between, `recover` does).
+    func fileEnded(_ file: String, runID: String?, status: RunStatus, reason: String?) async {
+        let failure: SpoolReport? = status == .succeeded ? nil : SpoolReport(
+            file: file, message: "run \(runID ?? "-") ended \(status.rawValue)" + (reason.map { ": \($0)" } ?? ""),
+            hint: runID.map { "atomd show \($0) tells what happened to each step" }, runID: runID)
+        do {
+            let filed = try spool.finish(file, failure: failure)
+            log.info("\(file): \(status.rawValue); filed as \(failure == nil ? "done" : "failed")/\(filed)")
+        } catch {
+            log.error("cannot file \(file): \(error)")
+            return
+        }
+        if let runID {
+            do {
+                try await journal.releaseSpoolFile(of: runID)
+            } catch {
+                log.error("journal: \(error); the next start sets it right")
+            }
+        }
+    }
+
+    /// Files a job that could not start, with why.
+    func refuse(_ file: String, _ report: SpoolReport) {
+        do {
+            let filed = try spool.finish(file, failure: report)
+            log.warning("\(file): \(report.message); filed as failed/\(filed)")
+        } catch {
+            log.error("cannot file \(file): \(error)")
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import AtomdEngine
+import AtomdJournal
+import AtomdPlugins
+import AtomdSpec
+import Foundation
+import Logging
+
+/// The daemon: recovers what a restart cut short, claims job files from the
+/// spool in order of arrival, runs up to `max_runs` at once, and files each
+/// job in done/ or failed/ when its run has ended. `stop` stops claiming and
+/// lets running runs finish within the stop timeout; the journal keeps the
+/// rest for the next start.
+public actor Agent {
+    public private(set) var settings: AgentSettings
+    let spool: Spool
+    public let journal: DurableJournal
+    let log: Logger
+    let notifier: SystemdNotifier
+    var queue: RunQueue
+    var live: [String: LiveRun] = [:]
+    var catalog: PluginCatalog
+    let locks = InProcessLocks()
+    var accepting = true
+    var pumping = false
+    /// Runs left running by `stop`: the next start resumes them.
+    var abandoned: Set<String> = []
+    var watcher: SpoolWatcher?
+    let started = ContinuousClock.now
+
+    /// Creates the spool and log directories and opens the journal.
+    public init(settings: AgentSettings, log: Logger, notifier: SystemdNotifier = SystemdNotifier()) throws(AgentError) {
+        self.settings = settings
+        self.log = log
+        self.notifier = notifier
+        spool = Spool(layout: settings.spool)
+        queue = RunQueue(limit: settings.maxRuns)
+        catalog = PluginCatalog(settings: settings.plugins)
+        do {
+            try settings.spool.create()
+            try FileManager.default.createDirectory(atPath: settings.logs, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            journal = try DurableJournal(path: settings.home + "/journal.sqlite", durability: settings.durability,
+                                         crashHook: CrashHook.fromEnvironment(ProcessInfo.processInfo.environment))
+        } catch {
+            throw AgentError("cannot start: \(error)")
+        }
+    }
+
+    /// Runs until `stop`: first the runs a restart cut short, then the jobs
+    /// waiting in incoming/, then each job as it arrives.
+    public func run() async throws(AgentError) {
+        try await recover()
+        let watcher: SpoolWatcher
+        do {
+            // Watch before scanning: a file that arrives during the scan is
+            // seen by one or the other (claiming it twice is harmless).
+            watcher = try SpoolWatcher(directory: settings.spool.incoming)
+        } catch {
+            throw AgentError("cannot watch the spool: \(error)")
+        }
+        self.watcher = watcher
+        claimWaiting()
+        notifier.notify("READY=1")
+        log.info("ready: watching \(settings.spool.incoming), up to \(settings.maxRuns) runs at once, control socket \(settings.socket)")
+        startWatchdog()
+        await pump()
+        for await event in watcher.events {
+            switch event {
+            case .arrived(let name): claim(name)
+            case .created(let name):
+                // Only a hard link is complete when created; it is refused.
+                if spool.isHardLink(name) { claim(name) }
+            case .rescan:
+                log.warning("the spool's event queue overflowed; scanning incoming/ again")
+                claimWaiting()
+            }
+            await pump()
+        }
+    }
+
+    /// Stops claiming and waits up to the stop timeout for running runs; the
+    /// process may exit then. Runs still going are not cancelled: the
+    /// journal has them and the next start resumes them. Jobs claimed but
+    /// not started stay in processing/ and start then.
+    public func stop() async {
+        guard accepting else { return }
+        accepting = false
+        watcher?.stop()
+        notifier.notify("STOPPING=1")
+        log.notice("stopping: \(live.count) running, \(queue.count) claimed and waiting; waiting up to \(settings.stopTimeout) for running runs")
+        let deadline = ContinuousClock.now + settings.stopTimeout
+        while !live.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        // What still runs is left exactly as a crash would leave it: the
+        // journal has every transition, and the next start resumes it
+        // (steps in doubt are settled by their checks).
+        for run in live.values {
+            abandoned.insert(run.runID)
+            log.notice("run \(run.runID) (\(run.file)) did not finish in time; it resumes at the next start")
+        }
+        // Plugin hosts serving runs left running see their pipes close when
+        // this process exits, and end; killing them now would fail steps.
+        if live.isEmpty { catalog.shutDown() }
+        log.notice("stopped")
+    }
+
+    /// Applies a changed configuration (SIGHUP): limits, access and plugins
+    /// at once; a new plugin catalog serves runs that start from now on.
+    public func reload(_ next: AgentSettings) {
+        for (name, changed) in [("agent.spool", next.spool != settings.spool), ("agent.logs", next.logs != settings.logs),
+                                ("api.socket", next.socket != settings.socket),
+                                ("agent.journal_sync", next.durability != settings.durability)] where changed {
+            log.warning("reload: \(name) changes at the next start, not now")
+        }
+        var applied = next
+        applied.spool = settings.spool
+        applied.logs = settings.logs
+        applied.socket = settings.socket
+        applied.durability = settings.durability
+        settings = applied
+        queue.limit = applied.maxRuns
+        let previous = catalog
+        catalog = PluginCatalog(settings: applied.plugins)
+        if !live.values.contains(where: { $0.catalog === previous }) { previous.shutDown() }
+        log.notice("reloaded the configuration: up to \(applied.maxRuns) runs at once; plugins are looked up again")
+        Task { await pump() }
+    }
+
+    func updateStatus() {
+        notifier.notify("STATUS=\(live.count) running, \(queue.count) queued")
+    }
+
+    /// WATCHDOG=1 from a task that needs the actor: a stuck agent stops
+    /// sending it, and systemd restarts it.
+    private func startWatchdog() {
+        guard let interval = notifier.watchdogInterval else { return }
+        Task { [weak self] in
+            while let self, await self.accepting {
+                self.notifier.notify("WATCHDOG=1")
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import AtomdJournal
+import AtomdPlugins
+import AtomdSpec
+import Foundation
+
+/// The agent configuration with every default filled in and every path
+/// made absolute.
+public struct AgentSettings: Sendable {
+    /// The journal (HOME/journal.sqlite) and the base of relative paths.
+    public var home: String
+    public var configFile: String?
+    public var spool: SpoolLayout
+    public var logs: String
+    public var socket: String
+    public var maxRuns: Int
+    public var stopTimeout: Duration
+    public var durability: DurableJournal.Durability
+    /// Members may use the control API; nil: only root and the agent's user.
+    public var group: gid_t?
+    public var publicRead: Bool
+    public var plugins: PluginSettings
+
+    /// Fails when `api.group` names no group.
+    public init(_ config: AgentConfig, home: String) throws(AgentError) {
+        let home = Self.absolute(home, base: FileManager.default.currentDirectoryPath)
+        self.home = home
+        configFile = config.file
+        spool = SpoolLayout(root: Self.absolute(config.agent.spool ?? "spool", base: home))
+        logs = Self.absolute(config.agent.logs ?? "logs", base: home)
+        socket = Self.absolute(config.api.socket ?? "atomd.sock", base: home)
+        maxRuns = config.agent.maxRuns ?? 4
+        stopTimeout = config.agent.stopTimeout ?? .seconds(60)
+        durability = config.agent.journalSync == "normal" ? .normal : .full
+        publicRead = config.api.publicRead ?? false
+        plugins = PluginSettings(config, home: home)
+        if let name = config.api.group {
+            guard let entry = getgrnam(name) else {
+                throw AgentError("api.group: there is no group '\(name)'", hint: "create it (groupadd \(name)) or remove the key")
+            }
+            group = entry.pointee.gr_gid
+        }
+    }
+
+    static func absolute(_ path: String, base: String) -> String {
+        let joined = path.hasPrefix("/") ? path : base + "/" + path
+        return URL(fileURLWithPath: joined).standardizedFileURL.path
+    }
+}
+
+/// Why the agent cannot start or go on; the hint says what to do.
+public struct AgentError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var hint: String?
+
+    public init(_ message: String, hint: String? = nil) {
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { message + (hint.map { " (\($0))" } ?? "") }
+}

@@ -1,0 +1,28 @@
+import AtomdEngine
+import AtomdHTTP
+import AtomdPlugins
+import AtomdShell
+import AtomdSpec
+
+/// The atoms a run can use: those built into atomd, and the atoms of the
+/// plugins its job names. One place for `atomd run` and the agent.
+public enum AtomSet {
+    /// Shell steps log under `logs`/RUN/STEP.ATTEMPT.log.
+    public static func builtIn(logs: String) -> AtomRegistry {
+        var registry = AtomRegistry(TestAtoms.all())
+        registry.register(ShellAtom(supervisor: ProcessSupervisor(logDirectory: logs)))
+        registry.register(HTTPAtom())
+        return registry
+    }
+
+    /// The built-in atoms plus the plugins `job` uses, each loaded with its
+    /// isolation.
+    public static func registry(logs: String, for job: Job, catalog: PluginCatalog) async throws(PluginLoadErrors) -> AtomRegistry {
+        var registry = builtIn(logs: logs)
+        let builtIn = Set(registry.names.compactMap { $0.split(separator: ".").first.map(String.init) })
+        let plugins = Set(job.pluginAtoms.map(\.plugin)).subtracting(builtIn)
+        guard !plugins.isEmpty else { return registry }
+        for atom in try await catalog.atoms(forPlugins: plugins) { registry.register(atom) }
+        return registry
+    }
+}

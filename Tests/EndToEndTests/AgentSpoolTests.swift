@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+
+/// The agent with its spool, end to end: jobs dropped while it runs, every
+/// one filed once with the right report, across restarts.
+@Suite struct AgentSpoolTests {
+    /// A job that appends its name to HOME/ran.log: each line is one run.
+    func job(_ name: String, home: String, fail: Bool = false) -> String {
+        """
+        version: 1
+        name: \(name)
+        steps:
+          - { id: record, run: "echo \(name) >> \(home)/ran.log" }
+          - { id: check, uses: test.fail, with: { always: \(fail) } }
+        """
+    }
+
+    @Test func twoHundredJobsEachEndFiledOnceWithTheRightReport() async throws {
+        let agent = try AgentProcess.start(config: "agent: { max_runs: 8 }\n")
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        var expectedDone: Set<String> = [], expectedFailed: [String: String] = [:]
+        for index in 0..<200 {
+            let name = "job-\(index).yaml"
+            switch index % 8 {
+            case 0:
+                try agent.drop(name, "version: 1\nname: broken\nsteps:\n  - { id: a, runn: x }\n")
+                expectedFailed[name] = "step 'a' has no action"
+            case 1:
+                try agent.drop(name, job("j\(index)", home: agent.home, fail: true))
+                expectedFailed[name] = "ended reverted"
+            case 2:
+                // Written in place, slowly, under a temporary name; renamed in when complete.
+                let temporary = agent.spool + "/incoming/\(name).tmp"
+                let handle = try #require(FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: temporary, contents: nil); return temporary }()))
+                for line in job("j\(index)", home: agent.home).split(separator: "\n", omittingEmptySubsequences: false) {
+                    handle.write(Data((line + "\n").utf8))
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+                try handle.close()
+                #expect(rename(temporary, agent.spool + "/incoming/" + name) == 0)
+                expectedDone.insert(name)
+            case 3:
+                try agent.drop(name, job("j\(index)", home: agent.home), mode: 0o666)
+                expectedFailed[name] = "writable by its group or by everyone"
+            case 4:
+                let outside = agent.home + "/\(name).orig"
+                try job("j\(index)", home: agent.home).write(toFile: outside, atomically: false, encoding: .utf8)
+                #expect(link(outside, agent.spool + "/incoming/" + name) == 0)
+                expectedFailed[name] = "2 hard links"
+            default:
+                try agent.drop(name, job("j\(index)", home: agent.home))
+                expectedDone.insert(name)
+            }
+        }
+        let (done, failed) = try await agent.waitForFiled(200)
+        #expect(Set(done) == expectedDone)
+        #expect(Set(failed) == Set(expectedFailed.keys))
+        for (name, message) in expectedFailed {
+            let report = try agent.report(name)
+            #expect((report["message"] as? String)?.contains(message) == true, "\(name): \(report)")
+            #expect(report["file"] as? String == name)
+        }
+        #expect(try agent.report("job-0.yaml")["line"] as? Int == 4)
+        #expect(try agent.report("job-1.yaml")["run_id"] is String)
+        // Each accepted job ran once: one line per job that got to run.
+        let ran = try String(contentsOfFile: agent.home + "/ran.log", encoding: .utf8).split(separator: "\n")
+        #expect(ran.count == Set(ran).count, "a job ran twice")
+        #expect(ran.count == expectedDone.count + expectedFailed.values.filter { $0 == "ended reverted" }.count)
+        #expect(agent.jobs(in: "incoming").isEmpty && agent.jobs(in: "processing").isEmpty)
+        #expect(agent.stop() == 0)
+    }
+
+    @Test func sigtermLeavesRunsToTheNextStartWhichFinishesOrCompensatesThem() async throws {
+        let config = "agent: { stop_timeout: 200ms, max_runs: 2 }\n"
+        let first = try AgentProcess.start(config: config)
+        try await first.waitForLog("ready:")
+        for index in 0..<2 {
+            try first.drop("slow-\(index).yaml", """
+                version: 1
+                name: slow
+                steps:
+                  - { id: made, uses: test.world, with: { flag: made } }
+                  - { id: wait, run: "sleep 30", revert: "true" }
+                """)
+        }
+        try await first.waitForLog("started", count: 2)
+        // Both slots are taken: this one is claimed and waits.
+        try first.drop("quick.yaml", job("quick", home: first.home))
+        try await first.waitForLog("claimed quick.yaml")
+        #expect(first.stop() == 0)
+        #expect(first.log.contains("did not finish in time; it resumes at the next start"), "\(first.log)")
+        #expect(first.jobs(in: "processing").count == 3, "claimed jobs stay in processing/: \(first.log)")
+
+        let second = try AgentProcess.start(home: first.home, config: config)
+        defer { _ = second.stop() }
+        let (done, failed) = try await second.waitForFiled(3)
+        #expect(second.log.contains("resuming run"))
+        #expect(done == ["quick.yaml"])
+        #expect(failed == ["slow-0.yaml", "slow-1.yaml"])
+        for name in ["slow-0.yaml", "slow-1.yaml"] {
+            #expect((try second.report(name)["message"] as? String)?.contains("the agent stopped during attempt 1") == true)
+        }
+        let ran = try String(contentsOfFile: first.home + "/ran.log", encoding: .utf8)
+        #expect(ran == "quick\n")
+    }
+
+    @Test func twoJobsWithTheSameLockNeverOverlap() async throws {
+        let agent = try AgentProcess.start(config: "agent: { max_runs: 4 }\n")
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        for index in 0..<4 {
+            try agent.drop("locked-\(index).yaml", """
+                version: 1
+                name: locked
+                steps:
+                  - id: critical
+                    lock: database
+                    run: "echo start >> \(agent.home)/lock.log; sleep 0.2; echo end >> \(agent.home)/lock.log"
+                """)
+        }
+        let (done, _) = try await agent.waitForFiled(4)
+        #expect(done.count == 4)
+        let lines = try String(contentsOfFile: agent.home + "/lock.log", encoding: .utf8).split(separator: "\n")
+        #expect(lines == Array(repeating: ["start", "end"], count: 4).flatMap { $0 }, "overlapping: \(lines)")
+    }
+
+    @Test func sighupReloadsTheConfigurationAndKeepsTheOldOneWhenTheNewIsInvalid() async throws {
+        let agent = try AgentProcess.start(config: "agent: { max_runs: 2 }\n")
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("up to 2 runs at once")
+        try "agent: { max_runs: 5 }\n".write(toFile: agent.home + "/atomd.yaml", atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        try await agent.waitForLog("reloaded the configuration: up to 5 runs at once")
+        try "agent: { max_run: 5 }\n".write(toFile: agent.home + "/atomd.yaml", atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        try await agent.waitForLog("reload refused")
+        #expect(agent.log.contains("unknown key 'max_run'"))
+        try agent.drop("after.yaml", job("after", home: agent.home))
+        #expect(try await agent.waitForFiled(1).done == ["after.yaml"])
+    }
+
+    @Test func anInvalidConfigurationStopsTheAgentWithExitCode2() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-agent-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try "agent: { max_runs: lots }\n".write(toFile: home + "/atomd.yaml", atomically: true, encoding: .utf8)
+        let result = try AtomdProcess.run(["agent", "--home", home])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("atomd.yaml:1:20"))
+        #expect(!FileManager.default.fileExists(atPath: home + "/spool"), "nothing is created for a refused configuration")
+    }
+}
