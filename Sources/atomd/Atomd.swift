@@ -27,7 +27,8 @@ struct Atomd: AsyncParsableCommand {
             """,
         version: AtomdVersion.current,
         subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, ResumeCommand.self,
-                      RunsCommand.self, ShowCommand.self, LogsCommand.self, AgentCommand.self, PluginsCommand.self,
+                      RunsCommand.self, ShowCommand.self, LogsCommand.self, AgentCommand.self, SubmitCommand.self,
+                      PauseCommand.self, CancelCommand.self, RetryCommand.self, SkipCommand.self, PluginsCommand.self,
                       PluginHostCommand.self]
     )
 

@@ -32,6 +32,7 @@ import Testing
         let runID = try runJob()
         let table = try AtomdProcess.run(["runs", "--home", home])
         #expect(table.stdout.contains(runID) && table.stdout.contains("chatty") && table.stdout.contains("succeeded"), "\(table.stdout)")
+        #expect(table.stderr.contains("no agent socket at \(home)/atomd.sock; reading the journal instead"), "says where it read")
         #expect(try AtomdProcess.run(["runs", "--home", home, "--status", "reverted"]).stdout.contains("no runs with status reverted"))
 
         let shown = try AtomdProcess.run(["show", runID, "--home", home])

@@ -92,7 +92,7 @@ extension Agent {
 
     private func launch(_ file: String, runID: String, job: Job, resumed: Bool = false, _ begin: (Engine) throws(RunSetupError) -> RunHandle,
                         registry: () -> AtomRegistry) {
-        let engine = Engine(registry: registry(), journal: journal, locks: locks, listeners: [])
+        let engine = Engine(registry: registry(), journal: journal, locks: locks, listeners: [metrics.listener(for: job), events])
         let handle: RunHandle
         do {
             handle = try begin(engine)
@@ -100,6 +100,7 @@ extension Agent {
             refuse(file, SpoolReport(file: file, message: error.message, hint: error.hint, runID: runID))
             return
         }
+        if let claimed = claimedAt.removeValue(forKey: file) { metrics.observeQueueWait((ContinuousClock.now - claimed) / .seconds(1)) }
         live[runID] = LiveRun(runID: runID, file: file, jobName: job.name, handle: handle, catalog: catalog, started: .now)
         log.info("\(file): run \(runID) \(resumed ? "resumed" : "started")")
         Task {

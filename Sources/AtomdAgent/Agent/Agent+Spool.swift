@@ -53,6 +53,7 @@ extension Agent {
             case .claimed(let file):
                 log.info("claimed \(name)\(file == name ? "" : " as processing/\(file)")")
                 queue.append(.start(file: file))
+                claimedAt[file] = .now
                 updateStatus()
             case .rejected(let filed):
                 log.warning("refused \(name): filed as failed/\(filed) with failed/\(filed).error.json")
@@ -88,6 +89,7 @@ extension Agent {
 
     /// Files a job that could not start, with why.
     func refuse(_ file: String, _ report: SpoolReport) {
+        claimedAt[file] = nil
         do {
             let filed = try spool.finish(file, failure: report)
             log.warning("\(file): \(report.message); filed as failed/\(filed)")

@@ -26,6 +26,10 @@ public actor Agent {
     var abandoned: Set<String> = []
     var watcher: SpoolWatcher?
     let started = ContinuousClock.now
+    public let metrics = AgentMetrics()
+    let events = EventBroadcast()
+    /// When each waiting file was claimed, for the queue-wait histogram.
+    var claimedAt: [String: ContinuousClock.Instant] = [:]
 
     /// Creates the spool and log directories and opens the journal.
     public init(settings: AgentSettings, log: Logger, notifier: SystemdNotifier = SystemdNotifier()) throws(AgentError) {

@@ -50,6 +50,13 @@ struct AgentCommand: AsyncParsableCommand {
             log.critical("\(error)")
             throw AtomdExit.unavailable.code
         }
+        let server: ControlServer
+        do {
+            server = try await ControlServer.start(agent: agent, log: log)
+        } catch {
+            log.critical("\(error)")
+            throw AtomdExit.unavailable.code
+        }
         let signals: SignalInbox
         do {
             signals = try SignalInbox([SIGTERM, SIGINT, SIGHUP])
@@ -75,9 +82,11 @@ struct AgentCommand: AsyncParsableCommand {
             try await agent.run()
         } catch {
             log.critical("\(error)")
+            await server.stop()
             throw AtomdExit.unavailable.code
         }
         await steering.value
+        await server.stop()
     }
 
     /// Exits 2 on an invalid configuration (at start); on reload the error

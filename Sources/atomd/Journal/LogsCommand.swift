@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtomdAgent
 import AtomdJournal
 import AtomdSpec
 import Foundation
@@ -22,9 +23,19 @@ struct LogsCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("f"), .long], help: "Keep printing new output until the run has ended.")
     var follow = false
 
+    @OptionGroup var socketOption: SocketOption
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        let client = AgentClient(socket: socketOption.path(home: selection.homeOptions.home))
+        do {
+            try await printFromAgent(client)
+            return
+        } catch {
+            guard case .unavailable(let reason) = error else { throw error.exit }
+            Output.error("note: \(reason); reading the journal and HOME/logs instead")
+        }
         let (journal, run) = try selection.load()
         let reader = StepLogReader(directory: selection.homeOptions.home + "/logs/" + run.id, step: step, json: output.json)
         reader.printNew()
@@ -34,6 +45,33 @@ struct LogsCommand: AsyncParsableCommand {
             reader.printNew()
         }
         reader.printNew()
+    }
+}
+
+extension LogsCommand {
+    /// Through the agent's API, which reads its own log directory; with -f
+    /// until the run is closed.
+    private func printFromAgent(_ client: AgentClient) async throws(AgentClient.Failure) {
+        let run = "/runs/" + selection.runID.urlPathEscaped
+        let query = run + "/logs" + (step.map { "?step=" + $0.urlPathEscaped } ?? "")
+        let printer = StepLogReader(directory: "", step: nil, json: output.json)
+        var printed: [String: Int] = [:]
+        while true {
+            // Whether the run was still open before reading: lines written
+            // before it closed are then in this read.
+            let detail = try await client.get(run)
+            let open = follow && (try? client.decode(RunDetail.self, from: detail))?.run.open == true
+            let lines = (try? client.decode([StepLogs].self, from: try await client.get(query))) ?? []
+            var seen: [String: Int] = [:]
+            for line in lines {
+                let key = "\(line.step).\(line.attempt)"
+                seen[key, default: 0] += 1
+                if seen[key, default: 0] > printed[key, default: 0] { printer.emit(path: line.step, attempt: line.attempt, line: line.line) }
+            }
+            printed = seen
+            guard open else { return }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
     }
 }
 
@@ -80,7 +118,7 @@ final class StepLogReader {
         }
     }
 
-    private func emit(path: String, attempt: Int, line: String) {
+    func emit(path: String, attempt: Int, line: String) {
         if json {
             let object: JSONValue = .object(["step": .string(path), "attempt": .integer(Int64(attempt)), "line": .string(line)])
             Output.line(object.json)

@@ -9,8 +9,11 @@ import Foundation
 struct ResumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
-        abstract: "Finish a run that atomd did not finish (it was killed, or the machine went down).",
+        abstract: "Resume a paused run in the agent, or finish a run that atomd did not finish (killed, or the machine went down).",
         discussion: """
+            When the running agent holds the run (`atomd pause` paused it), the agent lets it go \
+            on. Otherwise the run is finished here, in the foreground:
+
             Runs the job exactly as it was started (the text kept in the journal, with its \
             --var values; secrets are read again). Steps that finished are not run again. A step \
             that was running is in doubt: any processes it left are stopped, then its check \
@@ -27,9 +30,16 @@ struct ResumeCommand: AsyncParsableCommand {
 
     @OptionGroup var configOptions: ConfigOptions
 
+    @OptionGroup var socketOption: SocketOption
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        let client = AgentClient(socket: socketOption.path(home: selection.homeOptions.home))
+        if (try? await client.post("/runs/\(selection.runID.urlPathEscaped)/resume")) != nil {
+            Output.line("resume requested for run \(selection.runID) in the agent")
+            return
+        }
         let (journal, run) = try selection.load()
         guard run.isOpen else {
             Output.error("run \(run.id) has already ended (\(run.status.rawValue)); nothing to resume")

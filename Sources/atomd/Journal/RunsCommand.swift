@@ -1,12 +1,13 @@
 import ArgumentParser
 import AtomdEngine
+import AtomdAgent
 import AtomdJournal
 import Foundation
 
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
-        abstract: "List runs from the journal, newest first.",
+        abstract: "List runs, newest first: from the running agent, else from the journal.",
         discussion: """
             Columns: run id, job, status, start time (UTC), duration. A run whose status is not \
             final (running, paused, reverting) and that no atomd is running was interrupted: \
@@ -22,57 +23,45 @@ struct RunsCommand: AsyncParsableCommand {
 
     @OptionGroup var homeOptions: HomeOptions
 
+    @OptionGroup var socketOption: SocketOption
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let journal = try homeOptions.journal(creating: false)
-        let runs: [JournaledRun]
+        let runs: [RunListing], place: String
+        let client = AgentClient(socket: socketOption.path(home: homeOptions.home))
         do {
-            runs = try journal.runs(status: status, limit: limit)
-        } catch {
-            Output.error("error: \(error)")
-            throw AtomdExit.unavailable.code
+            let query = "/runs?limit=\(limit)" + (status.map { "&status=\($0.rawValue)" } ?? "")
+            runs = try client.decode(RunList.self, from: try await client.get(query)).runs
+            place = "the agent"
+        } catch AgentClient.Failure.unavailable(let reason) {
+            Output.error("note: \(reason); reading the journal instead")
+            let journal = try homeOptions.journal(creating: false)
+            do {
+                runs = try journal.runs(status: status, limit: limit).map(RunListing.init)
+            } catch {
+                Output.error("error: \(error)")
+                throw AtomdExit.unavailable.code
+            }
+            place = journal.path
+        } catch let failure as AgentClient.Failure {
+            throw failure.exit
         }
         if output.json {
-            try Output.json(runs.map(RunListing.init))
+            try Output.json(runs)
             return
         }
         guard !runs.isEmpty else {
-            Output.line("no runs\(status.map { " with status \($0.rawValue)" } ?? "") in \(journal.path)")
+            Output.line("no runs\(status.map { " with status \($0.rawValue)" } ?? "") in \(place)")
             return
         }
         var rows = [["RUN", "JOB", "STATUS", "STARTED (UTC)", "DURATION"]]
         for run in runs {
-            rows.append([run.id, run.jobName, run.status.rawValue + (run.isOpen && run.status.isFinal ? " (finally pending)" : ""),
-                         run.startedAt.map(TimeText.utc) ?? "-",
-                         TimeText.duration(from: run.startedAt, to: run.finishedAt)])
+            rows.append([run.id, run.job, run.status.rawValue + (run.open && run.status.isFinal ? " (finally pending)" : ""),
+                         run.started_at.map(TimeText.utc) ?? "-",
+                         TimeText.duration(from: run.started_at, to: run.finished_at)])
         }
         TimeText.printTable(rows)
-    }
-}
-
-/// What `atomd runs --json` prints for each run (the job text stays out).
-struct RunListing: Encodable {
-    var id: String
-    var job: String
-    var job_file: String
-    var status: RunStatus
-    var open: Bool
-    var created_at: Date
-    var started_at: Date?
-    var finished_at: Date?
-    var duration_seconds: Double?
-
-    init(_ run: JournaledRun) {
-        id = run.id
-        job = run.jobName
-        job_file = run.jobFile
-        status = run.status
-        open = run.isOpen
-        created_at = run.createdAt
-        started_at = run.startedAt
-        finished_at = run.finishedAt
-        duration_seconds = run.startedAt.map { ((run.finishedAt ?? Date()).timeIntervalSince($0) * 1000).rounded() / 1000 }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtomdAgent
 import AtomdEngine
 import AtomdJournal
 import AtomdSpec
@@ -7,7 +8,7 @@ import Foundation
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show one run from the journal: every step with its state, attempts, timings, outputs, errors and compensation.",
+        abstract: "Show one run (from the running agent, else from the journal): every step with its state, attempts, timings, outputs, errors and compensation.",
         discussion: """
             Inputs and outputs are shown as journaled: secret values are replaced by ***. \
             `--json` prints the run and its steps as one object.
@@ -18,25 +19,42 @@ struct ShowCommand: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    @OptionGroup var socketOption: SocketOption
+
     func run() async throws {
-        let (journal, run) = try selection.load()
-        let steps: [JournaledStep]
+        let shown: RunDetail
+        let client = AgentClient(socket: socketOption.path(home: selection.homeOptions.home))
         do {
-            steps = try journal.steps(of: run.id)
-        } catch {
-            Output.error("error: \(error)")
-            throw AtomdExit.unavailable.code
+            shown = try client.decode(RunDetail.self, from: try await client.get("/runs/" + selection.runID.urlPathEscaped))
+        } catch AgentClient.Failure.unavailable(let reason) {
+            Output.error("note: \(reason); reading the journal instead")
+            let (journal, run) = try selection.load()
+            do {
+                shown = RunDetail(run, steps: try journal.steps(of: run.id), waiting: nil)
+            } catch {
+                Output.error("error: \(error)")
+                throw AtomdExit.unavailable.code
+            }
+        } catch let failure as AgentClient.Failure {
+            throw failure.exit
         }
         if output.json {
-            try Output.json(Shown(run: RunListing(run), job_sha256: run.jobSHA256, vars: run.vars, detail: run.detail, steps: steps))
+            try Output.json(shown)
             return
         }
-        Output.line("run \(run.id): \(run.status.rawValue)\(run.detail.map { " — \($0)" } ?? "")")
-        Output.line("job \(run.jobName) from \(run.jobFile) (sha256 \(run.jobSHA256.prefix(12)))")
-        Output.line("started \(run.startedAt.map(TimeText.utc) ?? "-") UTC, took \(TimeText.duration(from: run.startedAt, to: run.finishedAt))"
-                    + (run.isOpen ? "; not closed: `atomd resume \(run.id)` finishes it" : ""))
-        if !run.vars.isEmpty { Output.line("--var " + run.vars.keys.sorted().map { "\($0)=\(run.vars[$0]?.interpolated ?? "")" }.joined(separator: " ")) }
-        for step in steps {
+        let run = shown.run
+        Output.line("run \(run.id): \(run.status.rawValue)\(shown.detail.map { " — \($0)" } ?? "")")
+        Output.line("job \(run.job) from \(run.job_file) (sha256 \(shown.job_sha256.prefix(12)))")
+        let held = shown.waiting != nil
+        Output.line("started \(run.started_at.map(TimeText.utc) ?? "-") UTC, took \(TimeText.duration(from: run.started_at, to: run.finished_at))"
+                    + (run.open && !held ? "; not closed: `atomd resume \(run.id)` finishes it" : ""))
+        if let waiting = shown.waiting, !waiting.isEmpty {
+            Output.line("waiting for a decision: " + waiting.map { "`atomd retry|skip \(run.id) \($0)`" }.joined(separator: ", "))
+        }
+        if !shown.vars.isEmpty {
+            Output.line("--var " + shown.vars.keys.sorted().map { "\($0)=\(shown.vars[$0]?.interpolated ?? "")" }.joined(separator: " "))
+        }
+        for step in shown.steps {
             Output.line()
             Output.line("\(step.path): \(step.status.rawValue), \(step.attempts) attempt\(step.attempts == 1 ? "" : "s"), "
                         + TimeText.duration(from: step.startedAt, to: step.finishedAt))
@@ -47,12 +65,11 @@ struct ShowCommand: AsyncParsableCommand {
             if let compensation = step.compensation { Output.line("  compensation: \(compensation)") }
         }
     }
+}
 
-    struct Shown: Encodable {
-        var run: RunListing
-        var job_sha256: String
-        var vars: [String: JSONValue]
-        var detail: String?
-        var steps: [JournaledStep]
+extension String {
+    /// Safe as one path segment of a URL.
+    var urlPathEscaped: String {
+        addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? self
     }
 }

@@ -1,0 +1,124 @@
+import AtomdEngine
+import AtomdJournal
+import AtomdPlugins
+import AtomdSpec
+import Foundation
+
+/// A run as `GET /runs` and `atomd runs --json` list it (the job text
+/// stays out).
+public struct RunListing: Codable, Sendable {
+    public var id: String
+    public var job: String
+    public var job_file: String
+    public var status: RunStatus
+    public var open: Bool
+    public var created_at: Date
+    public var started_at: Date?
+    public var finished_at: Date?
+    public var duration_seconds: Double?
+
+    public init(_ run: JournaledRun) {
+        id = run.id
+        job = run.jobName
+        job_file = run.jobFile
+        status = run.status
+        open = run.isOpen
+        created_at = run.createdAt
+        started_at = run.startedAt
+        finished_at = run.finishedAt
+        duration_seconds = run.startedAt.map { ((run.finishedAt ?? Date()).timeIntervalSince($0) * 1000).rounded() / 1000 }
+    }
+}
+
+/// `GET /runs`.
+public struct RunList: Codable, Sendable {
+    public var runs: [RunListing]
+    /// Runs this agent holds now.
+    public var live: [Agent.LiveSummary]
+    /// Claimed files waiting for a slot, in order.
+    public var queued: [String]
+}
+
+/// One run with its steps, as `GET /runs/ID` and `atomd show --json` give it.
+public struct RunDetail: Codable, Sendable {
+    public var run: RunListing
+    public var job_sha256: String
+    public var vars: [String: JSONValue]
+    public var detail: String?
+    public var steps: [JournaledStep]
+    /// Steps paused for an operator decision; nil when no agent holds the run.
+    public var waiting: [String]?
+
+    public init(_ run: JournaledRun, steps: [JournaledStep], waiting: [String]?) {
+        self.run = RunListing(run)
+        job_sha256 = run.jobSHA256
+        vars = run.vars
+        detail = run.detail
+        self.steps = steps
+        self.waiting = waiting
+    }
+}
+
+struct SubmitFailure: Codable, Sendable {
+    struct Problem: Codable, Sendable {
+        var line: Int
+        var column: Int
+        var message: String
+        var hint: String?
+    }
+
+    var error: String
+    var hint: String?
+    var problems: [Problem]
+
+    init(_ failure: SubmitError) {
+        error = failure.message
+        hint = failure.hint
+        problems = failure.diagnostics.map {
+            Problem(line: $0.location.line, column: $0.location.column, message: $0.message, hint: $0.hint)
+        }
+    }
+}
+
+struct PluginSummary: Codable, Sendable {
+    var name: String
+    var path: String
+    var isolation: String
+    var version: String?
+    var atoms: [String]
+    var error: String?
+
+    init(_ listing: PluginListing) {
+        name = listing.name
+        path = listing.path
+        isolation = listing.isolation.rawValue
+        version = listing.descriptor?.version
+        atoms = listing.descriptor?.atoms.map(\.name) ?? []
+        error = listing.error?.description
+    }
+}
+
+/// Step log lines, complete lines only, oldest attempt first.
+public struct StepLogs: Codable, Sendable {
+    public var step: String
+    public var attempt: Int
+    public var line: String
+
+    public static func lines(directory: String, step: String?) -> [StepLogs] {
+        guard let names = FileManager.default.subpaths(atPath: directory) else { return [] }
+        var found: [(path: String, attempt: Int, file: String)] = []
+        for name in names where name.hasSuffix(".log") {
+            let base = name.dropLast(4)
+            guard let dot = base.lastIndex(of: "."), let attempt = Int(base[base.index(after: dot)...]) else { continue }
+            let path = String(base[..<dot])
+            if let step, path != step, !path.hasSuffix("/" + step) { continue }
+            found.append((path, attempt, directory + "/" + name))
+        }
+        return found.sorted { ($0.attempt, $0.path) < ($1.attempt, $1.path) }.flatMap { entry -> [StepLogs] in
+            guard let data = FileManager.default.contents(atPath: entry.file),
+                  let end = data.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
+            return String(decoding: data[...end], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                .dropLast().map { StepLogs(step: entry.path, attempt: entry.attempt, line: String($0)) }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import AtomdEngine
+import AtomdJournal
+import AtomdSpec
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The control API (README "Control API" lists every route). JSON in and
+/// out; errors are `{"error": ..., "hint": ...}` with a fitting status.
+enum ControlRoutes {
+    static func router(agent: Agent) -> Router<ControlContext> {
+        let router = Router(context: ControlContext.self)
+        router.add(middleware: AccessMiddleware(agent: agent))
+        router.get("healthz") { _, _ in
+            let running = await agent.liveRuns().count, queued = await agent.queuedFiles.count
+            let accepting = await agent.isAccepting
+            return try json(["status": accepting ? "ok" : "stopping", "running": running, "queued": queued] as [String: any Sendable],
+                            status: accepting ? .ok : .serviceUnavailable)
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: await agent.metricsText())))
+        }
+        router.get("runs") { request, _ in
+            let status = request.uri.queryParameters["status"].map(String.init)
+            let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 50
+            guard status == nil || RunStatus(rawValue: status ?? "") != nil else {
+                throw APIError(.badRequest, "unknown status '\(status ?? "")'",
+                               hint: "one of " + RunStatus.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            let runs = try agent.journal.runs(status: status.flatMap(RunStatus.init(rawValue:)), limit: limit)
+            return try encoded(RunList(runs: runs.map(RunListing.init), live: await agent.liveRuns(), queued: await agent.queuedFiles))
+        }
+        router.get("runs/:id") { _, context in
+            let run = try run(agent, context)
+            return try encoded(RunDetail(run, steps: try agent.journal.steps(of: run.id),
+                                         waiting: await agent.liveRuns().first { $0.runID == run.id }?.waiting))
+        }
+        router.get("runs/:id/logs") { request, context in
+            let run = try run(agent, context)
+            let step = request.uri.queryParameters["step"].map(String.init)
+            return try encoded(StepLogs.lines(directory: await agent.settings.logs + "/" + run.id, step: step))
+        }
+        router.get("runs/:id/events") { request, context in
+            let run = try run(agent, context)
+            let after = HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }.flatMap(Int.init) ?? 0
+            return EventStream.response(agent: agent, runID: run.id, after: after, open: run.isOpen)
+        }
+        router.post("jobs") { request, context in
+            guard let name = request.uri.queryParameters["name"].map(String.init) else {
+                throw APIError(.badRequest, "the job file's name is missing", hint: "POST /jobs?name=NAME.yaml")
+            }
+            let body = try await request.body.collect(upTo: YAMLLimits.jobFile.maxBytes)
+            do {
+                let filed = try await agent.submit(name: name, bytes: Array(buffer: body))
+                return try json(["file": filed], status: .accepted)
+            } catch let error as SubmitError {
+                return try encoded(SubmitFailure(error), status: HTTPResponse.Status(code: error.status))
+            }
+        }
+        for (verb, action) in [("pause", RunAction.pause), ("resume", .resume), ("cancel", .cancel)] {
+            router.post("runs/:id/\(verb)") { _, context in
+                let handle = try await liveHandle(agent, context)
+                switch action {
+                case .pause: await handle.pause()
+                case .resume: await handle.resume()
+                case .cancel: await handle.cancel()
+                }
+                return try json(["run_id": handle.runID, "requested": verb], status: .accepted)
+            }
+        }
+        for decision in [OperatorDecision.retry, .skip] {
+            router.post("runs/:id/steps/:step/\(decision.rawValue)") { _, context in
+                let handle = try await liveHandle(agent, context)
+                let step = context.parameters.get("step") ?? ""
+                guard await handle.decide(step, decision) else {
+                    throw APIError(.conflict, "step '\(step)' of run \(handle.runID) is not waiting for a decision",
+                                   hint: "waiting now: " + (await handle.waitingSteps()).joined(separator: ", "))
+                }
+                return try json(["run_id": handle.runID, "step": step, "decision": decision.rawValue], status: .accepted)
+            }
+        }
+        router.get("plugins") { _, _ in
+            try encoded(await agent.pluginInventory().map(PluginSummary.init))
+        }
+        return router
+    }
+
+    enum RunAction { case pause, resume, cancel }
+
+    private static func run(_ agent: Agent, _ context: ControlContext) throws -> JournaledRun {
+        let id = context.parameters.get("id") ?? ""
+        guard let run = try agent.journal.run(id) else {
+            throw APIError(.notFound, "no run \(id)", hint: "GET /runs lists the runs")
+        }
+        return run
+    }
+
+    private static func liveHandle(_ agent: Agent, _ context: ControlContext) async throws -> RunHandle {
+        let run = try run(agent, context)
+        guard let handle = await agent.handle(run.id) else {
+            throw APIError(.conflict, "run \(run.id) is not running in this agent (\(run.status.rawValue))",
+                           hint: run.isOpen ? "a run from `atomd run` is steered from its terminal" : "it has ended")
+        }
+        return handle
+    }
+
+    static func encoded(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = APIJSON.encoder()
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    private static func json(_ object: [String: any Sendable], status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// An API error as JSON.
+struct APIError: Error, HTTPResponseError {
+    var status: HTTPResponse.Status
+    var message: String
+    var hint: String?
+
+    init(_ status: HTTPResponse.Status, _ message: String, hint: String? = nil) {
+        self.status = status
+        self.message = message
+        self.hint = hint
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var object = ["error": message]
+        object["hint"] = hint
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Refuses callers the access policy does not allow, before any route runs.
+struct AccessMiddleware: RouterMiddleware {
+    let agent: Agent
+
+    func handle(_ request: Request, context: ControlContext,
+                next: (Request, ControlContext) async throws -> Response) async throws -> Response {
+        guard let peer = await context.peer() else {
+            throw APIError(.forbidden, "the caller's credentials cannot be read", hint: "connect through the Unix socket")
+        }
+        let readOnly = request.method == .get || request.method == .head
+        guard await agent.accessPolicy.allows(peer, readOnly: readOnly) else {
+            throw APIError(.forbidden, "uid \(peer.uid) may not \(readOnly ? "read from" : "steer") this agent",
+                           hint: "ask for membership in the agent's api.group" + (readOnly ? " (or for api.public_read)" : ""))
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+
+/// The control API on its Unix socket: mode 0660 (0666 with
+/// `api.public_read`), group `api.group`; who may do what is checked per
+/// request with SO_PEERCRED, not left to the mode alone.
+public final class ControlServer: Sendable {
+    private let task: Task<Void, Never>
+    private let path: String
+
+    private init(task: Task<Void, Never>, path: String) {
+        self.task = task
+        self.path = path
+    }
+
+    /// Returns when the socket accepts connections.
+    public static func start(agent: Agent, log: Logger) async throws(AgentError) -> ControlServer {
+        let settings = await agent.settings
+        let path = settings.socket
+        try prepare(path)
+        let (ready, signalReady) = AsyncStream.makeStream(of: Bool.self)
+        var serverLog = log
+        serverLog.logLevel = .warning
+        let mode: mode_t = settings.publicRead ? 0o666 : 0o660
+        let group = settings.group
+        let app = Application(
+            router: ControlRoutes.router(agent: agent),
+            configuration: .init(address: .unixDomainSocket(path: path), serverName: nil),
+            onServerRunning: { _ in
+                if let group { chown(path, uid_t.max, group) }
+                signalReady.yield(chmod(path, mode) == 0)
+            },
+            logger: serverLog)
+        let failure = Mutex<String?>(nil)
+        let task = Task {
+            do {
+                try await app.run()
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+            }
+            signalReady.finish()
+        }
+        for await secured in ready {
+            guard secured else {
+                task.cancel()
+                throw AgentError("cannot set the mode of \(path): \(SystemError.current)")
+            }
+            return ControlServer(task: task, path: path)
+        }
+        throw AgentError("cannot serve the control API on \(path): \(failure.withLock { $0 } ?? "the server stopped")")
+    }
+
+    /// Stops serving and removes the socket.
+    public func stop() async {
+        task.cancel()
+        await task.value
+        unlink(path)
+    }
+
+    /// A socket left by an agent that died is removed; a live one means
+    /// another agent runs on this home, and anything else is not ours to touch.
+    static func prepare(_ path: String) throws(AgentError) {
+        guard path.utf8.count < 108 else {
+            throw AgentError("the socket path \(path) is too long for a Unix socket (107 bytes at most)", hint: "set api.socket to a shorter path")
+        }
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            let parent = (path as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            return
+        }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw AgentError("\(path) exists and is not a socket", hint: "move it away or set api.socket elsewhere")
+        }
+        if isListening(path) {
+            throw AgentError("another agent is serving \(path)", hint: "stop it first, or give this one another --home")
+        }
+        unlink(path)
+    }
+
+    static func isListening(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { bytes in
+            for (index, byte) in path.utf8.enumerated() { bytes[index] = byte }
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
+    }
+}

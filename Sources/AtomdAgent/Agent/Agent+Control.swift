@@ -1,0 +1,76 @@
+import AtomdEngine
+import AtomdPlugins
+import AtomdSpec
+import Foundation
+
+/// What the control API asks of the agent.
+extension Agent {
+    /// A run the agent holds now, as the API lists it.
+    public struct LiveSummary: Sendable, Codable {
+        public var runID: String
+        public var file: String
+        public var job: String
+        /// Steps paused for an operator decision (retry or skip).
+        public var waiting: [String]
+        public var seconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case runID = "run_id", file, job, waiting, seconds
+        }
+    }
+
+    var accessPolicy: AccessPolicy { AccessPolicy(group: settings.group, publicRead: settings.publicRead) }
+
+    func liveRuns() async -> [LiveSummary] {
+        var summaries: [LiveSummary] = []
+        for run in live.values.sorted(by: { $0.started < $1.started }) {
+            let seconds = (ContinuousClock.now - run.started) / .seconds(1)
+            summaries.append(LiveSummary(runID: run.runID, file: run.file, job: run.jobName,
+                                         waiting: await run.handle.waitingSteps(), seconds: seconds))
+        }
+        return summaries
+    }
+
+    /// Claimed files waiting for a slot, in the order they will start.
+    var queuedFiles: [String] { queue.waiting.map(\.file) }
+
+    func handle(_ runID: String) -> RunHandle? { live[runID]?.handle }
+
+    var isAccepting: Bool { accepting }
+
+    func pluginInventory() async -> [PluginListing] { await catalog.inventory() }
+
+    func metricsText() async -> String {
+        var paused = 0
+        for run in live.values where !(await run.handle.waitingSteps()).isEmpty { paused += 1 }
+        let incoming = (try? spool.scan().count) ?? 0
+        return metrics.render(running: live.count, queued: queue.count, incoming: incoming, paused: paused)
+    }
+
+    /// Validates a job and drops it into incoming/ as a producer would
+    /// (written aside, synced, renamed in without replacing anything).
+    /// Returns the name it arrived under.
+    func submit(name: String, bytes: [UInt8]) throws(SubmitError) -> String {
+        guard SpoolNames.isJob(name) else {
+            throw SubmitError(status: 400, message: "'\(name)' is not a job file name", hint: "use NAME.yaml or NAME.yml, no '/' and no leading '.'")
+        }
+        do {
+            _ = try JobLoader.load(bytes: bytes, file: name)
+        } catch {
+            throw SubmitError(status: 422, message: "the job is invalid", hint: nil, diagnostics: error.diagnostics)
+        }
+        do {
+            return try SpoolDrop.write(bytes, named: name, into: settings.spool)
+        } catch {
+            throw SubmitError(status: 500, message: error.description)
+        }
+    }
+}
+
+/// Why a submitted job was not accepted.
+struct SubmitError: Error, Sendable {
+    var status: Int
+    var message: String
+    var hint: String?
+    var diagnostics: [Diagnostic] = []
+}

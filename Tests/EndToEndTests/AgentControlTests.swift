@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+
+/// The control API and the CLI that talks to it, against a real agent.
+@Suite struct AgentControlTests {
+    func pausingJob(_ home: String) -> String {
+        """
+        version: 1
+        name: pausing
+        on_failure: pause
+        steps:
+          - { id: say, run: "echo hello from the step" }
+          - { id: flaky, uses: test.fail, with: { always: true } }
+        """
+    }
+
+    func cli(_ arguments: [String], _ agent: AgentProcess) throws -> AtomdProcess.Result {
+        try AtomdProcess.run(arguments + ["--home", agent.home])
+    }
+
+    @Test func theCLISubmitsShowsAndSteersThroughTheAgent() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let job = try AtomdProcess.temporaryJob(pausingJob(agent.home), name: "pausing.yaml")
+        let submitted = try cli(["submit", job], agent)
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        #expect(submitted.stdout.contains("as incoming/pausing.yaml"))
+        try await agent.waitForLog("pausing.yaml: run ")
+
+        // The run pauses on its failed step; find it and wait for the pause.
+        var runID = ""
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let listed = try cli(["runs", "--json"], agent)
+            let runs = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+            if let run = runs.first, run["status"] as? String == "paused" {
+                runID = try #require(run["id"] as? String)
+                break
+            }
+            try #require(ContinuousClock.now < deadline, "the run never paused: \(listed.stdout)")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(!(try cli(["runs"], agent).stderr.contains("reading the journal")), "read from the agent")
+        let shown = try cli(["show", runID], agent)
+        #expect(shown.stdout.contains("waiting for a decision: `atomd retry|skip \(runID) flaky`"))
+        let logs = try cli(["logs", runID, "say"], agent)
+        #expect(logs.stdout.contains("hello from the step"))
+
+        let wrong = try cli(["skip", runID, "say"], agent)
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("is not waiting for a decision"))
+        let skipped = try cli(["skip", runID, "flaky"], agent)
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        let filed = try await agent.waitForFiled(1)
+        #expect(filed.done == ["pausing.yaml"])
+
+        let invalid = try AtomdProcess.temporaryJob("version: 1\nname: x\n")
+        #expect(try cli(["submit", invalid], agent).status == 2)
+        #expect(agent.jobs(in: "incoming").isEmpty && agent.jobs(in: "failed").isEmpty, "an invalid job never reaches the spool")
+    }
+
+    @Test func metricsParseAsPrometheusTextAndCountWhatRan() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        try agent.drop("ok.yaml", "version: 1\nname: ok\nsteps:\n  - { id: a, uses: test.noop }\n")
+        try agent.drop("bad.yaml", "version: 1\nname: bad\nsteps:\n  - { id: a, uses: test.world, with: { flag: a } }\n"
+                       + "  - { id: b, uses: test.fail, with: { always: true } }\n")
+        _ = try await agent.waitForFiled(2)
+        let text = try Self.curl(agent.home + "/atomd.sock", "/metrics")
+        var samples: [String: Double] = [:]
+        let sample = try Regex(#"^([a-z_]+)(\{[a-z_]+="[^"\\]*"(,[a-z_]+="[^"\\]*")*\})? (-?[0-9.e+]+|\+Inf)$"#)
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("# HELP ") || line.hasPrefix("# TYPE ") { continue }
+            #expect(try sample.wholeMatch(in: String(line)) != nil, "not Prometheus text: \(line)")
+            let space = try #require(line.lastIndex(of: " "))
+            samples[String(line[..<space])] = Double(line[line.index(after: space)...])
+        }
+        #expect(samples["atomd_runs_total{status=\"succeeded\"}"] == 1)
+        #expect(samples["atomd_runs_total{status=\"reverted\"}"] == 1)
+        #expect(samples["atomd_steps_total{atom=\"test.world\",status=\"reverted\"}"] == 1)
+        #expect(samples["atomd_compensations_total"] == 1)
+        #expect(samples["atomd_queue_wait_seconds_count"] == 2)
+        #expect(samples["atomd_step_duration_seconds_count{atom=\"test.noop\"}"] == 1)
+        #expect(samples["atomd_spool_depth"] == 0)
+        #expect(try Self.curl(agent.home + "/atomd.sock", "/healthz").contains("\"status\":\"ok\""))
+    }
+
+    @Test func theEventStreamReplaysTheJournalThenEndsWithTheRun() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        try agent.drop("one.yaml", "version: 1\nname: one\nsteps:\n  - { id: a, uses: test.noop }\n")
+        _ = try await agent.waitForFiled(1)
+        let runs = try Self.curl(agent.home + "/atomd.sock", "/runs")
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(runs.utf8)) as? [String: Any])
+        let runID = try #require(((list["runs"] as? [[String: Any]])?.first)?["id"] as? String)
+        let stream = try Self.curl(agent.home + "/atomd.sock", "/runs/\(runID)/events")
+        let ids = stream.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int($0.dropFirst(4)) }
+        #expect(ids == Array(1...ids.count) && ids.count > 3)
+        #expect(stream.contains("event: closed"))
+        let resumed = try Self.curl(agent.home + "/atomd.sock", "/runs/\(runID)/events", headers: ["Last-Event-ID: \(ids.count - 1)"])
+        #expect(resumed.split(separator: "\n").filter { $0.hasPrefix("id: ") } == ["id: \(ids.count)"])
+    }
+
+    /// Another user: with public_read, reading is allowed and steering is
+    /// refused (SO_PEERCRED); without it the socket's mode keeps them out.
+    @Test func aCallerWithoutRightsIsRefused() async throws {
+        let agent = try AgentProcess.start(config: "api: { public_read: true }\n")
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        chmod(agent.home, 0o755)
+        let socket = agent.home + "/atomd.sock"
+        var info = stat()
+        #expect(stat(socket, &info) == 0 && info.st_mode & 0o777 == 0o666)
+        let read = try Self.curlAsNobody(socket, "/runs")
+        #expect(read.contains("\"runs\""), "\(read)")
+        let steer = try Self.curlAsNobody(socket, "/runs/x/cancel", post: true)
+        #expect(steer.contains("uid 65534 may not steer this agent"), "\(steer)")
+        let submit = try Self.curlAsNobody(socket, "/jobs?name=a.yaml", post: true)
+        #expect(submit.contains("may not steer"))
+        #expect(agent.jobs(in: "incoming").isEmpty)
+
+        let closed = try AgentProcess.start(config: "")
+        defer { _ = closed.stop() }
+        try await closed.waitForLog("ready:")
+        chmod(closed.home, 0o755)
+        #expect(stat(closed.home + "/atomd.sock", &info) == 0 && info.st_mode & 0o777 == 0o660)
+        #expect(try Self.curlAsNobody(closed.home + "/atomd.sock", "/runs").contains("Failed to connect"))
+    }
+
+    static func curl(_ socket: String, _ path: String, headers: [String] = [], post: Bool = false, prefix: [String] = []) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = prefix + ["curl", "-sS", "--max-time", "20", "--unix-socket", socket]
+            + headers.flatMap { ["-H", $0] } + (post ? ["-X", "POST", "--data", ""] : []) + ["http://atomd" + path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func curlAsNobody(_ socket: String, _ path: String, post: Bool = false) throws -> String {
+        try curl(socket, path, post: post, prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+    }
+}
