@@ -141,6 +141,12 @@ let package = Package(
             dependencies: ["AtomdEngine", "AtomdJournal", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/JournalBenchmark"
         ),
+        // `swift run -c release agent-benchmark`: spool latency, jobs per second, idle memory.
+        .executableTarget(
+            name: "agent-benchmark",
+            dependencies: ["AtomdEngine", "AtomdJournal"],
+            path: "Benchmarks/AgentBenchmark"
+        ),
         .executableTarget(
             name: "plugin-benchmark",
             dependencies: ["AtomdEngine", "AtomdPlugins", "AtomdSpec"],
