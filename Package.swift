@@ -186,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AtomdAgentTests",
-            dependencies: ["AtomdAgent", "AtomdSpec"]
+            dependencies: ["AtomdAgent", "AtomdSpec", "AtomdTestSupport"]
         ),
         .testTarget(
             name: "EndToEndTests",

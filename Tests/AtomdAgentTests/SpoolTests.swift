@@ -130,6 +130,23 @@ import Testing
         #expect(report.contains("chmod go-w"))
     }
 
+    /// The longest name a directory takes still gets a report and a number:
+    /// the stem is shortened, the extension kept.
+    @Test func aJobWithTheLongestNameIsFiledWithItsReport() throws {
+        let name = String(repeating: "n", count: 249) + ".yaml"
+        for round in 0..<2 {
+            try drop(name, mode: 0o666)
+            guard case .rejected(let filed) = try spool.claim(name) else {
+                Issue.record("not rejected")
+                return
+            }
+            #expect(filed.utf8.count + ".error.json.tmp".utf8.count + 1 <= 255)
+            #expect(filed.hasSuffix(round == 0 ? "n.yaml" : "n.1.yaml"))
+            #expect(FileManager.default.fileExists(atPath: spool.layout.failed + "/" + filed + ".error.json"))
+        }
+        #expect(try names(spool.layout.incoming).isEmpty)
+    }
+
     @Test func aHardLinkedFileIsRefused() throws {
         let path = try drop("linked.yaml")
         let other = spool.layout.root + "/elsewhere.yaml"

@@ -105,24 +105,30 @@ import Testing
         #expect(ran == "quick\n")
     }
 
-    @Test func twoJobsWithTheSameLockNeverOverlap() async throws {
+    @Test func jobsWithTheSameLockNeverOverlapAndTheirWaitIsVisible() async throws {
         let agent = try AgentProcess.start(config: "agent: { max_runs: 4 }\n")
         defer { _ = agent.stop() }
         try await agent.waitForLog("ready:")
-        for index in 0..<4 {
+        let log = agent.home + "/lock.log", gate = agent.home + "/gate"
+        for index in 0..<3 {
             try agent.drop("locked-\(index).yaml", """
                 version: 1
                 name: locked
                 steps:
                   - id: critical
                     lock: database
-                    run: "echo start >> \(agent.home)/lock.log; sleep 0.2; echo end >> \(agent.home)/lock.log"
+                    run: "echo start >> \(log); while [ ! -e \(gate) ]; do sleep 0.01; done; echo end >> \(log)"
                 """)
         }
-        let (done, _) = try await agent.waitForFiled(4)
-        #expect(done.count == 4)
-        let lines = try String(contentsOfFile: agent.home + "/lock.log", encoding: .utf8).split(separator: "\n")
-        #expect(lines == Array(repeating: ["start", "end"], count: 4).flatMap { $0 }, "overlapping: \(lines)")
+        // One holds the lock (held open by the gate); the other two wait, and say so.
+        try await agent.waitForLog("waits for lock 'database', held by", count: 2)
+        let runs = try AgentControlTests.curl(agent.home + "/atomd.sock", "/runs")
+        #expect(runs.components(separatedBy: "critical waits for lock 'database' (held by").count - 1 == 2, "\(runs)")
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        let (done, _) = try await agent.waitForFiled(3)
+        #expect(done.count == 3)
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines == Array(repeating: ["start", "end"], count: 3).flatMap { $0 }, "overlapping: \(lines)")
     }
 
     @Test func sighupReloadsTheConfigurationAndKeepsTheOldOneWhenTheNewIsInvalid() async throws {

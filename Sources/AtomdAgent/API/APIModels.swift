@@ -48,8 +48,11 @@ public struct RunDetail: Codable, Sendable {
     public var steps: [JournaledStep]
     /// Steps paused for an operator decision; nil when no agent holds the run.
     public var waiting: [String]?
+    /// Steps waiting for a lock another run holds; nil when no agent holds the run.
+    public var locks: [String]?
 
-    public init(_ run: JournaledRun, steps: [JournaledStep], waiting: [String]?) {
+    public init(_ run: JournaledRun, steps: [JournaledStep], waiting: [String]?, locks: [String]? = nil) {
+        self.locks = locks
         self.run = RunListing(run)
         job_sha256 = run.jobSHA256
         vars = run.vars

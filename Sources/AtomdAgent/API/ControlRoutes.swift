@@ -33,8 +33,8 @@ enum ControlRoutes {
         }
         router.get("runs/:id") { _, context in
             let run = try run(agent, context)
-            return try encoded(RunDetail(run, steps: try agent.journal.steps(of: run.id),
-                                         waiting: await agent.liveRuns().first { $0.runID == run.id }?.waiting))
+            let live = await agent.liveRuns().first { $0.runID == run.id }
+            return try encoded(RunDetail(run, steps: try agent.journal.steps(of: run.id), waiting: live?.waiting, locks: live?.locks))
         }
         router.get("runs/:id/logs") { request, context in
             let run = try run(agent, context)

@@ -12,10 +12,12 @@ extension Agent {
         public var job: String
         /// Steps paused for an operator decision (retry or skip).
         public var waiting: [String]
+        /// Steps waiting for a `lock:` another run holds.
+        public var locks: [String]
         public var seconds: Double
 
         enum CodingKeys: String, CodingKey {
-            case runID = "run_id", file, job, waiting, seconds
+            case runID = "run_id", file, job, waiting, locks, seconds
         }
     }
 
@@ -26,7 +28,8 @@ extension Agent {
         for run in live.values.sorted(by: { $0.started < $1.started }) {
             let seconds = (ContinuousClock.now - run.started) / .seconds(1)
             summaries.append(LiveSummary(runID: run.runID, file: run.file, job: run.jobName,
-                                         waiting: await run.handle.waitingSteps(), seconds: seconds))
+                                         waiting: await run.handle.waitingSteps(), locks: await locks.waits(of: run.runID),
+                                         seconds: seconds))
         }
         return summaries
     }

@@ -19,7 +19,7 @@ public actor Agent {
     var queue: RunQueue
     var live: [String: LiveRun] = [:]
     var catalog: PluginCatalog
-    let locks = InProcessLocks()
+    let locks: VisibleLocks
     var accepting = true
     var pumping = false
     /// Runs left running by `stop`: the next start resumes them.
@@ -39,6 +39,7 @@ public actor Agent {
         spool = Spool(layout: settings.spool)
         queue = RunQueue(limit: settings.maxRuns)
         catalog = PluginCatalog(settings: settings.plugins)
+        locks = VisibleLocks(log: log)
         do {
             try settings.spool.create()
             try FileManager.default.createDirectory(atPath: settings.logs, withIntermediateDirectories: true,

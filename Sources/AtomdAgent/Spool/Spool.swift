@@ -91,7 +91,7 @@ public struct Spool: Sendable {
     private func move(_ source: String, into directory: String, from sourceDirectory: String) throws(SpoolError) -> String? {
         let name = (source as NSString).lastPathComponent
         for attempt in 0..<10_000 {
-            let candidate = attempt == 0 ? name : Self.numbered(name, attempt)
+            let candidate = Self.numbered(name, attempt)
             if atomd_rename_noreplace(source, directory + "/" + candidate) == 0 {
                 try Self.sync(directory)
                 try Self.sync(sourceDirectory)
@@ -106,10 +106,16 @@ public struct Spool: Sendable {
         throw SpoolError(directory, "holds 10,000 jobs named like \(name)", hint: "clear out old jobs")
     }
 
-    /// `deploy.yaml` → `deploy.3.yaml`.
+    /// `deploy.yaml` → `deploy.3.yaml` (0: `deploy.yaml`). The stem is
+    /// shortened when needed so that the name, its `.error.json` and the
+    /// report's temporary name all fit in a directory entry (255 bytes).
     static func numbered(_ name: String, _ number: Int) -> String {
-        let ext = (name as NSString).pathExtension
-        return (name as NSString).deletingPathExtension + ".\(number)." + ext
+        let ext = "." + (name as NSString).pathExtension
+        let suffix = number == 0 ? "" : ".\(number)"
+        var stem = (name as NSString).deletingPathExtension
+        let room = 255 - ".".utf8.count - ".error.json.tmp".utf8.count - suffix.utf8.count - ext.utf8.count
+        while stem.utf8.count > room { stem.removeLast() }
+        return stem + suffix + ext
     }
 
     /// Writes `NAME.error.json` beside the filed job: written aside, flushed, renamed.

@@ -12,7 +12,7 @@ public enum SpoolDrop {
             throw SpoolError(name, "is not a job file name", hint: "use NAME.yaml or NAME.yml, no '/' and no leading '.'")
         }
         let incoming = layout.incoming
-        let aside = incoming + "/." + name + "." + UUID().uuidString + ".tmp"
+        let aside = incoming + "/.submit-" + UUID().uuidString + ".tmp"
         let fd = open(aside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SpoolError(incoming, "cannot be written: \(SystemError.current)") }
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -24,7 +24,7 @@ public enum SpoolDrop {
             throw SpoolError(incoming, "cannot be written: \(error)")
         }
         for number in 0..<1000 {
-            let target = number == 0 ? name : Spool.numbered(name, number)
+            let target = Spool.numbered(name, number)
             if atomd_rename_noreplace(aside, incoming + "/" + target) == 0 {
                 try? Spool.sync(incoming)
                 return target

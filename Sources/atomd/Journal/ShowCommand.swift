@@ -51,6 +51,7 @@ struct ShowCommand: AsyncParsableCommand {
         if let waiting = shown.waiting, !waiting.isEmpty {
             Output.line("waiting for a decision: " + waiting.map { "`atomd retry|skip \(run.id) \($0)`" }.joined(separator: ", "))
         }
+        for wait in shown.locks ?? [] { Output.line(wait) }
         if !shown.vars.isEmpty {
             Output.line("--var " + shown.vars.keys.sorted().map { "\($0)=\(shown.vars[$0]?.interpolated ?? "")" }.joined(separator: " "))
         }
