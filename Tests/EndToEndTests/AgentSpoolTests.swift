@@ -105,6 +105,21 @@ import Testing
         #expect(ran == "quick\n")
     }
 
+    @Test func aSecondSigtermStopsAtOnceAndTheRunResumesAtTheNextStart() async throws {
+        let first = try AgentProcess.start(config: "agent: { stop_timeout: 1h }\n")
+        try await first.waitForLog("ready:")
+        try first.drop("slow.yaml", "version: 1\nname: slow\nsteps:\n  - { id: wait, uses: test.sleep, with: { for: 1h } }\n")
+        try await first.waitForLog("slow.yaml: run ")
+        first.signal(SIGTERM)
+        try await first.waitForLog("stopping:")
+        #expect(first.stop() == 0)
+        #expect(first.log.contains("stopping at once"))
+        let second = try AgentProcess.start(home: first.home)
+        defer { _ = second.stop() }
+        #expect(try await second.waitForFiled(1).failed == ["slow.yaml"])
+        #expect(second.log.contains("resuming run"))
+    }
+
     @Test func jobsWithTheSameLockNeverOverlapAndTheirWaitIsVisible() async throws {
         let agent = try AgentProcess.start(config: "agent: { max_runs: 4 }\n")
         defer { _ = agent.stop() }

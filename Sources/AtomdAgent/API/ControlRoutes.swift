@@ -44,7 +44,10 @@ enum ControlRoutes {
         router.get("runs/:id/events") { request, context in
             let run = try run(agent, context)
             let after = HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }.flatMap(Int.init) ?? 0
-            return EventStream.response(agent: agent, runID: run.id, after: after, open: run.isOpen)
+            // Live events come only from runs this agent holds; of any other
+            // run the journal is all there is.
+            let held = await agent.handle(run.id) != nil
+            return EventStream.response(agent: agent, runID: run.id, after: after, open: run.isOpen && held)
         }
         router.post("jobs") { request, context in
             guard let name = request.uri.queryParameters["name"].map(String.init) else {

@@ -64,6 +64,8 @@ public actor Agent {
             throw AgentError("cannot watch the spool: \(error)")
         }
         self.watcher = watcher
+        // A SIGTERM during recovery: nothing new is claimed.
+        guard accepting else { return }
         claimWaiting()
         notifier.notify("READY=1")
         log.info("ready: watching \(settings.spool.incoming), up to \(settings.maxRuns) runs at once, control socket \(settings.socket)")
@@ -123,6 +125,10 @@ public actor Agent {
         applied.logs = settings.logs
         applied.socket = settings.socket
         applied.durability = settings.durability
+        if applied.publicRead != settings.publicRead || applied.group != settings.group {
+            if let group = applied.group { chown(applied.socket, uid_t.max, group) }
+            chmod(applied.socket, applied.publicRead ? 0o666 : 0o660)
+        }
         settings = applied
         queue.limit = applied.maxRuns
         let previous = catalog

@@ -25,7 +25,8 @@ struct AgentCommand: AsyncParsableCommand {
 
             Signals: SIGTERM (systemctl stop) and SIGINT stop claiming and give running runs \
             agent.stop_timeout to finish; what still runs then is resumed at the next start. \
-            SIGHUP (systemctl reload) reads the configuration again and looks up plugins anew. \
+            A second SIGTERM or SIGINT stops at once, leaving \
+            running runs to the next start. SIGHUP (systemctl reload) reads the configuration again and looks up plugins anew. \
             Under systemd (Type=notify) the agent reports READY, STATUS, STOPPING and, when \
             WatchdogSec is set, WATCHDOG; log lines carry journald priorities.
 
@@ -64,7 +65,8 @@ struct AgentCommand: AsyncParsableCommand {
             log.critical("cannot handle signals: \(error)")
             throw AtomdExit.unavailable.code
         }
-        let steering = Task {
+        let stopped = Task {
+            var stopping = false
             for await signal in signals.signals {
                 if signal == SIGHUP {
                     do {
@@ -72,9 +74,19 @@ struct AgentCommand: AsyncParsableCommand {
                     } catch {
                         log.error("reload refused; the configuration in use stays: see the error above")
                     }
+                } else if !stopping {
+                    stopping = true
+                    // Signals go on being read meanwhile; the stream ends
+                    // (and with it this task) when the agent has stopped.
+                    Task {
+                        await agent.stop()
+                        signals.stop()
+                    }
                 } else {
-                    await agent.stop()
-                    return
+                    // A second SIGTERM or Ctrl-C: stop now, as the stop
+                    // timeout would; the journal has every run.
+                    log.notice("stopping at once: running runs resume at the next start")
+                    Foundation.exit(0)
                 }
             }
         }
@@ -85,7 +97,7 @@ struct AgentCommand: AsyncParsableCommand {
             await server.stop()
             throw AtomdExit.unavailable.code
         }
-        await steering.value
+        await stopped.value
         await server.stop()
     }
 
