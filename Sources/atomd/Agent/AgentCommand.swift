@@ -35,12 +35,13 @@ struct AgentCommand: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var homeOptions: HomeOptions
+    @Option(help: ArgumentHelp("The agent's home: journal, spool, logs and socket unless the configuration moves them.",
+                               valueName: "dir"))
+    var home = "./.atomd"
 
     @OptionGroup var configOptions: ConfigOptions
 
     func run() async throws {
-        let home = homeOptions.home
         let settings = try Self.settings(configOptions, home: home)
         LoggingSystem.bootstrap { _ in StderrLogHandler() }
         let log = Logger(label: "atomd")

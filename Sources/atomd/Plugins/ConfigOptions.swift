@@ -6,7 +6,7 @@ import Foundation
 /// `--config`: the agent configuration, shared by the commands that load plugins.
 struct ConfigOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "The agent configuration (plugin directories, isolation, allowlist). Default: HOME/atomd.yaml when it exists.",
+        "The agent configuration (agent:, api: and plugins:; every key in etc/atomd.yaml). Default: HOME/atomd.yaml when it exists.",
         valueName: "file"))
     var config: String?
 
