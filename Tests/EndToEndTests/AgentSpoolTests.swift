@@ -48,6 +48,14 @@ import Testing
                 try job("j\(index)", home: agent.home).write(toFile: outside, atomically: false, encoding: .utf8)
                 #expect(link(outside, agent.spool + "/incoming/" + name) == 0)
                 expectedFailed[name] = "2 hard links"
+            case 6:
+                // Given away to nobody (the tests run as root, as the agent
+                // tests with another caller do) before it is renamed in.
+                let aside = agent.spool + "/incoming/.\(name).tmp"
+                try job("j\(index)", home: agent.home).write(toFile: aside, atomically: false, encoding: .utf8)
+                try #require(chown(aside, 65534, 65534) == 0, "the agent tests run as root")
+                #expect(rename(aside, agent.spool + "/incoming/" + name) == 0)
+                expectedFailed[name] = "owned by uid 65534"
             default:
                 try agent.drop(name, job("j\(index)", home: agent.home))
                 expectedDone.insert(name)
