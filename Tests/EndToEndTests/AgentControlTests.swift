@@ -100,8 +100,33 @@ import Testing
         let ids = stream.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int($0.dropFirst(4)) }
         #expect(ids == Array(1...ids.count) && ids.count > 3)
         #expect(stream.contains("event: closed"))
+        #expect(stream.contains(#""kind":"step","path":"a","#) && stream.contains(#""status":"succeeded","step":"a""#), "\(stream)")
         let resumed = try Self.curl(agent.home + "/atomd.sock", "/runs/\(runID)/events", headers: ["Last-Event-ID: \(ids.count - 1)"])
         #expect(resumed.split(separator: "\n").filter { $0.hasPrefix("id: ") } == ["id: \(ids.count)"])
+    }
+
+    @Test func logsFollowsARunOfTheAgentUntilItEnds() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let gate = agent.home + "/gate"
+        try agent.drop("chatty.yaml", """
+            version: 1
+            name: chatty
+            steps:
+              - { id: talk, run: "echo before; while [ ! -e \(gate) ]; do sleep 0.01; done; echo after" }
+            """)
+        try await agent.waitForLog("chatty.yaml: run ")
+        let runs = try #require(try JSONSerialization.jsonObject(with: Data(try cli(["runs", "--json"], agent).stdout.utf8)) as? [[String: Any]])
+        let runID = try #require(runs.first?["id"] as? String)
+        let follow = try AtomdProcess.start(["logs", runID, "-f", "--home", agent.home])
+        try await follow.waitForOutput(containing: "out | before")
+        #expect(!follow.stdout.contains("after"))
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        let result = try follow.finish()
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("out | after"), "followed to the end: \(result.stdout)")
+        #expect(!result.stderr.contains("reading the journal"))
     }
 
     /// Another user: with public_read, reading is allowed and steering is

@@ -125,3 +125,46 @@ public struct StepLogs: Codable, Sendable {
         }
     }
 }
+
+/// An engine event as the event stream sends it: flat, with the kind and
+/// the status as plain strings.
+struct APIEvent: Encodable, Sendable {
+    var sequence: Int
+    var run_id: String
+    var kind: String
+    /// The run's or step's new status; the note or log line's text is in `detail`.
+    var status: String?
+    var step: String?
+    var path: String?
+    var attempt: Int?
+    var time: Date
+    var detail: String?
+    var progress: Double?
+    var data: JSONValue?
+    var idempotency_key: String?
+    var effect: String?
+
+    init(_ event: EngineEvent) {
+        sequence = event.sequence
+        run_id = event.runID
+        kind = event.kind.name
+        step = event.stepID
+        path = event.stepPath
+        attempt = event.attempt
+        time = event.time
+        detail = event.detail
+        data = event.data
+        idempotency_key = event.idempotencyKey
+        effect = event.effect?.rawValue
+        switch event.kind {
+        case .run(let next): status = next.rawValue
+        case .step(let next): status = next.rawValue
+        case .log(let line): detail = line
+        case .progress(let fraction, let note):
+            progress = fraction
+            detail = note
+        case .note(let text): detail = text
+        case .closed: break
+        }
+    }
+}

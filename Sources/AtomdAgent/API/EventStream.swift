@@ -15,7 +15,7 @@ enum EventStream {
             let encoder = APIJSON.encoder()
             var last = after
             func send(_ event: EngineEvent) async throws {
-                let data = try encoder.encode(event)
+                let data = try encoder.encode(APIEvent(event))
                 let id = event.kind.isJournaled ? "id: \(event.sequence)\n" : ""
                 try await writer.write(ByteBuffer(string: "\(id)event: \(event.kind.name)\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
             }
