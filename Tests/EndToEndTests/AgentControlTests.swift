@@ -87,6 +87,22 @@ import Testing
         #expect(try Self.curl(agent.home + "/atomd.sock", "/healthz").contains("\"status\":\"ok\""))
     }
 
+    @Test func pluginsAreListedAsAtomdPluginsListsThem() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        try FileManager.default.createDirectory(atPath: agent.home + "/plugins", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.copyItem(atPath: AtomdProcess.binary.deletingLastPathComponent().path + "/libkv.so",
+                                         toPath: agent.home + "/plugins/kv.so")
+        let listed = try Self.curl(agent.home + "/atomd.sock", "/plugins")
+        let plugins = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]], "\(listed)")
+        #expect(plugins.map { $0["name"] as? String } == ["kv"])
+        #expect((plugins.first?["atoms"] as? [[String: Any]])?.map { $0["name"] as? String } == ["set"])
+        #expect(plugins.first?["isolation"] as? String == "isolated")
+        #expect(plugins.first?["abi"] as? String == "1.0", "the same report as `atomd plugins --json`")
+    }
+
     @Test func theEventStreamReplaysTheJournalThenEndsWithTheRun() async throws {
         let agent = try AgentProcess.start()
         defer { _ = agent.stop() }

@@ -83,21 +83,43 @@ struct SubmitFailure: Codable, Sendable {
     }
 }
 
-struct PluginSummary: Codable, Sendable {
-    var name: String
-    var path: String
-    var isolation: String
-    var version: String?
-    var atoms: [String]
-    var error: String?
+/// One plugin as `atomd plugins --json` and `GET /plugins` give it.
+public struct PluginReport: Encodable, Sendable {
+    public struct Atom: Encodable, Sendable {
+        public var name: String
+        public var summary: String
+        public var revert: Bool
+        public var check: Bool
+        public var inputSchema: JSONValue?
+    }
 
-    init(_ listing: PluginListing) {
+    public struct Failure: Encodable, Sendable {
+        public var message: String
+        public var hint: String?
+    }
+
+    public var name: String
+    public var path: String
+    public var isolation: String
+    public var sha256: String?
+    public var version: String?
+    public var abi: String?
+    public var summary: String?
+    public var atoms: [Atom]?
+    public var error: Failure?
+
+    public init(_ listing: PluginListing) {
         name = listing.name
         path = listing.path
         isolation = listing.isolation.rawValue
+        sha256 = listing.sha256
         version = listing.descriptor?.version
-        atoms = listing.descriptor?.atoms.map(\.name) ?? []
-        error = listing.error?.description
+        abi = listing.descriptor.map { "\($0.abiMajor).\($0.abiMinor)" }
+        summary = listing.descriptor?.summary
+        atoms = listing.descriptor?.atoms.map {
+            Atom(name: $0.name, summary: $0.summary, revert: $0.canRevert, check: $0.canCheck, inputSchema: $0.inputSchema)
+        }
+        error = listing.error.map { Failure(message: $0.message, hint: $0.hint) }
     }
 }
 

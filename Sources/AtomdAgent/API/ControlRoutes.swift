@@ -84,7 +84,7 @@ enum ControlRoutes {
             }
         }
         router.get("plugins") { _, _ in
-            try encoded(await agent.pluginInventory().map(PluginSummary.init))
+            try encoded(await agent.pluginInventory().map(PluginReport.init))
         }
         return router
     }

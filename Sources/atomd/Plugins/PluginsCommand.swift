@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtomdAgent
 import AtomdPlugins
 import AtomdSpec
 import Foundation
