@@ -106,7 +106,14 @@ final class PluginHostProcess: @unchecked Sendable {
                 condition.lock()
                 return .replied(reply)
             }
-            if let ended { return .hostFailed("the plugin host \(ended)" + stderrNoteLocked()) }
+            if let ended {
+                // The host has exited: all it wrote to stderr is in the pipe,
+                // though the reader thread may not have got to it yet.
+                condition.unlock()
+                drainErrors()
+                condition.lock()
+                return .hostFailed("the plugin host \(ended)" + stderrNoteLocked())
+            }
             if sink.isCancelled, !cancelSent {
                 cancelSent = true
                 graceLimit = Date.now.addingTimeInterval(grace.seconds)
@@ -187,7 +194,10 @@ final class PluginHostProcess: @unchecked Sendable {
     }
 
     /// "; its last output: ..." when the host wrote to stderr.
-    var exitNote: String { stderrNote() }
+    var exitNote: String {
+        drainErrors()
+        return stderrNote()
+    }
 
     /// Whether the host died of a signal of its own (not one atomd sent).
     var crashed: Bool { condition.withLock { killedBySignal } }
