@@ -129,17 +129,30 @@ public struct StepLogs: Codable, Sendable {
     public var attempt: Int
     public var line: String
 
-    public static func lines(directory: String, step: String?) -> [StepLogs] {
+    /// A step's log file: `DIRECTORY/STEP-PATH.ATTEMPT.log`.
+    public struct File: Sendable {
+        public var path: String
+        public var attempt: Int
+        public var file: String
+    }
+
+    /// The log files of a run's directory (only `step`'s, given its id or
+    /// path), oldest attempt first.
+    public static func files(directory: String, step: String?) -> [File] {
         guard let names = FileManager.default.subpaths(atPath: directory) else { return [] }
-        var found: [(path: String, attempt: Int, file: String)] = []
+        var found: [File] = []
         for name in names where name.hasSuffix(".log") {
             let base = name.dropLast(4)
             guard let dot = base.lastIndex(of: "."), let attempt = Int(base[base.index(after: dot)...]) else { continue }
             let path = String(base[..<dot])
             if let step, path != step, !path.hasSuffix("/" + step) { continue }
-            found.append((path, attempt, directory + "/" + name))
+            found.append(File(path: path, attempt: attempt, file: directory + "/" + name))
         }
-        return found.sorted { ($0.attempt, $0.path) < ($1.attempt, $1.path) }.flatMap { entry -> [StepLogs] in
+        return found.sorted { ($0.attempt, $0.path) < ($1.attempt, $1.path) }
+    }
+
+    public static func lines(directory: String, step: String?) -> [StepLogs] {
+        files(directory: directory, step: step).flatMap { entry -> [StepLogs] in
             guard let data = FileManager.default.contents(atPath: entry.file),
                   let end = data.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
             return String(decoding: data[...end], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)

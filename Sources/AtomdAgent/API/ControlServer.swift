@@ -62,7 +62,7 @@ public final class ControlServer: Sendable {
     /// A socket left by an agent that died is removed; a live one means
     /// another agent runs on this home, and anything else is not ours to touch.
     static func prepare(_ path: String) throws(AgentError) {
-        guard path.utf8.count < 108 else {
+        guard UnixSocketAddress(path: path) != nil else {
             throw AgentError("the socket path \(path) is too long for a Unix socket (107 bytes at most)", hint: "set api.socket to a shorter path")
         }
         var info = stat()
@@ -84,13 +84,7 @@ public final class ControlServer: Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { bytes in
-            for (index, byte) in path.utf8.enumerated() { bytes[index] = byte }
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
+        guard let address = UnixSocketAddress(path: path) else { return false }
+        return address.withSockaddr { connect(fd, $0, $1) } == 0
     }
 }

@@ -4,14 +4,14 @@ import Foundation
 /// that variable (not started by systemd with Type=notify) every call does
 /// nothing.
 public struct SystemdNotifier: Sendable {
-    private let address: [UInt8]?
+    private let address: UnixSocketAddress?
     /// How often to send WATCHDOG=1: half of `$WATCHDOG_USEC`, if set for this process.
     public let watchdogInterval: Duration?
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        if let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.utf8.count < 108 {
+        if let path = environment["NOTIFY_SOCKET"], !path.isEmpty {
             // '@' names an abstract socket: a leading NUL byte.
-            address = path.hasPrefix("@") ? [0] + Array(path.utf8.dropFirst()) : Array(path.utf8)
+            address = UnixSocketAddress(path.hasPrefix("@") ? [0] + Array(path.utf8.dropFirst()) : Array(path.utf8))
         } else {
             address = nil
         }
@@ -32,17 +32,7 @@ public struct SystemdNotifier: Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        var target = sockaddr_un()
-        target.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &target.sun_path) { path in
-            for (index, byte) in address.enumerated() { path[index] = byte }
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + address.count)
         let bytes = Array(state.utf8)
-        _ = withUnsafePointer(to: &target) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                sendto(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL), address, length)
-            }
-        }
+        _ = address.withSockaddr { sendto(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL), $0, $1) }
     }
 }

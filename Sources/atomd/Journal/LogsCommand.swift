@@ -89,21 +89,8 @@ final class StepLogReader {
         self.json = json
     }
 
-    /// `STEP.ATTEMPT.log` files under the run's directory, by step path and attempt.
-    private func files() -> [(path: String, attempt: Int, file: String)] {
-        guard let names = FileManager.default.subpaths(atPath: directory) else { return [] }
-        return names.compactMap { name -> (String, Int, String)? in
-            guard name.hasSuffix(".log") else { return nil }
-            let base = name.dropLast(4)
-            guard let dot = base.lastIndex(of: "."), let attempt = Int(base[base.index(after: dot)...]) else { return nil }
-            let path = String(base[..<dot])
-            if let step, path != step, !path.hasSuffix("/" + step) { return nil }
-            return (path, attempt, directory + "/" + name)
-        }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
-    }
-
     func printNew() {
-        for (path, attempt, file) in files() {
+        for (path, attempt, file) in StepLogs.files(directory: directory, step: step).map({ ($0.path, $0.attempt, $0.file) }) {
             guard let handle = FileHandle(forReadingAtPath: file) else { continue }
             defer { try? handle.close() }
             let offset = printed[file] ?? 0
