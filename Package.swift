@@ -165,15 +165,16 @@ let package = Package(
             name: "AtomdShellTests",
             dependencies: ["AtomdShell", "AtomdEngine", "AtomdSpec"]
         ),
-        // Test helpers shared by test targets (FakeCloud launcher, seeded randomness).
+        // Test helpers shared by test targets (FakeCloud launcher, spawning helper programs, seeded randomness).
         .target(
             name: "AtomdTestSupport",
-            dependencies: ["AtomdHTTP", "AtomdSpec"],
+            dependencies: ["AtomdHTTP", "AtomdSpec", "CAtomdShell"],
             path: "Tests/Support"
         ),
         .testTarget(
             name: "AtomdHTTPTests",
-            dependencies: ["AtomdHTTP", "AtomdEngine", "AtomdSpec", "AtomdTestSupport"]
+            dependencies: ["AtomdHTTP", "AtomdEngine", "AtomdSpec", "AtomdTestSupport"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "AtomdJournalTests",

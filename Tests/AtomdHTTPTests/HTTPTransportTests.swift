@@ -29,11 +29,7 @@ import Testing
     }
 
     @Test func tlsVerifiesAgainstTheGivenCAAndInsecureIsWarnedAbout() async throws {
-        guard let server = try await TLSServer.start() else {
-            print("tlsVerifiesAgainstTheGivenCA: skipped, openssl is not installed")
-            return
-        }
-        defer { server.stop() }
+        let server = try await TLSServer.start()
         let client = HTTPClient()
         let trusted = try await client.send(HTTPRequest(url: server.url, caFile: server.caFile))
         #expect(trusted.status == 200)
@@ -53,80 +49,47 @@ import Testing
     }
 
     @Test func clientCertificatesAreSentWhenTheServerDemandsThem() async throws {
-        guard let server = try await TLSServer.start(requireClientCertificate: true) else {
-            print("clientCertificatesAreSent: skipped, openssl is not installed")
-            return
-        }
-        defer { server.stop() }
+        let server = try await TLSServer.start(requireClientCertificate: true)
         let client = HTTPClient()
         let withCertificate = try await client.send(HTTPRequest(url: server.url, caFile: server.caFile,
-                                                                clientCertificate: server.directory + "/client.pem",
-                                                                clientKey: server.directory + "/client.key"))
+                                                                clientCertificate: TLSServer.certificates + "/client.pem",
+                                                                clientKey: TLSServer.certificates + "/client.key"))
         #expect(withCertificate.status == 200)
         await #expect(throws: HTTPError.self) { _ = try await client.send(HTTPRequest(url: server.url, caFile: server.caFile)) }
     }
 }
 
-/// `openssl s_server` with a certificate for 127.0.0.1 from a CA made for the test.
+/// `openssl s_server` on 127.0.0.1 with the committed test certificates
+/// (Fixtures/tls, made by its make-certificates script).
 struct TLSServer {
-    let process: Process
-    let directory: String
+    let process: SpawnedProcess
     let url: String
-    var caFile: String { directory + "/ca.pem" }
+    static let certificates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/tls").path
+    var caFile: String { Self.certificates + "/ca.pem" }
 
     /// With `requireClientCertificate`, the server also demands a client
     /// certificate from the same CA (`client.pem` / `client.key`).
-    static func start(requireClientCertificate: Bool = false) async throws -> TLSServer? {
-        guard let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first(where: FileManager.default.isExecutableFile) else {
-            return nil
-        }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-tls-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try "subjectAltName=IP:127.0.0.1\n".write(toFile: directory + "/ext.cnf", atomically: true, encoding: .utf8)
-        for arguments in [
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=atomd test CA"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
-            ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
-             "-days", "1", "-extfile", "ext.cnf"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=atomd"],
-            ["x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.pem", "-days", "1"],
-        ] {
-            let step = Process()
-            step.executableURL = URL(fileURLWithPath: openssl)
-            step.arguments = arguments
-            step.currentDirectoryURL = URL(fileURLWithPath: directory)
-            step.standardOutput = FileHandle.nullDevice
-            step.standardError = FileHandle.nullDevice
-            try step.run()
-            step.waitUntilExit()
-            try #require(step.terminationStatus == 0, "openssl \(arguments.prefix(2)) failed")
-        }
+    static func start(requireClientCertificate: Bool = false) async throws -> TLSServer {
+        let openssl = try #require(["/usr/bin/openssl", "/usr/local/bin/openssl"].first(where: FileManager.default.isExecutableFile),
+                                   "no openssl: scripts/setup installs it")
+        var exits: [String] = []
         for _ in 0..<5 {
             let port = Int.random(in: 20_000...45_000)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: openssl)
-            process.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", "server.pem", "-key", "server.key", "-www", "-quiet"]
-                + (requireClientCertificate ? ["-Verify", "1", "-CAfile", "ca.pem", "-verify_return_error"] : [])
-            process.currentDirectoryURL = URL(fileURLWithPath: directory)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let server = TLSServer(process: process, directory: directory, url: "https://127.0.0.1:\(port)/")
+            let process = try SpawnedProcess(openssl, ["s_server", "-accept", "127.0.0.1:\(port)", "-www", "-quiet",
+                                                               "-cert", certificates + "/server.pem", "-key", certificates + "/server.key"]
+                + (requireClientCertificate ? ["-Verify", "1", "-CAfile", certificates + "/ca.pem", "-verify_return_error"] : []))
+            let server = TLSServer(process: process, url: "https://127.0.0.1:\(port)/")
             // Ready when it answers; a port already taken makes it exit.
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(30)
             while process.isRunning, ContinuousClock.now < deadline {
-                let probe = HTTPRequest(url: server.url, clientCertificate: requireClientCertificate ? directory + "/client.pem" : nil,
-                                        clientKey: requireClientCertificate ? directory + "/client.key" : nil, insecure: true)
+                let probe = HTTPRequest(url: server.url, clientCertificate: requireClientCertificate ? certificates + "/client.pem" : nil,
+                                        clientKey: requireClientCertificate ? certificates + "/client.key" : nil, insecure: true)
                 if (try? await HTTPClient().send(probe)) != nil { return server }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            server.stop()
+            exits.append(process.isRunning ? "port \(port): no answer in 30 s" : "port \(port): exited")
+            process.stop()
         }
-        return nil
-    }
-
-    func stop() {
-        if process.isRunning { process.terminate() }
-        try? FileManager.default.removeItem(atPath: directory)
+        throw SpawnedProcess.Failure("openssl s_server did not start: \(exits.joined(separator: ", "))")
     }
 }
