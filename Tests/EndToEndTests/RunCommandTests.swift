@@ -40,7 +40,12 @@ import Testing
         #expect(events.count > 20)
         let sequences = events.compactMap { $0["sequence"] as? Int }
         #expect(Set(sequences).count == sequences.count)
-        #expect(events.allSatisfy { $0["runID"] as? String == summary["run_id"] as? String })
+        #expect(events.allSatisfy { $0["run_id"] as? String == summary["run_id"] as? String })
+        // The control API's flat shape: kind and status are plain strings.
+        #expect(events.first?["kind"] as? String == "run" && events.first?["status"] as? String == "running")
+        #expect(events.contains { $0["kind"] as? String == "step" && $0["path"] as? String == "disks/disk-a" && $0["status"] as? String == "reverted" })
+        #expect(events.contains { $0["kind"] as? String == "log" && $0["detail"] is String })
+        #expect(events.allSatisfy { ($0["time"] as? String)?.contains(".") == true })
     }
 
     @Test func aFailedRevertExitsWith3AndSaysWhatIsLeft() throws {

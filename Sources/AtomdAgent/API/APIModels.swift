@@ -161,25 +161,26 @@ public struct StepLogs: Codable, Sendable {
     }
 }
 
-/// An engine event as the event stream sends it: flat, with the kind and
-/// the status as plain strings.
-struct APIEvent: Encodable, Sendable {
-    var sequence: Int
-    var run_id: String
-    var kind: String
+/// An engine event as the event stream and `atomd run --json` print it:
+/// flat, with the kind and the status as plain strings.
+public struct APIEvent: Encodable, Sendable {
+    public var sequence: Int
+    public var run_id: String
+    /// run, step, log, progress, note or closed.
+    public var kind: String
     /// The run's or step's new status; the note or log line's text is in `detail`.
-    var status: String?
-    var step: String?
-    var path: String?
-    var attempt: Int?
-    var time: Date
-    var detail: String?
-    var progress: Double?
-    var data: JSONValue?
-    var idempotency_key: String?
-    var effect: String?
+    public var status: String?
+    public var step: String?
+    public var path: String?
+    public var attempt: Int?
+    public var time: Date
+    public var detail: String?
+    public var progress: Double?
+    public var data: JSONValue?
+    public var idempotency_key: String?
+    public var effect: String?
 
-    init(_ event: EngineEvent) {
+    public init(_ event: EngineEvent) {
         sequence = event.sequence
         run_id = event.runID
         kind = event.kind.name

@@ -1,3 +1,4 @@
+import AtomdAgent
 import AtomdEngine
 import AtomdSpec
 import Foundation
@@ -17,19 +18,19 @@ enum RunProgressStyle {
     }
 }
 
-/// `--json`: one JSON object per event, then one summary line.
+/// `--json`: one JSON object per event, in the shape the control API's
+/// event stream sends (one shape for scripts to read), then one summary line.
 final class JSONEventStream: RunProgress {
     private let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        let encoder = APIJSON.encoder()
+        encoder.outputFormatting.insert(.withoutEscapingSlashes)
         return encoder
     }()
 
     func started() {}
 
     func receive(_ event: EngineEvent) {
-        guard let data = try? encoder.encode(event) else { return }
+        guard let data = try? encoder.encode(APIEvent(event)) else { return }
         Output.line(String(decoding: data, as: UTF8.self))
     }
 
