@@ -50,14 +50,39 @@ import Testing
         let wrong = try cli(["skip", runID, "say"], agent)
         #expect(wrong.status == 2)
         #expect(wrong.stderr.contains("is not waiting for a decision"))
-        let skipped = try cli(["skip", runID, "flaky"], agent)
+        let skipped = try cli(["skip", runID, "flaky", "--json"], agent)
         #expect(skipped.status == 0, "\(skipped.stderr)")
+        let answer = try JSONSerialization.jsonObject(with: Data(skipped.stdout.utf8)) as? [String: String]
+        #expect(answer == ["run_id": runID, "step": "flaky", "decision": "skip"])
         let filed = try await agent.waitForFiled(1)
         #expect(filed.done == ["pausing.yaml"])
 
         let invalid = try AtomdProcess.temporaryJob("version: 1\nname: x\n")
         #expect(try cli(["submit", invalid], agent).status == 2)
         #expect(agent.jobs(in: "incoming").isEmpty && agent.jobs(in: "failed").isEmpty, "an invalid job never reaches the spool")
+    }
+
+    @Test func withoutAnAgentSubmitWritesIntoTheSpoolAndTheAgentRunsItWhenItStarts() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-submit-\(UUID().uuidString)").path
+        let job = try AtomdProcess.temporaryJob("version: 1\nname: later\nsteps:\n  - { id: a, uses: test.noop }\n", name: "later.yaml")
+        let nowhere = try AtomdProcess.run(["submit", job, "--home", home])
+        #expect(nowhere.status == 4)
+        #expect(nowhere.stderr.contains("spool/incoming: does not exist"), "\(nowhere.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home), "a wrong --home leaves nothing behind")
+
+        let first = try AgentProcess.start(home: home)
+        try await first.waitForLog("ready:")
+        #expect(first.stop() == 0)
+        let submitted = try AtomdProcess.run(["submit", job, "--home", home, "--json"])
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        #expect(submitted.stderr.contains("no agent socket"))
+        let answer = try JSONSerialization.jsonObject(with: Data(submitted.stdout.utf8)) as? [String: String]
+        #expect(answer == ["file": job, "name": "later.yaml", "via": "spool"])
+
+        let agent = try AgentProcess.start(home: home)
+        defer { _ = agent.stop() }
+        let filed = try await agent.waitForFiled(1)
+        #expect(filed.done == ["later.yaml"])
     }
 
     @Test func metricsParseAsPrometheusTextAndCountWhatRan() async throws {

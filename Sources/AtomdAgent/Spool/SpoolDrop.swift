@@ -14,7 +14,15 @@ public enum SpoolDrop {
         let incoming = layout.incoming
         let aside = incoming + "/.submit-" + UUID().uuidString + ".tmp"
         let fd = open(aside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SpoolError(incoming, "cannot be written: \(SystemError.current)") }
+        guard fd >= 0 else {
+            // A spool that does not exist is not made here: the agent makes it
+            // with its owner and modes, and a mistyped --home should not leave
+            // a spool nobody watches.
+            if errno == ENOENT {
+                throw SpoolError(incoming, "does not exist", hint: "the agent makes its spool when it first starts; is --home right?")
+            }
+            throw SpoolError(incoming, "cannot be written: \(SystemError.current)")
+        }
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd) == 0
         close(fd)

@@ -11,16 +11,25 @@ struct SteerTarget: ParsableArguments {
 
     @OptionGroup var socketOption: SocketOption
 
+    @OptionGroup var output: OutputOptions
+
     var client: AgentClient { AgentClient(socket: socketOption.path(home: home)) }
 
-    /// Sends `POST /runs/RUN/suffix` and prints what was requested.
+    /// Sends `POST /runs/RUN/suffix` and prints what was requested; with
+    /// `--json`, the agent's answer (`{"run_id", "requested"}` or
+    /// `{"run_id", "step", "decision"}`).
     func request(_ suffix: String, saying done: String) async throws {
+        let reply: [UInt8]
         do {
-            _ = try await client.post("/runs/\(runID.urlPathEscaped)/\(suffix)")
+            reply = try await client.post("/runs/\(runID.urlPathEscaped)/\(suffix)")
         } catch {
             throw error.exit
         }
-        Output.line(done)
+        if output.json {
+            try Output.json(client.decode([String: String].self, from: reply))
+        } else {
+            Output.line(done)
+        }
     }
 }
 

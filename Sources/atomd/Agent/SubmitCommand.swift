@@ -12,7 +12,8 @@ struct SubmitCommand: AsyncParsableCommand {
             socket, which writes it into incoming/ atomically (aside, synced, renamed in; a name \
             in use gets a number). Without a running agent it is written into HOME/spool/incoming \
             the same way, and the agent claims it when it starts. Prints the name it arrived \
-            under; `atomd runs` shows its run once claimed.
+            under; `atomd runs` shows its run once claimed. With --json: {"file", "name", "via"}, \
+            where via is "agent" or "spool" and name is the name in incoming/.
 
             Exit codes: 0 submitted; 2 invalid job; 4 neither the agent nor the spool can be reached.
             """
@@ -29,6 +30,15 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @OptionGroup var socketOption: SocketOption
 
+    @OptionGroup var output: OutputOptions
+
+    /// What `--json` prints.
+    struct Submitted: Encodable {
+        var file: String
+        var name: String
+        var via: String
+    }
+
     func run() async throws {
         let (_, text) = try JobFile.loadWithText(file)
         let name = name ?? (file as NSString).lastPathComponent
@@ -37,19 +47,24 @@ struct SubmitCommand: AsyncParsableCommand {
         do {
             let reply = try await client.post("/jobs?name=\(name.urlPathEscaped)", body: Array(text.utf8))
             let filed = (try? client.decode([String: String].self, from: reply))?["file"] ?? name
-            Output.line("submitted \(file) as incoming/\(filed)")
-            return
-        } catch {
+            return try report(Submitted(file: file, name: filed, via: "agent"), saying: "submitted \(file) as incoming/\(filed)")
+        } catch let error as AgentClient.Failure {
             guard case .unavailable(let why) = error else { throw error.exit }
             reason = why
         }
         Output.error("note: \(reason); writing into the spool directly")
+        let filed: String
         do {
-            let filed = try SpoolDrop.write(Array(text.utf8), named: name, into: SpoolLayout(root: home + "/spool"))
-            Output.line("submitted \(file) as \(home)/spool/incoming/\(filed) (the agent claims it when it runs)")
+            filed = try SpoolDrop.write(Array(text.utf8), named: name, into: SpoolLayout(root: home + "/spool"))
         } catch {
             Output.error("error: \(error)")
             throw AtomdExit.unavailable.code
         }
+        try report(Submitted(file: file, name: filed, via: "spool"),
+                   saying: "submitted \(file) as \(home)/spool/incoming/\(filed) (the agent claims it when it runs)")
+    }
+
+    private func report(_ submitted: Submitted, saying text: String) throws {
+        if output.json { try Output.json(submitted) } else { Output.line(text) }
     }
 }
