@@ -18,6 +18,56 @@ import Testing
         try AtomdProcess.run(arguments + ["--home", agent.home])
     }
 
+    /// Waits until the agent's only run has `status`; returns its id.
+    func waitForRun(status: String, _ agent: AgentProcess) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let listed = try cli(["runs", "--json"], agent)
+            let runs = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+            if let run = runs.first, run["status"] as? String == status { return try #require(run["id"] as? String) }
+            try #require(ContinuousClock.now < deadline, "the run never became \(status): \(listed.stdout)")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    @Test func pauseLetsTheRunningStepFinishAndResumeGoesOn() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let gate = agent.home + "/go"
+        try agent.drop("gated.yaml", """
+            version: 1
+            name: gated
+            steps:
+              - { id: wait, run: "echo waiting; while [ ! -e \(gate) ]; do sleep 0.02; done" }
+              - { id: after, run: "echo after" }
+            """)
+        let runID = try await waitForRun(status: "running", agent)
+        // Pausing only once the first step runs, so that pause has a step to let finish.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !(try cli(["logs", runID, "wait"], agent).stdout.contains("waiting")) {
+            try #require(ContinuousClock.now < deadline, "the first step never started")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let paused = try cli(["pause", runID, "--json"], agent)
+        #expect(paused.status == 0, "\(paused.stderr)")
+        #expect(try JSONSerialization.jsonObject(with: Data(paused.stdout.utf8)) as? [String: String] == ["run_id": runID, "requested": "pause"])
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
+        _ = try await waitForRun(status: "paused", agent)
+        let shown = try cli(["show", runID, "--json"], agent)
+        let detail = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let steps = try #require(detail["steps"] as? [[String: Any]])
+        #expect(steps.first { $0["id"] as? String == "wait" }?["status"] as? String == "succeeded", "the running step finished")
+        let after = steps.first { $0["id"] as? String == "after" }?["status"] as? String
+        #expect(after != "running" && after != "succeeded", "no new step started: \(after ?? "not started")")
+
+        let resumed = try cli(["resume", runID, "--json"], agent)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: String] == ["run_id": runID, "requested": "resume"])
+        #expect(try await agent.waitForFiled(1).done == ["gated.yaml"])
+        #expect(try cli(["pause", runID], agent).status == 2, "an ended run cannot be paused")
+    }
+
     @Test func theCLISubmitsShowsAndSteersThroughTheAgent() async throws {
         let agent = try AgentProcess.start()
         defer { _ = agent.stop() }
@@ -28,19 +78,8 @@ import Testing
         #expect(submitted.stdout.contains("as incoming/pausing.yaml"))
         try await agent.waitForLog("pausing.yaml: run ")
 
-        // The run pauses on its failed step; find it and wait for the pause.
-        var runID = ""
-        let deadline = ContinuousClock.now + .seconds(30)
-        while true {
-            let listed = try cli(["runs", "--json"], agent)
-            let runs = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
-            if let run = runs.first, run["status"] as? String == "paused" {
-                runID = try #require(run["id"] as? String)
-                break
-            }
-            try #require(ContinuousClock.now < deadline, "the run never paused: \(listed.stdout)")
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        // The run pauses on its failed step.
+        let runID = try await waitForRun(status: "paused", agent)
         #expect(!(try cli(["runs"], agent).stderr.contains("reading the journal")), "read from the agent")
         let shown = try cli(["show", runID], agent)
         #expect(shown.stdout.contains("waiting for a decision: `atomd retry|skip \(runID) flaky`"))

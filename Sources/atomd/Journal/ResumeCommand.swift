@@ -36,8 +36,12 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = AgentClient(socket: socketOption.path(home: selection.homeOptions.home))
-        if (try? await client.post("/runs/\(selection.runID.urlPathEscaped)/resume")) != nil {
-            Output.line("resume requested for run \(selection.runID) in the agent")
+        if let reply = try? await client.post("/runs/\(selection.runID.urlPathEscaped)/resume") {
+            if output.json {
+                try Output.json(client.decode([String: String].self, from: reply))
+            } else {
+                Output.line("resume requested for run \(selection.runID) in the agent")
+            }
             return
         }
         let (journal, run) = try selection.load()
