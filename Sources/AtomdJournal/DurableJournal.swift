@@ -35,20 +35,23 @@ public final class DurableJournal: Journal {
                          + "move it aside (or restore a backup) to start a new one")
         }
         do {
-            var recovering = false
-            if FileManager.default.fileExists(atPath: path) {
-                do {
-                    try Self.verify(path)
-                } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
-                    // After a crash, SQLite must first replay the WAL, which a
-                    // read-only connection may not do: the file is a
-                    // database, so it is checked once recovered.
-                    recovering = true
+            database = try JournalOpeningLock.holding(directory: URL(fileURLWithPath: path).deletingLastPathComponent().path) {
+                var recovering = false
+                if FileManager.default.fileExists(atPath: path) {
+                    do {
+                        try Self.verify(path)
+                    } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
+                        // After a crash, SQLite must first replay the WAL, which a
+                        // read-only connection may not do: the file is a
+                        // database, so it is checked once recovered.
+                        recovering = true
+                    }
                 }
+                let database = try DatabaseQueue(path: path, configuration: configuration)
+                if recovering { try database.read(Self.check) }
+                try JournalSchema.migrator.migrate(database)
+                return database
             }
-            database = try DatabaseQueue(path: path, configuration: configuration)
-            if recovering { try database.read(Self.check) }
-            try JournalSchema.migrator.migrate(database)
         } catch let error as JournalError {
             throw failure(error)
         } catch {

@@ -1,5 +1,5 @@
 import AtomdEngine
-import AtomdJournal
+@testable import AtomdJournal
 import Foundation
 import Testing
 @testable import AtomdSpec
@@ -161,6 +161,27 @@ import Testing
         #expect(FileManager.default.createFile(atPath: home, contents: Data("x".utf8)))
         let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: home) }
         #expect(error?.message.contains("cannot create the atomd home") == true, "\(error?.message ?? "")")
+    }
+
+    /// Another process opening the journal holds the home's lock: opening
+    /// waits for it, and says why when it is held too long.
+    @Test func openingWaitsForTheHomesLockAndSaysWhenItIsHeldTooLong() throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        _ = try DurableJournal.open(home: home)
+        let other = open(home, O_RDONLY | O_DIRECTORY)
+        try #require(other >= 0)
+        defer { close(other) }
+        try #require(flock(other, LOCK_EX) == 0)
+        let error = #expect(throws: JournalError.self) {
+            try JournalOpeningLock.holding(directory: home, limit: .milliseconds(100)) {}
+        }
+        #expect(error?.message.contains("another atomd process has been opening it") == true, "\(error?.message ?? "")")
+        flock(other, LOCK_UN)
+        let opened = try JournalOpeningLock.holding(directory: home, limit: .milliseconds(100)) { true }
+        #expect(opened)
+        // Released once opened: another process can take it at once.
+        _ = try DurableJournal.open(home: home)
+        #expect(flock(other, LOCK_EX | LOCK_NB) == 0)
     }
 
     @Test func theCrashHookReadsOnlyWhatItUnderstands() throws {

@@ -27,6 +27,23 @@ import Testing
         return try #require(runs.first?["id"] as? String)
     }
 
+    /// Commands started at once on a new home used to race to create the
+    /// schema, and some failed with "duplicate column name".
+    @Test func runsStartedAtOnceOnANewHomeShareOneNewJournal() throws {
+        let job = try AtomdProcess.temporaryJob("version: 1\nname: together\nsteps:\n  - { id: a, uses: test.noop }\n")
+        for round in 1...5 {
+            let fresh = home + "-\(round)"
+            let started = try (1...10).map { _ in try AtomdProcess.start(["run", job, "--home", fresh]) }
+            for run in started {
+                let result = try run.finish()
+                #expect(result.status == 0, "round \(round): \(result.stderr)")
+            }
+            let listed = try AtomdProcess.run(["runs", "--home", fresh, "--json"])
+            let runs = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]
+            #expect(runs?.count == 10, "round \(round): \(listed.stdout)\(listed.stderr)")
+        }
+    }
+
     @Test func runsShowAndLogsReadWhatTheRunJournaled() throws {
         defer { try? FileManager.default.removeItem(atPath: home) }
         let runID = try runJob()
