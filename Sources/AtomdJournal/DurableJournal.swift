@@ -30,32 +30,11 @@ public final class DurableJournal: Journal {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         }
-        let failure = { (error: any Error) in
-            JournalError("cannot use the journal \(path): \(error). It was left untouched; "
-                         + "move it aside (or restore a backup) to start a new one")
-        }
-        do {
-            database = try JournalOpeningLock.holding(directory: URL(fileURLWithPath: path).deletingLastPathComponent().path) {
-                var recovering = false
-                if FileManager.default.fileExists(atPath: path) {
-                    do {
-                        try Self.verify(path)
-                    } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
-                        // After a crash, SQLite must first replay the WAL, which a
-                        // read-only connection may not do: the file is a
-                        // database, so it is checked once recovered.
-                        recovering = true
-                    }
-                }
-                let database = try DatabaseQueue(path: path, configuration: configuration)
-                if recovering { try database.read(Self.check) }
-                try JournalSchema.migrator.migrate(database)
-                return database
-            }
-        } catch let error as JournalError {
-            throw failure(error)
-        } catch {
-            throw failure(error)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        // A lock that is not given is not the journal's fault: its error is
+        // not wrapped in the advice to move the journal aside.
+        database = try JournalOpeningLock.holding(directory: directory) { () throws(JournalError) in
+            try Self.openChecked(path, configuration: configuration)
         }
         let database = database
         committer = GroupCommit(maxBatch: crashHook.isArmed ? 1 : 256) { [crashHook] events in
@@ -64,6 +43,31 @@ public final class DurableJournal: Journal {
                     for event in events { try JournalWrites.apply(event, in: db) }
                 }
             }
+        }
+    }
+
+    /// Opens the journal at `path`, checking an existing one first, and
+    /// brings its schema up to date. Run under the home's opening lock.
+    private static func openChecked(_ path: String, configuration: Configuration) throws(JournalError) -> DatabaseQueue {
+        do {
+            var recovering = false
+            if FileManager.default.fileExists(atPath: path) {
+                do {
+                    try verify(path)
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {
+                    // After a crash, SQLite must first replay the WAL, which a
+                    // read-only connection may not do: the file is a
+                    // database, so it is checked once recovered.
+                    recovering = true
+                }
+            }
+            let database = try DatabaseQueue(path: path, configuration: configuration)
+            if recovering { try database.read(check) }
+            try JournalSchema.migrator.migrate(database)
+            return database
+        } catch {
+            throw JournalError("cannot use the journal \(path): \(error). It was left untouched; "
+                               + "move it aside (or restore a backup) to start a new one")
         }
     }
 

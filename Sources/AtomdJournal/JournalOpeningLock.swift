@@ -11,7 +11,8 @@ import Foundation
 enum JournalOpeningLock {
     /// Runs `body` holding the lock of `directory`, waiting up to `limit`
     /// for another process to finish opening.
-    static func holding<T>(directory: String, limit: Duration = .seconds(10), _ body: () throws -> T) throws -> T {
+    static func holding<T>(directory: String, limit: Duration = .seconds(10),
+                           _ body: () throws(JournalError) -> T) throws(JournalError) -> T {
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw JournalError("cannot open the directory \(directory): \(String(cString: strerror(errno)))")
