@@ -32,6 +32,7 @@ try "agent: { max_runs: \(maxRuns) }\n".write(toFile: home + "/atomd.yaml", atom
 let agent = Process()
 agent.executableURL = URL(fileURLWithPath: atomd)
 agent.arguments = ["agent", "--home", home]
+agent.environment = ProcessInfo.processInfo.environment.merging(["ATOMD_TEST_ATOMS": "1"]) { _, new in new }
 agent.standardError = FileHandle(forWritingAtPath: "/dev/null")
 try agent.run()
 defer { agent.terminate() }

@@ -12,10 +12,10 @@ enum Sidecar {
         return "\(directory)/.\(name).atomd-\(kind)-\(stepHash(call))"
     }
 
-    /// FNV-1a of RUN/STEP, in hex.
+    /// FNV-1a of RUN/STEP-PATH, in hex: the same for the step's execute
+    /// and its revert, whose idempotency keys differ.
     static func stepHash(_ call: AtomCall) -> String {
-        let key = call.idempotencyKey
-        let step = key.lastIndex(of: "/").map { String(key[..<$0]) } ?? key
+        let step = "\(call.runID)/\(call.stepPath)"
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in step.utf8 {
             hash ^= UInt64(byte)

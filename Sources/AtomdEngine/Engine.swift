@@ -133,8 +133,20 @@ public final class RunHandle: Sendable {
     /// Steps waiting for an operator decision.
     public func waitingSteps() async -> [String] { await state.waitingSteps }
 
-    /// Stops at once: cancels every running call without compensating.
-    public func abort() { task.cancel() }
+    /// Stops at once: cancels every running call, compensates nothing and
+    /// records nothing more; the journal keeps the run as it was, and
+    /// resuming it settles what was running.
+    public func abort() async {
+        await state.abort()
+        task.cancel()
+    }
+
+    /// The agent is stopping: no new step or revert starts, and nothing is
+    /// journaled about it. Running steps go on to their end.
+    public func hold() async { await state.hold() }
+
+    /// Whether no step is running.
+    public func isIdle() async -> Bool { await state.isIdle }
 }
 
 /// How a run ended.
@@ -146,6 +158,8 @@ public struct RunReport: Sendable, Codable {
     public var steps: [StepRecord]
     /// Why the run could not continue (a failed journal), if it stopped early.
     public var error: String?
+    /// The ids of the `finally` steps (the last of `steps`).
+    public var finally: [String] = []
 }
 
 /// Run ids: sortable and unique enough for one agent, `20261122-120501-3f9a1c`.

@@ -121,7 +121,9 @@ public struct HTTPAtom: Atom {
             body = Array(text.utf8)
         }
         if let authorization = authorization(input["auth"]) { headers.append(("Authorization", authorization)) }
-        if !headers.contains(where: { $0.name.lowercased() == "idempotency-key" }) {
+        // A check has no key: a probe changes nothing, and a strict API
+        // must not tie its key to a GET.
+        if !idempotencyKey.isEmpty, !headers.contains(where: { $0.name.lowercased() == "idempotency-key" }) {
             headers.append(("Idempotency-Key", idempotencyKey))
         }
         headers.append(("Accept", "application/json, */*"))

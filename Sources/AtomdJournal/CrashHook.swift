@@ -19,8 +19,11 @@ public final class CrashHook: Sendable {
         self.when = when
     }
 
-    /// Reads `ATOMD_CRASH_AT` and `ATOMD_CRASH_WHEN`.
+    /// Reads `ATOMD_CRASH_AT` and `ATOMD_CRASH_WHEN`, in debug builds only:
+    /// no variable in a production agent's environment can make it kill
+    /// itself (the crash tests run the debug build).
     public static func fromEnvironment(_ environment: [String: String]) throws(JournalError) -> CrashHook {
+        #if DEBUG
         guard let text = environment["ATOMD_CRASH_AT"] else { return CrashHook(at: nil) }
         guard let target = Int(text), target > 0 else {
             throw JournalError("ATOMD_CRASH_AT must be a positive number of journal writes, not '\(text)'")
@@ -30,6 +33,9 @@ public final class CrashHook: Sendable {
             throw JournalError("ATOMD_CRASH_WHEN must be before or after, not '\(whenText)'")
         }
         return CrashHook(at: target, when: when)
+        #else
+        return CrashHook(at: nil)
+        #endif
     }
 
     /// Whether a crash is armed: writes are then committed one at a time, so

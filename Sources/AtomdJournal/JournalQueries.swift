@@ -99,7 +99,8 @@ extension DurableJournal {
                     sequence: row["sequence"], runID: row["run_id"], stepPath: row["step_path"], stepID: row["step_id"],
                     attempt: row["attempt"], kind: kind, time: Date(timeIntervalSince1970: row["time"]),
                     detail: row["detail"], data: Self.json(row["data"]), idempotencyKey: row["idempotency_key"],
-                    effect: (row["effect"] as String?).flatMap(StepRecord.Effect.init(rawValue:)))
+                    effect: (row["effect"] as String?).flatMap(StepRecord.Effect.init(rawValue:)),
+                    context: Self.json(row["context"]))
             }
         }
     }

@@ -91,6 +91,12 @@ enum JournalSchema {
                 CREATE UNIQUE INDEX runs_spool_file ON runs(spool_file) WHERE spool_file IS NOT NULL;
                 """)
         }
+        // Each attempt's context (the retry items of its enclosing groups,
+        // the check's answer before it ran): its revert, its check and
+        // recovery see exactly what the attempt saw.
+        migrator.registerMigration("v3-attempt-context") { db in
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN context TEXT")
+        }
         return migrator
     }
 }

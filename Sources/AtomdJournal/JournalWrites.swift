@@ -23,10 +23,10 @@ enum JournalWrites {
         let (kind, status) = EventCoding.kind(event.kind)
         try db.cachedStatement(sql: """
             INSERT INTO events (run_id, sequence, time, kind, status, step_id, step_path, attempt, detail, data,
-                                idempotency_key, effect)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                idempotency_key, effect, context)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [event.runID, event.sequence, time, kind, status, event.stepID, event.stepPath, event.attempt,
-                             event.detail, event.data?.json, event.idempotencyKey, event.effect?.rawValue])
+                             event.detail, event.data?.json, event.idempotencyKey, event.effect?.rawValue, event.context?.json])
         switch event.kind {
         case .run(let next):
             try db.cachedStatement(sql: """

@@ -14,7 +14,9 @@ public struct AtomCall {
     /// The step's path in the job, groups first: `deploy/unpack`.
     public var stepPath: String { Self.text(call.pointee.step_path) }
     public var attempt: Int { Int(call.pointee.attempt) }
-    /// RUN/STEP/ATTEMPT; the same when an interrupted attempt runs again.
+    /// This request's key: RUN/STEP/ATTEMPT for an execute (the same when an
+    /// interrupted attempt runs again), RUN/STEP/ATTEMPT/revert/N for a
+    /// revert, empty for a check. Name files after `runID` and `stepPath`.
     public var idempotencyKey: String { Self.text(call.pointee.idempotency_key) }
 
     /// A line for the step's log.

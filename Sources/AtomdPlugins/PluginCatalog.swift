@@ -120,6 +120,11 @@ public struct PluginListing: Sendable {
 /// Every plugin a job needs that could not be loaded.
 public struct PluginLoadErrors: Error, Sendable, CustomStringConvertible {
     public var errors: [PluginError]
+
+    public init(errors: [PluginError]) {
+        self.errors = errors
+    }
+
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }
 

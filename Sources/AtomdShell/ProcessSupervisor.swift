@@ -41,6 +41,10 @@ public struct ProcessSupervisor: Sendable {
 
     /// `announce`: note the process group in the run's journal once it starts.
     public func run(_ command: ShellCommand, context: AtomContext, announce: Bool = false) async throws(ShellError) -> Outcome {
+        // What earlier steps stopped must be gone before this one looks,
+        // and what this one stops before the next looks.
+        ProcessTree.reapOrphans()
+        defer { ProcessTree.reapOrphans() }
         let account = try command.user.map { user throws(ShellError) in try UserAccount.lookup(user: user, group: command.group) }
         let interpreter = try Interpreter.resolve(command.shell)
         let workspace = try Workspace(script: command.script, owner: account)

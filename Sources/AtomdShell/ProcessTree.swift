@@ -11,8 +11,41 @@ enum ProcessTree {
     /// Set in every step's environment to a value unique to that attempt.
     static let tokenVariable = "ATOMD_PROCESS_TOKEN"
 
-    /// Makes this process the subreaper of its descendants (once per process).
-    static let becomeSubreaper: Bool = atomd_set_child_subreaper() == 0
+    /// Makes this process the subreaper of its descendants (once per process),
+    /// and starts the thread that reaps the orphans it is handed.
+    static let becomeSubreaper: Bool = {
+        guard atomd_set_child_subreaper() == 0 else { return false }
+        OrphanReaper.start()
+        return true
+    }()
+
+    /// Reaps every adopted orphan of a step that has exited. A killed
+    /// daemon of a step would otherwise stay a zombie of atomd, and
+    /// `kill -0 PID` (the natural check of a stopped service) would still
+    /// say it is there.
+    ///
+    /// Only a step's orphans: a process in a step's session that does not
+    /// lead it. Our own spawns are reaped by whoever waits for them, and
+    /// they are either a step's session leader or in atomd's own session;
+    /// a child whose spawning thread exited can show up in the list below,
+    /// and must not be taken from its waiter.
+    static func reapOrphans() {
+        let ownSession = getsid(0)
+        for pid in children() {
+            guard let (state, session) = stat(pid), state == "Z", session != pid, session != ownSession else { continue }
+            waitpid(pid, nil, WNOHANG)
+        }
+    }
+
+    /// The state letter and session id in `/proc/PID/stat`.
+    private static func stat(_ pid: pid_t) -> (Character, pid_t)? {
+        let text = String(decoding: FileIO.read("/proc/\(pid)/stat", limit: 4096), as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        // After "pid (comm)": state ppid pgrp session ...
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 3, let state = fields[0].first, let session = pid_t(fields[3]) else { return nil }
+        return (state, session)
+    }
 
     static func isAlive(group: pid_t) -> Bool {
         kill(-group, 0) == 0 || errno == EPERM

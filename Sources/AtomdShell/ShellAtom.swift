@@ -59,8 +59,8 @@ public struct ShellAtom: Atom {
         guard case .integer(let group)? = outputs?["process_group"], case .string(let token)? = outputs?["process_token"] else {
             // The step failed or was interrupted before its outputs were
             // recorded: its processes still carry the attempt's token.
-            let stopped = await ProcessTree.terminateInterrupted(prefix: context.idempotencyKey + "#", grace: command.killGrace)
-            context.log("[atomd] stopped \(stopped.count) process(es) of attempt \(context.idempotencyKey)")
+            let stopped = await ProcessTree.terminateInterrupted(prefix: context.attemptKey + "#", grace: command.killGrace)
+            context.log("[atomd] stopped \(stopped.count) process(es) of attempt \(context.attemptKey)")
             return
         }
         await ProcessTree.terminate(group: pid_t(group), grace: command.killGrace, reap: true)

@@ -1,7 +1,13 @@
 import Foundation
 
 /// The fake cloud's state: servers, volumes, attachments, quotas, remembered
-/// idempotent creates, and a ledger of every create and delete.
+/// idempotency keys, and a ledger of every create and delete.
+///
+/// Keys are as strict as Stripe's: a key is tied to the first request that
+/// carried it (method, path and body). The same request again gets the first
+/// reply and changes nothing; any other request with that key is refused
+/// with 422 and changes nothing, so a revert sent with its create's key fails
+/// loudly instead of being taken for the create.
 actor Cloud {
     struct Server: Codable, Sendable {
         var id: String
@@ -38,7 +44,7 @@ actor Cloud {
     private var servers: [String: Server] = [:]
     private var volumes: [String: Volume] = [:]
     private var ledger: [LedgerEvent] = []
-    private var remembered: [String: Reply] = [:]
+    private var remembered: [String: (request: String, reply: Reply)] = [:]
     private var counter = 0
 
     init(buildDelay: Duration, maxServers: Int, maxVolumes: Int) {
@@ -49,12 +55,12 @@ actor Cloud {
 
     // MARK: Servers
 
-    func createServer(name: String, zone: String?, key: String?) -> Reply {
-        idempotent(key, route: "POST /servers") {
+    func createServer(name: String, zone: String?, key: Key) -> Reply {
+        idempotent(key) {
             guard servers.count < maxServers else { return error(403, "server quota of \(maxServers) exceeded") }
             let id = nextID("srv")
             servers[id] = Server(id: id, name: name, zone: zone, status: "BUILD", created: Date())
-            record("create", "server", id, key)
+            record("create", "server", id, key.value)
             return json(201, view(servers[id]))
         }
     }
@@ -68,7 +74,11 @@ actor Cloud {
         json(200, servers.values.sorted { $0.id < $1.id }.map(view))
     }
 
-    func deleteServer(_ id: String, key: String?) -> Reply {
+    func deleteServer(_ id: String, key: Key) -> Reply {
+        idempotent(key) { deleteServer(id, key: key.value) }
+    }
+
+    private func deleteServer(_ id: String, key: String?) -> Reply {
         guard servers[id] != nil else { return error(404, "no server \(id)") }
         if volumes.values.contains(where: { $0.attached_to == id }) {
             return error(409, "server \(id) has attached volumes; detach them first")
@@ -93,13 +103,13 @@ actor Cloud {
 
     // MARK: Volumes
 
-    func createVolume(sizeGB: Int, zone: String?, key: String?) -> Reply {
-        idempotent(key, route: "POST /volumes") {
+    func createVolume(sizeGB: Int, zone: String?, key: Key) -> Reply {
+        idempotent(key) {
             guard sizeGB > 0, sizeGB <= 16_384 else { return error(400, "size_gb must be from 1 to 16384") }
             guard volumes.count < maxVolumes else { return error(403, "volume quota of \(maxVolumes) exceeded") }
             let id = nextID("vol")
             volumes[id] = Volume(id: id, size_gb: sizeGB, zone: zone, attached_to: nil)
-            record("create", "volume", id, key)
+            record("create", "volume", id, key.value)
             return json(201, volumes[id])
         }
     }
@@ -109,7 +119,11 @@ actor Cloud {
         return json(200, volume)
     }
 
-    func deleteVolume(_ id: String, key: String?) -> Reply {
+    func deleteVolume(_ id: String, key: Key) -> Reply {
+        idempotent(key) { deleteVolume(id, key: key.value) }
+    }
+
+    private func deleteVolume(_ id: String, key: String?) -> Reply {
         guard let volume = volumes[id] else { return error(404, "no volume \(id)") }
         if let server = volume.attached_to { return error(409, "volume \(id) is attached to \(server)") }
         volumes[id] = nil
@@ -119,8 +133,8 @@ actor Cloud {
 
     // MARK: Attachments
 
-    func attach(server id: String, volume volumeID: String, key: String?) -> Reply {
-        idempotent(key, route: "POST /servers/\(id)/attachments") {
+    func attach(server id: String, volume volumeID: String, key: Key) -> Reply {
+        idempotent(key) {
             guard let server = servers[id] else { return error(404, "no server \(id)") }
             guard view(server).status == "ACTIVE" else { return error(409, "server \(id) is not ACTIVE yet") }
             guard var volume = volumes[volumeID] else { return error(404, "no volume \(volumeID)") }
@@ -129,12 +143,16 @@ actor Cloud {
             }
             volume.attached_to = id
             volumes[volumeID] = volume
-            record("create", "attachment", "\(id)/\(volumeID)", key)
+            record("create", "attachment", "\(id)/\(volumeID)", key.value)
             return json(201, ["server": id, "volume": volumeID])
         }
     }
 
-    func detach(server id: String, volume volumeID: String, key: String?) -> Reply {
+    func detach(server id: String, volume volumeID: String, key: Key) -> Reply {
+        idempotent(key) { detach(server: id, volume: volumeID, key: key.value) }
+    }
+
+    private func detach(server id: String, volume volumeID: String, key: String?) -> Reply {
         guard var volume = volumes[volumeID], volume.attached_to == id else {
             return error(404, "volume \(volumeID) is not attached to \(id)")
         }
@@ -165,13 +183,26 @@ actor Cloud {
 
     // MARK: Helpers
 
-    /// A repeated create with the same key returns the first reply and creates nothing.
-    private func idempotent(_ key: String?, route: String, _ create: () -> Reply) -> Reply {
-        guard let key, !key.isEmpty else { return create() }
-        let scoped = "\(route) \(key)"
-        if let first = remembered[scoped] { return first }
-        let reply = create()
-        if reply.status < 500 { remembered[scoped] = reply }
+    /// A request's `Idempotency-Key` and what the key is tied to: its
+    /// method, path and body.
+    struct Key: Sendable {
+        var value: String?
+        var request: String
+    }
+
+    /// The same request with the same key returns the first reply and does
+    /// nothing; another request with that key is refused (422).
+    private func idempotent(_ key: Key, _ change: () -> Reply) -> Reply {
+        guard let value = key.value, !value.isEmpty else { return change() }
+        if let first = remembered[value] {
+            guard first.request == key.request else {
+                return error(422, "Idempotency-Key \(value) was first used for \(first.request.prefix(200)); "
+                                  + "it cannot be reused for \(key.request.prefix(200))")
+            }
+            return first.reply
+        }
+        let reply = change()
+        if reply.status < 500 { remembered[value] = (key.request, reply) }
         return reply
     }
 

@@ -12,12 +12,12 @@ enum Routes {
         router.post("servers") { request, context in
             let body = try await decode(request, context)
             guard let name = body["name"] as? String else { return response(await cloud.error(400, "name is required")) }
-            return response(await cloud.createServer(name: name, zone: body["zone"] as? String, key: key(request)))
+            return response(await cloud.createServer(name: name, zone: body["zone"] as? String, key: key(request, body)))
         }
         router.get("servers") { _, _ in response(await cloud.listServers()) }
         router.get("servers/:id") { _, context in response(await cloud.server(try id(context))) }
         router.delete("servers/:id") { request, context in
-            response(await cloud.deleteServer(try id(context), key: key(request)))
+            response(await cloud.deleteServer(try id(context), key: key(request, nil)))
         }
 
         router.post("volumes") { request, context in
@@ -25,21 +25,28 @@ enum Routes {
             guard let size = (body["size_gb"] as? NSNumber)?.intValue else {
                 return response(await cloud.error(400, "size_gb must be a number"))
             }
-            return response(await cloud.createVolume(sizeGB: size, zone: body["zone"] as? String, key: key(request)))
+            return response(await cloud.createVolume(sizeGB: size, zone: body["zone"] as? String, key: key(request, body)))
         }
         router.get("volumes/:id") { _, context in response(await cloud.volume(try id(context))) }
         router.delete("volumes/:id") { request, context in
-            response(await cloud.deleteVolume(try id(context), key: key(request)))
+            response(await cloud.deleteVolume(try id(context), key: key(request, nil)))
         }
 
         router.post("servers/:id/attachments") { request, context in
             let body = try await decode(request, context)
             guard let volume = body["volume"] as? String else { return response(await cloud.error(400, "volume is required")) }
-            return response(await cloud.attach(server: try id(context), volume: volume, key: key(request)))
+            return response(await cloud.attach(server: try id(context), volume: volume, key: key(request, body)))
         }
         router.delete("servers/:id/attachments/:volume") { request, context in
             let volume = try context.parameters.require("volume")
-            return response(await cloud.detach(server: try id(context), volume: volume, key: key(request)))
+            return response(await cloud.detach(server: try id(context), volume: volume, key: key(request, nil)))
+        }
+        // The same as an action, the way many APIs spell it (Stripe's
+        // POST /v1/…/cancel): a revert that is a POST, like its create.
+        router.post("servers/:id/detach") { request, context in
+            let body = try await decode(request, context)
+            guard let volume = body["volume"] as? String else { return response(await cloud.error(400, "volume is required")) }
+            return response(await cloud.detach(server: try id(context), volume: volume, key: key(request, body)))
         }
 
         router.get("ledger") { _, _ in response(await cloud.ledgerView()) }
@@ -82,8 +89,12 @@ enum Routes {
         try context.parameters.require("id")
     }
 
-    private static func key(_ request: Request) -> String? {
-        HTTPFields.Element.Name("Idempotency-Key").flatMap { request.headers[$0] }
+    /// The request's key, tied to its method, path and (canonical) body.
+    private static func key(_ request: Request, _ body: [String: Any]?) -> Cloud.Key {
+        let value = HTTPFields.Element.Name("Idempotency-Key").flatMap { request.headers[$0] }
+        let canonical = body.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+            .map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return Cloud.Key(value: value, request: "\(request.method.rawValue) \(request.uri.path) \(canonical)")
     }
 
     /// A JSON object body; anything else is a 400.

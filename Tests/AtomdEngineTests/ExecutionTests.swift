@@ -45,6 +45,16 @@ import Testing
         #expect(jittered.delay(beforeAttempt: 2, random: 0.999_999) == .milliseconds(120))
     }
 
+    /// `attempts: 30, delay: 1s, backoff: 10` once trapped on an overflow.
+    @Test func hostileBackoffSaturatesInsteadOfOverflowing() {
+        let policy = RetryPolicy(attempts: 100, delay: .seconds(86_400 * 366), backoff: 10, jitter: 1)
+        for attempt in [2, 30, 100, Int.max] {
+            let wait = policy.delay(beforeAttempt: attempt, random: 0.999_999)
+            #expect(wait >= .zero && wait <= RetryPolicy.longestDelay * 2)
+        }
+        #expect(RetryPolicy(attempts: 30, delay: .seconds(1), backoff: 10).delay(beforeAttempt: 30, random: 0) == RetryPolicy.longestDelay)
+    }
+
     @Test func aTimeoutCancelsTheActionAndFailsTheStep() async throws {
         let harness = Harness()
         let report = try await harness.run(job("  - id: slow\n    uses: test.sleep\n    with: { for: 1h }\n    timeout: 20ms\n"))

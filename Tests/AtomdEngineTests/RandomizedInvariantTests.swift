@@ -102,7 +102,9 @@ import Testing
 struct JobGenerator {
     private var random: SeededGenerator
     private var counter = 0
-    /// Flags set before the run: the effects of converge steps already present.
+    /// Flags set before the run: effects already in the world, which the run
+    /// must leave as found whatever happens (converge steps skip them; other
+    /// steps with a check find them in their before probe).
     private(set) var presets: Set<String> = []
 
     init(seed: UInt64) {
@@ -148,9 +150,12 @@ struct JobGenerator {
                 if chance(6) { with.append("fail: \(chance(50) ? "before" : "after")") }
                 lines.append("\(pad)  with: { \(with.joined(separator: ", ")) }")
                 if chance(10) { lines.append("\(pad)  revert: none") }
-                if chance(10), !lines.contains(where: { $0.contains("nocheck") }) {
+                let hasCheck = !lines.contains(where: { $0.contains("nocheck") })
+                if chance(10), hasCheck {
                     lines.append("\(pad)  converge: true")
                     if chance(50) { presets.insert(id) }
+                } else if chance(8), hasCheck {
+                    presets.insert(id)
                 }
                 if chance(5) { lines.append("\(pad)  continue_on_error: true") }
                 text += lines.joined(separator: "\n") + "\n"

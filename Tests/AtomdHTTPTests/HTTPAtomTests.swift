@@ -31,9 +31,32 @@ func input(_ method: String, _ url: String, json: JSONValue? = nil, expect: [Int
         #expect(created.outputs["headers"]["content-type"] == .string("application/json"))
         let id = created.outputs["json"]["id"].interpolated
         let probe = input("GET", cloud.base + "/servers/\(id)", expect: [200], absent: [404])
-        #expect(try await atom.check(probe, outputs: nil, context: context()) == .present(outputs: nil))
-        _ = try await atom.execute(input("DELETE", cloud.base + "/servers/\(id)", expect: [204]), context: context())
-        #expect(try await atom.check(probe, outputs: nil, context: context()) == .absent)
+        #expect(try await atom.check(probe, outputs: nil, context: context(key: "")) == .present(outputs: nil))
+        _ = try await atom.execute(input("DELETE", cloud.base + "/servers/\(id)", expect: [204]), context: context(key: "run/step/1/revert/1"))
+        #expect(try await atom.check(probe, outputs: nil, context: context(key: "")) == .absent)
+    }
+
+    /// FakeCloud ties a key to its first request, as Stripe does: a revert
+    /// sent with its create's key is refused and changes nothing.
+    @Test func aKeyIsTiedToItsFirstRequest() async throws {
+        let cloud = try await FakeCloudProcess()
+        let atom = HTTPAtom()
+        let created = try await atom.execute(input("POST", cloud.base + "/servers", json: .object(["name": .string("web-1")]), expect: [201]),
+                                             context: context(key: "run/server/1"))
+        let id = created.outputs["json"]["id"].interpolated
+        await #expect(throws: AtomError.self) {
+            _ = try await atom.execute(input("DELETE", cloud.base + "/servers/\(id)", expect: [204]), context: context(key: "run/server/1"))
+        }
+        #expect(try await cloud.live()["servers"] == [id])
+        _ = try await atom.execute(input("DELETE", cloud.base + "/servers/\(id)", expect: [204]), context: context(key: "run/server/1/revert/1"))
+        #expect(try await cloud.live()["servers"] == [])
+    }
+
+    @Test func aCheckSendsNoIdempotencyKey() throws {
+        let probe = try HTTPAtom.request(input("GET", "http://127.0.0.1:1/servers/1"), idempotencyKey: "")
+        #expect(!probe.headers.contains { $0.name.lowercased() == "idempotency-key" })
+        let create = try HTTPAtom.request(input("POST", "http://127.0.0.1:1/servers"), idempotencyKey: "run/server/1")
+        #expect(create.headers.contains { $0 == ("Idempotency-Key", "run/server/1") })
     }
 
     @Test func theIdempotencyKeyMakesARetriedCreateReturnTheFirstResult() async throws {

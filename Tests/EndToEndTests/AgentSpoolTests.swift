@@ -113,6 +113,32 @@ import Testing
         #expect(ran == "quick\n")
     }
 
+    /// SIGTERM stops a live run at its next step boundary: the running step
+    /// finishes, no step starts after it, the agent exits without waiting
+    /// out its stop timeout, and the next start runs the rest.
+    @Test func sigtermStopsLiveRunsAtTheirNextStepBoundary() async throws {
+        let first = try AgentProcess.start(config: "agent: { stop_timeout: 1h }\n")
+        try await first.waitForLog("ready:")
+        let marker = first.home + "/step-running"
+        try first.drop("steps.yaml", """
+            version: 1
+            name: steps
+            steps:
+              - { id: a, run: "touch \(marker); sleep 1; echo a >> \(first.home)/ran.log" }
+              - { id: b, run: "echo b >> \(first.home)/ran.log" }
+            """)
+        while !FileManager.default.fileExists(atPath: marker) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(first.stop() == 0)
+        #expect(first.log.contains("stopped at a step boundary; it resumes at the next start"), "\(first.log)")
+        #expect(try String(contentsOfFile: first.home + "/ran.log", encoding: .utf8) == "a\n")
+
+        let second = try AgentProcess.start(home: first.home)
+        defer { _ = second.stop() }
+        let (done, _) = try await second.waitForFiled(1)
+        #expect(done == ["steps.yaml"])
+        #expect(try String(contentsOfFile: first.home + "/ran.log", encoding: .utf8) == "a\nb\n")
+    }
+
     @Test func aSecondSigtermStopsAtOnceAndTheRunResumesAtTheNextStart() async throws {
         let first = try AgentProcess.start(config: "agent: { stop_timeout: 1h }\n")
         try await first.waitForLog("ready:")

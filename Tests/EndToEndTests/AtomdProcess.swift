@@ -79,7 +79,8 @@ extension AtomdProcess {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        // The jobs of these tests use the test atoms, which only a test enables.
+        process.environment = ProcessInfo.processInfo.environment.merging(["ATOMD_TEST_ATOMS": "1"].merging(environment) { _, new in new }) { _, new in new }
         process.currentDirectoryURL = repository
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)

@@ -95,8 +95,11 @@ public actor Agent {
         watcher?.stop()
         notifier.notify("STOPPING=1")
         log.notice("stopping: \(live.count) running, \(queue.count) claimed and waiting; waiting up to \(settings.stopTimeout) for running runs")
+        // Live runs stop at their next step boundary: a step running now
+        // finishes and is journaled; none starts after it.
+        for run in live.values { await run.handle.hold() }
         let deadline = ContinuousClock.now + settings.stopTimeout
-        while !live.isEmpty, ContinuousClock.now < deadline {
+        while !live.isEmpty, ContinuousClock.now < deadline, !(await allIdle()) {
             try? await Task.sleep(for: .milliseconds(20))
         }
         // What still runs is left exactly as a crash would leave it: the
@@ -104,12 +107,18 @@ public actor Agent {
         // (steps in doubt are settled by their checks).
         for run in live.values {
             abandoned.insert(run.runID)
-            log.notice("run \(run.runID) (\(run.file)) did not finish in time; it resumes at the next start")
+            let boundary = await run.handle.isIdle() ? "stopped at a step boundary" : "did not finish in time"
+            log.notice("run \(run.runID) (\(run.file)) \(boundary); it resumes at the next start")
         }
         // Plugin hosts serving runs left running see their pipes close when
         // this process exits, and end; killing them now would fail steps.
         if live.isEmpty { catalog.shutDown() }
         log.notice("stopped")
+    }
+
+    private func allIdle() async -> Bool {
+        for run in live.values where !(await run.handle.isIdle()) { return false }
+        return true
     }
 
     /// Applies a changed configuration (SIGHUP): limits, access and plugins

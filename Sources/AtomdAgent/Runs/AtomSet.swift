@@ -3,13 +3,21 @@ import AtomdHTTP
 import AtomdPlugins
 import AtomdShell
 import AtomdSpec
+import Foundation
 
 /// The atoms a run can use: those built into atomd, and the atoms of the
 /// plugins its job names. One place for `atomd run` and the agent.
 public enum AtomSet {
+    /// The variable that makes the test atoms (`test.noop`, `test.fail`,
+    /// `test.sleep`, `test.world`) available: tests and demos set it; a
+    /// production agent never has them.
+    public static let testAtomsVariable = "ATOMD_TEST_ATOMS"
+
+    static var testAtomsEnabled: Bool { ProcessInfo.processInfo.environment[testAtomsVariable] == "1" }
+
     /// Shell steps log under `logs`/RUN/STEP.ATTEMPT.log.
     public static func builtIn(logs: String) -> AtomRegistry {
-        var registry = AtomRegistry(TestAtoms.all())
+        var registry = AtomRegistry(testAtomsEnabled ? TestAtoms.all() : [])
         registry.register(ShellAtom(supervisor: ProcessSupervisor(logDirectory: logs)))
         registry.register(HTTPAtom())
         return registry
@@ -22,6 +30,10 @@ public enum AtomSet {
         let builtIn = Set(registry.names.compactMap { $0.split(separator: ".").first.map(String.init) })
         let plugins = Set(job.pluginAtoms.map(\.plugin)).subtracting(builtIn)
         guard !plugins.isEmpty else { return registry }
+        if plugins.contains("test"), !testAtomsEnabled {
+            throw PluginLoadErrors(errors: [PluginError(job.file, "the job uses test atoms (test.*), which are for tests and demos only",
+                                                        hint: "run it with \(testAtomsVariable)=1 in the environment")])
+        }
         for atom in try await catalog.atoms(forPlugins: plugins) { registry.register(atom) }
         return registry
     }

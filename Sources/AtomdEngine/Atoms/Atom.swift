@@ -118,13 +118,19 @@ public struct AtomContext: Sendable {
     /// The step's path in the job, groups first: `place/server`.
     public var stepPath: String
     public var attempt: Int
-    /// `RUN/STEP/ATTEMPT`; stays the same when an interrupted attempt is re-run.
+    /// This request's key. An execute: `RUN/STEP/ATTEMPT`, the same when an
+    /// interrupted attempt is re-run. A revert: `RUN/STEP/ATTEMPT/revert/N`,
+    /// one per revert attempt, never the create's. A check: empty, since a
+    /// probe changes nothing and must not be tied to a key.
     public var idempotencyKey: String
+    /// The key of the execute attempt this call executes, undoes or probes:
+    /// what the processes a shell step started carry.
+    public var attemptKey: String
     let logSink: @Sendable (String) -> Void
     let progressSink: @Sendable (Double, String?) -> Void
     let noteSink: @Sendable (String, JSONValue?) -> Void
 
-    public init(runID: String, stepPath: String, attempt: Int, idempotencyKey: String,
+    public init(runID: String, stepPath: String, attempt: Int, idempotencyKey: String, attemptKey: String? = nil,
                 log: @escaping @Sendable (String) -> Void = { _ in },
                 progress: @escaping @Sendable (Double, String?) -> Void = { _, _ in },
                 note: @escaping @Sendable (String, JSONValue?) -> Void = { _, _ in }) {
@@ -132,6 +138,7 @@ public struct AtomContext: Sendable {
         self.stepPath = stepPath
         self.attempt = attempt
         self.idempotencyKey = idempotencyKey
+        self.attemptKey = attemptKey ?? idempotencyKey
         self.logSink = log
         self.progressSink = progress
         self.noteSink = note

@@ -27,6 +27,7 @@ extension RunExecutor {
 
     /// Reverts one step (or, inside-out, one group) if it changed anything.
     func compensateStep(_ id: String) async -> Bool {
+        await state.waitWhileHeld()
         guard await state.isRecording else { return false }
         await settle(id)
         guard let node = table[id], let record = await state[id] else { return true }
@@ -45,6 +46,13 @@ extension RunExecutor {
             }
             return reverted
         }
+        if record.status == .revertFailed {
+            // Final (DESIGN.md section 5): a resumed run never runs a failed
+            // revert again on its own, or the outcome would depend on when
+            // a crash hit. Only the operator's retry does.
+            await state.markRevertFailure(record.error ?? "the revert of step '\(id)' failed")
+            return false
+        }
         switch record.effect {
         case .none, .undone:
             if record.status == .failed || record.status == .ignored {
@@ -52,8 +60,12 @@ extension RunExecutor {
             }
             return true
         case .preexisting:
-            await state.update(id) { $0.compensation = "left in place (converged: it was there before)" }
-            await state.note(id, "converged step: it was present before the run, so it is not reverted")
+            let converged = record.status == .skipped
+            await state.update(id) {
+                $0.compensation = converged ? "left in place (converged: it was there before)" : Self.foundPresent
+            }
+            await state.note(id, converged ? "converged step: it was present before the run, so it is not reverted"
+                                           : "its check found it present before the step ran, so it is not reverted")
             return true
         case .made, .possible:
             return await revert(step, record)
@@ -98,22 +110,24 @@ extension RunExecutor {
             await state.note(id, "irreversible: \(why)")
             return true
         }
-        let key = "\(state.runID)/\(id)/\(max(record.keyAttempt, 1))"
+        let policy = revertPolicy(revertPlan)
+        // A resumed run finds the revert that was under way: what it left
+        // running is stopped, then the interrupted attempt runs again under
+        // its own key.
+        let first = record.status == .reverting ? min(max(record.revertAttempt, 1), max(1, policy.attempts)) : 1
         if record.status == .reverting {
-            // A resumed run finds the revert that was under way: what it left
-            // running is stopped, then it runs again.
-            await stopInterruptedRevert(revertPlan, record: record, key: key)
+            await stopInterruptedRevert(revertPlan, record: record, key: record.revertKey(runID: state.runID, attempt: first))
         } else {
-            await state.move(id, to: .reverting)
+            await state.move(id, to: .reverting, key: record.revertKey(runID: state.runID, attempt: 1)) { $0.revertAttempt = 1 }
         }
         guard await state.isRecording else { return false }
         if case .action(let auxiliary) = revertPlan, let missing = missingOutputs(auxiliary, record) {
             return await revertFailed(id, "the revert of step '\(id)' needs output '\(missing)', which was never recorded; "
-                                         + "look for what the step made with idempotency key \(key)")
+                                         + "look for what the step made with idempotency key \(record.executeKey(runID: state.runID))")
         }
-        let policy = revertPolicy(revertPlan)
         var failure = ""
-        attempts: for attempt in 1...max(1, policy.attempts) {
+        attempts: for attempt in first...max(first, policy.attempts) {
+            let key = record.revertKey(runID: state.runID, attempt: attempt)
             let context = context(for: record, attempt: attempt, key: key)
             let result: Result<Void, CallFailure>
             switch revertPlan {
@@ -132,7 +146,11 @@ extension RunExecutor {
                 failure = error.description
                 guard attempt < policy.attempts, policy.retries(error) else { break attempts }
                 let wait = policy.delay(beforeAttempt: attempt + 1, random: Double.random(in: 0..<1))
-                await state.note(id, "revert attempt \(attempt) failed: \(failure); retrying in \(wait.jobText)")
+                // Journaled with the next attempt's number: recovery re-runs
+                // that attempt under its own key.
+                await state.update(id) { $0.revertAttempt = attempt + 1 }
+                await state.note(id, "revert attempt \(attempt) failed: \(failure); retrying in \(wait.jobText)",
+                                 data: .object(["revert_attempt": .integer(Int64(attempt + 1))]))
                 try? await Task.sleep(for: wait)
             }
         }
@@ -157,7 +175,7 @@ extension RunExecutor {
                                  context: AtomContext) async -> Result<Void, CallFailure> {
         guard let atom = atom(for: auxiliary.action) else { return .failure(.error("no atom for the revert", exitCode: nil)) }
         let extra: [String: JSONValue] = ["outputs": record.outputs ?? .object([:])]
-        let evaluator = await evaluator(for: step.id, frame: Frame(), attempt: context.attempt, extra: extra)
+        let evaluator = await evaluator(for: step.id, frame: frame(of: record, or: Frame()), attempt: context.attempt, extra: extra)
         let input: JSONValue
         do {
             input = try ActionInput(evaluator: evaluator, environment: environment(of: step)).resolve(auxiliary.action)

@@ -38,10 +38,14 @@ public struct EngineEvent: Sendable, Hashable, Codable {
     /// On step events: what the step has done to the world so far, so that a
     /// run rebuilt from its events knows what compensation must undo.
     public var effect: StepRecord.Effect?
+    /// On a step's start: the attempt's context, everything its revert, its
+    /// check and recovery must see again (`{"retry": {item, attempt},
+    /// "groups": {GROUP: {item, attempt}}, "before": "present"}`).
+    public var context: JSONValue?
 
     public init(sequence: Int, runID: String, stepPath: String? = nil, stepID: String? = nil, attempt: Int? = nil,
                 kind: Kind, time: Date, detail: String? = nil, data: JSONValue? = nil, idempotencyKey: String? = nil,
-                effect: StepRecord.Effect? = nil) {
+                effect: StepRecord.Effect? = nil, context: JSONValue? = nil) {
         self.sequence = sequence
         self.runID = runID
         self.stepPath = stepPath
@@ -53,6 +57,7 @@ public struct EngineEvent: Sendable, Hashable, Codable {
         self.data = data
         self.idempotencyKey = idempotencyKey
         self.effect = effect
+        self.context = context
     }
 }
 

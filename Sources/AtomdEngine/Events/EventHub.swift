@@ -21,13 +21,15 @@ final class EventHub: Sendable {
 
     /// A new event with the next sequence number.
     func make(_ kind: EngineEvent.Kind, step: StepRecord? = nil, attempt: Int? = nil, detail: String? = nil,
-              data: JSONValue? = nil, key: String? = nil, effect: StepRecord.Effect? = nil) -> EngineEvent {
+              data: JSONValue? = nil, key: String? = nil, effect: StepRecord.Effect? = nil,
+              context: JSONValue? = nil) -> EngineEvent {
         let sequence = counter.withLock { value in
             value += 1
             return value
         }
         return EngineEvent(sequence: sequence, runID: runID, stepPath: step?.path, stepID: step?.id, attempt: attempt,
-                           kind: kind, time: Date(), detail: detail, data: data, idempotencyKey: key, effect: effect)
+                           kind: kind, time: Date(), detail: detail, data: data, idempotencyKey: key, effect: effect,
+                           context: context)
     }
 
     func deliver(_ event: EngineEvent) {

@@ -4,13 +4,14 @@ extension RunExecutor {
     /// Probes whether a step's effect is in the world: its own `check:`, or
     /// its plugin atom's check. Nil when the step has no usable check.
     ///
-    /// Used after a failed execute, before a `converge` step, after a revert
-    /// and (with the durable journal) on recovery.
-    func check(_ step: Step, input: JSONValue?, outputs: JSONValue?, frame: Frame) async -> CheckResult? {
+    /// Used before a step first runs, after a failed execute, after a revert
+    /// and on recovery, always in the frame of the step's latest attempt
+    /// and with no idempotency key (a probe changes nothing).
+    func check(_ step: Step, input: JSONValue?, outputs: JSONValue?, frame live: Frame) async -> CheckResult? {
         guard let record = await state[step.id] else { return nil }
         let attempt = max(record.attempts, 1)
-        let key = "\(state.runID)/\(step.id)/\(max(record.keyAttempt, 1))"
-        let context = context(for: record, attempt: attempt, key: key)
+        let context = context(for: record, attempt: attempt, key: "")
+        let frame = frame(of: record, or: live)
         if let check = step.check {
             guard let atom = atom(for: check.action) else { return nil }
             // A probe built from outputs that were never recorded would ask
@@ -57,11 +58,31 @@ extension RunExecutor {
             return .possible
         }
         await state.note(step.id, "after the failure, check: \(describe(result))")
-        if case .absent = result {
+        switch result {
+        case .absent:
             await state.update(step.id) { $0.nothingToUndo = "check: absent" }
             return .none
+        case .present where record?.before == .present:
+            // Never destroy what the run did not make.
+            await state.update(step.id) { $0.nothingToUndo = Self.foundPresent }
+            return .preexisting
+        case .present, .unknown:
+            return .possible
         }
-        return .possible
+    }
+
+    static let foundPresent = "left as found: its check found it present before the step ran"
+
+    /// Role 0: the check before the step's first attempt, journaled with its
+    /// start. A check that needs the step's own outputs cannot be asked yet
+    /// and costs nothing.
+    func probeBefore(_ step: Step, input: JSONValue, frame: Frame) async -> (BeforeProbe, CheckResult?) {
+        guard let result = await check(step, input: input, outputs: nil, frame: frame) else { return (.unknown, nil) }
+        switch result {
+        case .present: return (.present, result)
+        case .absent: return (.absent, result)
+        case .unknown: return (.unknown, result)
+        }
     }
 
     func describe(_ result: CheckResult) -> String {

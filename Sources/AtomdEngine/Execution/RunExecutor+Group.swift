@@ -37,8 +37,7 @@ extension RunExecutor {
         var failedBeforeRestart = resumed ? await attemptWasReverting(step.id) : false
         while true {
             let item = items[index]
-            var attemptFrame = frame
-            attemptFrame.retry = .object(["item": item ?? .null, "attempt": .integer(Int64(index + 1))])
+            let attemptFrame = frame.entering(group: step.id, item: item, attempt: index + 1)
             if !failedBeforeRestart {
                 let attemptScope = FailureScope(parent: scope)
                 if await executeList(node.children, mode: group.mode, maxParallel: group.maxParallel, scope: attemptScope,
@@ -63,6 +62,9 @@ extension RunExecutor {
                     $0.effect = .none
                     $0.outputs = nil
                     $0.error = nil
+                    $0.before = nil
+                    $0.retryContext = nil
+                    $0.revertAttempt = 0
                 }
             }
             if let delay = controller.delay {

@@ -17,11 +17,21 @@ extension RunExecutor {
                         frame: Frame) async -> InDoubt {
         let id = step.id
         let input = await restoredInput(step, record, frame: frame)
-        let key = "\(state.runID)/\(id)/\(max(record.keyAttempt, 1))"
+        let key = record.executeKey(runID: state.runID)
         await atom.stopInterrupted(input ?? .null, context: context(for: record, attempt: max(record.attempts, 1), key: key))
         let probe = await check(step, input: input, outputs: record.outputs, frame: frame)
         let intro = "the agent stopped during attempt \(record.attempts)"
         switch probe {
+        case .present? where record.before == .present:
+            // Present now says nothing: it was present before the step ran.
+            if step.idempotent {
+                await state.note(id, "\(intro); check: present, as it was before the step ran; idempotent, so it runs again "
+                                     + "with idempotency key \(key)")
+                return .runAgain
+            }
+            let message = "\(intro); its check found it present before the step ran, so whether the step changed "
+                + "anything is unknown; it is not run again blindly, and left as found"
+            return .finished(await fail(step, .error(message, exitCode: nil), effect: .preexisting, scope: scope, frame: frame))
         case .present(let outputs)?:
             await state.note(id, "\(intro); check: present, so it took effect")
             let result = AtomResult(outputs: outputs ?? record.outputs ?? .object([:]))
@@ -54,8 +64,8 @@ extension RunExecutor {
             await state.move(id, to: .failed, detail: message) { $0.error = message }
             return
         }
-        let input = await restoredInput(step, record, frame: Frame())
-        let key = "\(state.runID)/\(id)/\(max(record.keyAttempt, 1))"
+        let input = await restoredInput(step, record, frame: frame(of: record, or: Frame()))
+        let key = record.executeKey(runID: state.runID)
         await atom.stopInterrupted(input ?? .null, context: context(for: record, attempt: max(record.attempts, 1), key: key))
         let effect = await effectAfterFailure(step, frame: Frame())
         await state.move(id, to: .failed, detail: message) {

@@ -23,6 +23,7 @@ extension RunExecutor {
 
     /// Evaluates `if:`, then runs the group or the step's attempts.
     private func start(_ step: Step, scope: FailureScope, frame: Frame) async -> Bool {
+        await state.waitWhileHeld()
         let id = step.id
         if let condition = step.condition {
             let evaluator = await evaluator(for: id, frame: frame, attempt: 1)
@@ -44,29 +45,27 @@ extension RunExecutor {
         return await executeLocked(step, scope: scope, frame: frame)
     }
 
-    /// Holds the step's `lock:` around its attempts.
+    /// Holds the step's `lock:` while it probes and runs, never while it
+    /// waits: not during a retry's delay, not while the operator decides.
     private func executeLocked(_ step: Step, scope: FailureScope, frame: Frame) async -> Bool {
-        let id = step.id
-        guard let lock = step.lock else {
-            return await executeAttempts(step, scope: scope, frame: frame)
-        }
-        let owner = "\(state.runID)/\(id)"
-        do {
-            try await locks.acquire(lock, owner: owner)
-        } catch {
-            await state.move(id, to: .running, attempt: 1) { $0.attempts += 1 }
-            _ = await fail(step, .cancelled, effect: .none, scope: scope, frame: frame)
-            return false
-        }
-        let result = await executeAttempts(step, scope: scope, frame: frame)
-        await locks.release(lock, owner: owner)
+        let lock = step.lock.map { StepLock(name: $0, owner: "\(state.runID)/\(step.id)", locks: locks) }
+        let result = await executeAttempts(step, lock: lock, scope: scope, frame: frame)
+        await lock?.release()
         return result
     }
 
     /// Converge check, then attempts with retries and timeouts.
-    private func executeAttempts(_ step: Step, scope: FailureScope, frame: Frame) async -> Bool {
+    private func executeAttempts(_ step: Step, lock: StepLock?, scope: FailureScope, frame: Frame) async -> Bool {
         let id = step.id
         guard let atom = atom(for: step.action) else { return false }
+        /// Takes the lock again before the step touches the world.
+        func locked() async -> Bool {
+            guard let lock, !(await lock.acquire()) else { return true }
+            await state.move(id, to: .running, attempt: (await state[id]?.attempts ?? 0) + 1) { $0.attempts += 1 }
+            _ = await fail(step, .cancelled, effect: .none, scope: scope, frame: frame)
+            return false
+        }
+        guard await locked() else { return false }
         let policy = step.retry ?? RetryPolicy()
         var attemptInSeries = 0
         // An attempt the agent was running when it stopped is run again with
@@ -77,6 +76,7 @@ extension RunExecutor {
             case .finished(let goOn):
                 guard await retryRequested(id, goOn) else { return goOn }
             case .runAgain:
+                guard await locked() else { return false }
                 reusedKey = record.keyAttempt
                 attemptInSeries = min(record.attempts, max(policy.attempts, 1)) - 1
             }
@@ -90,11 +90,12 @@ extension RunExecutor {
             } catch {
                 await state.move(id, to: .running, attempt: attempt) { $0.attempts = attempt }
                 let goOn = await fail(step, .input(error.message), effect: .none, scope: scope, frame: frame)
-                guard await retryRequested(id, goOn) else { return goOn }
+                guard await retryRequested(id, goOn), await locked() else { return goOn }
                 attemptInSeries = 0
                 continue
             }
-            if step.converge, attemptInSeries == 1, reusedKey == nil, await converged(step, input: input, frame: frame) {
+            if attemptInSeries == 1, reusedKey == nil, await state[id]?.before == nil,
+               await probedPresent(step, input: input, frame: frame) {
                 return true
             }
             let keyAttempt = reusedKey ?? attempt
@@ -105,6 +106,8 @@ extension RunExecutor {
                 $0.keyAttempt = keyAttempt
                 $0.input = input
                 $0.error = nil
+                $0.retryContext = frame.journaled
+                $0.revertAttempt = 0
             }
             // Write-ahead: without a record of the start, the action must not run.
             guard let record = await state[id], await state.isRecording else { return false }
@@ -124,8 +127,10 @@ extension RunExecutor {
                     // repeats it under the same key. Only a definite failure
                     // gets a new one.
                     if case .timeout = failure { reusedKey = keyAttempt }
+                    await lock?.release()
                     do {
                         try await Task.sleep(for: wait)
+                        guard await locked() else { return false }
                         continue
                     } catch {
                         goOn = await fail(step, .cancelled, effect: .possible, scope: scope, frame: frame)
@@ -133,9 +138,10 @@ extension RunExecutor {
                     }
                 }
                 let effect = await effectAfterFailure(step, failure: failure, frame: frame)
+                await lock?.release()
                 goOn = await fail(step, cancelled ? .cancelled : failure, effect: effect, scope: scope, frame: frame)
             }
-            guard await retryRequested(id, goOn) else { return goOn }
+            guard await retryRequested(id, goOn), await locked() else { return goOn }
             attemptInSeries = 0
         }
     }
@@ -158,20 +164,31 @@ extension RunExecutor {
         goOn ? await state[id]?.status == .failed : false
     }
 
-    /// `converge: true`: when the check finds the effect already there, the
-    /// step is skipped and never reverted.
-    private func converged(_ step: Step, input: JSONValue, frame: Frame) async -> Bool {
-        let probe = await check(step, input: input, outputs: nil, frame: frame)
-        guard case .present(let outputs)? = probe else {
-            await state.note(step.id, "converge: \(probe.map(describe) ?? "no check"); running the step")
-            return false
+    /// The before probe (DESIGN.md section 3, role 0), kept for the step's
+    /// start record. True when `converge: true` skipped the step because its
+    /// effect is already there: it is then never reverted.
+    private func probedPresent(_ step: Step, input: JSONValue, frame: Frame) async -> Bool {
+        await state.update(step.id) { $0.retryContext = frame.journaled }
+        let (before, answer) = await probeBefore(step, input: input, frame: frame)
+        if step.converge {
+            guard case .present(let outputs)? = answer else {
+                await state.note(step.id, "converge: \(answer.map(describe) ?? "no check"); running the step")
+                if answer != nil { await state.update(step.id) { $0.before = before } }
+                return false
+            }
+            await state.move(step.id, to: .skipped, detail: "skipped (already present)", data: outputs) {
+                $0.effect = .preexisting
+                $0.outputs = outputs
+                $0.input = input
+            }
+            return true
         }
-        await state.move(step.id, to: .skipped, detail: "skipped (already present)", data: outputs) {
-            $0.effect = .preexisting
-            $0.outputs = outputs
-            $0.input = input
+        guard let answer else { return false }
+        if before == .present {
+            await state.note(step.id, "before the step ran, check: \(describe(answer)); whatever happens, it is left as found")
         }
-        return true
+        await state.update(step.id) { $0.before = before }
+        return false
     }
 
     /// Computes declared outputs and records success.
@@ -199,7 +216,8 @@ extension RunExecutor {
         if let details = result.details { data["details"] = details }
         await state.move(step.id, to: .succeeded, data: .object(data)) {
             $0.outputs = outputs
-            $0.effect = .made
+            // Present before it ran: the run did not make it, so it never undoes it.
+            $0.effect = $0.before == .present ? .preexisting : .made
         }
         return true
     }

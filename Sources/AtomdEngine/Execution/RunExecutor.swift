@@ -13,14 +13,6 @@ struct RunExecutor: Sendable {
     /// `vars`, `env`, `secrets`: fixed for the run.
     let baseContexts: [String: JSONValue]
 
-    /// Per-scope values expressions can read.
-    struct Frame: Sendable {
-        /// `retry.item` and `retry.attempt` inside a group retry controller.
-        var retry: JSONValue?
-        /// `finally` steps: failures are recorded, nothing pauses or halts.
-        var inFinally = false
-    }
-
     func run() async -> RunReport {
         let resumed = await state.status != .queued
         switch await state.status {
@@ -86,7 +78,8 @@ struct RunExecutor: Sendable {
         let records = await state.records
         let order = table.main.flatMap(table.subtree) + table.finally.flatMap(table.subtree)
         return RunReport(runID: state.runID, job: job.name, status: await state.status,
-                         steps: order.compactMap { records[$0] }, error: await state.journalFailure)
+                         steps: order.compactMap { records[$0] }, error: await state.journalFailure,
+                         finally: table.finally.flatMap(table.subtree))
     }
 
     /// The values an expression of step `id` can read right now.
@@ -96,7 +89,7 @@ struct RunExecutor: Sendable {
         contexts["run"] = .object(["id": .string(state.runID), "name": .string(job.name),
                                    "status": .string(await state.status.rawValue)])
         contexts["step"] = .object(["id": .string(id), "attempt": .integer(Int64(attempt))])
-        if let retry = frame.retry { contexts["retry"] = retry }
+        contexts.merge(frame.contexts) { _, new in new }
         contexts.merge(extra) { _, new in new }
         return ExpressionEvaluator(contexts: contexts)
     }
@@ -110,8 +103,11 @@ struct RunExecutor: Sendable {
         action.atomName.flatMap { registry[$0] }
     }
 
+    /// `key`: this request's idempotency key (empty for a check); the
+    /// context also carries the key of the execute attempt it belongs to.
     func context(for record: StepRecord, attempt: Int, key: String) -> AtomContext {
         AtomContext(runID: state.runID, stepPath: record.path, attempt: attempt, idempotencyKey: key,
+                    attemptKey: record.executeKey(runID: state.runID),
                     log: { [state] line in state.log(record, attempt: attempt, line: line) },
                     progress: { [state] fraction, note in
                         state.progress(record, attempt: attempt, fraction: fraction, note: note)

@@ -1,14 +1,21 @@
 import AtomdSpec
+import Foundation
 
 extension RetryPolicy {
+    /// The longest wait between two attempts when `max_delay` does not say:
+    /// `backoff` compounds quickly (`delay: 1s, backoff: 10` passes a day by
+    /// the seventh attempt), and a wait must saturate, never overflow.
+    public static let longestDelay: Duration = .seconds(86_400)
+
     /// The wait before attempt `attempt` (2 or later): `delay × backoff^(attempt-2)`,
-    /// capped by `max_delay`, then spread by ±`jitter`. `random` is in [0, 1).
+    /// capped by `max_delay` (at most `longestDelay`), then spread by
+    /// ±`jitter`. `random` is in [0, 1).
     public func delay(beforeAttempt attempt: Int, random: Double) -> Duration {
-        let base = delay / .milliseconds(1)
-        var milliseconds = base * pow(backoff, Double(max(0, attempt - 2)))
-        if let maxDelay { milliseconds = min(milliseconds, maxDelay / .milliseconds(1)) }
+        let ceiling = min(maxDelay ?? Self.longestDelay, Self.longestDelay) / .milliseconds(1)
+        var milliseconds = (delay / .milliseconds(1)) * Foundation.pow(backoff, Double(max(0, attempt - 2)))
+        if !milliseconds.isFinite || milliseconds > ceiling { milliseconds = ceiling }
         milliseconds *= 1 + jitter * (2 * random - 1)
-        return .milliseconds(Int64(max(0, milliseconds.rounded())))
+        return .milliseconds(Int64(min(max(0, milliseconds.rounded()), ceiling * 2)))
     }
 
     /// Whether a failure of this kind is retried.
@@ -22,10 +29,4 @@ extension RetryPolicy {
             return exitCode.map { on.contains(.exitCode($0)) } ?? false
         }
     }
-}
-
-private func pow(_ base: Double, _ exponent: Double) -> Double {
-    var result = 1.0
-    for _ in 0..<Int(exponent) { result *= base }
-    return result
 }

@@ -50,7 +50,12 @@ struct RecoveredRun: Sendable {
             record.status = next
             apply(next, event, to: &record)
             records[id] = record
-        case .note, .log, .progress:
+        case .note:
+            // A revert's later attempts are announced with their number, so
+            // that an interrupted one runs again under its own key.
+            guard let id = event.stepID, case .integer(let attempt)? = event.data?["revert_attempt"] else { return }
+            records[id]?.revertAttempt = Int(clamping: attempt)
+        case .log, .progress:
             return
         }
     }
@@ -63,6 +68,13 @@ struct RecoveredRun: Sendable {
                 record.keyAttempt = key.split(separator: "/").last.flatMap { Int($0) } ?? record.attempts
                 record.input = event.data
                 record.error = nil
+                var context = event.context
+                record.before = if case .string(let text)? = context?["before"] { BeforeProbe(rawValue: text) } else { nil }
+                if case .object(var members)? = context {
+                    members["before"] = nil
+                    context = members.isEmpty ? nil : .object(members)
+                }
+                record.retryContext = context
             }
             if record.startedAt == nil || event.attempt == 1 { record.startedAt = event.time }
         case .succeeded, .failed, .ignored, .skipped:
@@ -74,7 +86,7 @@ struct RecoveredRun: Sendable {
             if next == .skipped, event.effect == .preexisting { record.outputs = event.data }
             if next == .failed || next == .ignored { record.error = event.detail }
         case .reverting:
-            break
+            record.revertAttempt = 1
         case .reverted:
             record.effect = .undone
             record.compensation = "reverted"
@@ -85,6 +97,9 @@ struct RecoveredRun: Sendable {
             record.effect = .none
             record.outputs = nil
             record.error = nil
+            record.before = nil
+            record.retryContext = nil
+            record.revertAttempt = 0
         }
     }
 

@@ -22,6 +22,10 @@ actor RunState {
 
     /// Whether transitions are still recorded; actions run only while they are.
     var isRecording: Bool { journalFailure == nil }
+    /// The agent is stopping: no new step or revert starts, and nothing is
+    /// journaled about it (the next start resumes the run as it is).
+    private var held = false
+    private var holdWaiters: [CheckedContinuation<Void, Never>] = []
     /// Set when a revert failed: compensation stops, the run ends revert_failed.
     private(set) var revertFailure: String?
 
@@ -96,9 +100,12 @@ actor RunState {
         }
         records[id] = record
         stepsContext[id] = .object(["status": .string(next.rawValue), "outputs": record.outputs ?? .object([:])])
+        // A start carries the attempt's context: recovery and compensation
+        // read it back instead of guessing it.
+        let context = next == .running && key != nil ? record.journaledContext.map(redact.callAsFunction) : nil
         await emit(hub.make(.step(next), step: record, attempt: attempt ?? record.attempts,
                             detail: detail.map(redact.callAsFunction), data: data.map(redact.callAsFunction), key: key,
-                            effect: record.effect))
+                            effect: record.effect, context: context))
     }
 
     func update(_ id: String, _ change: (inout StepRecord) -> Void) {
@@ -147,7 +154,34 @@ actor RunState {
         while pauseRequested, !cancelRequested, !scope.isHalted {
             await withCheckedContinuation { resumeWaiters.append($0) }
         }
+        await waitWhileHeld()
         return !cancelRequested && !scope.isHalted && journalFailure == nil
+    }
+
+    /// Waits for ever while the run is held: the process is about to exit.
+    func waitWhileHeld() async {
+        while held { await withCheckedContinuation { holdWaiters.append($0) } }
+    }
+
+    /// Stops new steps and reverts from starting, recording nothing.
+    func hold() {
+        held = true
+    }
+
+    /// Whether no step is running (every running action has reached a
+    /// journal boundary).
+    var isIdle: Bool { !records.values.contains { $0.status == .running && table[$0.id]?.step.group == nil } }
+
+    /// Stops recording: what the journal holds is what the next start
+    /// resumes. Nothing after this is journaled, so nothing false is.
+    func abort() {
+        if journalFailure == nil { journalFailure = "aborted; the journal keeps the run as it was, to resume it" }
+        // A held run winds down now, recording nothing.
+        held = false
+        let waiters = holdWaiters + resumeWaiters
+        holdWaiters = []
+        resumeWaiters = []
+        for waiter in waiters { waiter.resume() }
     }
 
     func requestPause() async {
@@ -188,6 +222,8 @@ actor RunState {
         if cancelRequested { return .cancel }
         pauseRequested = true
         await setRun(.paused, detail: reason)
+        // A cancel that came while the pause was journaled found no waiter.
+        if cancelRequested { return .cancel }
         if let decided = pendingDecisions.removeValue(forKey: id) { return decided }
         return await withCheckedContinuation { decisions[id] = $0 }
     }

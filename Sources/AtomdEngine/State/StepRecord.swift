@@ -12,7 +12,9 @@ public struct StepRecord: Sendable, Hashable, Codable {
         /// Execute failed, and the check said present, could not tell, or
         /// there is no check: revert it (reverts tolerate "never happened").
         case possible
-        /// `converge: true` found it already present: never revert it.
+        /// It was there before the step ran (`converge: true` skipped the
+        /// step, or the before probe said present): left as found, never
+        /// reverted.
         case preexisting
         /// Reverted.
         case undone
@@ -36,6 +38,15 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var completion: Int?
     /// How compensation treated the step, for the summary.
     public var compensation: String?
+    /// The retry items of the enclosing groups that the latest attempt saw
+    /// (`{"retry": …, "groups": …}`): its revert and check see them again.
+    public var retryContext: JSONValue?
+    /// What the check answered before the step first ran (DESIGN.md
+    /// section 3, role 0); nil when it was not asked.
+    public var before: BeforeProbe?
+    /// Revert attempts started in the current compensation of the step:
+    /// each has an idempotency key of its own.
+    public var revertAttempt = 0
     /// Why a failed step has nothing to undo ("check: absent"), for the
     /// summary. Not journaled: after a restart the summary gives no reason.
     public var nothingToUndo: String?
@@ -44,4 +55,33 @@ public struct StepRecord: Sendable, Hashable, Codable {
         self.id = id
         self.path = path
     }
+
+    /// The idempotency key of the latest execute attempt.
+    func executeKey(runID: String) -> String {
+        "\(runID)/\(id)/\(max(keyAttempt, 1))"
+    }
+
+    /// The key of revert attempt `attempt` of the latest execute attempt:
+    /// never the create's key, so an API that ties a key to its first
+    /// request does not replay the create for the revert.
+    func revertKey(runID: String, attempt: Int) -> String {
+        "\(executeKey(runID: runID))/revert/\(attempt)"
+    }
+
+    /// The attempt context journaled with a step's start.
+    var journaledContext: JSONValue? {
+        var members: [String: JSONValue] = [:]
+        if case .object(let frame)? = retryContext { members = frame }
+        if let before { members["before"] = .string(before.rawValue) }
+        return members.isEmpty ? nil : .object(members)
+    }
+}
+
+/// The answer of a step's check before the step ran.
+public enum BeforeProbe: String, Sendable, Hashable, Codable {
+    /// Already there: whatever happens, the step is not reverted.
+    case present
+    case absent
+    /// The check could not tell (or needs outputs the step has not made).
+    case unknown
 }

@@ -45,16 +45,27 @@ public struct FailAtom: Atom {
     public init() {}
 
     public func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
-        let exitCode = input["exit_code"].numericValue.isNaN ? nil : Int(input["exit_code"].numericValue)
+        let exitCode = try Self.whole(input["exit_code"], "exit_code", range: 0...255)
         let code = exitCode == 0 ? nil : exitCode
         if input["always"] == .bool(true) {
             throw AtomError("test.fail: failing as asked", exitCode: code)
         }
-        let failures = Int(input["attempts"].numericValue.isNaN ? 0 : input["attempts"].numericValue)
+        let failures = try Self.whole(input["attempts"], "attempts", range: 0...1_000_000) ?? 0
         if context.attempt <= failures {
             throw AtomError("test.fail: attempt \(context.attempt) of \(failures) failing", exitCode: code)
         }
         return AtomResult(outputs: .object(["attempt": .integer(Int64(context.attempt))]))
+    }
+
+    /// A whole number in `range`, or nil when absent. Anything else is the
+    /// step's failure, never a trap: `1e300` does not fit an `Int`.
+    static func whole(_ value: JSONValue, _ field: String, range: ClosedRange<Int>) throws -> Int? {
+        guard value != .null else { return nil }
+        guard let number = Int(exactly: value.numericValue.isNaN ? .infinity : value.numericValue), range.contains(number) else {
+            throw AtomError("test.fail: '\(field)' must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(value.json)",
+                            retryable: false)
+        }
+        return number
     }
 }
 

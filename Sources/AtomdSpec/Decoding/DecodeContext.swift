@@ -80,7 +80,14 @@ final class DecodeContext {
 
     func duration(_ node: YAMLNode, _ field: String) -> Duration? {
         guard let scalar = scalar(node, field, expected: "a duration such as 10s") else { return nil }
-        if let duration = Duration(jobText: scalar.text) { return duration }
+        if let duration = Duration(jobText: scalar.text) {
+            guard duration <= Duration.longestInJob else {
+                error(node.location, "'\(field)' is \(scalar.text), longer than the longest duration a job may give (\(Duration.longestInJob.jobText))",
+                      hint: "use a shorter duration")
+                return nil
+            }
+            return duration
+        }
         if case .integer(let bare) = ScalarValue(scalar) {
             error(node.location, "'\(field)' needs a unit", hint: "write \(bare)s, \(bare)m or \(bare)ms")
         } else {

@@ -64,6 +64,14 @@ struct RetryDecoder {
                 }
                 return GroupRetry(strategy: .forEach(items.map(\.jsonValue)), delay: delay)
             }
+            // A scalar is an expression only when written as one: `12` or
+            // `zones` is a mistake, not a list of one item.
+            guard case .scalar(let scalar) = forEach.kind, scalar.text.contains("${{") else {
+                context.error(forEach.location, "'for_each' must be a list or a ${{ expression }} giving one, not \(forEach.kindName)"
+                              + { if case .scalar(let scalar) = forEach.kind { " '\(scalar.text)'" } else { "" } }(),
+                              hint: "write for_each: [a, b] or for_each: ${{ vars.zones }}")
+                return nil
+            }
             guard let expression = context.bareExpression(forEach, "for_each") else { return nil }
             return GroupRetry(strategy: .forEachExpression(expression), delay: delay)
         case (.some, .some):

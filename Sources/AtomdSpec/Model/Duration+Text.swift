@@ -1,4 +1,8 @@
 extension Duration {
+    /// Durations from job files are at most this (a year): beyond it, a
+    /// timeout or delay is a typo, and sums of them must not overflow.
+    public static let longestInJob: Duration = .seconds(366 * 86_400)
+
     /// Parses durations as job files write them: `500ms`, `10s`, `2m`, `1h`,
     /// or a combination in decreasing order such as `1h30m`.
     public init?(jobText text: String) {

@@ -18,15 +18,17 @@ struct JobValidator {
         let jobSite = ReferenceChecker.Site(stepID: nil, contexts: [.vars, .env, .secrets, .run])
         for variable in job.env { references.check(variable.value, at: jobSite) }
         for step in job.steps + job.finally {
-            checkReferences(step, references, insideRetryGroup: false)
+            checkReferences(step, references, retryGroups: [])
         }
         return diagnostics
     }
 
-    private func checkReferences(_ step: Step, _ references: ReferenceChecker, insideRetryGroup: Bool) {
+    /// `retryGroups`: the retrying groups around `step`, outermost first.
+    private func checkReferences(_ step: Step, _ references: ReferenceChecker, retryGroups: [String]) {
         var base: Set<ReferenceChecker.Context> = [.vars, .env, .secrets, .steps, .run, .step]
-        if insideRetryGroup { base.insert(.retry) }
-        let site = ReferenceChecker.Site(stepID: step.id, contexts: base)
+        if !retryGroups.isEmpty { base.formUnion([.retry, .groups]) }
+        var site = ReferenceChecker.Site(stepID: step.id, contexts: base)
+        site.retryGroups = retryGroups
         if let condition = step.condition { references.check(condition, at: site) }
         for variable in step.env { references.check(variable.value, at: site) }
         for template in step.action.templates { references.check(template, at: site) }
@@ -36,7 +38,10 @@ struct JobValidator {
         if case .http = step.action { outputsSite.contexts.insert(.response) }
         outputsSite.readsOwnChildren = step.group != nil
         // A group's outputs are computed inside the attempt that succeeded.
-        if step.group?.retry != nil { outputsSite.contexts.insert(.retry) }
+        if step.group?.retry != nil {
+            outputsSite.contexts.formUnion([.retry, .groups])
+            outputsSite.retryGroups.append(step.id)
+        }
         for output in step.outputs { references.check(output.value, at: outputsSite) }
 
         var auxiliarySite = site
@@ -60,8 +65,9 @@ struct JobValidator {
         if let retry = group.retry, case .forEachExpression(let items) = retry.strategy {
             references.check(items, at: site)
         }
+        let inner = group.retry == nil ? retryGroups : retryGroups + [step.id]
         for child in group.steps {
-            checkReferences(child, references, insideRetryGroup: insideRetryGroup || group.retry != nil)
+            checkReferences(child, references, retryGroups: inner)
         }
     }
 }

@@ -5,6 +5,9 @@ struct ReferenceChecker {
     /// The contexts an expression may read.
     enum Context: String, CaseIterable {
         case vars, env, secrets, steps, outputs, response, run, step, retry
+        /// `groups.GROUP.item` / `groups.GROUP.attempt`: an enclosing retrying
+        /// group's current attempt, for steps nested in more than one.
+        case groups
     }
 
     /// Where an expression is evaluated, and so what it may see.
@@ -18,6 +21,9 @@ struct ReferenceChecker {
         var readsOwnChildren = false
         /// Named in messages when a context is unavailable ("'until'").
         var place: String?
+        /// The retrying groups around the site, outermost first: what
+        /// `groups.GROUP` may name.
+        var retryGroups: [String] = []
     }
 
     let job: Job
@@ -25,7 +31,7 @@ struct ReferenceChecker {
     let report: (SourceLocation, String, String?) -> Void
 
     static let members: [Context: [String]] = [
-        .response: ["status", "headers", "json", "body"],
+        .response: ["status", "headers", "json", "text"],
         .run: ["id", "status", "name"],
         .step: ["id", "attempt"],
         .retry: ["item", "attempt"],
@@ -90,7 +96,7 @@ struct ReferenceChecker {
         guard let context = Context(rawValue: root) else {
             report(rootLocation, "unknown name '\(root)'",
                    Suggestion.hint(for: root, in: Context.allCases.map(\.rawValue))
-                       ?? "expressions read vars, env, secrets, steps, outputs, response, run, step and retry")
+                       ?? "expressions read vars, env, secrets, steps, outputs, response, run, step, retry and groups")
             return
         }
         guard site.contexts.contains(context) else {
@@ -115,6 +121,16 @@ struct ReferenceChecker {
             if let declared = site.ownOutputs, !declared.contains(first) {
                 report(at(0), "the step declares no output '\(first)'",
                        Suggestion.hint(for: first, in: declared) ?? "declared outputs: \(declared.joined(separator: ", "))")
+            }
+        case .groups:
+            guard site.retryGroups.contains(first) else {
+                report(at(0), "'\(first)' is not a retrying group around this step",
+                       site.retryGroups.isEmpty ? "groups.GROUP reads a group with 'retry: { times }' or 'retry: { for_each }' that encloses the step"
+                           : Suggestion.hint(for: first, in: site.retryGroups) ?? "enclosing retrying groups: \(site.retryGroups.joined(separator: ", "))")
+                return
+            }
+            if names.count >= 2, !(Self.members[.retry] ?? []).contains(names[1].0) {
+                report(at(1), "'groups.\(first)' has no '\(names[1].0)'", "it has item and attempt")
             }
         case .response, .run, .step, .retry:
             if let allowed = Self.members[context], !allowed.contains(first) {
@@ -141,7 +157,7 @@ struct ReferenceChecker {
         return switch context {
         case .outputs: "'outputs' is only available in a step's check, revert and outputs"
         case .response: "'response' is only available in the outputs of an http step"
-        case .retry: "'retry' is only set inside a group that has 'retry: { times }' or 'retry: { for_each }'"
+        case .retry, .groups: "'\(context.rawValue)' is only set inside a group that has 'retry: { times }' or 'retry: { for_each }'"
         case .steps, .step: "'\(context.rawValue)' is not available in job-level env; steps have not run yet"
         default: "'\(context.rawValue)' is not available here"
         }

@@ -113,10 +113,13 @@ typedef struct atomd_call {
     /** The step's path in the job, groups first ("deploy/unpack"). */
     atomd_bytes step_path;
     /**
-     * RUN/STEP/ATTEMPT. It stays the same when an attempt is run again after
-     * atomd was interrupted, so a plugin that talks to an API can send it as
-     * an idempotency key, and a plugin that makes files can name its
-     * leftovers after it.
+     * This request's idempotency key. execute: RUN/STEP/ATTEMPT; it stays the
+     * same when an attempt is run again after atomd was interrupted, so a
+     * plugin that talks to an API can send it as an idempotency key. revert:
+     * RUN/STEP/ATTEMPT/revert/N, a key of its own (never the create's, which
+     * a strict API would refuse or answer with the create's reply). check:
+     * empty. A plugin that makes files names its leftovers after run_id and
+     * step_path, which execute and revert share.
      */
     atomd_bytes idempotency_key;
     /** The atom's `user_data` from the descriptor. */

@@ -20,4 +20,9 @@ int atomd_group_list(const char *user, gid_t group, gid_t *groups, int capacity)
 /// Glibc does not declare it. Returns 0 or an error number.
 int atomd_spawn_close_from(posix_spawn_file_actions_t *actions, int from);
 
+/// Installs a SIGCHLD handler (SA_RESTART, chaining any earlier one) that
+/// writes a byte to a pipe, and returns the pipe's read end (or -1 with
+/// errno): a thread blocked on it learns at once that a child exited.
+int atomd_watch_child_exits(void);
+
 #endif

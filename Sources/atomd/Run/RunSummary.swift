@@ -14,7 +14,9 @@ struct RunSummary {
                 Output.line("  \(step.path): \(step.compensation ?? "")")
             }
         }
-        let failures = report.steps.filter { $0.error != nil && ($0.status == .failed || $0.status == .revertFailed || $0.status == .ignored) }
+        // Every step that failed, whatever compensation did with it since:
+        // a failed step that was itself reverted failed all the same.
+        let failures = report.steps.filter { $0.error != nil && $0.status != .succeeded && $0.status != .skipped }
         if !failures.isEmpty {
             Output.line("errors:")
             for step in failures { Output.line("  \(step.path) (\(step.status.rawValue)): \(step.error ?? "")") }
@@ -41,6 +43,10 @@ struct RunSummary {
     /// Steps whose effect may still be in the world after a run that did not succeed.
     private var leftBehind: [StepRecord] {
         guard report.status == .revertFailed || report.status == .failed else { return [] }
-        return report.steps.filter { ($0.effect == .made || $0.effect == .possible) && $0.status != .reverted }
+        // `finally` steps run after compensation by design: never "left behind".
+        let finally = Set(report.finally)
+        return report.steps.filter {
+            ($0.effect == .made || $0.effect == .possible) && $0.status != .reverted && !finally.contains($0.id)
+        }
     }
 }

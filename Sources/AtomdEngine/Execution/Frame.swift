@@ -1,0 +1,51 @@
+import AtomdSpec
+
+extension RunExecutor {
+    /// Per-scope values expressions can read.
+    struct Frame: Sendable {
+        /// `retry.item` and `retry.attempt` of the innermost retrying group.
+        var retry: JSONValue?
+        /// `groups.GROUP.item` and `.attempt` of every retrying group around.
+        var groups: [String: JSONValue] = [:]
+        /// `finally` steps: failures are recorded, nothing pauses or halts.
+        var inFinally = false
+
+        init() {}
+
+        /// The frame an attempt journaled (`StepRecord.retryContext`).
+        init(journaled context: JSONValue?) {
+            retry = context?["retry"] == .null ? nil : context?["retry"]
+            if case .object(let groups)? = context?["groups"] { self.groups = groups }
+        }
+
+        /// The frame inside attempt `attempt` of retrying group `group`.
+        func entering(group: String, item: JSONValue?, attempt: Int) -> Frame {
+            var inner = self
+            let value: JSONValue = .object(["item": item ?? .null, "attempt": .integer(Int64(attempt))])
+            inner.retry = value
+            inner.groups[group] = value
+            return inner
+        }
+
+        /// What is journaled with each attempt, nil outside retrying groups.
+        var journaled: JSONValue? {
+            guard let retry else { return nil }
+            return .object(["retry": retry, "groups": .object(groups)])
+        }
+
+        /// The contexts these values fill.
+        var contexts: [String: JSONValue] {
+            guard let retry else { return [:] }
+            return ["retry": retry, "groups": .object(groups)]
+        }
+    }
+
+    /// The frame a step's latest attempt ran in: what its revert, its check
+    /// and recovery must see, whoever calls them and whenever.
+    func frame(of record: StepRecord?, or live: Frame) -> Frame {
+        guard let record, record.attempts > 0 else { return live }
+        var frame = Frame(journaled: record.retryContext)
+        frame.inFinally = live.inFinally
+        return frame
+    }
+}
