@@ -12,8 +12,21 @@ struct RunExecutor: Sendable {
     let locks: any LockProvider
     /// `vars`, `env`, `secrets`: fixed for the run.
     let baseContexts: [String: JSONValue]
+    /// Atoms' notes, journaled by a task of the run.
+    let notes = NoteChannel()
 
     func run() async -> RunReport {
+        async let noted: Void = notes.drain(into: state)
+        let closing = await runToTheEnd()
+        // Every note an atom sent is journaled before the run is closed.
+        notes.finish()
+        await noted
+        if closing { await state.close() }
+        return await report()
+    }
+
+    /// Main steps, compensation and `finally`. True when the run may be closed.
+    private func runToTheEnd() async -> Bool {
         let resumed = await state.status != .queued
         switch await state.status {
         case .queued, .running, .paused:
@@ -42,9 +55,8 @@ struct RunExecutor: Sendable {
             for id in table.finally {
                 _ = await executeStep(id, scope: FailureScope(), frame: frame)
             }
-            await state.close()
         }
-        return await report()
+        return await state.isRecording
     }
 
     /// Decides the run's outcome after the main steps, compensating if needed.
@@ -112,8 +124,6 @@ struct RunExecutor: Sendable {
                     progress: { [state] fraction, note in
                         state.progress(record, attempt: attempt, fraction: fraction, note: note)
                     },
-                    note: { [state] text, data in
-                        Task { await state.note(record.id, text, data: data) }
-                    })
+                    note: { [notes] text, data in notes.send(.init(stepID: record.id, text: text, data: data)) })
     }
 }
