@@ -1,7 +1,9 @@
 import ArgumentParser
+import AtomdPlugins
 import AtomdSpec
+import Foundation
 
-struct ValidateCommand: ParsableCommand {
+struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check job files without running them.",
@@ -14,11 +16,22 @@ struct ValidateCommand: ParsableCommand {
 
             All problems are listed, not only the first. Exits 0 when every file is valid, 2 \
             otherwise.
+
+            A job that uses plugin atoms (uses: PLUGIN.ATOM) is checked against the plugins \
+            in the plugin directories of --home and --config, as 'atomd run' would load them: \
+            the plugin and the atom must exist, and with: must fit the atom's input schema \
+            (values computed by ${{ }} are checked when the step runs). When no plugin \
+            directory exists, a warning says that plugins were not checked.
             """
     )
 
     @Argument(help: ArgumentHelp("Job files to check.", valueName: "file"))
     var files: [String]
+
+    @Option(help: ArgumentHelp("The atomd home: its plugins/ directory and atomd.yaml.", valueName: "dir"))
+    var home = "./.atomd"
+
+    @OptionGroup var configOptions: ConfigOptions
 
     @OptionGroup var output: OutputOptions
 
@@ -26,8 +39,9 @@ struct ValidateCommand: ParsableCommand {
         guard !files.isEmpty else { throw ValidationError("name at least one job file") }
     }
 
-    func run() throws {
-        let results = files.map(FileResult.init(path:))
+    func run() async throws {
+        var results = files.map(FileResult.init(path:))
+        try await checkPlugins(&results)
         if output.json {
             try Output.json(Report(valid: results.allSatisfy(\.valid), files: results))
         } else {
@@ -48,6 +62,16 @@ struct ValidateCommand: ParsableCommand {
         if results.contains(where: { !$0.valid }) { throw AtomdExit.usage.code }
     }
 
+    /// Adds what only the plugins can tell to each valid job that uses them.
+    private func checkPlugins(_ results: inout [FileResult]) async throws {
+        let loaded = results.enumerated().compactMap { index, result in result.loaded.map { (index, $0) } }
+        let problems = try await PluginJobCheck.diagnostics(for: loaded.map(\.1), home: home, configOptions: configOptions)
+        for ((index, _), found) in zip(loaded, problems) where !found.isEmpty {
+            results[index].valid = false
+            results[index].errors += found.map(Problem.init)
+        }
+    }
+
     struct Report: Encodable {
         var valid: Bool
         var files: [FileResult]
@@ -59,11 +83,18 @@ struct ValidateCommand: ParsableCommand {
         var job: String?
         var steps: Int?
         var errors: [Problem]
+        /// The job, for the checks that need the plugins.
+        var loaded: Job?
+
+        enum CodingKeys: String, CodingKey {
+            case file, valid, job, steps, errors
+        }
 
         init(path: String) {
             file = path
             do {
                 let loaded = try JobLoader.load(path: path)
+                self.loaded = loaded
                 valid = true
                 job = loaded.name
                 steps = loaded.allSteps.count

@@ -1,3 +1,4 @@
+import AtomdTestSupport
 import Foundation
 import Testing
 
@@ -10,6 +11,65 @@ import Testing
         for file in Self.examples {
             #expect(result.stdout.contains("\(file): ok (job "))
         }
+    }
+
+    /// `uses:` is resolved against the plugins atomd would load, and `with:`
+    /// checked against each atom's input schema, by validate and submit.
+    @Test func pluginAtomsAreCheckedAgainstTheInstalledPlugins() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-validate-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: try PluginFixtures.pluginDirectory(["files"]), toPath: home + "/plugins")
+        let job = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: files-job
+            vars: { dir: /tmp/x }
+            steps:
+              - id: config
+                uses: files.write
+                with: { path: "${{ vars.dir }}/a.conf", content: 12, mdoe: "0644" }
+              - id: link
+                uses: files.symlnk
+                with: { target: /x, path: /y }
+              - id: attach
+                uses: cloud.attach
+              - id: fine
+                uses: files.write
+                with: { path: "${{ vars.dir }}/b.conf", content: "${{ vars.dir }}" }
+            """)
+        let checked = try AtomdProcess.run(["validate", job, "--home", home])
+        #expect(checked.status == 2, "\(checked.stdout)\(checked.stderr)")
+        let lines = checked.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("\(job):5:5: error: step 'config': files.write: with.content must be string, not a number") })
+        #expect(lines.contains { $0.hasPrefix("\(job):5:5: error: step 'config': files.write: with has no 'mdoe'; did you mean 'mode'?") })
+        #expect(lines.contains("\(job):8:5: error: step 'link': plugin 'files' has no atom 'symlnk'; did you mean 'symlink'?"))
+        #expect(lines.contains { $0.hasPrefix("\(job):11:5: error: step 'attach': no plugin 'cloud' in the plugin directories") })
+        #expect(lines.count == 4, "\(checked.stdout)")
+
+        let submitted = try AtomdProcess.run(["submit", job, "--home", home])
+        #expect(submitted.status == 2, "\(submitted.stdout)\(submitted.stderr)")
+        #expect(submitted.stderr.contains("has no atom 'symlnk'"), "\(submitted.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home + "/spool"))
+
+        // atomd run refuses a with: that breaks the schema too, before any step runs.
+        let wrongInput = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: files-job
+            steps:
+              - id: fine
+                run: "true"
+              - id: config
+                uses: files.write
+                with: { path: /tmp/a.conf, content: 12 }
+            """)
+        let run = try AtomdProcess.run(["run", wrongInput, "--home", home])
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains("\(wrongInput):6:5: step 'config': files.write: with.content must be string"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home + "/journal.sqlite"))
+
+        let unchecked = try AtomdProcess.run(["validate", job, "--home", home + "/elsewhere"])
+        #expect(unchecked.status == 0, "\(unchecked.stdout)\(unchecked.stderr)")
+        #expect(unchecked.stderr.contains("warning: plugin atoms were not checked: no plugin directory"))
     }
 
     @Test func problemsArePrintedAsFileLineColumnAndExitIs2() throws {

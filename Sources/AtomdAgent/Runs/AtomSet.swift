@@ -34,7 +34,12 @@ public enum AtomSet {
             throw PluginLoadErrors(errors: [PluginError(job.file, "the job uses test atoms (test.*), which are for tests and demos only",
                                                         hint: "run it with \(testAtomsVariable)=1 in the environment")])
         }
-        for atom in try await catalog.atoms(forPlugins: plugins) { registry.register(atom) }
+        let loaded = try await catalog.atoms(forPlugins: plugins)
+        let problems = PluginUsageCheck.diagnostics(job, loaded: loaded)
+        guard problems.isEmpty else {
+            throw PluginLoadErrors(errors: problems.map { PluginError("\($0.file):\($0.location)", $0.message, hint: $0.hint) })
+        }
+        for atom in loaded { registry.register(atom) }
         return registry
     }
 }

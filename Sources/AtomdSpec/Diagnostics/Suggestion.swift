@@ -1,6 +1,6 @@
 /// "Did you mean" hints: the closest candidate by edit distance, when it is
 /// close enough to be a plausible typo.
-enum Suggestion {
+public enum Suggestion {
     static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
         let limit = max(1, word.count / 3)
         var best: (name: String, distance: Int)?
@@ -13,7 +13,8 @@ enum Suggestion {
         return best?.name
     }
 
-    static func hint(for word: String, in candidates: some Sequence<String>) -> String? {
+    /// A "did you mean" hint naming the closest candidate, when one is close enough.
+    public static func hint(for word: String, in candidates: some Sequence<String>) -> String? {
         closest(to: word, in: candidates).map { "did you mean '\($0)'?" }
     }
 

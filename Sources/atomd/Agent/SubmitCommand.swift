@@ -7,7 +7,8 @@ struct SubmitCommand: AsyncParsableCommand {
         commandName: "submit",
         abstract: "Validate a job file, then hand it to the agent's spool.",
         discussion: """
-            The file is checked as `atomd validate` checks it; an invalid one is refused here \
+            The file is checked as `atomd validate` checks it, plugin atoms included (with \
+            --config and HOME/plugins); an invalid one is refused here \
             (exit 2) and never reaches the spool. A valid one goes to the running agent over its \
             socket, which writes it into incoming/ atomically (aside, synced, renamed in; a name \
             in use gets a number). Without a running agent it is written into HOME/spool/incoming \
@@ -30,6 +31,8 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @OptionGroup var socketOption: SocketOption
 
+    @OptionGroup var configOptions: ConfigOptions
+
     @OptionGroup var output: OutputOptions
 
     /// What `--json` prints.
@@ -40,7 +43,12 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (_, text) = try JobFile.loadWithText(file)
+        let (job, text) = try JobFile.loadWithText(file)
+        let problems = try await PluginJobCheck.diagnostics(for: [job], home: home, configOptions: configOptions).first ?? []
+        guard problems.isEmpty else {
+            for problem in problems { Output.error(problem.description) }
+            throw AtomdExit.usage.code
+        }
         let name = name ?? (file as NSString).lastPathComponent
         let client = AgentClient(socket: socketOption.path(home: home))
         let reason: String
