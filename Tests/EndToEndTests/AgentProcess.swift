@@ -60,6 +60,11 @@ struct AgentProcess {
     /// SIGTERM, then the exit status.
     func stop() -> Int32 {
         signal(SIGTERM)
+        return waitForExit()
+    }
+
+    /// The exit status, once the agent has exited on its own.
+    func waitForExit() -> Int32 {
         running.process.waitUntilExit()
         return running.process.terminationStatus
     }

@@ -85,19 +85,20 @@ public actor Agent {
         }
     }
 
-    /// Stops claiming and waits up to the stop timeout for running runs; the
-    /// process may exit then. Runs still going are not cancelled: the
-    /// journal has them and the next start resumes them. Jobs claimed but
-    /// not started stay in processing/ and start then.
+    /// Stops claiming, holds live runs at their next step boundary and waits
+    /// up to the stop timeout for the steps still running; the process may
+    /// exit then. Runs are not cancelled: the journal has them and the next
+    /// start resumes them. Jobs claimed but not started stay in processing/
+    /// and start then.
     public func stop() async {
         guard accepting else { return }
         accepting = false
         watcher?.stop()
         notifier.notify("STOPPING=1")
-        log.notice("stopping: \(live.count) running, \(queue.count) claimed and waiting; waiting up to \(settings.stopTimeout) for running runs")
         // Live runs stop at their next step boundary: a step running now
         // finishes and is journaled; none starts after it.
         for run in live.values { await run.handle.hold() }
+        log.notice("stopping: \(live.count) running, \(queue.count) claimed and waiting; waiting up to \(settings.stopTimeout) for running runs")
         let deadline = ContinuousClock.now + settings.stopTimeout
         while !live.isEmpty, ContinuousClock.now < deadline, !(await allIdle()) {
             try? await Task.sleep(for: .milliseconds(20))

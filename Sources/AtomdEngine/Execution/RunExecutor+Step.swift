@@ -54,7 +54,7 @@ extension RunExecutor {
         return result
     }
 
-    /// Converge check, then attempts with retries and timeouts.
+    /// The before probe (and converge), then attempts with retries and timeouts.
     private func executeAttempts(_ step: Step, lock: StepLock?, scope: FailureScope, frame: Frame) async -> Bool {
         let id = step.id
         guard let atom = atom(for: step.action) else { return false }
@@ -76,7 +76,6 @@ extension RunExecutor {
             case .finished(let goOn):
                 guard await retryRequested(id, goOn) else { return goOn }
             case .runAgain:
-                guard await locked() else { return false }
                 reusedKey = record.keyAttempt
                 attemptInSeries = min(record.attempts, max(policy.attempts, 1)) - 1
             }
@@ -89,6 +88,7 @@ extension RunExecutor {
                 input = try await resolveInput(step, frame: frame, attempt: attempt)
             } catch {
                 await state.move(id, to: .running, attempt: attempt) { $0.attempts = attempt }
+                await lock?.release()
                 let goOn = await fail(step, .input(error.message), effect: .none, scope: scope, frame: frame)
                 guard await retryRequested(id, goOn), await locked() else { return goOn }
                 attemptInSeries = 0
