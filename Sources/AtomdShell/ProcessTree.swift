@@ -126,10 +126,8 @@ enum ProcessTree {
 
     /// Alive and not a zombie waiting for a parent that does not reap it.
     private static func isRunning(_ pid: pid_t) -> Bool {
-        guard kill(pid, 0) == 0 else { return false }
-        let stat = String(decoding: FileIO.read("/proc/\(pid)/stat", limit: 4096), as: UTF8.self)
-        guard let close = stat.lastIndex(of: ")") else { return false }
-        return !stat[close...].hasPrefix(") Z")
+        guard kill(pid, 0) == 0, let (state, _) = stat(pid) else { return false }
+        return state != "Z"
     }
 
     private static func carries(_ pid: pid_t, tokenPrefix: String) -> Bool {

@@ -27,16 +27,15 @@ extension RunExecutor {
             return inner
         }
 
-        /// What is journaled with each attempt, nil outside retrying groups.
-        var journaled: JSONValue? {
-            guard let retry else { return nil }
-            return .object(["retry": retry, "groups": .object(groups)])
-        }
-
-        /// The contexts these values fill.
+        /// The contexts these values fill (none outside retrying groups).
         var contexts: [String: JSONValue] {
             guard let retry else { return [:] }
             return ["retry": retry, "groups": .object(groups)]
+        }
+
+        /// What is journaled with each attempt: the same, nil outside retrying groups.
+        var journaled: JSONValue? {
+            contexts.isEmpty ? nil : .object(contexts)
         }
     }
 

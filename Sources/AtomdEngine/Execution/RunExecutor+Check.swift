@@ -73,18 +73,6 @@ extension RunExecutor {
 
     static let foundPresent = "left as found: its check found it present before the step ran"
 
-    /// Role 0: the check before the step's first attempt, journaled with its
-    /// start. A check that needs the step's own outputs cannot be asked yet
-    /// and costs nothing.
-    func probeBefore(_ step: Step, input: JSONValue, frame: Frame) async -> (BeforeProbe, CheckResult?) {
-        guard let result = await check(step, input: input, outputs: nil, frame: frame) else { return (.unknown, nil) }
-        switch result {
-        case .present: return (.present, result)
-        case .absent: return (.absent, result)
-        case .unknown: return (.unknown, result)
-        }
-    }
-
     func describe(_ result: CheckResult) -> String {
         switch result {
         case .present: "present"

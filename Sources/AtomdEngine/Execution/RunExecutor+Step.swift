@@ -165,17 +165,13 @@ extension RunExecutor {
     }
 
     /// The before probe (DESIGN.md section 3, role 0), kept for the step's
-    /// start record. True when `converge: true` skipped the step because its
-    /// effect is already there: it is then never reverted.
+    /// start record. A check that needs the step's own outputs cannot be
+    /// asked yet and costs nothing. True when `converge: true` skipped the
+    /// step because its effect is already there: it is then never reverted.
     private func probedPresent(_ step: Step, input: JSONValue, frame: Frame) async -> Bool {
         await state.update(step.id) { $0.retryContext = frame.journaled }
-        let (before, answer) = await probeBefore(step, input: input, frame: frame)
-        if step.converge {
-            guard case .present(let outputs)? = answer else {
-                await state.note(step.id, "converge: \(answer.map(describe) ?? "no check"); running the step")
-                if answer != nil { await state.update(step.id) { $0.before = before } }
-                return false
-            }
+        let answer = await check(step, input: input, outputs: nil, frame: frame)
+        if step.converge, case .present(let outputs)? = answer {
             await state.move(step.id, to: .skipped, detail: "skipped (already present)", data: outputs) {
                 $0.effect = .preexisting
                 $0.outputs = outputs
@@ -183,11 +179,12 @@ extension RunExecutor {
             }
             return true
         }
+        if step.converge { await state.note(step.id, "converge: \(answer.map(describe) ?? "no check"); running the step") }
         guard let answer else { return false }
-        if before == .present {
-            await state.note(step.id, "before the step ran, check: \(describe(answer)); whatever happens, it is left as found")
+        if case .present = answer {
+            await state.note(step.id, "before the step ran, check: present; whatever happens, it is left as found")
         }
-        await state.update(step.id) { $0.before = before }
+        await state.update(step.id) { $0.before = BeforeProbe(answer) }
         return false
     }
 

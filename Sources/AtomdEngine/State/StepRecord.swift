@@ -84,4 +84,12 @@ public enum BeforeProbe: String, Sendable, Hashable, Codable {
     case absent
     /// The check could not tell (or needs outputs the step has not made).
     case unknown
+
+    init(_ answer: CheckResult) {
+        switch answer {
+        case .present: self = .present
+        case .absent: self = .absent
+        case .unknown: self = .unknown
+        }
+    }
 }
