@@ -179,8 +179,12 @@ import Testing
         flock(other, LOCK_UN)
         let opened = try JournalOpeningLock.holding(directory: home, limit: .milliseconds(100)) { true }
         #expect(opened)
-        // Released once opened: another process can take it at once.
+        // Released once opened: another process can take it. A child that
+        // another test spawns meanwhile may hold the close-on-exec
+        // descriptor until its exec, so the lock is awaited briefly.
         _ = try DurableJournal.open(home: home)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while flock(other, LOCK_EX | LOCK_NB) != 0, ContinuousClock.now < deadline { usleep(1000) }
         #expect(flock(other, LOCK_EX | LOCK_NB) == 0)
     }
 
