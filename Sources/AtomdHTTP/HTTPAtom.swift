@@ -10,7 +10,9 @@ import Foundation
 /// honours it returns the first result to a retried or re-run create.
 public struct HTTPAtom: Atom {
     public let name = "http"
-    public let capabilities: AtomCapabilities = [.check]
+    /// Its check sends the probe it is given, not the step's own request, so
+    /// it does not claim `.check`.
+    public let capabilities: AtomCapabilities = []
     let client: HTTPClient
 
     /// Bodies in log lines are cut here.
@@ -32,7 +34,7 @@ public struct HTTPAtom: Atom {
                             retryAfter: Self.retryAfter(response),
                             changedNothing: (400..<500).contains(response.status))
         }
-        return AtomResult(outputs: Self.view(response), details: .object(["status": .integer(Int64(response.status))]))
+        return AtomResult(response: Self.view(response), details: .object(["status": .integer(Int64(response.status))]))
     }
 
     /// Statuses another attempt may cure; other unexpected statuses fail at once.
@@ -98,72 +100,6 @@ public struct HTTPAtom: Atom {
         }
     }
 
-    /// Builds the request from the input the engine resolved for an `http:` action.
-    static func request(_ input: JSONValue, idempotencyKey: String) throws -> HTTPRequest {
-        let url = string(input["url"])
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            throw AtomError("the url must start with http:// or https://, not '\(url.prefix(60))'")
-        }
-        var headers: [(name: String, value: String)] = []
-        if case .object(let fields) = input["headers"] {
-            for name in fields.keys.sorted() { headers.append((name, fields[name]?.interpolated ?? "")) }
-        }
-        var body: [UInt8]?
-        if input["json"] != .null {
-            body = Array(input["json"].json.utf8)
-            if !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
-                headers.append(("Content-Type", "application/json"))
-            }
-        } else if case .object(let fields) = input["form"] {
-            body = Array(query(.object(fields), after: "?").dropFirst().utf8)
-            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
-        } else if case .string(let text) = input["body"] {
-            body = Array(text.utf8)
-        }
-        if let authorization = authorization(input["auth"]) { headers.append(("Authorization", authorization)) }
-        // A check has no key: a probe changes nothing, and a strict API
-        // must not tie its key to a GET.
-        if !idempotencyKey.isEmpty, !headers.contains(where: { $0.name.lowercased() == "idempotency-key" }) {
-            headers.append(("Idempotency-Key", idempotencyKey))
-        }
-        headers.append(("Accept", "application/json, */*"))
-        func milliseconds(_ key: String) -> Duration? {
-            if case .integer(let value) = input[key] { return .milliseconds(value) }
-            return nil
-        }
-        func text(_ key: String) -> String? {
-            if case .string(let value) = input[key] { return value }
-            return nil
-        }
-        var limit = 16 << 20
-        if case .integer(let value) = input["max_response_bytes"] { limit = Int(value) }
-        return HTTPRequest(method: method(input), url: url + query(input["query"], after: url), headers: headers, body: body,
-                           timeout: milliseconds("timeout_ms"), connectTimeout: milliseconds("connect_timeout_ms"),
-                           followRedirects: input["follow_redirects"] == .bool(true), maxResponseBytes: limit,
-                           unixSocket: text("unix_socket"), caFile: text("ca_file"), clientCertificate: text("client_cert"),
-                           clientKey: text("client_key"), insecure: input["insecure"] == .bool(true))
-    }
-
-    private static func authorization(_ auth: JSONValue) -> String? {
-        if case .string(let token) = auth["bearer"] { return "Bearer \(token)" }
-        if case .string(let user) = auth["basic"]["user"], case .string(let password) = auth["basic"]["password"] {
-            return "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
-        }
-        return nil
-    }
-
-    private static func query(_ value: JSONValue, after url: String) -> String {
-        guard case .object(let fields) = value, !fields.isEmpty else { return "" }
-        var allowed = CharacterSet.urlQueryAllowed
-        allowed.remove(charactersIn: "&=+?#")
-        let pairs = fields.keys.sorted().map { key in
-            let name = key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key
-            let text = fields[key]?.interpolated ?? ""
-            return "\(name)=\(text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text)"
-        }
-        return (url.contains("?") ? "&" : "?") + pairs.joined(separator: "&")
-    }
-
     /// `response.status`, `.headers`, `.json` (when the body is JSON), `.text`.
     static func view(_ response: HTTPResponse) -> JSONValue {
         var headers: [String: JSONValue] = [:]
@@ -171,21 +107,6 @@ public struct HTTPAtom: Atom {
         let text = String(decoding: response.body, as: UTF8.self)
         let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body))) ?? .null
         return .object(["status": .integer(Int64(response.status)), "headers": .object(headers), "json": json, "text": .string(text)])
-    }
-
-    private static func method(_ input: JSONValue) -> String {
-        if case .string(let method) = input["method"] { return method }
-        return "GET"
-    }
-
-    private static func string(_ value: JSONValue) -> String {
-        if case .string(let text) = value { return text }
-        return ""
-    }
-
-    private static func codes(_ value: JSONValue) -> [Int] {
-        guard case .array(let items) = value else { return [] }
-        return items.compactMap { if case .integer(let code) = $0 { Int(code) } else { nil } }
     }
 
     private static func truncated(_ bytes: [UInt8]) -> String {

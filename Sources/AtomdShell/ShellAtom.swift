@@ -10,7 +10,9 @@ import Glibc
 /// stops the process tree it left running.
 public struct ShellAtom: Atom {
     public let name = "run"
-    public let capabilities: AtomCapabilities = [.revert, .check]
+    /// Its check runs the probe it is given, not the step's own script, so
+    /// it does not claim `.check`.
+    public let capabilities: AtomCapabilities = [.revert]
     let supervisor: ProcessSupervisor
 
     /// How many lines of output an error message carries (the result's
@@ -23,6 +25,11 @@ public struct ShellAtom: Atom {
 
     public func providesRevert(for input: JSONValue) -> Bool {
         input["keep_running"] == .bool(true)
+    }
+
+    public func input(for action: Action, values: ActionValues) throws(EvaluationError) -> JSONValue {
+        guard case .run(let shell) = action else { throw EvaluationError(message: "the run atom takes a run: action") }
+        return try ShellCommand.input(for: shell, values: values)
     }
 
     public func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {

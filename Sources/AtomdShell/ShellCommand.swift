@@ -30,29 +30,6 @@ public struct ShellCommand: Sendable, Hashable {
         self.killGrace = killGrace
         self.keepRunning = keepRunning
     }
-
-    /// Reads the input the engine builds for a `run:` action.
-    init(input: JSONValue) throws(ShellError) {
-        guard case .string(let script) = input["script"] else { throw ShellError("the run atom needs a script") }
-        var environment: [String: String] = [:]
-        if case .object(let env) = input["env"] {
-            for (name, value) in env { environment[name] = value.interpolated }
-        }
-        func string(_ key: String) -> String? {
-            if case .string(let text) = input[key] { return text }
-            return nil
-        }
-        func codes(_ key: String) -> [Int]? {
-            guard case .array(let items) = input[key] else { return nil }
-            return items.compactMap { if case .integer(let code) = $0 { Int(code) } else { nil } }
-        }
-        var grace = Duration.seconds(10)
-        if case .integer(let milliseconds) = input["kill_grace_ms"] { grace = .milliseconds(milliseconds) }
-        self.init(script: script, shell: string("shell") ?? "bash", environment: environment,
-                  workingDirectory: string("cwd"), user: string("user"), group: string("group"),
-                  successCodes: codes("success_codes") ?? [0], absentCodes: codes("absent_codes") ?? [1],
-                  killGrace: grace, keepRunning: input["keep_running"] == .bool(true))
-    }
 }
 
 /// A failure of the shell atom or the supervisor, with what to do about it.

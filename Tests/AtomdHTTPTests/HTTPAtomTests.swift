@@ -26,10 +26,10 @@ func input(_ method: String, _ url: String, json: JSONValue? = nil, expect: [Int
         let atom = HTTPAtom()
         let created = try await atom.execute(input("POST", cloud.base + "/servers", json: .object(["name": .string("web-1")]), expect: [201]),
                                              context: context())
-        #expect(created.outputs["status"] == .integer(201))
-        #expect(created.outputs["json"]["name"] == .string("web-1"))
-        #expect(created.outputs["headers"]["content-type"] == .string("application/json"))
-        let id = created.outputs["json"]["id"].interpolated
+        #expect(created.response?["status"] == .integer(201))
+        #expect(created.response?["json"]["name"] == .string("web-1"))
+        #expect(created.response?["headers"]["content-type"] == .string("application/json"))
+        let id = try #require(created.response)["json"]["id"].interpolated
         let probe = input("GET", cloud.base + "/servers/\(id)", expect: [200], absent: [404])
         #expect(try await atom.check(probe, outputs: nil, context: context(key: "")) == .present(outputs: nil))
         _ = try await atom.execute(input("DELETE", cloud.base + "/servers/\(id)", expect: [204]), context: context(key: "run/step/1/revert/1"))
@@ -43,7 +43,7 @@ func input(_ method: String, _ url: String, json: JSONValue? = nil, expect: [Int
         let atom = HTTPAtom()
         let created = try await atom.execute(input("POST", cloud.base + "/servers", json: .object(["name": .string("web-1")]), expect: [201]),
                                              context: context(key: "run/server/1"))
-        let id = created.outputs["json"]["id"].interpolated
+        let id = try #require(created.response)["json"]["id"].interpolated
         await #expect(throws: AtomError.self) {
             _ = try await atom.execute(input("DELETE", cloud.base + "/servers/\(id)", expect: [204]), context: context(key: "run/server/1"))
         }
@@ -66,8 +66,8 @@ func input(_ method: String, _ url: String, json: JSONValue? = nil, expect: [Int
         let first = try await atom.execute(request, context: context(key: "run/volume/1"))
         let again = try await atom.execute(request, context: context(key: "run/volume/1"))
         let other = try await atom.execute(request, context: context(key: "run/volume/2"))
-        #expect(first.outputs["json"]["id"] == again.outputs["json"]["id"])
-        #expect(first.outputs["json"]["id"] != other.outputs["json"]["id"])
+        #expect(first.response?["json"]["id"] == again.response?["json"]["id"])
+        #expect(first.response?["json"]["id"] != other.response?["json"]["id"])
         #expect(try await cloud.creates() == 2)
     }
 

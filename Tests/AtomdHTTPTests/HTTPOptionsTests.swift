@@ -27,7 +27,7 @@ import Testing
             "until_vars": .object(["wanted": .string("ACTIVE")]),
             "poll": .object(["interval_ms": .integer(20), "timeout_ms": .integer(60_000)]),
         ]), context: logging)
-        #expect(result.outputs["json"]["status"] == .string("ACTIVE"))
+        #expect(result.response?["json"]["status"] == .string("ACTIVE"))
         let log = lines.withLock { $0 }
         #expect(log.filter { $0.hasPrefix("GET ") }.count == 3, "\(log)")
         #expect(log.filter { $0.hasPrefix("503 ") }.count == 2)
@@ -51,15 +51,15 @@ import Testing
         let atom = HTTPAtom()
         let bearer = try await atom.execute(with(input("GET", cloud.base + "/echo"), ["auth": .object(["bearer": .string("t0k3n")])]),
                                             context: context())
-        #expect(bearer.outputs["json"]["headers"]["authorization"] == .string("Bearer t0k3n"))
+        #expect(bearer.response?["json"]["headers"]["authorization"] == .string("Bearer t0k3n"))
         let basic = try await atom.execute(with(input("POST", cloud.base + "/echo"), [
             "auth": .object(["basic": .object(["user": .string("ops"), "password": .string("p@ss")])]),
             "form": .object(["a b": .string("1&2"), "c": .string("=")]),
         ]), context: context(key: "run/basic/1"))
-        #expect(basic.outputs["json"]["headers"]["authorization"] == .string("Basic " + Data("ops:p@ss".utf8).base64EncodedString()))
-        #expect(basic.outputs["json"]["headers"]["content-type"] == .string("application/x-www-form-urlencoded"))
-        #expect(basic.outputs["json"]["body"] == .string("a%20b=1%262&c=%3D"))
-        #expect(basic.outputs["json"]["headers"]["idempotency-key"] == .string("run/basic/1"))
+        #expect(basic.response?["json"]["headers"]["authorization"] == .string("Basic " + Data("ops:p@ss".utf8).base64EncodedString()))
+        #expect(basic.response?["json"]["headers"]["content-type"] == .string("application/x-www-form-urlencoded"))
+        #expect(basic.response?["json"]["body"] == .string("a%20b=1%262&c=%3D"))
+        #expect(basic.response?["json"]["headers"]["idempotency-key"] == .string("run/basic/1"))
     }
 
     @Test func transientStatusesCarryRetryAfterAndClientErrorsAreFinal() async throws {
@@ -104,7 +104,7 @@ import Testing
         defer { unlink(socket) }
         let result = try await HTTPAtom().execute(with(input("GET", "http://fakecloud/healthz"), ["unix_socket": .string(socket)]),
                                                   context: context())
-        #expect(result.outputs["json"]["ok"] == .bool(true))
+        #expect(result.response?["json"]["ok"] == .bool(true))
         _ = cloud
     }
 

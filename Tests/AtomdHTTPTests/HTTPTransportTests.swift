@@ -44,7 +44,7 @@ import Testing
                                   log: { line in lines.withLock { $0.append(line) } })
         let insecure = try await HTTPAtom(client: client).execute(
             .object(["method": .string("GET"), "url": .string(server.url), "insecure": .bool(true)]), context: logging)
-        #expect(insecure.outputs["status"] == .integer(200))
+        #expect(insecure.response?["status"] == .integer(200))
         #expect(lines.withLock { $0 }.contains { $0.hasPrefix("warning: TLS verification is off") })
     }
 

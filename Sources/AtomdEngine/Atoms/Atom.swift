@@ -17,6 +17,12 @@ public protocol Atom: Sendable {
     /// `revert:` of their own. Defaults to the `.revert` capability.
     func providesRevert(for input: JSONValue) -> Bool
 
+    /// Builds this atom's input from a step's action, or from a `revert:`,
+    /// `check:` or `state:` action, with the values known now. The atom owns
+    /// the shape: the engine journals the result and hands it back unread.
+    /// The default renders a plugin action's `with:`.
+    func input(for action: Action, values: ActionValues) throws(EvaluationError) -> JSONValue
+
     /// Makes the change. Returns outputs (and, optionally, old and new state).
     func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult
 
@@ -38,6 +44,13 @@ extension Atom {
 
     public func providesRevert(for input: JSONValue) -> Bool { capabilities.contains(.revert) }
 
+    public func input(for action: Action, values: ActionValues) throws(EvaluationError) -> JSONValue {
+        guard case .plugin(let plugin) = action else {
+            throw EvaluationError(message: "atom '\(name)' cannot take a '\(action.keyword)' action")
+        }
+        return try values.render(plugin.with)
+    }
+
     public func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws {
         throw AtomError("atom '\(name)' cannot revert")
     }
@@ -55,6 +68,10 @@ public struct AtomCapabilities: OptionSet, Sendable, Hashable {
     public init(rawValue: Int) { self.rawValue = rawValue }
 
     public static let revert = AtomCapabilities(rawValue: 1)
+    /// `check` given the input of the atom's own execute tells whether that
+    /// execute's effect is there, so a step without a `check:` is probed
+    /// with it. Atoms that only serve `check:` actions (a `run:` or `http:`
+    /// probe) do not claim it: their check runs the probe they are given.
     public static let check = AtomCapabilities(rawValue: 2)
 }
 
@@ -73,15 +90,19 @@ public struct AtomResult: Sendable, Hashable {
     /// The state before and after, when the atom can tell (kept for revert).
     public var oldState: JSONValue?
     public var newState: JSONValue?
+    /// The call's whole answer (an HTTP response), which the step's
+    /// `outputs:` read as `response`; nothing of it is kept unless declared.
+    public var response: JSONValue?
     /// Kept with the result but not an output: an exit code, the log file,
     /// the last lines of output.
     public var details: JSONValue?
 
     public init(outputs: JSONValue = .object([:]), oldState: JSONValue? = nil, newState: JSONValue? = nil,
-                details: JSONValue? = nil) {
+                response: JSONValue? = nil, details: JSONValue? = nil) {
         self.outputs = outputs
         self.oldState = oldState
         self.newState = newState
+        self.response = response
         self.details = details
     }
 }

@@ -178,7 +178,7 @@ extension RunExecutor {
         let evaluator = await evaluator(for: step.id, frame: frame(of: record, or: Frame()), attempt: context.attempt, extra: extra)
         let input: JSONValue
         do {
-            input = try ActionInput(evaluator: evaluator, environment: environment(of: step)).resolve(auxiliary.action)
+            input = try self.input(for: auxiliary.action, values: ActionValues(evaluator: evaluator, environment: environment(of: step)))
         } catch {
             return .failure(.input(error.message))
         }

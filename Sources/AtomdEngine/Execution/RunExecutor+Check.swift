@@ -25,7 +25,7 @@ extension RunExecutor {
             let evaluator = await evaluator(for: step.id, frame: frame, attempt: attempt, extra: extra)
             let probeInput: JSONValue
             do {
-                probeInput = try ActionInput(evaluator: evaluator, environment: environment(of: step)).resolve(check.action)
+                probeInput = try self.input(for: check.action, values: ActionValues(evaluator: evaluator, environment: environment(of: step)))
             } catch {
                 return .unknown("cannot compute the check's input: \(error.message)")
             }
@@ -33,7 +33,7 @@ extension RunExecutor {
                 try await atom.check(probeInput, outputs: outputs, context: context)
             }
         }
-        guard case .plugin = step.action, let atom = atom(for: step.action), atom.capabilities.contains(.check),
+        guard let atom = atom(for: step.action), atom.capabilities.contains(.check),
               let input = input ?? record.input
         else { return nil }
         return await probe(timeout: step.timeout) { try await atom.check(input, outputs: outputs, context: context) }

@@ -155,7 +155,7 @@ extension RunExecutor {
         let evaluator = needsContexts
             ? await evaluator(for: step.id, frame: frame, attempt: attempt)
             : ExpressionEvaluator(contexts: [:])
-        return try ActionInput(evaluator: evaluator, environment: environment(of: step)).resolve(step.action)
+        return try input(for: step.action, values: ActionValues(evaluator: evaluator, environment: environment(of: step)))
     }
 
     /// After `fail` let the job go on, the step is still `failed` only when
@@ -191,12 +191,9 @@ extension RunExecutor {
     /// Computes declared outputs and records success.
     func succeed(_ step: Step, result: AtomResult, frame: Frame, attempt: Int, scope: FailureScope) async -> Bool {
         var outputs = result.outputs
-        // An HTTP step keeps only what it declares: whole responses do not
-        // belong in the run's record.
-        if case .http = step.action, step.outputs.isEmpty { outputs = .object([:]) }
         if !step.outputs.isEmpty {
-            var extra: [String: JSONValue] = ["outputs": result.outputs]
-            if case .http = step.action { extra["response"] = result.outputs }
+            // A recovered step has only its recorded outputs to read from.
+            let extra: [String: JSONValue] = ["outputs": result.outputs, "response": result.response ?? result.outputs]
             let evaluator = await evaluator(for: step.id, frame: frame, attempt: attempt, extra: extra)
             var declared: [String: JSONValue] = [:]
             do {

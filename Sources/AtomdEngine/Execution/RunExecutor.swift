@@ -115,6 +115,17 @@ struct RunExecutor: Sendable {
         action.atomName.flatMap { registry[$0] }
     }
 
+    /// The input the action's atom builds from these values.
+    func input(for action: Action, values: ActionValues) throws(EvaluationError) -> JSONValue {
+        guard case .group = action else {
+            guard let atom = atom(for: action) else {
+                throw EvaluationError(message: "no atom '\(action.atomName ?? action.keyword)' is registered")
+            }
+            return try atom.input(for: action, values: values)
+        }
+        return .null
+    }
+
     /// `key`: this request's idempotency key (empty for a check); the
     /// context also carries the key of the execute attempt it belongs to.
     func context(for record: StepRecord, attempt: Int, key: String) -> AtomContext {

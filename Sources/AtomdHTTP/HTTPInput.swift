@@ -1,0 +1,134 @@
+import AtomdEngine
+import AtomdSpec
+import Foundation
+
+/// The `http` atom's input: built from an `http:` action (a step's, or its
+/// `revert:`, `check:` or `state:`), journaled, and read back into a request.
+extension HTTPAtom {
+    public func input(for action: Action, values: ActionValues) throws(EvaluationError) -> JSONValue {
+        guard case .http(let http) = action else { throw EvaluationError(message: "the http atom takes an http: action") }
+        func strings(_ pairs: [HTTPAction.Header]) throws(EvaluationError) -> [String: JSONValue] {
+            var out: [String: JSONValue] = [:]
+            for pair in pairs { out[pair.name] = .string(try values.string(pair.value)) }
+            return out
+        }
+        var input: [String: JSONValue] = [
+            "method": .string(http.method),
+            "url": .string(try values.string(http.url)),
+            "headers": .object(try strings(http.headers)),
+            "query": .object(try strings(http.query)),
+            "expect": .array(http.expect.map { .integer(Int64($0)) }),
+            "absent": .array(http.absent.map { .integer(Int64($0)) }),
+        ]
+        if let json = http.json { input["json"] = try values.render(json) }
+        if let body = http.body { input["body"] = .string(try values.string(body)) }
+        if !http.form.isEmpty { input["form"] = .object(try strings(http.form)) }
+        switch http.auth {
+        case .bearer(let token)?:
+            input["auth"] = .object(["bearer": .string(try values.string(token))])
+        case .basic(let user, let password)?:
+            input["auth"] = .object(["basic": .object(["user": .string(try values.string(user)),
+                                                       "password": .string(try values.string(password))])])
+        case nil: break
+        }
+        let files: [(String, Template?)] = [("ca_file", http.tls.caFile), ("client_cert", http.tls.clientCertificate),
+                                            ("client_key", http.tls.clientKey), ("unix_socket", http.unixSocket)]
+        for (key, template) in files {
+            if let template { input[key] = .string(try values.string(template)) }
+        }
+        if http.tls.insecure { input["insecure"] = .bool(true) }
+        if http.followRedirects { input["follow_redirects"] = .bool(true) }
+        if let limit = http.maxResponseBytes { input["max_response_bytes"] = .integer(Int64(limit)) }
+        if let timeout = http.connectTimeout { input["connect_timeout_ms"] = .integer(Int64(timeout / .milliseconds(1))) }
+        if let timeout = http.timeout { input["timeout_ms"] = .integer(Int64(timeout / .milliseconds(1))) }
+        if let until = http.until, let poll = http.poll {
+            // Evaluated here on each response, with the job's vars.
+            input["until"] = .string(until.source)
+            input["until_vars"] = values.evaluator.contexts["vars"] ?? .object([:])
+            input["poll"] = .object(["interval_ms": .integer(Int64(poll.interval / .milliseconds(1))),
+                                     "timeout_ms": .integer(Int64(poll.timeout / .milliseconds(1)))])
+        }
+        return .object(input)
+    }
+
+    /// Builds the request from the input `input(for:values:)` built.
+    static func request(_ input: JSONValue, idempotencyKey: String) throws -> HTTPRequest {
+        let url = string(input["url"])
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw AtomError("the url must start with http:// or https://, not '\(url.prefix(60))'")
+        }
+        var headers: [(name: String, value: String)] = []
+        if case .object(let fields) = input["headers"] {
+            for name in fields.keys.sorted() { headers.append((name, fields[name]?.interpolated ?? "")) }
+        }
+        var body: [UInt8]?
+        if input["json"] != .null {
+            body = Array(input["json"].json.utf8)
+            if !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+                headers.append(("Content-Type", "application/json"))
+            }
+        } else if case .object(let fields) = input["form"] {
+            body = Array(query(.object(fields), after: "?").dropFirst().utf8)
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+        } else if case .string(let text) = input["body"] {
+            body = Array(text.utf8)
+        }
+        if let authorization = authorization(input["auth"]) { headers.append(("Authorization", authorization)) }
+        // A check has no key: a probe changes nothing, and a strict API
+        // must not tie its key to a GET.
+        if !idempotencyKey.isEmpty, !headers.contains(where: { $0.name.lowercased() == "idempotency-key" }) {
+            headers.append(("Idempotency-Key", idempotencyKey))
+        }
+        headers.append(("Accept", "application/json, */*"))
+        func milliseconds(_ key: String) -> Duration? {
+            if case .integer(let value) = input[key] { return .milliseconds(value) }
+            return nil
+        }
+        func text(_ key: String) -> String? {
+            if case .string(let value) = input[key] { return value }
+            return nil
+        }
+        var limit = 16 << 20
+        if case .integer(let value) = input["max_response_bytes"] { limit = Int(value) }
+        return HTTPRequest(method: method(input), url: url + query(input["query"], after: url), headers: headers, body: body,
+                           timeout: milliseconds("timeout_ms"), connectTimeout: milliseconds("connect_timeout_ms"),
+                           followRedirects: input["follow_redirects"] == .bool(true), maxResponseBytes: limit,
+                           unixSocket: text("unix_socket"), caFile: text("ca_file"), clientCertificate: text("client_cert"),
+                           clientKey: text("client_key"), insecure: input["insecure"] == .bool(true))
+    }
+
+    static func authorization(_ auth: JSONValue) -> String? {
+        if case .string(let token) = auth["bearer"] { return "Bearer \(token)" }
+        if case .string(let user) = auth["basic"]["user"], case .string(let password) = auth["basic"]["password"] {
+            return "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        }
+        return nil
+    }
+
+    static func query(_ value: JSONValue, after url: String) -> String {
+        guard case .object(let fields) = value, !fields.isEmpty else { return "" }
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+?#")
+        let pairs = fields.keys.sorted().map { key in
+            let name = key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key
+            let text = fields[key]?.interpolated ?? ""
+            return "\(name)=\(text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text)"
+        }
+        return (url.contains("?") ? "&" : "?") + pairs.joined(separator: "&")
+    }
+
+    static func method(_ input: JSONValue) -> String {
+        if case .string(let method) = input["method"] { return method }
+        return "GET"
+    }
+
+    static func string(_ value: JSONValue) -> String {
+        if case .string(let text) = value { return text }
+        return ""
+    }
+
+    static func codes(_ value: JSONValue) -> [Int] {
+        guard case .array(let items) = value else { return [] }
+        return items.compactMap { if case .integer(let code) = $0 { Int(code) } else { nil } }
+    }
+}
