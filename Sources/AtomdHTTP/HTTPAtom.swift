@@ -81,6 +81,19 @@ public struct HTTPAtom: Atom {
         return .unknown("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)")
     }
 
+    /// A `state:` probe: the response's JSON object, or its text as
+    /// `KEY=VALUE` lines.
+    public func state(_ input: JSONValue, context: AtomContext) async throws -> JSONValue {
+        let response = try await send(input, context: context)
+        let expected = Self.codes(input["expect"])
+        guard expected.isEmpty ? (200..<300).contains(response.status) : expected.contains(response.status) else {
+            throw AtomError("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)" + Self.bodyNote(response.body))
+        }
+        let json = Self.view(response)["json"]
+        if case .object = json { return json }
+        return try StateText.parse(String(decoding: response.body, as: UTF8.self))
+    }
+
     private func send(_ input: JSONValue, context: AtomContext) async throws -> HTTPResponse {
         let request = try Self.request(input, idempotencyKey: context.idempotencyKey)
         if request.insecure { context.log("warning: TLS verification is off for \(request.url) (insecure: true)") }

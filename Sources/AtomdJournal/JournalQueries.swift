@@ -39,6 +39,9 @@ public struct JournaledStep: Sendable, Codable, Hashable {
     public var error: String?
     public var compensation: String?
     public var processGroup: Int?
+    /// `{"before": …, "after": …}`: what the step's `state:` probe (or its
+    /// plugin atom) reported, secrets redacted.
+    public var state: JSONValue?
     public var startedAt: Date?
     public var finishedAt: Date?
 }
@@ -84,7 +87,7 @@ extension DurableJournal {
                     attempts: row["attempts"], idempotencyKey: row["idempotency_key"], effect: row["effect"],
                     input: Self.json(row["input"]), outputs: Self.json(row["outputs"]), error: row["error"],
                     compensation: row["compensation"], processGroup: row["process_group"],
-                    startedAt: Self.date(row["started_at"]), finishedAt: Self.date(row["finished_at"]))
+                    state: Self.json(row["state"]), startedAt: Self.date(row["started_at"]), finishedAt: Self.date(row["finished_at"]))
             }
         }
     }

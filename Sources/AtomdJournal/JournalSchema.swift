@@ -97,6 +97,11 @@ enum JournalSchema {
         migrator.registerMigration("v3-attempt-context") { db in
             try db.execute(sql: "ALTER TABLE events ADD COLUMN context TEXT")
         }
+        // A step's state before and after (its `state:` probe, or what its
+        // plugin atom reported), for `atomd show`.
+        migrator.registerMigration("v4-step-state") { db in
+            try db.execute(sql: "ALTER TABLE steps ADD COLUMN state TEXT")
+        }
         return migrator
     }
 }

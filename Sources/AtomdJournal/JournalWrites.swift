@@ -40,8 +40,14 @@ enum JournalWrites {
         case .step(let next):
             try applyStep(next, event, time: time, in: db)
         case .note:
-            guard let id = event.stepID, case .integer(let group) = event.data?["process_group"] ?? .null else { return }
-            try db.cachedStatement(sql: "UPDATE steps SET process_group = ? WHERE run_id = ? AND step_id = ?").execute(arguments: [group, event.runID, id])
+            guard let id = event.stepID else { return }
+            if case .integer(let group) = event.data?["process_group"] ?? .null {
+                try db.cachedStatement(sql: "UPDATE steps SET process_group = ? WHERE run_id = ? AND step_id = ?").execute(arguments: [group, event.runID, id])
+            }
+            if case .object = event.data?["state"] ?? .null {
+                try db.cachedStatement(sql: "UPDATE steps SET state = ? WHERE run_id = ? AND step_id = ?")
+                    .execute(arguments: [event.data?["state"].json, event.runID, id])
+            }
         case .log, .progress:
             return
         }
@@ -83,7 +89,7 @@ enum JournalWrites {
                 """).execute(arguments: StatementArguments([event.detail] + key))
         case .pending:
             try db.cachedStatement(sql: """
-                UPDATE steps SET outputs = NULL, error = NULL, compensation = NULL, finished_at = NULL
+                UPDATE steps SET outputs = NULL, error = NULL, compensation = NULL, finished_at = NULL, state = NULL
                 WHERE run_id = ? AND step_id = ?
                 """).execute(arguments: StatementArguments(key))
         }

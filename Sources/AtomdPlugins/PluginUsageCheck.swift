@@ -33,13 +33,10 @@ public enum PluginUsageCheck {
                                     builtIn: Set<String>) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         for step in job.allSteps {
-            var actions: [(String, Action)] = [("", step.action)]
-            if case .action(let revert) = step.revert { actions.append(("revert: ", revert.action)) }
-            if let check = step.check { actions.append(("check: ", check.action)) }
-            for case (let place, .plugin(let use)) in actions where !builtIn.contains(use.plugin) {
+            for case (let place, .plugin(let use)) in step.actions where !builtIn.contains(use.plugin) {
                 let report = { (message: String, hint: String?) in
                     diagnostics.append(Diagnostic(file: job.file, location: step.location,
-                                                  message: "step '\(step.id)': \(place)\(message)", hint: hint))
+                                                  message: "step '\(step.id)': \(place.isEmpty ? "" : place + ": ")\(message)", hint: hint))
                 }
                 let descriptor: PluginDescriptor
                 switch found[use.plugin] {

@@ -31,6 +31,8 @@ public struct ProcessSupervisor: Sendable {
         public var terminated: Bool
         /// The last lines of output, at most `tailBytes`.
         public var tail: [String]
+        /// The last lines of standard output alone, at most `tailBytes`.
+        public var stdout: [String]
         public var outputs: [String: String]
         /// Why `$ATOMD_OUTPUT` could not be read, if it could not.
         public var outputsError: String?
@@ -96,7 +98,8 @@ public struct ProcessSupervisor: Sendable {
         } else if ProcessTree.isAlive(group: group) {
             context.log("[atomd] keep_running: process group \(group) is still running")
         }
-        var outcome = Outcome(exitCode: nil, signal: nil, terminated: control.wasCancelled, tail: log.tail, outputs: [:],
+        var outcome = Outcome(exitCode: nil, signal: nil, terminated: control.wasCancelled, tail: log.tail,
+                              stdout: log.stdoutTail, outputs: [:],
                               outputsError: nil, logPath: log.path, processGroup: group, token: token)
         switch status {
         case .exited(let code): outcome.exitCode = Int(code)

@@ -60,6 +60,23 @@ public struct ShellAtom: Atom {
         return .unknown("check exited with code \(code)")
     }
 
+    /// A `state:` probe: its standard output, a JSON object or `KEY=VALUE`
+    /// lines, with whatever it wrote to `$ATOMD_OUTPUT`.
+    public func state(_ input: JSONValue, context: AtomContext) async throws -> JSONValue {
+        let command = try Self.command(input)
+        let outcome = try await run(command, context: context)
+        if outcome.terminated { throw CancellationError() }
+        guard let code = outcome.exitCode, command.successCodes.contains(code) else {
+            throw AtomError(Self.describeFailure(outcome), exitCode: outcome.exitCode)
+        }
+        var state = try StateText.parse(outcome.stdout.joined(separator: "\n"))
+        if case .object(var members) = state {
+            for (key, value) in outcome.outputs { members[key] = .string(value) }
+            state = .object(members)
+        }
+        return state
+    }
+
     /// Stops what a `keep_running` step left running.
     public func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws {
         let command = try Self.command(input)

@@ -10,7 +10,6 @@ import Synchronization
 final class StepLog: Sendable {
     let path: String
     private let cap: Int
-    private let tailBytes: Int
     private let state: Mutex<State>
 
     /// Writes are batched: one system call per 64 KiB, not per line. At most
@@ -23,17 +22,15 @@ final class StepLog: Sendable {
         var written = 0
         var dropped = 0
         var rotated = false
-        /// A queue of lines: `tail[tailHead...]` are live, compacted now and then.
-        var tail: [String] = []
-        var tailHead = 0
-        var tailSize = 0
+        var tail: LineTail
+        /// Standard output alone: a `state:` probe's answer.
+        var stdout: LineTail
         var clock = LogClock()
     }
 
     init(path: String, cap: Int = 64 << 20, tailBytes: Int = 64 << 10) throws(ShellError) {
         self.path = path
         self.cap = cap
-        self.tailBytes = tailBytes
         flushSize = min(64 << 10, max(1, cap / 4))
         let directory = (path as NSString).deletingLastPathComponent
         // The run's directory usually exists already: one mkdir, no walk.
@@ -48,7 +45,7 @@ final class StepLog: Sendable {
         guard fd >= 0 else {
             throw ShellError("cannot create the step log \(path): \(String(cString: strerror(errno)))")
         }
-        state = Mutex(State(fd: fd))
+        state = Mutex(State(fd: fd, tail: LineTail(limit: tailBytes), stdout: LineTail(limit: tailBytes)))
     }
 
     func append(_ line: String, stream: String) {
@@ -59,15 +56,7 @@ final class StepLog: Sendable {
             state.pending.append(UInt8(ascii: "\n"))
             if state.pending.count >= flushSize { flush(&state) }
             state.tail.append(line)
-            state.tailSize += line.utf8.count + 1
-            while state.tailSize > tailBytes, state.tailHead < state.tail.count {
-                state.tailSize -= state.tail[state.tailHead].utf8.count + 1
-                state.tailHead += 1
-            }
-            if state.tailHead > 4096, state.tailHead * 2 > state.tail.count {
-                state.tail.removeFirst(state.tailHead)
-                state.tailHead = 0
-            }
+            if stream == "out" { state.stdout.append(line) }
         }
     }
 
@@ -80,7 +69,10 @@ final class StepLog: Sendable {
     }
 
     /// The last lines written, at most `tailBytes`.
-    var tail: [String] { state.withLock { Array($0.tail[$0.tailHead...]) } }
+    var tail: [String] { state.withLock { $0.tail.current } }
+
+    /// The last lines of standard output, at most `tailBytes`.
+    var stdoutTail: [String] { state.withLock { $0.stdout.current } }
 
     /// Flushes and closes the file; merges a rotated older half in front of the newer one.
     func close() {

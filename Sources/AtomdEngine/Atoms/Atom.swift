@@ -32,6 +32,11 @@ public protocol Atom: Sendable {
     /// Tells whether the change is present in the world.
     func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult
 
+    /// Runs a `state:` probe: what the world looks like now, as a JSON
+    /// object of keys (`state.before.KEY` / `state.after.KEY`). Must change
+    /// nothing. Defaults to `execute`'s outputs, for plugin atoms that read.
+    func state(_ input: JSONValue, context: AtomContext) async throws -> JSONValue
+
     /// Recovery: the agent stopped while the attempt with
     /// `context.idempotencyKey` was running. Stops whatever that attempt may
     /// still have running (a shell step's processes), before its check runs
@@ -60,6 +65,10 @@ extension Atom {
     }
 
     public func stopInterrupted(_ input: JSONValue, context: AtomContext) async {}
+
+    public func state(_ input: JSONValue, context: AtomContext) async throws -> JSONValue {
+        try await execute(input, context: context).outputs
+    }
 }
 
 /// What an atom implements besides `execute`.

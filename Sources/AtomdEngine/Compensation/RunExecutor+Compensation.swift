@@ -110,6 +110,7 @@ extension RunExecutor {
             await state.note(id, "irreversible: \(why)")
             return true
         }
+        if record.status != .reverting, !(await revertDespiteDrift(step, record)) { return true }
         let policy = revertPolicy(revertPlan)
         // A resumed run finds the revert that was under way: what it left
         // running is stopped, then the interrupted attempt runs again under
@@ -122,7 +123,7 @@ extension RunExecutor {
         }
         guard await state.isRecording else { return false }
         if case .action(let auxiliary) = revertPlan, let missing = missingOutputs(auxiliary, record) {
-            return await revertFailed(id, "the revert of step '\(id)' needs output '\(missing)', which was never recorded; "
+            return await revertFailed(id, "the revert of step '\(id)' needs \(missing), which was never recorded; "
                                          + "look for what the step made with idempotency key \(record.executeKey(runID: state.runID))")
         }
         var failure = ""
@@ -174,7 +175,7 @@ extension RunExecutor {
     private func runRevertAction(_ step: Step, _ auxiliary: AuxiliaryAction, record: StepRecord,
                                  context: AtomContext) async -> Result<Void, CallFailure> {
         guard let atom = atom(for: auxiliary.action) else { return .failure(.error("no atom for the revert", exitCode: nil)) }
-        let extra: [String: JSONValue] = ["outputs": record.outputs ?? .object([:])]
+        let extra: [String: JSONValue] = ["outputs": record.outputs ?? .object([:]), "state": record.stateContext]
         let evaluator = await evaluator(for: step.id, frame: frame(of: record, or: Frame()), attempt: context.attempt, extra: extra)
         let input: JSONValue
         do {
@@ -211,11 +212,23 @@ extension RunExecutor {
     }
 
     /// The first `outputs.KEY` the revert reads that the step never recorded.
+    /// What a revert or check reads of the step's record that is not
+    /// there: `output 'id'`, or `state.before.target` when the state probe
+    /// failed or did not report that key. Nil when all of it is known.
     func missingOutputs(_ auxiliary: AuxiliaryAction, _ record: StepRecord) -> String? {
         let recorded = record.outputs ?? .object([:])
         for template in auxiliary.action.templates {
             for expression in template.expressions {
-                if let key = expression.outputKeys.first(where: { recorded[$0] == .null }) { return key }
+                for read in expression.recordReads {
+                    switch read {
+                    case .output(let key) where recorded[key] == .null:
+                        return "output '\(key)'"
+                    case .state(let when, let key) where (when == "before" ? record.stateBefore : record.stateAfter)?[key] ?? .null == .null:
+                        return "state.\(when).\(key)"
+                    default:
+                        continue
+                    }
+                }
             }
         }
         return nil

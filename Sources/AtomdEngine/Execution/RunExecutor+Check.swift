@@ -19,9 +19,9 @@ extension RunExecutor {
             var known = record
             known.outputs = outputs
             if let missing = missingOutputs(check, known) {
-                return .unknown("the check needs output '\(missing)', which was never recorded")
+                return .unknown("the check needs \(missing), which was never recorded")
             }
-            let extra: [String: JSONValue] = ["outputs": outputs ?? .object([:])]
+            let extra: [String: JSONValue] = ["outputs": outputs ?? .object([:]), "state": record.stateContext]
             let evaluator = await evaluator(for: step.id, frame: frame, attempt: attempt, extra: extra)
             let probeInput: JSONValue
             do {
@@ -54,6 +54,11 @@ extension RunExecutor {
             return .none
         }
         let record = await state[step.id]
+        if stateUnchanged(record) {
+            await state.note(step.id, "its state did not change, so there is nothing to undo")
+            await state.update(step.id) { $0.nothingToUndo = "state unchanged" }
+            return .none
+        }
         guard let result = await check(step, input: record?.input, outputs: record?.outputs, frame: frame) else {
             return .possible
         }

@@ -94,8 +94,7 @@ extension RunExecutor {
                 attemptInSeries = 0
                 continue
             }
-            if attemptInSeries == 1, reusedKey == nil, await state[id]?.before == nil,
-               await probedPresent(step, input: input, frame: frame) {
+            if attemptInSeries == 1, reusedKey == nil, await probedPresent(step, input: input, frame: frame) {
                 return true
             }
             let keyAttempt = reusedKey ?? attempt
@@ -137,6 +136,7 @@ extension RunExecutor {
                         break
                     }
                 }
+                await recordStateAfter(step, frame: frame)
                 let effect = await effectAfterFailure(step, failure: failure, frame: frame)
                 await lock?.release()
                 goOn = await fail(step, cancelled ? .cancelled : failure, effect: effect, scope: scope, frame: frame)
@@ -164,12 +164,18 @@ extension RunExecutor {
         goOn ? await state[id]?.status == .failed : false
     }
 
-    /// The before probe (DESIGN.md section 3, role 0), kept for the step's
-    /// start record. A check that needs the step's own outputs cannot be
-    /// asked yet and costs nothing. True when `converge: true` skipped the
+    /// The before probes (DESIGN.md section 3, role 0), kept for the step's
+    /// start record: its `state:`, then its check, each asked once per
+    /// series of attempts. A check that needs the step's own outputs cannot
+    /// be asked yet and costs nothing. True when `converge: true` skipped the
     /// step because its effect is already there: it is then never reverted.
     private func probedPresent(_ step: Step, input: JSONValue, frame: Frame) async -> Bool {
         await state.update(step.id) { $0.retryContext = frame.journaled }
+        if step.state != nil, await state[step.id]?.stateBefore == nil {
+            let found = await probeState(step, frame: frame)
+            await state.update(step.id) { $0.stateBefore = found }
+        }
+        guard await state[step.id]?.before == nil else { return false }
         let answer = await check(step, input: input, outputs: nil, frame: frame)
         if step.converge, case .present(let outputs)? = answer {
             await state.move(step.id, to: .skipped, detail: "skipped (already present)", data: outputs) {
@@ -190,6 +196,8 @@ extension RunExecutor {
 
     /// Computes declared outputs and records success.
     func succeed(_ step: Step, result: AtomResult, frame: Frame, attempt: Int, scope: FailureScope) async -> Bool {
+        await recordStateAfter(step, frame: frame)
+        await recordReportedState(step, result)
         var outputs = result.outputs
         if !step.outputs.isEmpty {
             // A recovered step has only its recorded outputs to read from.

@@ -34,15 +34,9 @@ struct JobTable: Sendable {
         [id] + (nodes[id]?.children.flatMap(subtree) ?? [])
     }
 
-    /// Every atom name the job's actions, reverts and checks need.
+    /// Every atom name the job's actions, reverts, checks and state probes need.
     var requiredAtoms: Set<String> {
-        var names: Set<String> = []
-        for node in nodes.values {
-            names.formUnion(node.step.action.atomName.map { [$0] } ?? [])
-            if case .action(let revert) = node.step.revert, let name = revert.action.atomName { names.insert(name) }
-            if let check = node.step.check, let name = check.action.atomName { names.insert(name) }
-        }
-        return names
+        Set(nodes.values.flatMap(\.step.actions).compactMap(\.action.atomName))
     }
 }
 

@@ -53,8 +53,12 @@ struct RecoveredRun: Sendable {
         case .note:
             // A revert's later attempts are announced with their number, so
             // that an interrupted one runs again under its own key.
-            guard let id = event.stepID, case .integer(let attempt)? = event.data?["revert_attempt"] else { return }
-            records[id]?.revertAttempt = Int(clamping: attempt)
+            guard let id = event.stepID else { return }
+            if case .integer(let attempt)? = event.data?["revert_attempt"] { records[id]?.revertAttempt = Int(clamping: attempt) }
+            if case .object(let change)? = event.data?["state"] {
+                records[id]?.stateBefore = Self.known(change["before"])
+                records[id]?.stateAfter = Self.known(change["after"])
+            }
         case .log, .progress:
             return
         }
@@ -70,8 +74,10 @@ struct RecoveredRun: Sendable {
                 record.error = nil
                 var context = event.context
                 record.before = if case .string(let text)? = context?["before"] { BeforeProbe(rawValue: text) } else { nil }
+                record.stateBefore = Self.known(context?["state_before"])
                 if case .object(var members)? = context {
                     members["before"] = nil
+                    members["state_before"] = nil
                     context = members.isEmpty ? nil : .object(members)
                 }
                 record.retryContext = context
@@ -98,9 +104,16 @@ struct RecoveredRun: Sendable {
             record.outputs = nil
             record.error = nil
             record.before = nil
+            record.stateBefore = nil
+            record.stateAfter = nil
             record.retryContext = nil
             record.revertAttempt = 0
         }
+    }
+
+    /// A journaled state; nil when it was unknown.
+    private static func known(_ value: JSONValue?) -> JSONValue? {
+        value == .null ? nil : value
     }
 
     private mutating func resetInside(_ group: String, table: JobTable) {

@@ -228,6 +228,17 @@ actor RunState {
         return await withCheckedContinuation { decisions[id] = $0 }
     }
 
+    /// A question to the operator during compensation. The run stays
+    /// `reverting` (a restart comes back to the same question); the reason
+    /// is journaled as a note.
+    func awaitRevertDecision(for id: String, reason: String) async -> OperatorDecision {
+        if cancelRequested { return .cancel }
+        await note(id, reason)
+        if cancelRequested { return .cancel }
+        if let decided = pendingDecisions.removeValue(forKey: id) { return decided }
+        return await withCheckedContinuation { decisions[id] = $0 }
+    }
+
     /// Delivers a decision; false when that step is not waiting for one.
     func decide(_ id: String, _ decision: OperatorDecision) -> Bool {
         guard let waiter = decisions.removeValue(forKey: id) else { return false }

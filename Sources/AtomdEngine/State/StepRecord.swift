@@ -47,6 +47,10 @@ public struct StepRecord: Sendable, Hashable, Codable {
     /// Revert attempts started in the current compensation of the step:
     /// each has an idempotency key of its own.
     public var revertAttempt = 0
+    /// What the `state:` probe (or a plugin atom) reported before the step
+    /// first ran, and after its latest attempt: revert and check read them.
+    public var stateBefore: JSONValue?
+    public var stateAfter: JSONValue?
     /// Why a failed step has nothing to undo ("check: absent"), for the
     /// summary. Not journaled: after a restart the summary gives no reason.
     public var nothingToUndo: String?
@@ -73,7 +77,13 @@ public struct StepRecord: Sendable, Hashable, Codable {
         var members: [String: JSONValue] = [:]
         if case .object(let frame)? = retryContext { members = frame }
         if let before { members["before"] = .string(before.rawValue) }
+        if let stateBefore { members["state_before"] = stateBefore }
         return members.isEmpty ? nil : .object(members)
+    }
+
+    /// `state.before` and `state.after`, as revert and check read them.
+    var stateContext: JSONValue {
+        .object(["before": stateBefore ?? .object([:]), "after": stateAfter ?? .object([:])])
     }
 }
 

@@ -1,17 +1,18 @@
 /// Decodes the action forms `run`, `http`, `uses`/`with`, shared by steps,
-/// `revert:` and `check:`.
+/// `revert:`, `check:` and `state:`.
 struct ActionDecoder {
     let context: DecodeContext
     let steps: StepDecoder
 
     enum Role {
-        case step, revert, check
+        case step, revert, check, state
 
         var name: String {
             switch self {
             case .step: "a step"
             case .revert: "'revert'"
             case .check: "'check'"
+            case .state: "'state'"
             }
         }
     }

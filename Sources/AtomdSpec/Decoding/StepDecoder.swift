@@ -4,6 +4,8 @@ struct StepDecoder {
     let defaults: StepDefaults
 
     static let actionKeys = ["run", "http", "uses", "group"]
+    /// What only a step with an action (not a group) may have.
+    static let leafKeys = ["revert", "check", "state", "converge", "idempotent"]
 
     func decodeList(_ node: YAMLNode, _ field: String, parentMode: Group.Mode) -> [Step] {
         guard let items = context.sequence(node, field) else { return [] }
@@ -36,7 +38,7 @@ struct StepDecoder {
                               "\(label) has both '\(present[0])' and '\(present[1])'", hint: "a step has exactly one action; split it into two steps")
             }
             _ = ActionDecoder(context: context, steps: self).decodeOptions(&keys, keyword: present.first, role: .step)
-            for field in Self.actionKeys + ["retry", "revert", "check", "converge", "idempotent"] { _ = keys(field) }
+            for field in Self.actionKeys + ["retry"] + Self.leafKeys { _ = keys(field) }
             keys.finish()
             return nil
         }
@@ -44,7 +46,7 @@ struct StepDecoder {
         var step: Step?
         if keyword == "group" {
             let groupRetry = retryNode.flatMap { RetryDecoder(context: context).decodeGroupRetry($0) }
-            for field in ["revert", "check", "converge", "idempotent"] where keys.has(field) {
+            for field in Self.leafKeys where keys.has(field) {
                 context.error(keys.keyLocation(field), "a group has no '\(field)'",
                               hint: "its steps are reverted and checked one by one; put '\(field)' on them")
                 _ = keys(field)
@@ -59,6 +61,7 @@ struct StepDecoder {
             let action = actions.decodeOptions(&keys, keyword: keyword, role: .step)
             let revert = keys("revert").flatMap { actions.decodeRevert($0) } ?? .unspecified
             let check = keys("check").flatMap { actions.decodeAuxiliary($0, role: .check) }
+            let state = keys("state").flatMap { actions.decodeAuxiliary($0, role: .state) }
             let converge = keys("converge").flatMap { context.bool($0, "converge") } ?? false
             let idempotent = keys("idempotent").flatMap { context.bool($0, "idempotent") } ?? false
             if converge, check == nil, keyword != "uses" {
@@ -67,7 +70,7 @@ struct StepDecoder {
             }
             if let action, let id {
                 step = Step(id: id, location: node.location, action: action, retry: retry, revert: revert,
-                            check: check, converge: converge, idempotent: idempotent)
+                            check: check, state: state, converge: converge, idempotent: idempotent)
             }
         }
         keys.finish()

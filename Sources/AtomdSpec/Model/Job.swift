@@ -43,16 +43,11 @@ public struct Job: Sendable, Hashable {
         (steps + finally).flatMap(\.selfAndDescendants)
     }
 
-    /// The plugin atoms (`PLUGIN.ATOM`) the job uses, in actions, reverts and checks.
+    /// The plugin atoms (`PLUGIN.ATOM`) the job uses, in actions, reverts, checks and state probes.
     public var pluginAtoms: [PluginAction] {
-        allSteps.flatMap { step -> [PluginAction] in
-            var actions = [step.action]
-            if case .action(let revert) = step.revert { actions.append(revert.action) }
-            if let check = step.check { actions.append(check.action) }
-            return actions.compactMap { action in
-                if case .plugin(let plugin) = action { return plugin }
-                return nil
-            }
+        allSteps.flatMap(\.actions).compactMap { entry in
+            if case .plugin(let plugin) = entry.action { return plugin }
+            return nil
         }
     }
 }

@@ -15,6 +15,9 @@ public struct Step: Sendable, Hashable {
     public var outputs: [Output]
     public var revert: Revert
     public var check: AuxiliaryAction?
+    /// `state:`: probed before and after execute (and again before a
+    /// revert); revert and check read `state.before.KEY` / `state.after.KEY`.
+    public var state: AuxiliaryAction?
     public var continueOnError: Bool
     /// Run `check` first and skip the step when its effect is already present.
     public var converge: Bool
@@ -29,8 +32,8 @@ public struct Step: Sendable, Hashable {
         id: String, location: SourceLocation = .start, name: String? = nil, action: Action,
         condition: Expression? = nil, env: [EnvironmentVariable] = [], timeout: Duration? = nil,
         retry: RetryPolicy? = nil, outputs: [Output] = [], revert: Revert = .unspecified,
-        check: AuxiliaryAction? = nil, continueOnError: Bool = false, converge: Bool = false,
-        idempotent: Bool = false, lock: String? = nil, needs: [StepReference] = []
+        check: AuxiliaryAction? = nil, state: AuxiliaryAction? = nil, continueOnError: Bool = false,
+        converge: Bool = false, idempotent: Bool = false, lock: String? = nil, needs: [StepReference] = []
     ) {
         self.id = id
         self.location = location
@@ -43,6 +46,7 @@ public struct Step: Sendable, Hashable {
         self.outputs = outputs
         self.revert = revert
         self.check = check
+        self.state = state
         self.continueOnError = continueOnError
         self.converge = converge
         self.idempotent = idempotent
@@ -64,6 +68,16 @@ public struct Step: Sendable, Hashable {
     public var group: Group? {
         if case .group(let group) = action { return group }
         return nil
+    }
+
+    /// Every action the step performs, with its key: the step's own (`""`),
+    /// then `revert:`, `check:` and `state:` when written.
+    public var actions: [(place: String, action: Action)] {
+        var actions: [(place: String, action: Action)] = [("", action)]
+        if case .action(let revert) = revert { actions.append(("revert", revert.action)) }
+        if let check { actions.append(("check", check.action)) }
+        if let state { actions.append(("state", state.action)) }
+        return actions
     }
 
     public var selfAndDescendants: [Step] {
@@ -91,7 +105,7 @@ public enum Revert: Sendable, Hashable {
     case action(AuxiliaryAction)
 }
 
-/// A `revert:` or `check:` action with its own timeout and retry policy.
+/// A `revert:`, `check:` or `state:` action with its own timeout and retry policy.
 public struct AuxiliaryAction: Sendable, Hashable {
     public var action: Action
     public var timeout: Duration?

@@ -47,17 +47,21 @@ struct JobValidator {
         var auxiliarySite = site
         auxiliarySite.contexts.insert(.outputs)
         if !step.outputs.isEmpty { auxiliarySite.ownOutputs = step.outputs.map(\.name) }
+        if step.state != nil { auxiliarySite.contexts.insert(.state) }
+        if case .plugin = step.action { auxiliarySite.contexts.insert(.state) }
         if case .action(let revert) = step.revert {
             for template in revert.action.templates { references.check(template, at: auxiliarySite) }
         }
         if let check = step.check {
             for template in check.action.templates { references.check(template, at: auxiliarySite) }
         }
+        // Probed before execute too, so it reads what the step's action reads.
+        if let state = step.state {
+            for template in state.action.templates { references.check(template, at: site) }
+        }
         // `until` is evaluated by the http atom on each response, with the job's vars.
         let untilSite = ReferenceChecker.Site(stepID: step.id, contexts: [.vars, .response], place: "'until'")
-        let actions = [step.action] + [step.check?.action].compactMap { $0 }
-            + { if case .action(let revert) = step.revert { [revert.action] } else { [] } }()
-        for case .http(let http) in actions {
+        for case .http(let http) in step.actions.map(\.action) {
             if let until = http.until { references.check(until, at: untilSite) }
         }
 

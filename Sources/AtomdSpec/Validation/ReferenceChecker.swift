@@ -8,6 +8,9 @@ struct ReferenceChecker {
         /// `groups.GROUP.item` / `groups.GROUP.attempt`: an enclosing retrying
         /// group's current attempt, for steps nested in more than one.
         case groups
+        /// `state.before.KEY` / `state.after.KEY`: what the step's `state:`
+        /// probe (or its plugin atom) reported before and after execute.
+        case state
     }
 
     /// Where an expression is evaluated, and so what it may see.
@@ -35,6 +38,7 @@ struct ReferenceChecker {
         .run: ["id", "status", "name"],
         .step: ["id", "attempt"],
         .retry: ["item", "attempt"],
+        .state: ["before", "after"],
     ]
 
     func check(_ expression: Expression, at site: Site) {
@@ -96,7 +100,7 @@ struct ReferenceChecker {
         guard let context = Context(rawValue: root) else {
             report(rootLocation, "unknown name '\(root)'",
                    Suggestion.hint(for: root, in: Context.allCases.map(\.rawValue))
-                       ?? "expressions read vars, env, secrets, steps, outputs, response, run, step, retry and groups")
+                       ?? "expressions read vars, env, secrets, steps, outputs, response, run, step, retry, groups and state")
             return
         }
         guard site.contexts.contains(context) else {
@@ -132,7 +136,7 @@ struct ReferenceChecker {
             if names.count >= 2, !(Self.members[.retry] ?? []).contains(names[1].0) {
                 report(at(1), "'groups.\(first)' has no '\(names[1].0)'", "it has item and attempt")
             }
-        case .response, .run, .step, .retry:
+        case .response, .run, .step, .retry, .state:
             if let allowed = Self.members[context], !allowed.contains(first) {
                 report(at(0), "'\(root)' has no '\(first)'",
                        Suggestion.hint(for: first, in: allowed) ?? "it has \(allowed.joined(separator: ", "))")
@@ -158,6 +162,7 @@ struct ReferenceChecker {
         case .outputs: "'outputs' is only available in a step's check, revert and outputs"
         case .response: "'response' is only available in the outputs of an http step"
         case .retry, .groups: "'\(context.rawValue)' is only set inside a group that has 'retry: { times }' or 'retry: { for_each }'"
+        case .state: "'state' is read in the check and revert of a step that has a 'state:' probe (or a plugin atom that reports state)"
         case .steps, .step: "'\(context.rawValue)' is not available in job-level env; steps have not run yet"
         default: "'\(context.rawValue)' is not available here"
         }
