@@ -40,14 +40,8 @@ enum JournalWrites {
         case .step(let next):
             try applyStep(next, event, time: time, in: db)
         case .note:
-            guard let id = event.stepID else { return }
-            if case .integer(let group) = event.data?["process_group"] ?? .null {
-                try db.cachedStatement(sql: "UPDATE steps SET process_group = ? WHERE run_id = ? AND step_id = ?").execute(arguments: [group, event.runID, id])
-            }
-            if case .object = event.data?["state"] ?? .null {
-                try db.cachedStatement(sql: "UPDATE steps SET state = ? WHERE run_id = ? AND step_id = ?")
-                    .execute(arguments: [event.data?["state"].json, event.runID, id])
-            }
+            guard let id = event.stepID, case .integer(let group) = event.data?["process_group"] ?? .null else { return }
+            try db.cachedStatement(sql: "UPDATE steps SET process_group = ? WHERE run_id = ? AND step_id = ?").execute(arguments: [group, event.runID, id])
         case .log, .progress:
             return
         }
@@ -77,8 +71,10 @@ enum JournalWrites {
         case .succeeded, .skipped:
             let outputs = next == .succeeded ? event.data?["outputs"] : event.data
             try db.cachedStatement(sql: "UPDATE steps SET finished_at = ?, outputs = ? WHERE run_id = ? AND step_id = ?").execute(arguments: StatementArguments([time, outputs?.json] + key))
+            if next == .succeeded { try recordState(event, key, in: db) }
         case .failed, .ignored:
             try db.cachedStatement(sql: "UPDATE steps SET finished_at = ?, error = ? WHERE run_id = ? AND step_id = ?").execute(arguments: StatementArguments([time, event.detail] + key))
+            try recordState(event, key, in: db)
         case .reverting:
             try db.cachedStatement(sql: "UPDATE steps SET compensation = 'reverting' WHERE run_id = ? AND step_id = ?").execute(arguments: StatementArguments(key))
         case .reverted:
@@ -93,6 +89,13 @@ enum JournalWrites {
                 WHERE run_id = ? AND step_id = ?
                 """).execute(arguments: StatementArguments(key))
         }
+    }
+
+    /// The state before and after travels with the step's outcome.
+    private static func recordState(_ event: EngineEvent, _ key: [any DatabaseValueConvertible & Sendable], in db: Database) throws {
+        guard let data = event.data, data["old_state"] != .null || data["new_state"] != .null else { return }
+        let change = JSONValue.object(["before": data["old_state"], "after": data["new_state"]])
+        try db.cachedStatement(sql: "UPDATE steps SET state = ? WHERE run_id = ? AND step_id = ?").execute(arguments: StatementArguments([change.json] + key))
     }
 }
 

@@ -16,7 +16,10 @@ import Testing
         let report = try await harness.run(job(cellStep("a", value: "new") + world("b", "fail: before")))
         #expect(report.status == .reverted)
         #expect(cell["x"] == "old")
-        #expect(harness.log.notes(of: "a").contains("state: value: old → new"), "\(harness.log.notes(of: "a"))")
+        #expect(report.step("a")?.stateBefore == .object(["value": .string("old")]))
+        #expect(report.step("a")?.stateAfter == .object(["value": .string("new")]))
+        let succeeded = harness.log.events.first { $0.stepID == "a" && $0.kind == .step(.succeeded) }
+        #expect(succeeded?.data?["old_state"] == .object(["value": .string("old")]), "journaled with the outcome")
     }
 
     @Test func aFailedStepWhoseStateDidNotChangeIsNotReverted() async throws {

@@ -31,8 +31,9 @@ public final class FakeCloudProcess: Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        // Wait for the line that names the port.
-        let deadline = ContinuousClock.now + .seconds(20)
+        // Wait for the line that names the port. Generous: on a shared
+        // two-CPU machine, dozens of tests start processes at once.
+        let deadline = ContinuousClock.now + .seconds(60)
         var port: String?
         while port == nil, ContinuousClock.now < deadline, process.isRunning {
             let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
@@ -43,7 +44,7 @@ public final class FakeCloudProcess: Sendable {
         try? FileManager.default.removeItem(at: output)
         guard let port else {
             process.terminate()
-            throw Failure(description: "FakeCloud did not start within 20 s")
+            throw Failure(description: "FakeCloud did not start within 60 s")
         }
         base = port == "unix" ? "http://fakecloud" : "http://127.0.0.1:\(port)"
     }

@@ -34,13 +34,12 @@ extension RunExecutor {
         }
     }
 
-    /// Probes the state after an attempt and journals the change, which
-    /// `atomd show` prints and recovery reads back.
+    /// Probes the state after an attempt. It is journaled with the step's
+    /// outcome (`stateData`), which `atomd show` prints and recovery reads.
     func recordStateAfter(_ step: Step, frame: Frame) async {
         guard step.state != nil else { return }
         let after = await probeState(step, frame: frame)
         await state.update(step.id) { $0.stateAfter = after }
-        await journalState(step.id)
     }
 
     /// A plugin atom reports old and new state itself.
@@ -50,14 +49,6 @@ extension RunExecutor {
             $0.stateBefore = result.oldState
             $0.stateAfter = result.newState
         }
-        await journalState(step.id)
-    }
-
-    private func journalState(_ id: String) async {
-        guard let record = await state[id] else { return }
-        let change = JSONValue.object(["before": record.stateBefore ?? .null, "after": record.stateAfter ?? .null])
-        await state.note(id, "state: " + StateChange.describe(before: record.stateBefore, after: record.stateAfter),
-                         data: .object(["state": change]))
     }
 
     /// A failed step whose state did not change has nothing to undo.

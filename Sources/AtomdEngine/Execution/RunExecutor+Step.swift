@@ -212,9 +212,8 @@ extension RunExecutor {
             }
             outputs = .object(declared)
         }
-        var data: [String: JSONValue] = ["outputs": outputs]
-        if let old = result.oldState { data["old_state"] = old }
-        if let new = result.newState { data["new_state"] = new }
+        var data = await state[step.id]?.stateData ?? [:]
+        data["outputs"] = outputs
         if let details = result.details { data["details"] = details }
         await state.move(step.id, to: .succeeded, data: .object(data)) {
             $0.outputs = outputs
@@ -231,14 +230,16 @@ extension RunExecutor {
         let id = step.id
         let message = failure.description
         let cancelled = if case .cancelled = failure { true } else { false }
+        let data = await state[id]?.stateData ?? [:]
+        let stateData: JSONValue? = data.isEmpty ? nil : .object(data)
         if step.continueOnError, !cancelled {
-            await state.move(id, to: .ignored, detail: message) {
+            await state.move(id, to: .ignored, detail: message, data: stateData) {
                 $0.error = message
                 $0.effect = effect
             }
             return true
         }
-        await state.move(id, to: .failed, detail: message) {
+        await state.move(id, to: .failed, detail: message, data: stateData) {
             $0.error = message
             $0.effect = effect
         }

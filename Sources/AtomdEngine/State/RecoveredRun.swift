@@ -53,12 +53,8 @@ struct RecoveredRun: Sendable {
         case .note:
             // A revert's later attempts are announced with their number, so
             // that an interrupted one runs again under its own key.
-            guard let id = event.stepID else { return }
-            if case .integer(let attempt)? = event.data?["revert_attempt"] { records[id]?.revertAttempt = Int(clamping: attempt) }
-            if case .object(let change)? = event.data?["state"] {
-                records[id]?.stateBefore = Self.known(change["before"])
-                records[id]?.stateAfter = Self.known(change["after"])
-            }
+            guard let id = event.stepID, case .integer(let attempt)? = event.data?["revert_attempt"] else { return }
+            records[id]?.revertAttempt = Int(clamping: attempt)
         case .log, .progress:
             return
         }
@@ -89,6 +85,10 @@ struct RecoveredRun: Sendable {
             record.completion = completions
             record.effect = event.effect ?? (next == .succeeded ? .made : .none)
             if next == .succeeded { record.outputs = event.data?["outputs"] }
+            if next != .skipped {
+                record.stateBefore = Self.known(event.data?["old_state"]) ?? record.stateBefore
+                record.stateAfter = Self.known(event.data?["new_state"])
+            }
             if next == .skipped, event.effect == .preexisting { record.outputs = event.data }
             if next == .failed || next == .ignored { record.error = event.detail }
         case .reverting:

@@ -81,6 +81,14 @@ public struct StepRecord: Sendable, Hashable, Codable {
         return members.isEmpty ? nil : .object(members)
     }
 
+    /// `old_state` / `new_state`, journaled with the step's outcome.
+    var stateData: [String: JSONValue] {
+        var data: [String: JSONValue] = [:]
+        if let stateBefore { data["old_state"] = stateBefore }
+        if let stateAfter { data["new_state"] = stateAfter }
+        return data
+    }
+
     /// `state.before` and `state.after`, as revert and check read them.
     var stateContext: JSONValue {
         .object(["before": stateBefore ?? .object([:]), "after": stateAfter ?? .object([:])])
