@@ -18,8 +18,9 @@ import Testing
             var generator = JobGenerator(seed: seed)
             let text = generator.job()
             let status = try await check(text, presets: generator.presets, seed: seed)
-            outcomes[status, default: 0] += 1
-            if status != .succeeded && status != .reverted { break }
+            if let status { outcomes[status, default: 0] += 1 }
+            // One broken case is enough to read; the rest would repeat it.
+            guard status != nil else { break }
         }
         // Both outcomes must be exercised, or the test proves little (a
         // replay of one seed is exempt).
@@ -29,7 +30,8 @@ import Testing
         }
     }
 
-    private func check(_ text: String, presets: Set<String>, seed: UInt64) async throws -> RunStatus {
+    /// The run's status; nil when it is one the job cannot legitimately end in.
+    private func check(_ text: String, presets: Set<String>, seed: UInt64) async throws -> RunStatus? {
         let job = try JobLoader.load(bytes: Array(text.utf8), file: "random-\(seed).yaml")
         var harness = Harness()
         harness.extraAtoms = [NoCheckWorldAtom(world: harness.world)]
@@ -40,7 +42,13 @@ import Testing
         let steps = Dictionary(uniqueKeysWithValues: job.allSteps.map { ($0.id, $0) })
         let index = StepIndex(job)
 
-        #expect(report.status == .succeeded || report.status == .reverted, "status \(report.status); \(context)")
+        // A run ends revert_failed only when a revert was made to fail.
+        let failingReverts = job.allSteps.filter { step in
+            guard case .plugin(let plugin) = step.action, case .object(let with) = plugin.with else { return false }
+            return with["revert_fails"] == .bool(true)
+        }.map(\.id)
+        let allowed: Set<RunStatus> = failingReverts.isEmpty ? [.succeeded, .reverted] : [.succeeded, .reverted, .revertFailed]
+        #expect(allowed.contains(report.status), "status \(report.status); \(context)")
 
         // Every event stream follows the state machines.
         for step in job.allSteps {
@@ -55,20 +63,32 @@ import Testing
         // without a check is reverted (reverts tolerate "never happened"),
         // a step that never started is not.
         let executed = Set(report.steps.filter { $0.attempts > 0 }.map(\.id))
-        for operation in log {
-            if case .clear(let flag, _) = operation {
-                #expect(executed.contains(flag), "\(flag) reverted but never executed; \(context)")
-            }
+        for case .clear(let flag, let path) in log {
+            #expect(executed.contains(Self.stepID(path)), "\(flag) reverted but never executed; \(context)")
         }
 
+        // Nothing that was there before the run is ever destroyed.
+        let destroyed = presets.subtracting(harness.world.flags).sorted()
+        #expect(destroyed.isEmpty, "destroyed what was there before: \(destroyed); \(context)")
+
         // What is left in the world.
-        let irreversibleSets = Set(log.compactMap { operation -> String? in
-            guard case .set(let flag, _) = operation, steps[flag]?.revert == .irreversible else { return nil }
-            return flag
-        })
-        if report.status == .reverted {
+        let records = Dictionary(uniqueKeysWithValues: report.steps.map { ($0.id, $0) })
+        var irreversibleSets: Set<String> = []
+        for case .set(let flag, let path) in log where steps[Self.stepID(path)]?.revert == .irreversible {
+            irreversibleSets.insert(flag)
+        }
+        switch report.status {
+        case .reverted:
             #expect(harness.world.flags == presets.union(irreversibleSets), "left behind after compensation; \(context)")
-        } else {
+        case .revertFailed:
+            // What is left was made by a step compensation did not undo,
+            // and the summary does not claim otherwise.
+            for case .set(let flag, let path) in log where harness.world.isSet(flag) && !presets.contains(flag) {
+                let record = records[Self.stepID(path)]
+                #expect(record?.status != .reverted && record?.effect != .undone,
+                        "\(flag) is left, but its step says \(record?.status.rawValue ?? "nothing"); \(context)")
+            }
+        default:
             for record in report.steps where steps[record.id]?.group == nil {
                 // An ignored step made its change only if it failed after making it.
                 let failedAfterSetting: Bool = {
@@ -79,7 +99,10 @@ import Testing
                 let shouldBePresent = record.status == .succeeded || (record.status == .skipped && presets.contains(record.id))
                     || (record.status == .ignored && failedAfterSetting)
                 if shouldBePresent {
-                    #expect(harness.world.isSet(record.id), "\(record.id) (\(record.status)) missing after success; \(context)")
+                    // Inside a for_each group the flag carries the item of the attempt that succeeded.
+                    let item = record.retryContext?["retry"]["item"]
+                    let flag = item.map { $0 == .null ? record.id : "\(record.id)-\($0.interpolated)" } ?? record.id
+                    #expect(harness.world.isSet(flag), "\(flag) (\(record.status)) missing after success; \(context)")
                 }
             }
         }
@@ -94,7 +117,12 @@ import Testing
                 #expect(bPosition < aPosition, "\(a) was reverted before \(b), which depended on it; \(context)")
             }
         }
-        return report.status
+        return allowed.contains(report.status) ? report.status : nil
+    }
+
+    /// `g/s3` → `s3`: the world logs step paths.
+    static func stepID(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
     }
 }
 
@@ -119,10 +147,13 @@ struct JobGenerator {
     }
 
     mutating func job() -> String {
-        "version: 1\nname: random\nsteps:\n" + steps(count: number(1...5), depth: 0, indent: 2, mode: .sequence)
+        "version: 1\nname: random\nsteps:\n" + steps(count: number(1...5), depth: 0, indent: 2, mode: .sequence, items: false)
     }
 
-    private mutating func steps(count: Int, depth: Int, indent: Int, mode: Group.Mode) -> String {
+    /// `items`: the innermost retrying group around these steps is a
+    /// `for_each`: their flags carry `${{ retry.item }}`, and some fail only
+    /// for the first item, so that a revert with the wrong item leaves a flag.
+    private mutating func steps(count: Int, depth: Int, indent: Int, mode: Group.Mode, items: Bool) -> String {
         var ids: [String] = []
         var text = ""
         for _ in 0..<count {
@@ -137,27 +168,45 @@ struct JobGenerator {
             if depth < 3, chance(25) {
                 let modes: [Group.Mode] = [.sequence, .parallel, .graph]
                 let childMode = modes[number(0...2)]
-                if chance(15) { lines.append("\(pad)  retry: { times: 2 }") }
+                var childItems = items
+                if chance(15) {
+                    let forEach = chance(50)
+                    lines.append("\(pad)  retry: " + (forEach ? "{ for_each: [a, b] }" : "{ times: 2 }"))
+                    childItems = forEach
+                }
                 lines.append("\(pad)  group:")
                 lines.append("\(pad)    mode: \(childMode.rawValue)")
                 if childMode != .sequence, chance(30) { lines.append("\(pad)    max_parallel: \(number(1...3))") }
                 lines.append("\(pad)    steps:")
                 text += lines.joined(separator: "\n") + "\n"
-                text += steps(count: number(1...4), depth: depth + 1, indent: indent + 6, mode: childMode)
+                text += steps(count: number(1...4), depth: depth + 1, indent: indent + 6, mode: childMode, items: childItems)
             } else {
                 lines.append("\(pad)  uses: \(chance(20) ? "test.world-nocheck" : "test.world")")
-                var with = ["flag: \(id)"]
-                if chance(6) { with.append("fail: \(chance(50) ? "before" : "after")") }
-                lines.append("\(pad)  with: { \(with.joined(separator: ", ")) }")
-                if chance(10) { lines.append("\(pad)  revert: none") }
+                var with = [items ? "flag: \"\(id)-${{ retry.item }}\"" : "flag: \(id)"]
+                if chance(6) {
+                    let mode = chance(50) ? "before" : "after"
+                    with.append(items && chance(50) ? "fail: \"${{ retry.item == 'a' && '\(mode)' || 'no' }}\"" : "fail: \(mode)")
+                }
+                if chance(3) { with.append("revert_fails: true") }
+                if chance(10) {
+                    lines.append("\(pad)  revert: none")
+                } else if items, chance(50) {
+                    // Written out, so the revert evaluates the attempt's item itself.
+                    lines.append("\(pad)  revert: { uses: test.world, with: { flag: \"\(id)-${{ retry.item }}\", clear: true } }")
+                }
                 let hasCheck = !lines.contains(where: { $0.contains("nocheck") })
-                if chance(10), hasCheck {
+                // A preset flag is a step's own effect already there; a check
+                // that cannot tell would make it look possibly the run's.
+                if chance(10), hasCheck, !items {
                     lines.append("\(pad)  converge: true")
                     if chance(50) { presets.insert(id) }
-                } else if chance(8), hasCheck {
+                } else if chance(8), hasCheck, !items {
                     presets.insert(id)
+                } else if chance(6), hasCheck {
+                    with.append("check_unknown: true")
                 }
                 if chance(5) { lines.append("\(pad)  continue_on_error: true") }
+                lines.append("\(pad)  with: { \(with.joined(separator: ", ")) }")
                 text += lines.joined(separator: "\n") + "\n"
             }
             ids.append(id)

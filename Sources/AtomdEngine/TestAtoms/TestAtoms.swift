@@ -72,7 +72,9 @@ public struct FailAtom: Atom {
 /// `test.world`: `with: { flag: NAME }` sets the flag; revert clears it;
 /// check reads it. `fail: before` fails without setting, `fail: after` sets
 /// the flag and then fails (the "did it happen?" case checks exist for),
-/// `revert_fails: true` makes the revert fail.
+/// `revert_fails: true` makes the revert fail, `check_unknown: true` makes
+/// the check unable to tell, and `clear: true` makes execute clear the flag
+/// (a `revert:` action written out in the job).
 public struct WorldAtom: Atom {
     public let name = "test.world"
     public let capabilities: AtomCapabilities = [.revert, .check]
@@ -89,6 +91,10 @@ public struct WorldAtom: Atom {
 
     public func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
         let flag = try flag(input)
+        if input["clear"] == .bool(true) {
+            world.clear(flag, by: context.stepPath)
+            return AtomResult()
+        }
         if input["fail"] == .string("before") { throw AtomError("test.world: failing before setting \(flag)") }
         let old = world.isSet(flag)
         world.set(flag, by: context.stepPath)
@@ -103,6 +109,7 @@ public struct WorldAtom: Atom {
     }
 
     public func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult {
-        world.isSet(try flag(input)) ? .present(outputs: .object(["flag": .string(try flag(input))])) : .absent
+        if input["check_unknown"] == .bool(true) { return .unknown("test.world: cannot tell, as asked") }
+        return world.isSet(try flag(input)) ? .present(outputs: .object(["flag": .string(try flag(input))])) : .absent
     }
 }
