@@ -141,7 +141,7 @@ import Testing
         let base = UInt64(ProcessInfo.processInfo.environment["ATOMD_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max / 2)
         for offset in 0..<UInt64(RandomizedInvariantTests.jobs / 2) {
             let seed = base &+ offset
-            var generator = JobGenerator(seed: seed)
+            var generator = JobGenerator(seed: seed, wide: false)
             let text = generator.job()
             let parsed = try load(text)
             var random = SeededGenerator(seed: seed)
