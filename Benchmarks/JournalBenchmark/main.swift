@@ -29,12 +29,10 @@ func microseconds(_ duration: Duration) -> Double {
 
 /// Median of `count` single-row commits.
 func commitCost(count: Int) throws -> Double {
-    var configuration = Configuration()
-    configuration.journalMode = .wal
-    configuration.prepareDatabase { db in
-        try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
-    }
-    let database = try DatabaseQueue(path: scratch + "/commit.sqlite", configuration: configuration)
+    // The journal's own connection set-up, so the commit measured is the one it makes.
+    let database = try DatabaseQueue(path: scratch + "/commit.sqlite", configuration: DurableJournal.configuration(durability))
+    let synchronous = try database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+    guard synchronous == durability.synchronous else { throw JournalError("synchronous is \(synchronous ?? -1), not \(durability.synchronous)") }
     try database.write { db in try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)") }
     let clock = ContinuousClock()
     var samples: [Double] = []

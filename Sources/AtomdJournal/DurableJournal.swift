@@ -9,10 +9,33 @@ import GRDB
 /// Opening never repairs or replaces a file: a journal that cannot be read
 /// is reported and left exactly as it is.
 public final class DurableJournal: Journal {
-    /// `full` survives power loss; `normal` may lose the last transitions on
-    /// power loss (never on a crash of atomd itself), for faster commits.
+    /// `full`: every commit is fsync'd before the engine goes on, so a
+    /// power loss loses nothing the engine acted on. `normal`: the WAL is
+    /// fsync'd only at checkpoints, so a crash or `kill -9` of atomd loses
+    /// nothing, but a power loss or kernel crash may lose the last
+    /// transitions, whose effects then happen again or are left behind.
     public enum Durability: String, Sendable, CaseIterable {
         case full, normal
+
+        /// The value of SQLite's `PRAGMA synchronous`.
+        public var synchronous: Int { self == .full ? 2 : 1 }
+    }
+
+    /// How a journal connection is set up: WAL, then `synchronous`. The
+    /// order matters: GRDB's own WAL set-up (`journalMode = .wal`) sets
+    /// `synchronous = NORMAL` after any `prepareDatabase`, which silently
+    /// turned `full` into `normal` before. Public for the benchmarks, which
+    /// must measure the same commits.
+    public static func configuration(_ durability: Durability) -> Configuration {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.label = "atomd.journal"
+        configuration.prepareDatabase { db in
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            guard mode == "wal" else { throw JournalError("SQLite would not switch it to WAL mode (it answered \(mode ?? "nothing"))") }
+            try db.execute(sql: "PRAGMA synchronous = \(durability.synchronous)")
+        }
+        return configuration
     }
 
     public let path: String
@@ -23,13 +46,7 @@ public final class DurableJournal: Journal {
     public init(path: String, durability: Durability = .full, crashHook: CrashHook = CrashHook(at: nil)) throws(JournalError) {
         self.path = path
         self.crashHook = crashHook
-        var configuration = Configuration()
-        configuration.journalMode = .wal
-        configuration.busyMode = .timeout(10)
-        configuration.label = "atomd.journal"
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
-        }
+        let configuration = Self.configuration(durability)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         // A lock that is not given is not the journal's fault: its error is
         // not wrapped in the advice to move the journal aside.
@@ -43,6 +60,15 @@ public final class DurableJournal: Journal {
                     for event in events { try JournalWrites.apply(event, in: db) }
                 }
             }
+        }
+    }
+
+    /// `PRAGMA synchronous` as the live connection has it: 2 is FULL, 1 NORMAL.
+    public func synchronous() throws(JournalError) -> Int {
+        do {
+            return try database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+        } catch {
+            throw JournalError("cannot read the journal's settings: \(error)")
         }
     }
 

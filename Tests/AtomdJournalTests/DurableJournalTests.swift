@@ -213,3 +213,18 @@ import Testing
         #expect(SHA256.hex(long) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 }
+
+/// `synchronous` read back from the live connection on every way a journal
+/// is opened: GRDB's WAL set-up used to reset it to NORMAL.
+@Suite struct JournalSyncSettingTests {
+    @Test(arguments: DurableJournal.Durability.allCases)
+    func theLiveConnectionHasTheAskedSetting(_ durability: DurableJournal.Durability) throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-sync-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        // A new journal, then the same file opened again (already in WAL
+        // mode), through both ways in.
+        #expect(try DurableJournal.open(home: home, durability: durability).synchronous() == durability.synchronous)
+        #expect(try DurableJournal.open(home: home, durability: durability).synchronous() == durability.synchronous)
+        #expect(try DurableJournal(path: home + "/journal.sqlite", durability: durability).synchronous() == durability.synchronous)
+    }
+}
