@@ -7,15 +7,15 @@ import Foundation
 /// plugin call that hangs must not hold up another. Threads that finish are
 /// kept idle for a while and reused, because starting a thread costs more
 /// than a whole in-process plugin call.
-enum OwnThread {
-    static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+public enum OwnThread {
+    public static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             start { continuation.resume(returning: body()) }
         }
     }
 
     /// Starts `body` on a thread of its own without waiting for it.
-    static func start(_ body: @escaping @Sendable () -> Void) {
+    public static func start(_ body: @escaping @Sendable () -> Void) {
         ThreadReuse.shared.start(body)
     }
 }

@@ -151,6 +151,48 @@ import Testing
         #expect(try Self.curl(agent.home + "/atomd.sock", "/healthz").contains("\"status\":\"ok\""))
     }
 
+    /// The largest job the limits allow (about 19,000 steps, 95,000 YAML
+    /// nodes), refused only by its very last line, so validation does all
+    /// its work before the agent files it.
+    static var maximalJob: String {
+        var text = "version: 1\nname: maximal\nsteps:\n"
+        for index in 0..<19_000 { text += "  - id: s\(index)\n    run: \"true\"\n" }
+        return text + "  - id: s0\n    run: \"true\"\n"
+    }
+
+    /// While a maximal job is validated, the control API answers at once, and
+    /// SIGTERM stops the agent within its stop timeout: validation runs
+    /// off the agent's actor and off the cooperative pool.
+    @Test(.timeLimit(.minutes(3))) func aMaximalJobNeverStallsTheAgent() async throws {
+        let agent = try AgentProcess.start(config: "agent:\n  stop_timeout: 5s\n")
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let socket = agent.home + "/atomd.sock"
+        try agent.drop("maximal.yaml", Self.maximalJob)
+        var slowest = 0.0, answers = 0
+        while agent.jobs(in: "failed").isEmpty {
+            // /metrics is answered by the agent's actor itself.
+            let health = try Self.curlTimed(socket, "/healthz"), metrics = try Self.curlTimed(socket, "/metrics")
+            #expect(health.body.contains("\"status\":\"ok\""), "\(health.body)")
+            #expect(metrics.body.contains("atomd_spool_depth"), "\(metrics.body)")
+            slowest = max(slowest, health.seconds, metrics.seconds)
+            answers += 1
+        }
+        #expect(answers >= 3, "validation was too quick to observe (\(answers) answers)")
+        #expect(slowest < 1, "the control API took \(slowest) s to answer while the job was validated")
+        #expect(try agent.report("maximal.yaml")["message"] as? String != nil)
+
+        // Again, and a SIGTERM in the middle of it.
+        try agent.drop("maximal-2.yaml", Self.maximalJob)
+        try await agent.waitForLog("maximal-2.yaml")
+        let start = ContinuousClock.now
+        agent.signal(SIGTERM)
+        let status = agent.waitForExit()
+        let took = ContinuousClock.now - start
+        #expect(status == 0, "the agent exited \(status)")
+        #expect(took < .seconds(5), "SIGTERM took \(took) while a job was validated")
+    }
+
     @Test func pluginsAreListedAsAtomdPluginsListsThem() async throws {
         let agent = try AgentProcess.start()
         defer { _ = agent.stop() }
@@ -235,11 +277,12 @@ import Testing
         #expect(try Self.curlAsNobody(closed.home + "/atomd.sock", "/runs").contains("Failed to connect"))
     }
 
-    static func curl(_ socket: String, _ path: String, headers: [String] = [], post: Bool = false, prefix: [String] = []) throws -> String {
+    static func curl(_ socket: String, _ path: String, headers: [String] = [], post: Bool = false, prefix: [String] = [],
+                     extra: [String] = []) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = prefix + ["curl", "-sS", "--max-time", "20", "--unix-socket", socket]
-            + headers.flatMap { ["-H", $0] } + (post ? ["-X", "POST", "--data", ""] : []) + ["http://atomd" + path]
+            + headers.flatMap { ["-H", $0] } + (post ? ["-X", "POST", "--data", ""] : []) + extra + ["http://atomd" + path]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -247,6 +290,16 @@ import Testing
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// One request, and how long curl says it took in all.
+    static func curlTimed(_ socket: String, _ path: String) throws -> (body: String, seconds: Double) {
+        let marker = "\n@@time="
+        let output = try curl(socket, path, prefix: [], extra: ["-w", marker + "%{time_total}"])
+        guard let range = output.range(of: marker, options: .backwards), let seconds = Double(output[range.upperBound...]) else {
+            return (output, .infinity)
+        }
+        return (String(output[..<range.lowerBound]), seconds)
     }
 
     static func curlAsNobody(_ socket: String, _ path: String, post: Bool = false) throws -> String {

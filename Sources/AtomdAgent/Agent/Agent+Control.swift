@@ -53,12 +53,12 @@ extension Agent {
     /// Validates a job and drops it into incoming/ as a producer would
     /// (written aside, synced, renamed in without replacing anything).
     /// Returns the name it arrived under.
-    func submit(name: String, bytes: [UInt8]) throws(SubmitError) -> String {
+    func submit(name: String, bytes: [UInt8]) async throws(SubmitError) -> String {
         guard SpoolNames.isJob(name) else {
             throw SubmitError(status: 400, message: "'\(name)' is not a job file name", hint: "use NAME.yaml or NAME.yml, no '/' and no leading '.'")
         }
         do {
-            _ = try JobLoader.load(bytes: bytes, file: name)
+            _ = try await Self.load(bytes: bytes, file: name)
         } catch {
             throw SubmitError(status: 422, message: "the job is invalid", hint: nil, diagnostics: error.diagnostics)
         }

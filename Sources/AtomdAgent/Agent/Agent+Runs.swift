@@ -20,12 +20,19 @@ extension Agent {
         }
     }
 
+    /// Parses and validates a job on a thread of its own: a 1 MiB job takes
+    /// a while, and the agent's actor (the control API, claims, signals)
+    /// and the cooperative pool must not wait on it.
+    static func load(bytes: [UInt8], file: String) async throws(SpecErrors) -> Job {
+        try await OwnThread.run { Result { () throws(SpecErrors) in try JobLoader.load(bytes: bytes, file: file) } }.get()
+    }
+
     private func start(_ file: String) async {
         let path = settings.spool.processing + "/" + file
         let bytes: [UInt8], job: Job
         do {
             bytes = try JobLoader.read(path)
-            job = try JobLoader.load(bytes: bytes, file: file)
+            job = try await Self.load(bytes: bytes, file: file)
         } catch {
             refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
             return
@@ -57,7 +64,7 @@ extension Agent {
         guard let run else { return }
         let job: Job
         do {
-            job = try JobLoader.load(bytes: Array(run.jobText.utf8), file: file)
+            job = try await Self.load(bytes: Array(run.jobText.utf8), file: file)
         } catch {
             refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
             return

@@ -164,7 +164,13 @@ final class DecodeContext {
     func template(_ node: YAMLNode, _ scalar: YAMLNode.Scalar) -> Template {
         switch TemplateParser.parse(scalar.text) {
         case .success(let pieces):
-            let openers = source.locate("${{", count: pieces.count, from: node.location)
+            // Only expressions are looked for: asking for one more `${{` than
+            // the scalar holds would scan the rest of the file, for every
+            // scalar (quadratic in the job's size).
+            let needed = pieces.reduce(0) { count, piece in
+                if case .expression(let occurrence, _, _, _) = piece { max(count, occurrence + 1) } else { count }
+            }
+            let openers = needed == 0 ? [] : source.locate("${{", count: needed, from: node.location)
             var parts: [Template.Part] = []
             for piece in pieces {
                 switch piece {
