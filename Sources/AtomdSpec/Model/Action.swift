@@ -1,5 +1,5 @@
 /// What a step does. Exactly one per step.
-public enum Action: Sendable, Hashable {
+public indirect enum Action: Sendable, Hashable {
     case run(ShellAction)
     case http(HTTPAction)
     case plugin(PluginAction)
