@@ -25,8 +25,7 @@ public struct HTTPAtom: Atom {
     public func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
         let response = try await sendUntil(input, context: context)
         let expected = Self.codes(input["expect"])
-        let succeeded = expected.isEmpty ? (200..<300).contains(response.status) : expected.contains(response.status)
-        guard succeeded else {
+        guard Self.isExpected(response.status, input) else {
             throw AtomError("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)"
                             + " (expected \(expected.isEmpty ? "2xx" : expected.map(String.init).joined(separator: ", ")))"
                             + Self.bodyNote(response.body),
@@ -73,11 +72,8 @@ public struct HTTPAtom: Atom {
 
     public func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult {
         let response = try await send(input, context: context)
-        let present = Self.codes(input["expect"]), absent = Self.codes(input["absent"])
-        if absent.contains(response.status) { return .absent }
-        if present.isEmpty ? (200..<300).contains(response.status) : present.contains(response.status) {
-            return .present(outputs: nil)
-        }
+        if Self.codes(input["absent"]).contains(response.status) { return .absent }
+        if Self.isExpected(response.status, input) { return .present(outputs: nil) }
         return .unknown("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)")
     }
 
@@ -85,8 +81,7 @@ public struct HTTPAtom: Atom {
     /// `KEY=VALUE` lines.
     public func state(_ input: JSONValue, context: AtomContext) async throws -> JSONValue {
         let response = try await send(input, context: context)
-        let expected = Self.codes(input["expect"])
-        guard expected.isEmpty ? (200..<300).contains(response.status) : expected.contains(response.status) else {
+        guard Self.isExpected(response.status, input) else {
             throw AtomError("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)" + Self.bodyNote(response.body))
         }
         let json = Self.view(response)["json"]

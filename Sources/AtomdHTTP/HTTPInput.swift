@@ -127,6 +127,12 @@ extension HTTPAtom {
         return ""
     }
 
+    /// A status in `expect`, or any 2xx when `expect` is empty.
+    static func isExpected(_ status: Int, _ input: JSONValue) -> Bool {
+        let expected = codes(input["expect"])
+        return expected.isEmpty ? (200..<300).contains(status) : expected.contains(status)
+    }
+
     static func codes(_ value: JSONValue) -> [Int] {
         guard case .array(let items) = value else { return [] }
         return items.compactMap { if case .integer(let code) = $0 { Int(code) } else { nil } }

@@ -34,11 +34,7 @@ public struct ShellAtom: Atom {
 
     public func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
         let command = try Self.command(input)
-        let outcome = try await run(command, context: context, announce: true)
-        if outcome.terminated { throw CancellationError() }
-        guard let code = outcome.exitCode, command.successCodes.contains(code) else {
-            throw AtomError(Self.describeFailure(outcome), exitCode: outcome.exitCode)
-        }
+        let outcome = try await runToSuccess(command, context: context, announce: true)
         if let problem = outcome.outputsError { throw AtomError(problem) }
         var outputs = outcome.outputs.mapValues(JSONValue.string)
         if command.keepRunning {
@@ -63,12 +59,7 @@ public struct ShellAtom: Atom {
     /// A `state:` probe: its standard output, a JSON object or `KEY=VALUE`
     /// lines, with whatever it wrote to `$ATOMD_OUTPUT`.
     public func state(_ input: JSONValue, context: AtomContext) async throws -> JSONValue {
-        let command = try Self.command(input)
-        let outcome = try await run(command, context: context)
-        if outcome.terminated { throw CancellationError() }
-        guard let code = outcome.exitCode, command.successCodes.contains(code) else {
-            throw AtomError(Self.describeFailure(outcome), exitCode: outcome.exitCode)
-        }
+        let outcome = try await runToSuccess(try Self.command(input), context: context)
         var state = try StateText.parse(outcome.stdout.joined(separator: "\n"))
         if case .object(var members) = state {
             for (key, value) in outcome.outputs { members[key] = .string(value) }
@@ -101,6 +92,17 @@ public struct ShellAtom: Atom {
             context.note("stopped \(stopped.count) process(es) left by the interrupted attempt: "
                          + stopped.map(String.init).joined(separator: ", "))
         }
+    }
+
+    /// Runs the command; an exit code outside `success_codes` fails the call.
+    private func runToSuccess(_ command: ShellCommand, context: AtomContext, announce: Bool = false) async throws
+        -> ProcessSupervisor.Outcome {
+        let outcome = try await run(command, context: context, announce: announce)
+        if outcome.terminated { throw CancellationError() }
+        guard let code = outcome.exitCode, command.successCodes.contains(code) else {
+            throw AtomError(Self.describeFailure(outcome), exitCode: outcome.exitCode)
+        }
+        return outcome
     }
 
     /// Supervisor and input errors become step failures with their message.

@@ -36,6 +36,23 @@ func input(_ method: String, _ url: String, json: JSONValue? = nil, expect: [Int
         #expect(try await atom.check(probe, outputs: nil, context: context(key: "")) == .absent)
     }
 
+    /// A `state:` probe reads the resource as FakeCloud has it, changes
+    /// nothing there, and does not guess when the resource is not found.
+    @Test func aStateProbeReportsTheResourceAndNeverGuesses() async throws {
+        let cloud = try await FakeCloudProcess()
+        let atom = HTTPAtom()
+        let created = try await atom.execute(input("POST", cloud.base + "/servers", json: .object(["name": .string("web-1")]), expect: [201]),
+                                             context: context())
+        let id = try #require(created.response)["json"]["id"].interpolated
+        let state = try await atom.state(input("GET", cloud.base + "/servers/\(id)"), context: context(key: ""))
+        #expect(state["name"] == .string("web-1"))
+        await #expect(throws: AtomError.self) {
+            _ = try await atom.state(input("GET", cloud.base + "/servers/no-such-server"), context: context(key: ""))
+        }
+        #expect(try await cloud.creates() == 1)
+        #expect(try await cloud.live()["servers"] == [id])
+    }
+
     /// FakeCloud ties a key to its first request, as Stripe does: a revert
     /// sent with its create's key is refused and changes nothing.
     @Test func aKeyIsTiedToItsFirstRequest() async throws {

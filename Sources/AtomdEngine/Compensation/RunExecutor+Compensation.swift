@@ -211,7 +211,6 @@ extension RunExecutor {
         return false
     }
 
-    /// The first `outputs.KEY` the revert reads that the step never recorded.
     /// What a revert or check reads of the step's record that is not
     /// there: `output 'id'`, or `state.before.target` when the state probe
     /// failed or did not report that key. Nil when all of it is known.

@@ -117,13 +117,11 @@ struct RunExecutor: Sendable {
 
     /// The input the action's atom builds from these values.
     func input(for action: Action, values: ActionValues) throws(EvaluationError) -> JSONValue {
-        guard case .group = action else {
-            guard let atom = atom(for: action) else {
-                throw EvaluationError(message: "no atom '\(action.atomName ?? action.keyword)' is registered")
-            }
-            return try atom.input(for: action, values: values)
+        if case .group = action { return .null }
+        guard let atom = atom(for: action) else {
+            throw EvaluationError(message: "no atom '\(action.atomName ?? action.keyword)' is registered")
         }
-        return .null
+        return try atom.input(for: action, values: values)
     }
 
     /// `key`: this request's idempotency key (empty for a check); the

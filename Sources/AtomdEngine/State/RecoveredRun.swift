@@ -70,7 +70,7 @@ struct RecoveredRun: Sendable {
                 record.error = nil
                 var context = event.context
                 record.before = if case .string(let text)? = context?["before"] { BeforeProbe(rawValue: text) } else { nil }
-                record.stateBefore = Self.known(context?["state_before"])
+                record.stateBefore = context?["state_before"].unlessNull
                 if case .object(var members)? = context {
                     members["before"] = nil
                     members["state_before"] = nil
@@ -86,8 +86,8 @@ struct RecoveredRun: Sendable {
             record.effect = event.effect ?? (next == .succeeded ? .made : .none)
             if next == .succeeded { record.outputs = event.data?["outputs"] }
             if next != .skipped {
-                record.stateBefore = Self.known(event.data?["old_state"]) ?? record.stateBefore
-                record.stateAfter = Self.known(event.data?["new_state"])
+                record.stateBefore = event.data?["old_state"].unlessNull ?? record.stateBefore
+                record.stateAfter = event.data?["new_state"].unlessNull
             }
             if next == .skipped, event.effect == .preexisting { record.outputs = event.data }
             if next == .failed || next == .ignored { record.error = event.detail }
@@ -109,11 +109,6 @@ struct RecoveredRun: Sendable {
             record.retryContext = nil
             record.revertAttempt = 0
         }
-    }
-
-    /// A journaled state; nil when it was unknown.
-    private static func known(_ value: JSONValue?) -> JSONValue? {
-        value == .null ? nil : value
     }
 
     private mutating func resetInside(_ group: String, table: JobTable) {

@@ -9,6 +9,11 @@ public enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// Nil for null: a journaled value that was unknown.
+    public var unlessNull: JSONValue? {
+        self == .null ? nil : self
+    }
+
     /// Member access as expressions see it: missing members are null.
     public subscript(key: String) -> JSONValue {
         if case .object(let members) = self { return members[key] ?? .null }

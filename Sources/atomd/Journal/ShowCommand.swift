@@ -63,18 +63,11 @@ struct ShowCommand: AsyncParsableCommand {
             if let group = step.processGroup { Output.line("  process group: \(group)") }
             if let outputs = step.outputs, outputs != .object([:]) { Output.line("  outputs: \(outputs.json)") }
             if let change = step.state {
-                Output.line("  state: " + StateChange.describe(before: Self.known(change["before"]), after: Self.known(change["after"])))
+                Output.line("  state: " + StateChange.describe(before: change["before"].unlessNull, after: change["after"].unlessNull))
             }
             if let error = step.error { Output.line("  error: " + error.replacingOccurrences(of: "\n", with: "\n    ")) }
             if let compensation = step.compensation { Output.line("  compensation: \(compensation)") }
         }
-    }
-}
-
-extension ShowCommand {
-    /// A journaled state; null when it was unknown.
-    static func known(_ value: JSONValue) -> JSONValue? {
-        value == .null ? nil : value
     }
 }
 
