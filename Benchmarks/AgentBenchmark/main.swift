@@ -97,4 +97,9 @@ print(String(format: "throughput: %d two-step jobs in %.2f s = %.0f jobs/s", job
 print(String(format: "idle RSS: %.1f MiB at start (%.1f MiB private), %.1f MiB after %d jobs (%.1f MiB private)",
              Double(idleBefore.all) / 1024, Double(idleBefore.own) / 1024, Double(idleAfter.all) / 1024, latencyCount + jobCount,
              Double(idleAfter.own) / 1024))
+print(String(format: "result: agent.spool_to_start.p50 %.2f ms", percentile(0.5)))
+print(String(format: "result: agent.spool_to_start.p99 %.2f ms", percentile(0.99)))
+print(String(format: "result: agent.jobs_per_second %.0f jobs/s", Double(jobCount) / seconds))
+print(String(format: "result: agent.idle_rss %.1f MiB", Double(idleBefore.all) / 1024))
+print(String(format: "result: agent.idle_rss_after_jobs %.1f MiB", Double(idleAfter.all) / 1024))
 try? FileManager.default.removeItem(atPath: home)

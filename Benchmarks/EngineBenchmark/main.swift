@@ -3,15 +3,20 @@ import AtomdSpec
 import Foundation
 
 // Engine cost per step with `test.noop` atoms: linear jobs of growing length
-// (the per-step cost must not grow), a parallel group of 1,000 and a 100×100
-// graph. Journal off, and with the in-memory journal (the durable journal
-// has its own benchmark). Best of `--runs` (default 5).
+// (the per-step cost must not grow), a parallel group of 10×width and a
+// width×width graph. Journal off, and with the in-memory journal (the
+// durable journal has its own benchmark). Best of `--runs` (default 5).
+// Prints `result: NAME VALUE UNIT` lines for Benchmarks/run.
 //
-//   swift run -c release engine-benchmark [--runs N]
+//   swift run -c release engine-benchmark [--runs N] [--steps 10,100,1000,10000] [--width 100]
 
-let runs = CommandLine.arguments.firstIndex(of: "--runs").flatMap { index in
-    CommandLine.arguments.dropFirst(index + 1).first.flatMap(Int.init)
-} ?? 5
+func option(_ name: String) -> String? {
+    CommandLine.arguments.firstIndex(of: name).flatMap { CommandLine.arguments.dropFirst($0 + 1).first }
+}
+
+let runs = option("--runs").flatMap(Int.init) ?? 5
+let lengths = option("--steps").map { $0.split(separator: ",").compactMap { Int($0) } } ?? [10, 100, 1_000, 10_000]
+let width = option("--width").flatMap(Int.init) ?? 100
 
 func noop(_ id: String, needs: [String] = []) -> Step {
     Step(id: id, action: .plugin(PluginAction(plugin: "test", atom: "noop", with: .object([:]))),
@@ -58,19 +63,17 @@ func measure(_ job: Job, steps: Int, journal: Bool) async -> Double {
     return best / Double(steps)
 }
 
-let scenarios: [(String, Job, Int)] = [
-    ("linear 10", linear(10), 10),
-    ("linear 100", linear(100), 100),
-    ("linear 1,000", linear(1_000), 1_000),
-    ("linear 10,000", linear(10_000), 10_000),
-    ("parallel group of 1,000", parallel(1_000), 1_001),
-    ("graph 100×100", graph(levels: 100, width: 100), 10_001),
+let scenarios: [(String, String, Job, Int)] = lengths.map { ("linear \($0)", "linear.\($0)", linear($0), $0) } + [
+    ("parallel group of \(width * 10)", "parallel.\(width * 10)", parallel(width * 10), width * 10 + 1),
+    ("graph \(width)×\(width)", "graph.\(width)x\(width)", graph(levels: width, width: width), width * width + 1),
 ]
 
 print("scenario                   µs/step (journal off)   µs/step (in-memory journal)")
-for (name, job, steps) in scenarios {
+for (name, key, job, steps) in scenarios {
     let off = await measure(job, steps: steps, journal: false)
     let on = await measure(job, steps: steps, journal: true)
     print(name.padding(toLength: 26, withPad: " ", startingAt: 0)
           + String(format: " %10.1f %26.1f", off, on))
+    print(String(format: "result: engine.off.%@ %.2f us/step", key, off))
+    print(String(format: "result: engine.memory.%@ %.2f us/step", key, on))
 }

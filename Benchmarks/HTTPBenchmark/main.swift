@@ -45,3 +45,5 @@ for _ in 0..<count {
 }
 print(String(format: "http atom, GET /healthz        %7.0f µs (median of %d)", median(viaAtom), count))
 print(String(format: "curl command line, same GET    %7.0f µs", median(viaCurl)))
+print(String(format: "result: http.atom %.1f us", median(viaAtom)))
+print(String(format: "result: http.curl %.1f us", median(viaCurl)))

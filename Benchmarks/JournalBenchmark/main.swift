@@ -7,10 +7,13 @@ import GRDB
 // The durable journal's cost. First one fsync'd SQLite commit (WAL,
 // synchronous=FULL, one small row per transaction, as a transition is),
 // measured on the same disk in the same run; then a linear job of 1,000
-// `test.noop` steps with the journal on (two transitions per step); then
-// several such runs at once, which share commits (group commit).
+// `test.noop` steps with the journal on (two transitions per step, one
+// commit); then several such runs at once, which share commits (group
+// commit); then a job of as many steps whose last one fails, compensated.
+// Prints `result: NAME VALUE UNIT` lines for Benchmarks/run.
 //
-//   swift run -c release journal-benchmark [--steps N] [--runs N] [--sync full|normal]
+//   swift run -c release journal-benchmark [--steps N] [--runs N (0: none at once)] [--compensate N (0: none)]
+//                                          [--sync full|normal]
 
 func option(_ name: String) -> String? {
     CommandLine.arguments.firstIndex(of: name).flatMap { CommandLine.arguments.dropFirst($0 + 1).first }
@@ -18,6 +21,7 @@ func option(_ name: String) -> String? {
 
 let stepCount = option("--steps").flatMap(Int.init) ?? 1000
 let concurrent = option("--runs").flatMap(Int.init) ?? 8
+let compensated = option("--compensate").flatMap(Int.init) ?? 1000
 let durability = option("--sync").flatMap(DurableJournal.Durability.init(rawValue:)) ?? .full
 let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-journal-bench-\(UUID().uuidString)").path
 try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -46,16 +50,22 @@ func commitCost(count: Int) throws -> Double {
     return samples.sorted()[samples.count / 2]
 }
 
-func linearJob(_ count: Int) -> Job {
-    Job(file: "bench", name: "linear-\(count)", steps: (0..<count).map {
+/// `count` `test.noop` steps, and with `failing` one more that fails.
+func linearJob(_ count: Int, failing: Bool = false) -> Job {
+    var steps = (0..<count).map {
         Step(id: "s\($0)", action: .plugin(PluginAction(plugin: "test", atom: "noop", with: .object([:]))))
-    })
+    }
+    if failing {
+        steps.append(Step(id: "last", action: .plugin(PluginAction(plugin: "test", atom: "fail", with: .object(["always": .bool(true)])))))
+    }
+    return Job(file: "bench", name: "linear-\(count)", steps: steps)
 }
 
 /// Wall time per step of `runs` linear jobs run at once on one journal.
-func stepCost(runs: Int, home: String) async throws -> (perStep: Double, transitions: Int, commits: Int) {
+func stepCost(runs: Int, home: String, failing: Bool = false) async throws -> (perStep: Double, transitions: Int, commits: Int) {
     let journal = try DurableJournal.open(home: home, durability: durability)
-    let job = linearJob(stepCount)
+    let job = linearJob(failing ? compensated : stepCount, failing: failing)
+    let expected: RunStatus = failing ? .reverted : .succeeded
     let engine = Engine(registry: AtomRegistry(TestAtoms.all()), journal: journal)
     let clock = ContinuousClock()
     let start = clock.now
@@ -70,9 +80,9 @@ func stepCost(runs: Int, home: String) async throws -> (perStep: Double, transit
         return try await group.reduce(into: []) { $0.append($1) }
     }
     let elapsed = microseconds(clock.now - start)
-    guard statuses.allSatisfy({ $0 == .succeeded }) else { throw JournalError("a run ended \(statuses)") }
-    let transitions = runs * (stepCount * 2 + 3)
-    return (elapsed / Double(runs * stepCount), transitions, journal.transactionCount)
+    guard statuses.allSatisfy({ $0 == expected }) else { throw JournalError("a run ended \(statuses)") }
+    let transitions = try (0..<runs).map { try journal.events(of: "bench-\($0)").count }.reduce(0, +)
+    return (elapsed / Double(runs * (job.steps.count - (failing ? 1 : 0))), transitions, journal.transactionCount)
 }
 
 let commit = try commitCost(count: 300)
@@ -83,6 +93,18 @@ print(String(format: durability == .full ? "one fsync'd commit (median of 300): 
 let single = try await stepCost(runs: 1, home: scratch + "/one")
 print(String(format: "1 run, per step:                      %8.1f µs = %.2f× one commit (%d transitions, %d commits)",
              single.perStep, single.perStep / commit, single.transitions, single.commits))
-let many = try await stepCost(runs: concurrent, home: scratch + "/many")
-print(String(format: "%d runs at once, per step (wall/steps): %6.1f µs = %.2f× one commit (%d transitions, %d commits)",
-             concurrent, many.perStep, many.perStep / commit, many.transitions, many.commits))
+let sync = durability.rawValue
+print(String(format: "result: journal.commit.%@ %.1f us", sync, commit))
+print(String(format: "result: engine.%@.linear.%d %.1f us/step", sync, stepCount, single.perStep))
+if concurrent > 0 {
+    let many = try await stepCost(runs: concurrent, home: scratch + "/many")
+    print(String(format: "%d runs at once, per step (wall/steps): %6.1f µs = %.2f× one commit (%d transitions, %d commits)",
+                 concurrent, many.perStep, many.perStep / commit, many.transitions, many.commits))
+    print(String(format: "result: engine.%@.concurrent%d.%d %.1f us/step", sync, concurrent, stepCount, many.perStep))
+}
+if compensated > 0 {
+    let undo = try await stepCost(runs: 1, home: scratch + "/undo", failing: true)
+    print(String(format: "%d steps run, the next fails, all %d reverted: %.1f µs per step (%d transitions, %d commits)",
+                 compensated, compensated, undo.perStep, undo.transitions, undo.commits))
+    print(String(format: "result: engine.%@.compensate.%d %.1f us/step", sync, compensated, undo.perStep))
+}

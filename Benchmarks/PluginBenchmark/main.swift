@@ -57,7 +57,7 @@ let context = AtomContext(runID: "bench", stepPath: "call", attempt: 1, idempote
 let isolated = catalog(inProcess: false), inProcess = catalog(inProcess: true)
 
 /// Times `count` calls of `name` with `input` in both modes, alternating.
-func compare(_ name: String, _ input: JSONValue, label: String) async throws {
+func compare(_ name: String, _ input: JSONValue, label: String, key: String) async throws {
     let viaHost = try await atom(name, in: isolated), direct = try await atom(name, in: inProcess)
     for _ in 0..<100 {
         _ = try await viaHost.execute(input, context: context)
@@ -76,12 +76,14 @@ func compare(_ name: String, _ input: JSONValue, label: String) async throws {
                  label, percentile(hostTimes, 0.5), percentile(hostTimes, 0.99),
                  percentile(directTimes, 0.5), percentile(directTimes, 0.99),
                  percentile(hostTimes, 0.5) / percentile(directTimes, 0.5)))
+    print(String(format: "result: plugin.%@.isolated %.1f us", key, percentile(hostTimes, 0.5)))
+    print(String(format: "result: plugin.%@.in_process %.1f us", key, percentile(directTimes, 0.5)))
 }
 
 print("per call, medians of \(count) alternating calls:")
-try await compare("trouble.noop", .object([:]), label: "trouble.noop, empty input     ")
+try await compare("trouble.noop", .object([:]), label: "trouble.noop, empty input     ", key: "noop")
 let kilobytes = String(repeating: "x", count: 64 * 1024)
-try await compare("trouble.echo", .object(["data": .string(kilobytes)]), label: "trouble.echo, 64 KiB in & out ")
+try await compare("trouble.echo", .object(["data": .string(kilobytes)]), label: "trouble.echo, 64 KiB in & out ", key: "echo_64k")
 
 var cold: [Double] = []
 for _ in 0..<20 {
@@ -92,5 +94,6 @@ for _ in 0..<20 {
     fresh.shutDown()
 }
 print(String(format: "cold start (checks, host launch, handshake, first call): %.1f ms median of 20", percentile(cold, 0.5) / 1000))
+print(String(format: "result: plugin.cold_start %.2f ms", percentile(cold, 0.5) / 1000))
 isolated.shutDown()
 inProcess.shutDown()

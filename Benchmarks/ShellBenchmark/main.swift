@@ -45,3 +45,6 @@ for _ in 0..<count {
 print(String(format: "bare spawn of /bin/true           %7.0f µs (median of %d)", median(bare), count))
 print(String(format: "supervised step, shell /bin/true  %7.0f µs  = %.2f× the bare spawn", median(supervised), median(supervised) / median(bare)))
 print(String(format: "supervised bash step `true`       %7.0f µs", median(bash)))
+print(String(format: "result: shell.bare_spawn %.1f us", median(bare)))
+print(String(format: "result: shell.supervised %.1f us", median(supervised)))
+print(String(format: "result: shell.bash_step %.1f us", median(bash)))

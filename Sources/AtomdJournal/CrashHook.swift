@@ -1,10 +1,13 @@
+import Foundation
 import Glibc
 import Synchronization
 
 /// A testing facility: with `ATOMD_CRASH_AT=N` the process kills itself with
 /// SIGKILL at the Nth journal write, before it is committed or, with
 /// `ATOMD_CRASH_WHEN=after`, right after. Crash tests use it to stop atomd at
-/// every point a real crash could.
+/// every point a real crash could. `ATOMD_CRASH_TALLY=PATH` writes the
+/// number of journal writes made so far to PATH after each one, so that a
+/// test knows how many points there are to crash at.
 public final class CrashHook: Sendable {
     public enum When: String, Sendable {
         case before, after
@@ -12,11 +15,13 @@ public final class CrashHook: Sendable {
 
     private let target: Int?
     private let when: When
+    private let tally: String?
     private let writes = Mutex(0)
 
-    public init(at target: Int?, when: When = .before) {
+    public init(at target: Int?, when: When = .before, tally: String? = nil) {
         self.target = target
         self.when = when
+        self.tally = tally
     }
 
     /// Reads `ATOMD_CRASH_AT` and `ATOMD_CRASH_WHEN`, in debug builds only:
@@ -24,7 +29,8 @@ public final class CrashHook: Sendable {
     /// itself (the crash tests run the debug build).
     public static func fromEnvironment(_ environment: [String: String]) throws(JournalError) -> CrashHook {
         #if DEBUG
-        guard let text = environment["ATOMD_CRASH_AT"] else { return CrashHook(at: nil) }
+        let tally = environment["ATOMD_CRASH_TALLY"]
+        guard let text = environment["ATOMD_CRASH_AT"] else { return CrashHook(at: nil, tally: tally) }
         guard let target = Int(text), target > 0 else {
             throw JournalError("ATOMD_CRASH_AT must be a positive number of journal writes, not '\(text)'")
         }
@@ -32,7 +38,7 @@ public final class CrashHook: Sendable {
         guard let when = When(rawValue: whenText) else {
             throw JournalError("ATOMD_CRASH_WHEN must be before or after, not '\(whenText)'")
         }
-        return CrashHook(at: target, when: when)
+        return CrashHook(at: target, when: when, tally: tally)
         #else
         return CrashHook(at: nil)
         #endif
@@ -40,17 +46,18 @@ public final class CrashHook: Sendable {
 
     /// Whether a crash is armed: writes are then committed one at a time, so
     /// that "the Nth write" means exactly one transition.
-    public var isArmed: Bool { target != nil }
+    public var isArmed: Bool { target != nil || tally != nil }
 
     /// Around one journal write.
     func write<T>(_ body: () throws -> T) rethrows -> T {
-        guard let target else { return try body() }
+        guard isArmed else { return try body() }
         let number = writes.withLock { count in
             count += 1
             return count
         }
         if number == target, when == .before { kill(getpid(), SIGKILL) }
         let result = try body()
+        if let tally { try? String(number).write(toFile: tally, atomically: true, encoding: .utf8) }
         if number == target, when == .after { kill(getpid(), SIGKILL) }
         return result
     }

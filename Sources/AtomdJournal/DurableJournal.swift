@@ -41,7 +41,9 @@ public final class DurableJournal: Journal {
     public let path: String
     let database: DatabaseQueue
     let crashHook: CrashHook
-    private let committer: GroupCommit<EngineEvent>
+    /// One item is one call of `record`: its events are one transaction,
+    /// or part of one shared with other runs.
+    private let committer: GroupCommit<[EngineEvent]>
 
     public init(path: String, durability: Durability = .full, crashHook: CrashHook = CrashHook(at: nil)) throws(JournalError) {
         self.path = path
@@ -54,10 +56,10 @@ public final class DurableJournal: Journal {
             try Self.openChecked(path, configuration: configuration)
         }
         let database = database
-        committer = GroupCommit(maxBatch: crashHook.isArmed ? 1 : 256) { [crashHook] events in
+        committer = GroupCommit(maxBatch: crashHook.isArmed ? 1 : 256) { [crashHook] batches in
             try crashHook.write {
                 try database.write { db in
-                    for event in events { try JournalWrites.apply(event, in: db) }
+                    for event in batches.joined() { try JournalWrites.apply(event, in: db) }
                 }
             }
         }
@@ -169,11 +171,15 @@ public final class DurableJournal: Journal {
     /// runs shared them (group commit).
     public var transactionCount: Int { committer.transactionCount }
 
-    public func record(_ event: EngineEvent) async throws {
-        switch event.kind {
-        case .log, .progress: return
-        case .run, .step, .note, .closed: try await committer.submit(event)
+    public func record(_ events: [EngineEvent]) async throws {
+        let transitions = events.filter {
+            switch $0.kind {
+            case .log, .progress: false
+            case .run, .step, .note, .closed: true
+            }
         }
+        guard !transitions.isEmpty else { return }
+        try await committer.submit(transitions)
     }
 }
 

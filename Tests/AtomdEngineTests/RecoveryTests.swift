@@ -43,12 +43,13 @@ import Testing
         #expect(idempotent.report.status == .succeeded)
         #expect(idempotent.report.step("a")?.attempts == 2)
 
-        // Crash before write 5 (b succeeded): b is in doubt with no check and is not
-        // idempotent, so the run is compensated, b included.
+        // Crash before write 4 (b's outcome, with the run's end; write 3 is
+        // a's outcome with b's start): b is in doubt with no check and is
+        // not idempotent, so the run is compensated, b included.
         let other = TestWorld()
         var second = CrashScenario(job: try load(job(steps)), world: other)
         second.extraAtoms = [NoCheckWorldAtom(world: other)]
-        let outcome = try await second.run(crashes: [(at: 5, after: false)])
+        let outcome = try await second.run(crashes: [(at: 4, after: false)])
         #expect(outcome.report.status == .reverted)
         #expect(outcome.report.step("b")?.error?.contains("not marked idempotent") == true, "\(outcome.report.step("b")?.error ?? "")")
         #expect(other.flags.isEmpty, "left behind: \(other.flags)")

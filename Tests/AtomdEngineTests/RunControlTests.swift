@@ -159,8 +159,8 @@ final class GatedJournal: Journal {
         self.gate = gate
     }
 
-    func record(_ event: EngineEvent) async throws {
-        guard gate(event) else { return }
+    func record(_ events: [EngineEvent]) async throws {
+        guard events.contains(where: gate) else { return }
         await withCheckedContinuation { continuation in
             let resumeNow = state.withLock { state -> Bool in
                 state.held = true

@@ -78,7 +78,7 @@ import Testing
             let full = try await start(try DurableJournal.open(home: home + "-scratch"), job, text: text, id: "r2", world: TestWorld()).wait()
             #expect(full.status == .succeeded)
             for event in try DurableJournal.open(home: home + "-scratch").events(of: "r2").prefix(2) {
-                try await journal.record(event)
+                try await journal.record([event])
             }
             try? FileManager.default.removeItem(atPath: home + "-scratch")
         }
@@ -103,7 +103,25 @@ import Testing
         for handle in handles { #expect(await handle.wait().status == .succeeded) }
         let events = try (0..<16).map { try journal.events(of: "c\($0)").count }.reduce(0, +)
         #expect(events == 16 * (20 * 2 + 3))
-        #expect(journal.transactionCount < events, "\(journal.transactionCount) transactions for \(events) events")
+        // Alone, each run makes 23 commits (see below): shared, far fewer.
+        #expect(journal.transactionCount < 16 * 23, "\(journal.transactionCount) transactions for \(events) events")
+    }
+
+    /// One commit per step: each start carries the outcome before it, and the
+    /// last outcome rides with the run's own status. Every event is stored,
+    /// in order.
+    @Test func aLinearRunCommitsOncePerStep() async throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let journal = try DurableJournal.open(home: home)
+        let (job, text) = try job((1...100).map { "  - id: s\($0)\n    uses: test.noop\n" }.joined())
+        #expect(try await start(journal, job, text: text, id: "one").wait().status == .succeeded)
+        let events = try journal.events(of: "one")
+        #expect(events.count == 100 * 2 + 3)
+        #expect(events.map(\.sequence) == Array(1...events.count))
+        // The run's start, 100 step starts, the last outcome with the run's
+        // end, the close.
+        #expect(journal.transactionCount == 100 + 3)
+        #expect(try journal.steps(of: "one").allSatisfy { $0.status == .succeeded })
     }
 
     @Test func aFileThatIsNotAJournalIsRefusedAndLeftAlone() throws {

@@ -34,7 +34,7 @@ struct CrashDriver {
     }
 
     func cleanUp() {
-        try? FileManager.default.removeItem(atPath: home)
+        for path in [home, "\(home).tally0", "\(home).tally1"] { try? FileManager.default.removeItem(atPath: path) }
     }
 
     private var arguments: [String] {
@@ -43,8 +43,18 @@ struct CrashDriver {
 
     /// Runs the job, crashing as asked, and resumes until the run has ended.
     func run(first: Crash?, second: Crash? = nil) throws -> Outcome {
-        let started = try AtomdProcess.run(arguments, environment: first?.environment ?? [:])
+        let started = try AtomdProcess.run(arguments, environment: (first?.environment ?? [:]).merging(tally(0)) { $1 })
         return try finish(started, second: second)
+    }
+
+    /// Asks the process to count its journal writes (transactions, which
+    /// may hold several events) into a file beside the home.
+    private func tally(_ process: Int) -> [String: String] {
+        ["ATOMD_CRASH_TALLY": "\(home).tally\(process)"]
+    }
+
+    private func tallied(_ process: Int) -> Int {
+        (try? String(contentsOfFile: "\(home).tally\(process)", encoding: .utf8)).flatMap { Int($0) } ?? 0
     }
 
     /// Runs the job, kills it with SIGKILL after `delay` (unless it ended
@@ -61,11 +71,12 @@ struct CrashDriver {
             #expect(started.killed, "no run recorded, yet atomd was not killed: \(started.stderr)")
             return Outcome(runID: nil, status: nil, writes: 0, recoveryWrites: 0, steps: [])
         }
-        let writes = try count("events", runID) + 1
+        let writes = tallied(0)
         var recoveryWrites = 0
         if started.killed {
-            let resumed = try AtomdProcess.run(["resume", runID, "--home", home], environment: second?.environment ?? [:])
-            recoveryWrites = try count("events", runID) + 1 - writes
+            let resumed = try AtomdProcess.run(["resume", runID, "--home", home],
+                                               environment: (second?.environment ?? [:]).merging(tally(1)) { $1 })
+            recoveryWrites = tallied(1)
             if resumed.killed {
                 // A kill right after the last write leaves nothing to resume (exit 2).
                 let final = try AtomdProcess.run(["resume", runID, "--home", home])
@@ -93,20 +104,5 @@ struct CrashDriver {
         }
         let runs = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
         return runs.compactMap { $0["id"] as? String }
-    }
-
-    /// Rows of `table` for the run, read by SQLite's own Python binding.
-    private func count(_ table: String, _ runID: String) throws -> Int {
-        let process = Process()
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
-                             + "print(c.execute('SELECT count(*) FROM \(table) WHERE run_id=?', (sys.argv[2],)).fetchone()[0])",
-                             home + "/journal.sqlite", runID]
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 }

@@ -14,14 +14,18 @@ extension RunExecutor {
             }
             return true
         case .parallel:
-            return await inDependencyOrder(ids, waitingFor: [:], limit: Int.max) { id in await compensateStep(id) }
+            return await inDependencyOrder(ids, waitingFor: [:], limit: Int.max, beforeWaiting: { await state.flush() }) { id in
+                await compensateStep(id)
+            }
         case .graph:
             // Reverse edges: a step waits for the steps that need it.
             var dependents: [String: [String]] = [:]
             for id in ids {
                 for need in table[id]?.step.needs.map(\.id) ?? [] { dependents[need, default: []].append(id) }
             }
-            return await inDependencyOrder(ids, waitingFor: dependents, limit: Int.max) { id in await compensateStep(id) }
+            return await inDependencyOrder(ids, waitingFor: dependents, limit: Int.max, beforeWaiting: { await state.flush() }) { id in
+                await compensateStep(id)
+            }
         }
     }
 

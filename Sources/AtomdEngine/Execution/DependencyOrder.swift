@@ -5,11 +5,14 @@
 /// groups and, with the edges reversed, to compensate them.
 ///
 /// After a failure, or when `mayStart` says no, nothing new starts; what
-/// runs finishes. Returns whether every id ran and succeeded.
+/// runs finishes. `beforeWaiting` runs each time it waits for a body to
+/// end (the engine stores outcomes then). Returns whether every id ran and
+/// succeeded.
 func inDependencyOrder(
     _ ids: [String], waitingFor: [String: [String]], limit: Int,
     mayStart: @escaping () async -> Bool = { true },
     onFailure: @escaping () -> Void = {},
+    beforeWaiting: () async -> Void,
     _ body: @escaping @Sendable (String) async -> Bool
 ) async -> Bool {
     var waiting: [String: Int] = [:]
@@ -38,6 +41,7 @@ func inDependencyOrder(
                 running += 1
                 group.addTask { (next, await body(next)) }
             }
+            await beforeWaiting()
             guard let (id, succeeded) = await group.next() else { break }
             running -= 1
             finished += 1

@@ -40,6 +40,7 @@ extension RunExecutor {
     }
 
     private func probe(timeout: Duration?, _ body: @escaping @Sendable () async throws -> CheckResult) async -> CheckResult {
+        await state.flush()
         switch await callWithTimeout(timeout, body) {
         case .success(let result): return result
         case .failure(let failure): return .unknown("check failed: \(failure)")

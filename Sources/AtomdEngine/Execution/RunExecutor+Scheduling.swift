@@ -22,7 +22,7 @@ extension RunExecutor {
             }
             return await inDependencyOrder(
                 ids, waitingFor: needs, limit: maxParallel ?? Int.max,
-                mayStart: { await state.mayStart(scope) }, onFailure: { scope.halt() }
+                mayStart: { await state.mayStart(scope) }, onFailure: { scope.halt() }, beforeWaiting: { await state.flush() }
             ) { id in await executeStep(id, scope: scope, frame: frame) }
         }
     }

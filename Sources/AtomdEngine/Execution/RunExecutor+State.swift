@@ -21,6 +21,7 @@ extension RunExecutor {
             return nil
         }
         let context = context(for: record, attempt: attempt, key: "")
+        await state.flush()
         switch await callWithTimeout(probe.timeout ?? step.timeout, { try await atom.state(input, context: context) }) {
         case .success(let found):
             guard case .object = found, found.json.utf8.count <= Self.stateLimit else {

@@ -60,7 +60,10 @@ extension RunExecutor {
         guard let atom = atom(for: step.action) else { return false }
         /// Takes the lock again before the step touches the world.
         func locked() async -> Bool {
-            guard let lock, !(await lock.acquire()) else { return true }
+            guard let lock else { return true }
+            // Another run may hold it for long: what this run did is stored first.
+            await state.flush()
+            guard !(await lock.acquire()) else { return true }
             await state.move(id, to: .running, attempt: (await state[id]?.attempts ?? 0) + 1) { $0.attempts += 1 }
             _ = await fail(step, .cancelled, effect: .none, scope: scope, frame: frame)
             return false

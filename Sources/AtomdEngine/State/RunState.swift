@@ -19,6 +19,10 @@ actor RunState {
     private var completions = 0
     /// Set when the journal failed: the run must not go on without records.
     private(set) var journalFailure: String?
+    /// Outcomes waiting to share the run's next commit (DESIGN.md section
+    /// 9: one commit per step). Listeners see them only once they are
+    /// stored, so nothing shows an outcome a crash could take back.
+    private var deferred: [EngineEvent] = []
 
     /// Whether transitions are still recorded; actions run only while they are.
     var isRecording: Bool { journalFailure == nil }
@@ -105,7 +109,8 @@ actor RunState {
         let context = next == .running && key != nil ? record.journaledContext.map(redact.callAsFunction) : nil
         await emit(hub.make(.step(next), step: record, attempt: attempt ?? record.attempts,
                             detail: detail.map(redact.callAsFunction), data: data.map(redact.callAsFunction), key: key,
-                            effect: record.effect, context: context))
+                            effect: record.effect, context: context),
+                   deferrable: next.mayShareNextCommit)
     }
 
     func update(_ id: String, _ change: (inout StepRecord) -> Void) {
@@ -136,15 +141,32 @@ actor RunState {
         hub.deliver(hub.make(.progress(min(1, max(0, fraction)), note.map(redact.callAsFunction)), step: record, attempt: attempt))
     }
 
-    private func emit(_ event: EngineEvent) async {
+    /// Journals `event` with the outcomes waiting before it, in one
+    /// transaction, then delivers them. A `deferrable` outcome waits for
+    /// the next one: nothing acts on it until then but the engine's own
+    /// bookkeeping, and a crash before it is stored leaves the step in
+    /// doubt, which recovery settles as it settles any cut step.
+    private func emit(_ event: EngineEvent, deferrable: Bool = false) async {
+        deferred.append(event)
+        guard !deferrable || journal == nil || journalFailure != nil else { return }
+        await flush()
+    }
+
+    /// Stores and delivers the outcomes waiting for a commit. The executor
+    /// calls it before anything that is not a transition of its own: a
+    /// probe, a lock, a wait for other steps, a pause or a hold.
+    func flush() async {
+        guard !deferred.isEmpty else { return }
+        let batch = deferred
+        deferred = []
         if let journal, journalFailure == nil {
             do {
-                try await journal.record(event)
+                try await journal.record(batch)
             } catch {
                 journalFailure = "the journal could not record a transition: \(error)"
             }
         }
-        hub.deliver(event)
+        for event in batch { hub.deliver(event) }
     }
 
     // MARK: Operator control
@@ -152,6 +174,10 @@ actor RunState {
     /// Whether a step may start now; waits while the run is paused.
     func mayStart(_ scope: FailureScope) async -> Bool {
         while pauseRequested, !cancelRequested, !scope.isHalted {
+            if !deferred.isEmpty {
+                await flush()
+                continue
+            }
             await withCheckedContinuation { resumeWaiters.append($0) }
         }
         await waitWhileHeld()
@@ -160,7 +186,13 @@ actor RunState {
 
     /// Waits for ever while the run is held: the process is about to exit.
     func waitWhileHeld() async {
-        while held { await withCheckedContinuation { holdWaiters.append($0) } }
+        while held {
+            if !deferred.isEmpty {
+                await flush()
+                continue
+            }
+            await withCheckedContinuation { holdWaiters.append($0) }
+        }
     }
 
     /// Stops new steps and reverts from starting, recording nothing.
@@ -169,8 +201,10 @@ actor RunState {
     }
 
     /// Whether no step is running (every running action has reached a
-    /// journal boundary).
-    var isIdle: Bool { !records.values.contains { $0.status == .running && table[$0.id]?.step.group == nil } }
+    /// journal boundary) and every outcome is stored.
+    var isIdle: Bool {
+        deferred.isEmpty && !records.values.contains { $0.status == .running && table[$0.id]?.step.group == nil }
+    }
 
     /// Stops recording: what the journal holds is what the next start
     /// resumes. Nothing after this is journaled, so nothing false is.
@@ -248,6 +282,18 @@ actor RunState {
 
     /// Steps waiting for an operator decision.
     var waitingSteps: [String] { decisions.keys.sorted() }
+}
+
+private extension StepStatus {
+    /// A good ending of a step or its revert: the run's next transition (the
+    /// next start, or the run's own status) may carry it. A failure is
+    /// stored at once: the operator and the metrics must see it now.
+    var mayShareNextCommit: Bool {
+        switch self {
+        case .succeeded, .skipped, .ignored, .reverted: true
+        case .pending, .running, .failed, .reverting, .revertFailed: false
+        }
+    }
 }
 
 /// What the operator chose for a step that failed under `on_failure: pause`.

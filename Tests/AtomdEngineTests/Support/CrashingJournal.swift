@@ -2,7 +2,7 @@ import AtomdEngine
 import AtomdSpec
 import Synchronization
 
-/// A journal that simulates `kill -9` at its Nth write: the write is stored
+/// A journal that simulates `kill -9` at its Nth write (one transaction): the write is stored
 /// (`after`) or not (`before`), the world freezes as if the process were
 /// gone, and every later write fails, so the run winds down without
 /// touching anything.
@@ -27,16 +27,16 @@ final class CrashingJournal: Journal {
         self.world = world
     }
 
-    func record(_ event: EngineEvent) async throws {
+    func record(_ events: [EngineEvent]) async throws {
         let crash = contents.withLock { contents -> Bool in
             guard !contents.crashed else { return true }
             contents.writes += 1
             if contents.writes == crashAt {
                 contents.crashed = true
-                if after { contents.events.append(event) }
+                if after { contents.events.append(contentsOf: events) }
                 return true
             }
-            contents.events.append(event)
+            contents.events.append(contentsOf: events)
             return false
         }
         if crash {
