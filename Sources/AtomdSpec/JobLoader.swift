@@ -17,7 +17,7 @@ public enum JobLoader {
         } catch {
             throw SpecErrors([error])
         }
-        let context = DecodeContext(file: file, source: SourceText(String(decoding: bytes, as: UTF8.self)))
+        let context = DecodeContext(file: file, source: SourceText(bytes))
         let job = JobDecoder(context: context).decode(root)
         var diagnostics = context.diagnostics
         if let job, diagnostics.isEmpty {

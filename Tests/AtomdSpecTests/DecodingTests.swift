@@ -158,3 +158,35 @@ import Testing
         #expect(found.map(\.location.line) == [1, 3, 5, 7])
     }
 }
+
+/// Where an expression inside a scalar is reported: columns count characters
+/// as libyaml does (not bytes), and CRLF files have lines like any other.
+@Suite struct ExpressionPositionTests {
+    private func position(_ text: String) -> SourceLocation? {
+        do {
+            _ = try JobLoader.load(bytes: Array(text.utf8), file: "t.yaml")
+            return nil
+        } catch {
+            return error.diagnostics.first { $0.message.contains("nope") }?.location
+        }
+    }
+
+    private let job = "version: 1\nname: t\nsteps:\n  - id: a\n    run: \"hello ${{ nope.x }} and ${{ nope.y }}\"\n"
+
+    @Test func aMultiByteCharacterBeforeAnExpressionIsOneColumn() throws {
+        let plain = try #require(position(job))
+        #expect(plain.line == 5)
+        #expect(position(job.replacingOccurrences(of: "hello", with: "héllo")) == plain)
+        #expect(position(job.replacingOccurrences(of: "hello", with: "h€llo")) == plain)
+    }
+
+    @Test func crlfLinesAreLinesToo() throws {
+        let plain = try #require(position(job))
+        #expect(position(job.replacingOccurrences(of: "\n", with: "\r\n")) == plain)
+    }
+
+    @Test func anExpressionOnALaterLineOfABlockScalarIsFoundThere() throws {
+        let text = "version: 1\nname: t\nsteps:\n  - id: a\n    run: |\n      echo é\n      echo ${{ nope.z }}\n"
+        #expect(position(text) == SourceLocation(line: 7, column: 16))
+    }
+}

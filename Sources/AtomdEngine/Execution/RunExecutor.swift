@@ -89,8 +89,12 @@ struct RunExecutor: Sendable {
     private func report() async -> RunReport {
         let records = await state.records
         let order = table.main.flatMap(table.subtree) + table.finally.flatMap(table.subtree)
+        // Sized once: grown by doubling, a 10,000-step report briefly held twice its size.
+        var steps: [StepRecord] = []
+        steps.reserveCapacity(order.count)
+        for id in order { if let record = records[id] { steps.append(record) } }
         return RunReport(runID: state.runID, job: job.name, status: await state.status,
-                         steps: order.compactMap { records[$0] }, error: await state.journalFailure,
+                         steps: steps, error: await state.journalFailure,
                          finally: table.finally.flatMap(table.subtree))
     }
 

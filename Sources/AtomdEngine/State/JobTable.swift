@@ -18,6 +18,7 @@ struct JobTable: Sendable {
     init(_ job: Job) {
         main = job.steps.map(\.id)
         finally = job.finally.map(\.id)
+        nodes.reserveCapacity(Self.count(job.steps) + Self.count(job.finally))
         for step in job.steps + job.finally { add(step, parent: nil, prefix: "") }
     }
 
@@ -25,6 +26,10 @@ struct JobTable: Sendable {
         let path = prefix + step.id
         nodes[step.id] = Node(step: step, path: path, parent: parent, children: step.group?.steps.map(\.id) ?? [])
         for child in step.group?.steps ?? [] { add(child, parent: step.id, prefix: path + "/") }
+    }
+
+    private static func count(_ steps: [Step]) -> Int {
+        steps.reduce(0) { $0 + 1 + count($1.group?.steps ?? []) }
     }
 
     subscript(id: String) -> Node? { nodes[id] }

@@ -51,6 +51,8 @@ actor RunState {
         self.hub = hub
         self.journal = journal
         self.redact = redact
+        records.reserveCapacity(table.nodes.count)
+        stepsContext.reserveCapacity(table.nodes.count)
         if let recovered {
             status = recovered.status
             records = recovered.records

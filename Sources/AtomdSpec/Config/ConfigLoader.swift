@@ -18,7 +18,7 @@ public enum ConfigLoader {
         }
         var config = AgentConfig(file: path)
         guard let root = document else { return config }
-        let context = DecodeContext(file: path, source: SourceText(String(decoding: bytes, as: UTF8.self)))
+        let context = DecodeContext(file: path, source: SourceText(bytes))
         if !root.isNull, var keys = MappingReader(root, "the configuration", context: context) {
             if let agent = keys("agent") { config.agent = decodeAgent(agent, context: context) }
             if let api = keys("api") { config.api = decodeAPI(api, context: context) }

@@ -40,7 +40,17 @@ public struct Job: Sendable, Hashable {
 
     /// Every step, depth first in file order, groups before their children.
     public var allSteps: [Step] {
-        (steps + finally).flatMap(\.selfAndDescendants)
+        // One array for the whole job, not one per step and group.
+        var all: [Step] = []
+        func add(_ steps: [Step]) {
+            for step in steps {
+                all.append(step)
+                if let group = step.group { add(group.steps) }
+            }
+        }
+        add(steps)
+        add(finally)
+        return all
     }
 
     /// The plugin atoms (`PLUGIN.ATOM`) the job uses, in actions, reverts, checks and state probes.

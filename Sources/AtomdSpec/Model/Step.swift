@@ -6,18 +6,18 @@ public struct Step: Sendable, Hashable {
     public var name: String?
     public var action: Action
     /// `if:`: the step runs only when this is truthy.
-    public var condition: Expression?
+    @Boxed public var condition: Expression?
     public var env: [EnvironmentVariable]
     public var timeout: Duration?
     /// Per-attempt retry policy; group steps use `Group.retry` instead.
-    public var retry: RetryPolicy?
+    @Boxed public var retry: RetryPolicy?
     /// Declared outputs: name and the expression that computes it after execute.
     public var outputs: [Output]
     public var revert: Revert
-    public var check: AuxiliaryAction?
+    @Boxed public var check: AuxiliaryAction?
     /// `state:`: probed before and after execute (and again before a
     /// revert); revert and check read `state.before.KEY` / `state.after.KEY`.
-    public var state: AuxiliaryAction?
+    @Boxed public var state: AuxiliaryAction?
     public var continueOnError: Bool
     /// Run `check` first and skip the step when its effect is already present.
     public var converge: Bool
@@ -79,10 +79,6 @@ public struct Step: Sendable, Hashable {
         if let state { actions.append(("state", state.action)) }
         return actions
     }
-
-    public var selfAndDescendants: [Step] {
-        [self] + (group?.steps.flatMap(\.selfAndDescendants) ?? [])
-    }
 }
 
 /// A step id as written somewhere, with where it was written.
@@ -97,7 +93,7 @@ public struct StepReference: Sendable, Hashable {
 }
 
 /// How a step is undone.
-public enum Revert: Sendable, Hashable {
+public indirect enum Revert: Sendable, Hashable {
     /// No `revert:` written: a plugin atom's own revert, or nothing.
     case unspecified
     /// `revert: none`: the step is irreversible; compensation records it and goes on.
