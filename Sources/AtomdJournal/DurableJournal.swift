@@ -4,7 +4,8 @@ import Foundation
 import GRDB
 
 /// The engine's journal on SQLite (DESIGN.md section 5): WAL, fsync'd
-/// commits, one transaction per transition, shared between concurrent runs.
+/// commits, one transaction per `record` (a step's start with the outcome
+/// before it), shared between concurrent runs.
 ///
 /// Opening never repairs or replaces a file: a journal that cannot be read
 /// is reported and left exactly as it is.

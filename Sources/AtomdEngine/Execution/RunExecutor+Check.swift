@@ -8,6 +8,11 @@ extension RunExecutor {
     /// and on recovery, always in the frame of the step's latest attempt
     /// and with no idempotency key (a probe changes nothing).
     func check(_ step: Step, input: JSONValue?, outputs: JSONValue?, frame live: Frame) async -> CheckResult? {
+        // Most steps have no check at all: answer that before asking the run
+        // for anything (this runs before every step).
+        if step.check == nil {
+            guard let atom = atom(for: step.action), atom.capabilities.contains(.check) else { return nil }
+        }
         guard let record = await state[step.id] else { return nil }
         let attempt = max(record.attempts, 1)
         let context = context(for: record, attempt: attempt, key: "")
