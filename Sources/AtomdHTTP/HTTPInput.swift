@@ -80,6 +80,7 @@ extension HTTPAtom {
             headers.append(("Idempotency-Key", idempotencyKey))
         }
         headers.append(("Accept", "application/json, */*"))
+        try refuseLineBreaks(url: url, headers: headers)
         func milliseconds(_ key: String) -> Duration? {
             if case .integer(let value) = input[key] { return .milliseconds(value) }
             return nil
@@ -95,6 +96,26 @@ extension HTTPAtom {
                            followRedirects: input["follow_redirects"] == .bool(true), maxResponseBytes: limit,
                            unixSocket: text("unix_socket"), caFile: text("ca_file"), clientCertificate: text("client_cert"),
                            clientKey: text("client_key"), insecure: input["insecure"] == .bool(true))
+    }
+
+    /// A CR, LF or NUL in a header or the URL would end the line libcurl
+    /// writes and start another: a value (an output, a variable) could add
+    /// headers of its own or split the request. Refused before anything is
+    /// sent, as a failure that changed nothing.
+    static func refuseLineBreaks(url: String, headers: [(name: String, value: String)]) throws {
+        func breaks(_ text: String) -> Bool {
+            text.utf8.contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }
+        }
+        if breaks(url) {
+            throw AtomError("the url contains a line break or NUL; a URL must be one line (encode such characters as %0D, %0A)",
+                            retryable: false, changedNothing: true)
+        }
+        for (name, value) in headers where breaks(name) || breaks(value) {
+            let which = breaks(name) ? "name" : "value"
+            throw AtomError("the header '\(name.prefix(60).debugDescription.dropFirst().dropLast())' has a line break or NUL in its \(which); "
+                            + "a header is one line (a value from an output or a variable must be checked or encoded first)",
+                            retryable: false, changedNothing: true)
+        }
     }
 
     static func authorization(_ auth: JSONValue) -> String? {

@@ -144,6 +144,34 @@ func input(_ method: String, _ url: String, json: JSONValue? = nil, expect: [Int
         }
     }
 
+    /// A value with CR/LF in a header would add headers of its own (issue
+    /// 17, finding 4): refused before anything is sent, so FakeCloud makes
+    /// nothing, and the failure says it changed nothing.
+    @Test func aLineBreakInAHeaderOrTheURLIsRefusedBeforeSending() async throws {
+        let cloud = try await FakeCloudProcess()
+        let atom = HTTPAtom()
+        let injected = ["X-Trace": "a\r\nIdempotency-Key: forged", "X-Nul": "a\u{0}b", "Bad\nName": "x"]
+        for (name, value) in injected {
+            do {
+                _ = try await atom.execute(input("POST", cloud.base + "/servers", json: .object(["name": .string("web-1")]),
+                                                 expect: [201], headers: [name: value]), context: context())
+                Issue.record("a header \(name.debugDescription) with \(value.debugDescription) was sent")
+            } catch let error as AtomError {
+                #expect(error.changedNothing, "\(error.message)")
+                #expect(!error.retryable)
+                #expect(error.message.contains("line break or NUL"), "\(error.message)")
+            }
+        }
+        await #expect(throws: AtomError.self) {
+            _ = try await atom.execute(input("POST", cloud.base + "/servers\r\nX-Injected: 1", expect: [201]), context: context())
+        }
+        #expect(try await cloud.creates() == 0)
+        // The same request without the line break goes through.
+        _ = try await atom.execute(input("POST", cloud.base + "/servers", json: .object(["name": .string("web-1")]), expect: [201],
+                                         headers: ["X-Trace": "a b"]), context: context())
+        #expect(try await cloud.creates() == 1)
+    }
+
     @Test func queriesAreEncodedAndOnlyHTTPSchemesAreAllowed() throws {
         let request = try HTTPAtom.request(input("GET", "http://127.0.0.1:9/x", query: ["q": "a b&c=d", "z": "1"]), idempotencyKey: "k")
         #expect(request.url == "http://127.0.0.1:9/x?q=a%20b%26c%3Dd&z=1")

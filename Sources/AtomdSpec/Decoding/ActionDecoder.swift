@@ -114,6 +114,7 @@ struct ActionDecoder {
             }
         }
         let url = keys("url").flatMap { context.template($0, "url") }
+        if let url { refuseLineBreaks(url.literalParts, at: url.location, "the url") }
         if keys("url") == nil {
             context.error(node.location, "'http' needs 'url'")
         }
@@ -196,8 +197,19 @@ struct ActionDecoder {
     }
 
     private func decodeHeaders(_ node: YAMLNode, _ field: String) -> [HTTPAction.Header] {
-        context.templateMap(node, field, keys: "header name", pattern: nil)
-            .map { HTTPAction.Header(name: $0.name, value: $0.value) }
+        let pairs = context.templateMap(node, field, keys: "header name", pattern: nil)
+        if field == "headers" {
+            for pair in pairs { refuseLineBreaks(pair.name + pair.value.literalParts, at: pair.value.location, "the header '\(pair.name)'") }
+        }
+        return pairs.map { HTTPAction.Header(name: $0.name, value: $0.value) }
+    }
+
+    /// A CR, LF or NUL written into a URL or a header would add lines to the
+    /// request (the http atom refuses values that bring one at run time).
+    private func refuseLineBreaks(_ text: String, at location: SourceLocation, _ what: String) {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) else { return }
+        context.error(location, "\(what) contains a line break or NUL, which would add lines to the request",
+                      hint: "a URL or header is one line: remove it, or encode it in a URL as %0D%0A")
     }
 
     private func decodeExitCodes(_ node: YAMLNode, _ field: String) -> [Int] {

@@ -35,6 +35,14 @@ public struct Template: Sendable, Hashable {
         return text
     }
 
+    /// The literal text, expressions left out.
+    public var literalParts: String {
+        parts.map { part in
+            if case .literal(let literal) = part { return literal }
+            return ""
+        }.joined()
+    }
+
     public var expressions: [Expression] {
         parts.compactMap { part in
             if case .expression(let expression) = part { return expression }
