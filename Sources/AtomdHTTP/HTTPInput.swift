@@ -103,16 +103,14 @@ extension HTTPAtom {
     /// headers of its own or split the request. Refused before anything is
     /// sent, as a failure that changed nothing.
     static func refuseLineBreaks(url: String, headers: [(name: String, value: String)]) throws {
-        func breaks(_ text: String) -> Bool {
-            text.utf8.contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }
-        }
+        let breaks = HTTPAction.breaksALine
         if breaks(url) {
             throw AtomError("the url contains a line break or NUL; a URL must be one line (encode such characters as %0D, %0A)",
                             retryable: false, changedNothing: true)
         }
         for (name, value) in headers where breaks(name) || breaks(value) {
             let which = breaks(name) ? "name" : "value"
-            throw AtomError("the header '\(name.prefix(60).debugDescription.dropFirst().dropLast())' has a line break or NUL in its \(which); "
+            throw AtomError("the header \(String(name.prefix(60)).debugDescription) has a line break or NUL in its \(which); "
                             + "a header is one line (a value from an output or a variable must be checked or encoded first)",
                             retryable: false, changedNothing: true)
         }

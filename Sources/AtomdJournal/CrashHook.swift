@@ -44,8 +44,9 @@ public final class CrashHook: Sendable {
         #endif
     }
 
-    /// Whether a crash is armed: writes are then committed one at a time, so
-    /// that "the Nth write" means exactly one transition.
+    /// Whether a crash is armed or writes are tallied: writes are then
+    /// committed one at a time (no group commit), so that "the Nth write"
+    /// is one transaction of one run, in a tallied run as in a crashed one.
     public var isArmed: Bool { target != nil || tally != nil }
 
     /// Around one journal write.

@@ -207,7 +207,7 @@ struct ActionDecoder {
     /// A CR, LF or NUL written into a URL or a header would add lines to the
     /// request (the http atom refuses values that bring one at run time).
     private func refuseLineBreaks(_ text: String, at location: SourceLocation, _ what: String) {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }) else { return }
+        guard HTTPAction.breaksALine(text) else { return }
         context.error(location, "\(what) contains a line break or NUL, which would add lines to the request",
                       hint: "a URL or header is one line: remove it, or encode it in a URL as %0D%0A")
     }

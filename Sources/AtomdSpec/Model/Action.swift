@@ -80,6 +80,13 @@ public struct ShellAction: Sendable, Hashable {
 
 /// `http:`: one request to a remote API.
 public struct HTTPAction: Sendable, Hashable {
+    /// Whether `text` holds a CR, LF or NUL: in a URL or a header it would
+    /// end the line and start another, adding headers of its own. Refused
+    /// at validation (written literally) and by the http atom (from values).
+    public static func breaksALine(_ text: String) -> Bool {
+        text.utf8.contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }
+    }
+
     public var method: String
     public var url: Template
     public var headers: [Header]
