@@ -4,15 +4,18 @@ import AtomdSpec
 /// The `run` atom's input: built from a `run:` action (a step's, or its
 /// `revert:`, `check:` or `state:`), journaled, and read back by the atom.
 extension ShellCommand {
-    /// The input for a `run:` action with the values known now. Every
-    /// substitution in the script becomes one single-quoted shell word.
+    /// The input for a `run:` action with the values known now. A value in
+    /// the script goes into an environment variable of its own, and the
+    /// script gets a reference to it written for its quoting context.
     static func input(for shell: ShellAction, values: ActionValues) throws(EvaluationError) -> JSONValue {
         var env: [String: JSONValue] = [:]
         for variable in values.environment + shell.env {
             env[variable.name] = .string(try values.string(variable.value))
         }
+        let script = try script(shell, values: values)
+        env.merge(script.values.mapValues(JSONValue.string)) { _, value in value }
         var input: [String: JSONValue] = [
-            "script": .string(try script(shell.script, values: values)),
+            "script": .string(script.text),
             "env": .object(env),
         ]
         if let path = shell.shell { input["shell"] = .string(path) }
@@ -26,21 +29,37 @@ extension ShellCommand {
         return .object(input)
     }
 
-    /// So a value can never inject shell syntax (`'; rm -rf /'` stays one
-    /// harmless argument).
-    static func script(_ template: Template, values: ActionValues) throws(EvaluationError) -> String {
-        var script = ""
-        for part in template.parts {
+    /// The script with references in place of its values, and the values
+    /// by variable name. Validation refuses the contexts and interpreters
+    /// that cannot take a value; a job built in code is refused here.
+    static func script(_ shell: ShellAction, values: ActionValues) throws(EvaluationError)
+        -> (text: String, values: [String: String]) {
+        let expressions = shell.script.expressions
+        guard !expressions.isEmpty else { return (shell.script.literalParts, [:]) }
+        guard shell.takesValuesInScript else {
+            throw EvaluationError(message: "\(shell.shell ?? "this interpreter") cannot take '${{' values in its script text; pass them through env:")
+        }
+        let places = ScriptScanner.contexts(of: shell.script)
+        var text = ""
+        var variables: [String: String] = [:]
+        var index = 0
+        for part in shell.script.parts {
             switch part {
-            case .literal(let text): script += text
-            case .expression(let expression): script += shellQuote(try values.evaluator.evaluate(expression).interpolated)
+            case .literal(let literal): text += literal
+            case .expression(let expression):
+                let place = places[index]
+                index += 1
+                if let refusal = place.refusal { throw EvaluationError(message: refusal.message) }
+                let value = try values.evaluator.evaluate(expression).interpolated
+                guard !value.utf8.contains(0) else {
+                    throw EvaluationError(message: "the value of ${{ \(expression.source) }} contains a NUL byte, which no environment variable can hold")
+                }
+                let name = ShellAction.valueVariablePrefix + String(index)
+                variables[name] = value
+                text += place.reference(to: name)
             }
         }
-        return script
-    }
-
-    static func shellQuote(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return (text, variables)
     }
 
     /// Reads the input `input(for:values:)` built.

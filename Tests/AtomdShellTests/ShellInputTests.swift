@@ -25,6 +25,50 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: marker))
     }
 
+    /// A script line in one quoting context, and what it must write to
+    /// `seen` given the value: the value itself, never altered.
+    struct Place: Sendable, CustomStringConvertible {
+        var description: String
+        var script: String
+        var seen: @Sendable (String) -> String
+        var bashOnly = false
+    }
+
+    static let places: [Place] = [
+        Place(description: "bare", script: "printf '%s' ${{ vars.evil }} > seen", seen: { $0 }),
+        Place(description: "double-quoted", script: "printf '%s' \"<${{ vars.evil }}>\" > seen", seen: { "<\($0)>" }),
+        Place(description: "single-quoted", script: "printf '%s' '<${{ vars.evil }}>' > seen", seen: { "<\($0)>" }),
+        Place(description: "ANSI-quoted", script: "printf '%s' $'<\\t${{ vars.evil }}>' > seen", seen: { "<\t\($0)>" }, bashOnly: true),
+        Place(description: "assignment", script: "x=${{ vars.evil }}; printf '%s' \"$x\" > seen", seen: { $0 }),
+        Place(description: "parameter default", script: "printf '%s' \"${NOT_SET:-${{ vars.evil }}}\" > seen", seen: { $0 }),
+        Place(description: "command substitution", script: "printf '%s' \"$(printf '%s.' ${{ vars.evil }})\" > seen", seen: { $0 + "." }),
+        Place(description: "heredoc", script: "cat > seen <<EOF\n<${{ vars.evil }}>\nEOF", seen: { "<\($0)>\n" }),
+        Place(description: "comment", script: "# ${{ vars.evil }}\nprintf ok > seen", seen: { _ in "ok" }),
+    ]
+
+    static let shells = ["bash", "sh"]
+
+    /// DESIGN.md section 2: whatever the quoting context, a value is data. The
+    /// value tries every way out: closing quotes, `$(…)`, backquotes, a
+    /// backslash at the end, a heredoc's delimiter on a line of its own.
+    @Test(arguments: places, shells)
+    func aHostileValueIsDataInEveryQuotingContext(_ place: Place, _ shell: String) async throws {
+        if place.bashOnly, shell != "bash" { return }
+        let (supervisor, directory) = try makeSupervisor()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let marker = directory + "/injected"
+        let evil = "x' \" $(touch \(marker)) `touch \(marker)`;touch \(marker) #\n$HOME *\nEOF\n'\\"
+        let body = place.script.split(separator: "\n").map { "        " + $0 }.joined(separator: "\n")
+        let run = try action("    run:\n      shell: \(shell)\n      cwd: \(directory)\n      script: |\n\(body)\n")
+        let values = ActionValues(evaluator: ExpressionEvaluator(contexts: ["vars": .object(["evil": .string(evil)])]),
+                                  environment: [])
+        let input = try ShellAtom(supervisor: supervisor).input(for: run, values: values)
+        #expect(!input["script"].interpolated.contains("touch"), "the value went into the script text")
+        _ = try await ShellAtom(supervisor: supervisor).execute(input, context: context())
+        #expect(try String(contentsOfFile: directory + "/seen", encoding: .utf8) == place.seen(evil))
+        #expect(!FileManager.default.fileExists(atPath: marker), "the value ran a command")
+    }
+
     @Test func everyFieldOfTheActionReachesTheProcess() async throws {
         let (supervisor, directory) = try makeSupervisor()
         let atom = ShellAtom(supervisor: supervisor)

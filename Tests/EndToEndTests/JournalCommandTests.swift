@@ -81,9 +81,9 @@ import Testing
               - id: talk
                 run: |
                   echo before
-                  while [ ! -e "$ATOMD_HOME_MARK" ]; do sleep 0.05; done
+                  while [ ! -e "$HOME_MARK" ]; do sleep 0.05; done
                   echo after
-                env: { ATOMD_HOME_MARK: \(home)/go }
+                env: { HOME_MARK: \(home)/go }
             """)
         let running = try AtomdProcess.start(["run", file, "--home", home])
         try await running.waitForOutput(containing: "before")

@@ -74,7 +74,9 @@ struct ActionDecoder {
 
     private func decodeShell(_ node: YAMLNode) -> Action? {
         if case .scalar = node.kind {
-            return context.template(node, "run").map { .run(ShellAction(script: $0)) }
+            let script = context.template(node, "run")
+            if let script { refuseUnsafeValues(script, shell: nil) }
+            return script.map { .run(ShellAction(script: $0)) }
         }
         guard var keys = MappingReader(node, "'run'", context: context) else { return nil }
         let script = keys("script").flatMap { context.template($0, "script") }
@@ -95,10 +97,26 @@ struct ActionDecoder {
         let killGrace = keys("kill_grace").flatMap { context.duration($0, "kill_grace") }
         let keepRunning = keys("keep_running").flatMap { context.bool($0, "keep_running") } ?? false
         keys.finish()
+        if let script { refuseUnsafeValues(script, shell: shell) }
         return script.map {
             .run(ShellAction(script: $0, shell: shell, env: env, cwd: cwd, user: user, group: group,
                              successCodes: successCodes, absentCodes: absentCodes, killGrace: killGrace,
                              keepRunning: keepRunning))
+        }
+    }
+
+    /// Values reach a script as data or not at all (DESIGN.md section 2):
+    /// only a POSIX shell can take them, and not in every context.
+    private func refuseUnsafeValues(_ script: Template, shell: String?) {
+        guard let first = script.expressions.first else { return }
+        guard ShellAction(script: script, shell: shell).takesValuesInScript else {
+            let reader = shell == "python3" ? "os.environ['NAME']" : "the environment"
+            context.error(first.location, "\(shell ?? "this interpreter") cannot take '${{' values in its script text safely",
+                          hint: "pass the value through the step's env: { NAME: \"${{ \(first.source) }}\" } and read \(reader)")
+            return
+        }
+        for (expression, place) in zip(script.expressions, ScriptScanner.contexts(of: script)) {
+            if let refusal = place.refusal { context.error(expression.location, refusal.message, hint: refusal.hint) }
         }
     }
 

@@ -68,7 +68,13 @@ struct JobDecoder {
     }
 
     func decodeEnvironment(_ node: YAMLNode, _ field: String) -> [EnvironmentVariable] {
-        context.templateMap(node, field, keys: "environment variable name", pattern: .identifier)
+        if case .mapping(let pairs) = node.kind {
+            for pair in pairs where pair.key.scalarText.hasPrefix("ATOMD_") {
+                context.error(pair.key.location, "environment variable names starting with ATOMD_ are atomd's own",
+                              hint: "choose another name")
+            }
+        }
+        return context.templateMap(node, field, keys: "environment variable name", pattern: .identifier)
             .map { EnvironmentVariable(name: $0.name, value: $0.value) }
     }
 

@@ -76,6 +76,18 @@ public struct ShellAction: Sendable, Hashable {
 
     /// Shells that may be named without a path.
     public static let namedShells = ["bash", "sh", "python3"]
+
+    /// Whether the interpreter is a POSIX shell, the only kind whose script
+    /// can take `${{ }}` values as data (by environment references written
+    /// for their quoting context). Another interpreter's text cannot.
+    public var takesValuesInScript: Bool {
+        let name = shell.map { String($0.split(separator: "/").last ?? "") } ?? "bash"
+        return ["bash", "sh", "dash"].contains(name)
+    }
+
+    /// The prefix of the environment variables that carry a script's values;
+    /// with the rest of `ATOMD_`, reserved.
+    public static let valueVariablePrefix = "ATOMD_VALUE_"
 }
 
 /// `http:`: one request to a remote API.
