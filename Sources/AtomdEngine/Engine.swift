@@ -52,17 +52,34 @@ public struct Engine: Sendable {
             vars[name] = value
         }
         let runID = request.runID ?? RunID.make()
+        let mask = SecretMask(request.secrets.values)
+        var contexts: [String: JSONValue] = [
+            "vars": .object(vars),
+            "secrets": .object(request.secrets.mapValues(JSONValue.string)),
+            "run": .object(["id": .string(runID), "name": .string(request.job.name), "status": .string(RunStatus.running.rawValue)]),
+        ]
+        contexts["env"] = try environment(of: request.job, contexts: contexts, mask: mask)
+        contexts["run"] = nil
         let hub = EventHub(runID: runID, listeners: listeners, sequence: recovered?.lastSequence ?? 0)
-        let state = RunState(runID: runID, table: table, hub: hub, journal: journal, redact: Redactor(request.secrets.values),
-                             recovered: recovered)
-        let executor = RunExecutor(
-            job: request.job, table: table, state: state, registry: registry, locks: locks,
-            baseContexts: [
-                "vars": .object(vars),
-                "env": .object(request.environment.mapValues(JSONValue.string)),
-                "secrets": .object(request.secrets.mapValues(JSONValue.string)),
-            ])
+        let state = RunState(runID: runID, table: table, hub: hub, journal: journal, redact: mask, recovered: recovered)
+        let executor = RunExecutor(job: request.job, table: table, state: state, registry: registry, locks: locks,
+                                   baseContexts: contexts)
         return RunHandle(runID: runID, state: state, task: Task { await executor.run() })
+    }
+
+    /// `env.*`: the job's `env:`, not atomd's own environment, which may hold
+    /// its secrets and is not the job author's to read.
+    private func environment(of job: Job, contexts: [String: JSONValue], mask: SecretMask) throws(RunSetupError) -> JSONValue {
+        let evaluator = ExpressionEvaluator(contexts: contexts, taint: mask)
+        var values: [String: JSONValue] = [:]
+        for variable in job.env {
+            do {
+                values[variable.name] = .string(try evaluator.renderString(variable.value))
+            } catch {
+                throw RunSetupError("env \(variable.name): \(mask(error.message))")
+            }
+        }
+        return .object(values)
     }
 }
 
@@ -73,17 +90,13 @@ public struct RunRequest: Sendable {
     public var runID: String?
     /// `--var` overrides; each must be declared in the job's `vars`.
     public var vars: [String: JSONValue]
-    /// The environment expressions see as `env.*`.
-    public var environment: [String: String]
     /// Resolved secret values by name (redacted in everything published).
     public var secrets: [String: String]
 
-    public init(job: Job, runID: String? = nil, vars: [String: JSONValue] = [:], environment: [String: String] = [:],
-                secrets: [String: String] = [:]) {
+    public init(job: Job, runID: String? = nil, vars: [String: JSONValue] = [:], secrets: [String: String] = [:]) {
         self.job = job
         self.runID = runID
         self.vars = vars
-        self.environment = environment
         self.secrets = secrets
     }
 }

@@ -97,7 +97,9 @@ public struct HTTPAtom: Atom {
         do {
             let response = try await client.send(request)
             let elapsed = Int((ContinuousClock.now - started) / .milliseconds(1))
-            context.log("\(response.status) in \(elapsed) ms" + (response.body.isEmpty ? "" : " " + Self.truncated(response.body)))
+            let body = response.body.isEmpty ? ""
+                : context.withholdsOutputs ? " (body withheld: the step masks outputs)" : " " + Self.truncated(response.body)
+            context.log("\(response.status) in \(elapsed) ms" + body)
             return response
         } catch {
             switch error.kind {

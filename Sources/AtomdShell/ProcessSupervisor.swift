@@ -76,7 +76,7 @@ public struct ProcessSupervisor: Sendable {
             try await launch.run(control: control, keepRunning: command.keepRunning, started: { group in
                 if announce { context.note("process group \(group)", data: .object(["process_group": .integer(Int64(group))])) }
             }, tick: { log.flushPending() }) { line, stream in
-                log.append(line, stream: stream)
+                log.append(context.mask(line), stream: stream)
             } live: { line in
                 context.log(line)
             }

@@ -64,6 +64,24 @@ import Testing
         #expect(outcome.report.step("a")?.error?.contains("needs output 'flag'") == true, "\(outcome.report.step("a")?.error ?? "")")
     }
 
+    /// `mask:` outputs are journaled masked; after a crash they are missing
+    /// (a revert needing one says so), never `***` taken for a value.
+    @Test func aMaskedOutputIsJournaledMaskedAndMissingAfterACrash() async throws {
+        let place = TestWorld()
+        let scenario = CrashScenario(job: try load(job(world("alpha", fields: "mask: [flag]") + world("beta"))), world: place)
+        let full = try await scenario.run(crashes: [])
+        let stored = full.events.first { $0.stepID == "alpha" && $0.kind == .step(.succeeded) }
+        #expect(stored?.data?["outputs"]["flag"] == .string("***"))
+        #expect(full.report.step("alpha")?.outputs?["flag"] == .string("***"), "the report leaves the engine masked")
+        #expect(full.report.step("beta")?.outputs?["flag"] == .string("beta"))
+
+        // Write 3 holds alpha's outcome and beta's start.
+        let cut = try await CrashScenario(job: try load(job(world("alpha", fields: "mask: [flag]") + world("beta"))), world: TestWorld())
+            .run(crashes: [(at: 3, after: true)])
+        #expect(cut.report.status == .succeeded)
+        #expect(cut.report.step("alpha")?.outputs == .object([:]), "\(String(describing: cut.report.step("alpha")?.outputs))")
+    }
+
     @Test func aRevertUnderWayRunsAgainAndTheRunEndsReverted() async throws {
         let place = TestWorld()
         let scenario = CrashScenario(job: try load(job(world("a") + world("b", "fail: before"))), world: place)

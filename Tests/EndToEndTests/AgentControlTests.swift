@@ -1,3 +1,4 @@
+import AtomdTestSupport
 import Foundation
 import Testing
 
@@ -225,6 +226,35 @@ import Testing
         #expect(stream.contains(#""kind":"step","path":"a","#) && stream.contains(#""status":"succeeded","step":"a""#), "\(stream)")
         let resumed = try Self.curl(agent.home + "/atomd.sock", "/runs/\(runID)/events", headers: ["Last-Event-ID: \(ids.count - 1)"])
         #expect(resumed.split(separator: "\n").filter { $0.hasPrefix("id: ") } == ["id: \(ids.count)"])
+    }
+
+    /// The secrets audit of SecretsAuditTests, through the agent: the event
+    /// stream, the API's run, logs and list, `failed/NAME.error.json`, the
+    /// agent's own log, and every file under its home.
+    @Test(.timeLimit(.minutes(2))) func noFormOfASecretLeavesTheAgent() async throws {
+        let cloud = try await FakeCloudProcess()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-audit-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let credsFile = try SecretsAuditTests.credentials(in: scratch)
+        let agent = try AgentProcess.start(environment: SecretsAuditTests.environment)
+        defer { try? FileManager.default.removeItem(atPath: agent.home) }
+        try await agent.waitForLog("ready:")
+        try agent.drop("audit.yaml", SecretsAuditTests.job(cloud: cloud.base, credsFile: credsFile))
+        let filed = try await agent.waitForFiled(1)
+        #expect(filed.failed == ["audit.yaml"], "\(agent.log)")
+        let socket = agent.home + "/atomd.sock"
+        let list = try Self.curl(socket, "/runs")
+        let runs = try #require(try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [String: Any])
+        let runID = try #require(((runs["runs"] as? [[String: Any]])?.first)?["id"] as? String)
+        var shown = [("GET /runs", list)]
+        for path in ["/runs/\(runID)", "/runs/\(runID)/events", "/runs/\(runID)/logs", "/runs/\(runID)/logs?step=echo"] {
+            shown.append(("GET \(path)", try Self.curl(socket, path)))
+        }
+        #expect(shown.contains { $0.1.contains("token ***") }, "the audit sees the step's output: \(shown)")
+        _ = agent.stop()
+        shown.append(("the agent's log", agent.log))
+        let servers = try await SecretsAuditTests.maskedServerIDs(cloud, count: 1)
+        SecretsAuditTests.expectNoSecret(shown: shown, home: agent.home, maskedOutputs: servers)
     }
 
     @Test func logsFollowsARunOfTheAgentUntilItEnds() async throws {

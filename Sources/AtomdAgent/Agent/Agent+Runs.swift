@@ -48,7 +48,7 @@ extension Agent {
             return
         }
         launch(file, runID: runID, job: job) { engine throws(RunSetupError) in
-            try engine.start(RunRequest(job: job, runID: runID, environment: ProcessInfo.processInfo.environment, secrets: secrets))
+            try engine.start(RunRequest(job: job, runID: runID, secrets: secrets))
         } registry: { registry }
     }
 
@@ -71,7 +71,7 @@ extension Agent {
         }
         guard let (registry, secrets) = await prepare(job, file: file, runID: runID) else { return }
         launch(file, runID: runID, job: job, resumed: true) { engine throws(RunSetupError) in
-            try engine.resume(RunRequest(job: job, runID: runID, vars: run.vars, environment: ProcessInfo.processInfo.environment,
+            try engine.resume(RunRequest(job: job, runID: runID, vars: run.vars,
                                          secrets: secrets), history: history)
         } registry: { registry }
     }

@@ -156,11 +156,19 @@ public struct AtomContext: Sendable {
     /// The key of the execute attempt this call executes, undoes or probes:
     /// what the processes a shell step started carry.
     public var attemptKey: String
+    /// The run's secrets and the values derived from them: an atom masks
+    /// what it stores itself (a shell step's log file) with it.
+    public var mask: SecretMask
+    /// The step declares outputs that are secrets (`mask:`), which are masked
+    /// only once the step reports them: until then an atom shows nothing
+    /// they could be in (the http atom withholds response bodies).
+    public var withholdsOutputs = false
     let logSink: @Sendable (String) -> Void
     let progressSink: @Sendable (Double, String?) -> Void
     let noteSink: @Sendable (String, JSONValue?) -> Void
 
     public init(runID: String, stepPath: String, attempt: Int, idempotencyKey: String, attemptKey: String? = nil,
+                mask: SecretMask = SecretMask(),
                 log: @escaping @Sendable (String) -> Void = { _ in },
                 progress: @escaping @Sendable (Double, String?) -> Void = { _, _ in },
                 note: @escaping @Sendable (String, JSONValue?) -> Void = { _, _ in }) {
@@ -169,6 +177,7 @@ public struct AtomContext: Sendable {
         self.attempt = attempt
         self.idempotencyKey = idempotencyKey
         self.attemptKey = attemptKey ?? idempotencyKey
+        self.mask = mask
         self.logSink = log
         self.progressSink = progress
         self.noteSink = note

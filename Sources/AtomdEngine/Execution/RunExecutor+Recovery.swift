@@ -88,7 +88,7 @@ extension RunExecutor {
     /// input lost a secret, it is resolved again, and used only if it
     /// redacts to exactly what was recorded (same job, same values).
     private func restoredInput(_ step: Step, _ record: StepRecord, frame: Frame) async -> JSONValue? {
-        guard let recorded = record.input, recorded.json.contains(Redactor.mask),
+        guard let recorded = record.input, recorded.json.contains(SecretMask.mask),
               let resolved = try? await resolveInput(step, frame: frame, attempt: max(record.attempts, 1)),
               state.redact(resolved) == recorded
         else { return record.input }

@@ -181,6 +181,7 @@ extension RunExecutor {
         guard await state[step.id]?.before == nil else { return false }
         let answer = await check(step, input: input, outputs: nil, frame: frame)
         if step.converge, case .present(let outputs)? = answer {
+            for name in step.mask { if let value = outputs?[name] { state.redact.add(value) } }
             await state.move(step.id, to: .skipped, detail: "skipped (already present)", data: outputs) {
                 $0.effect = .preexisting
                 $0.outputs = outputs
@@ -215,6 +216,7 @@ extension RunExecutor {
             }
             outputs = .object(declared)
         }
+        for name in step.mask { state.redact.add(outputs[name]) }
         var data = await state[step.id]?.stateData ?? [:]
         data["outputs"] = outputs
         if let details = result.details { data["details"] = details }

@@ -92,9 +92,9 @@ struct RunExecutor: Sendable {
         // Sized once: grown by doubling, a 10,000-step report briefly held twice its size.
         var steps: [StepRecord] = []
         steps.reserveCapacity(order.count)
-        for id in order { if let record = records[id] { steps.append(record) } }
+        for id in order { if let record = records[id] { steps.append(record.masked(by: state.redact)) } }
         return RunReport(runID: state.runID, job: job.name, status: await state.status,
-                         steps: steps, error: await state.journalFailure,
+                         steps: steps, error: await state.journalFailure.map(state.redact.callAsFunction),
                          finally: table.finally.flatMap(table.subtree))
     }
 
@@ -107,7 +107,7 @@ struct RunExecutor: Sendable {
         contexts["step"] = .object(["id": .string(id), "attempt": .integer(Int64(attempt))])
         contexts.merge(frame.contexts) { _, new in new }
         contexts.merge(extra) { _, new in new }
-        return ExpressionEvaluator(contexts: contexts)
+        return ExpressionEvaluator(contexts: contexts, taint: state.redact)
     }
 
     /// Job env and step env, in that order.
@@ -131,12 +131,14 @@ struct RunExecutor: Sendable {
     /// `key`: this request's idempotency key (empty for a check); the
     /// context also carries the key of the execute attempt it belongs to.
     func context(for record: StepRecord, attempt: Int, key: String) -> AtomContext {
-        AtomContext(runID: state.runID, stepPath: record.path, attempt: attempt, idempotencyKey: key,
-                    attemptKey: record.executeKey(runID: state.runID),
+        var context = AtomContext(runID: state.runID, stepPath: record.path, attempt: attempt, idempotencyKey: key,
+                    attemptKey: record.executeKey(runID: state.runID), mask: state.redact,
                     log: { [state] line in state.log(record, attempt: attempt, line: line) },
                     progress: { [state] fraction, note in
                         state.progress(record, attempt: attempt, fraction: fraction, note: note)
                     },
                     note: { [notes] text, data in notes.send(.init(stepID: record.id, text: text, data: data)) })
+        context.withholdsOutputs = !(table[record.id]?.step.mask.isEmpty ?? true)
+        return context
     }
 }

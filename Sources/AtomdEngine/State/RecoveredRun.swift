@@ -48,7 +48,7 @@ struct RecoveredRun: Sendable {
                 resetInside(id, table: table)
             }
             record.status = next
-            apply(next, event, to: &record)
+            apply(next, event, to: &record, step: table[id]?.step)
             records[id] = record
         case .note:
             // A revert's later attempts are announced with their number, so
@@ -60,7 +60,7 @@ struct RecoveredRun: Sendable {
         }
     }
 
-    private mutating func apply(_ next: StepStatus, _ event: EngineEvent, to record: inout StepRecord) {
+    private mutating func apply(_ next: StepStatus, _ event: EngineEvent, to record: inout StepRecord, step: Step?) {
         switch next {
         case .running:
             if let attempt = event.attempt { record.attempts = max(record.attempts, attempt) }
@@ -84,12 +84,12 @@ struct RecoveredRun: Sendable {
             completions += 1
             record.completion = completions
             record.effect = event.effect ?? (next == .succeeded ? .made : .none)
-            if next == .succeeded { record.outputs = event.data?["outputs"] }
+            if next == .succeeded { record.outputs = Self.unmasked(event.data?["outputs"], step: step) }
             if next != .skipped {
                 record.stateBefore = event.data?["old_state"].unlessNull ?? record.stateBefore
                 record.stateAfter = event.data?["new_state"].unlessNull
             }
-            if next == .skipped, event.effect == .preexisting { record.outputs = event.data }
+            if next == .skipped, event.effect == .preexisting { record.outputs = Self.unmasked(event.data, step: step) }
             if next == .failed || next == .ignored { record.error = event.detail }
         case .reverting:
             record.revertAttempt = 1
@@ -117,4 +117,14 @@ struct RecoveredRun: Sendable {
             records[id] = StepRecord(id: id, path: path)
         }
     }
+
+    /// Outputs under `mask:` were journaled masked: they are missing, not
+    /// `***`, so that a revert needing one fails and says so instead of
+    /// acting on the mask.
+    private static func unmasked(_ outputs: JSONValue?, step: Step?) -> JSONValue? {
+        guard let step, !step.mask.isEmpty, case .object(var members)? = outputs else { return outputs }
+        for name in step.mask where members[name] == .string(SecretMask.mask) { members[name] = nil }
+        return .object(members)
+    }
+
 }

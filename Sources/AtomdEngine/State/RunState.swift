@@ -9,7 +9,7 @@ actor RunState {
     let table: JobTable
     private let hub: EventHub
     private let journal: (any Journal)?
-    let redact: Redactor
+    let redact: SecretMask
 
     private(set) var status: RunStatus = .queued
     private(set) var records: [String: StepRecord] = [:]
@@ -44,7 +44,7 @@ actor RunState {
     private var mainTask: Task<Bool, Never>?
 
     /// `recovered`: the state a journal left, for a resumed run.
-    init(runID: String, table: JobTable, hub: EventHub, journal: (any Journal)?, redact: Redactor,
+    init(runID: String, table: JobTable, hub: EventHub, journal: (any Journal)?, redact: SecretMask,
          recovered: RecoveredRun? = nil) {
         self.runID = runID
         self.table = table

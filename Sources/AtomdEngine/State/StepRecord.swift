@@ -111,3 +111,21 @@ public enum BeforeProbe: String, Sendable, Hashable, Codable {
         }
     }
 }
+
+extension StepRecord {
+    /// The record as it may leave the engine (in a run's report): every
+    /// value and message with the run's secrets masked.
+    func masked(by mask: SecretMask) -> StepRecord {
+        guard !mask.isEmpty else { return self }
+        var record = self
+        record.input = input.map(mask.callAsFunction)
+        record.outputs = outputs.map(mask.callAsFunction)
+        record.error = error.map(mask.callAsFunction)
+        record.compensation = compensation.map(mask.callAsFunction)
+        record.retryContext = retryContext.map(mask.callAsFunction)
+        record.stateBefore = stateBefore.map(mask.callAsFunction)
+        record.stateAfter = stateAfter.map(mask.callAsFunction)
+        record.nothingToUndo = nothingToUndo.map(mask.callAsFunction)
+        return record
+    }
+}

@@ -25,6 +25,7 @@ struct StepDecoder {
         let env = keys("env").map { JobDecoder(context: context).decodeEnvironment($0, "env") } ?? []
         let timeout = keys("timeout").flatMap { context.duration($0, "timeout") }
         let outputs = keys("outputs").map(decodeOutputs) ?? []
+        let mask = keys("mask").map { decodeMask($0, outputs: outputs, hasDeclaredOutputs: keys.has("outputs")) } ?? []
         let continueOnError = keys("continue_on_error").flatMap { context.bool($0, "continue_on_error") } ?? false
         let lock = keys("lock").flatMap { context.name($0, "lock name", pattern: .label) }
         let needs = decodeNeeds(keys("needs"), at: keys.keyLocation("needs"), parentMode: parentMode)
@@ -80,6 +81,7 @@ struct StepDecoder {
         step.env = env
         step.timeout = timeout ?? (step.group == nil ? defaults.timeout : nil)
         step.outputs = outputs
+        step.mask = mask
         step.continueOnError = continueOnError
         step.lock = lock
         step.needs = needs
@@ -89,6 +91,20 @@ struct StepDecoder {
     private func decodeOutputs(_ node: YAMLNode) -> [Step.Output] {
         context.templateMap(node, "outputs", keys: "output name", pattern: .identifier)
             .map { Step.Output(name: $0.name, value: $0.value) }
+    }
+
+    /// `mask:`: outputs that are secrets (a token an API returned). A name
+    /// must be a declared output when the step declares outputs.
+    private func decodeMask(_ node: YAMLNode, outputs: [Step.Output], hasDeclaredOutputs: Bool) -> [String] {
+        context.stringList(node, "mask").compactMap { name, location in
+            if hasDeclaredOutputs, !outputs.contains(where: { $0.name == name }) {
+                let declared = outputs.map(\.name)
+                context.error(location, "'mask' names '\(name)', which the step does not declare under 'outputs'",
+                              hint: Suggestion.hint(for: name, in: declared) ?? "declared outputs: \(declared.joined(separator: ", "))")
+                return nil
+            }
+            return name
+        }
     }
 
     private func decodeNeeds(_ node: YAMLNode?, at location: SourceLocation, parentMode: Group.Mode) -> [StepReference] {

@@ -77,3 +77,18 @@ public struct ExpressionNode: Sendable, Hashable {
         }
     }
 }
+
+extension ExpressionNode {
+    /// Whether the expression reads the context `name` anywhere.
+    public func reads(context name: String) -> Bool {
+        switch kind {
+        case .literal: false
+        case .context(let context): context == name
+        case .member(let base, _): base.reads(context: name)
+        case .index(let base, let index): base.reads(context: name) || index.reads(context: name)
+        case .call(_, let arguments): arguments.contains { $0.reads(context: name) }
+        case .not(let operand): operand.reads(context: name)
+        case .binary(_, let left, let right): left.reads(context: name) || right.reads(context: name)
+        }
+    }
+}

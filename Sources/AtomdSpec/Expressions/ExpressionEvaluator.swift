@@ -16,13 +16,20 @@ public struct EvaluationError: Error, Sendable, Hashable, CustomStringConvertibl
 /// their values. Missing properties are null, as in GitHub Actions.
 public struct ExpressionEvaluator: Sendable {
     public var contexts: [String: JSONValue]
+    /// Where the value of an expression that reads `secrets` goes: a value
+    /// derived from a secret (`fromJSON(secrets.creds).password`, a header
+    /// built around a token) is masked like the secret itself.
+    public var taint: SecretMask?
 
-    public init(contexts: [String: JSONValue]) {
+    public init(contexts: [String: JSONValue], taint: SecretMask? = nil) {
         self.contexts = contexts
+        self.taint = taint
     }
 
     public func evaluate(_ expression: Expression) throws(EvaluationError) -> JSONValue {
-        try evaluate(expression.root)
+        let value = try evaluate(expression.root)
+        if let taint, expression.root.reads(context: "secrets") { taint.add(value) }
+        return value
     }
 
     /// A sole-expression template keeps its value's type; anything else is a string.

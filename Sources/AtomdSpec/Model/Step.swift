@@ -13,6 +13,9 @@ public struct Step: Sendable, Hashable {
     @Boxed public var retry: RetryPolicy?
     /// Declared outputs: name and the expression that computes it after execute.
     public var outputs: [Output]
+    /// Outputs that are secrets: masked from the moment the step reports
+    /// them, like the job's `secrets`, and never journaled in clear.
+    public var mask: [String] = []
     public var revert: Revert
     @Boxed public var check: AuxiliaryAction?
     /// `state:`: probed before and after execute (and again before a

@@ -15,7 +15,7 @@ struct JobValidator {
         }
         GraphValidator(report: report).validate(job.steps + job.finally)
         let references = ReferenceChecker(job: job, index: index, report: report)
-        let jobSite = ReferenceChecker.Site(stepID: nil, contexts: [.vars, .env, .secrets, .run])
+        let jobSite = ReferenceChecker.Site(stepID: nil, contexts: [.vars, .secrets, .run])
         for variable in job.env { references.check(variable.value, at: jobSite) }
         for step in job.steps + job.finally {
             checkReferences(step, references, retryGroups: [])

@@ -142,7 +142,10 @@ struct ReferenceChecker {
                        Suggestion.hint(for: first, in: allowed) ?? "it has \(allowed.joined(separator: ", "))")
             }
         case .env:
-            break
+            if !job.env.contains(where: { $0.name == first }) {
+                report(at(0), "the job's env: declares no '\(first)'",
+                       "env.NAME reads the job's env:, not atomd's own environment (which may hold its secrets): declare \(first) under env:, or read atomd's variable as a secret: secrets: { \(first.lowercased()): { env: \(first) } }")
+            }
         }
     }
 
@@ -164,6 +167,7 @@ struct ReferenceChecker {
         case .retry, .groups: "'\(context.rawValue)' is only set inside a group that has 'retry: { times }' or 'retry: { for_each }'"
         case .state: "'state' is read in the check and revert of a step that has a 'state:' probe (or a plugin atom that reports state)"
         case .steps, .step: "'\(context.rawValue)' is not available in job-level env; steps have not run yet"
+        case .env: "'env' is not available in job-level env, which is what defines it; use the value itself, a var or a secret"
         default: "'\(context.rawValue)' is not available here"
         }
     }

@@ -53,7 +53,7 @@ struct ResumeCommand: AsyncParsableCommand {
         let job = try JobFile.parse(Array(run.jobText.utf8), file: label)
         let request: RunRequest
         do {
-            request = RunRequest(job: job, runID: run.id, vars: run.vars, environment: ProcessInfo.processInfo.environment,
+            request = RunRequest(job: job, runID: run.id, vars: run.vars,
                                  secrets: try SecretResolver.resolve(job.secrets))
         } catch {
             Output.error("\(label): error: \(error)")

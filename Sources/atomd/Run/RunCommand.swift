@@ -55,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
         let overrides: [String: JSONValue]
         do {
             overrides = try Self.parseVars(vars)
-            request = RunRequest(job: job, runID: RunID.make(), vars: overrides, environment: ProcessInfo.processInfo.environment,
+            request = RunRequest(job: job, runID: RunID.make(), vars: overrides,
                                  secrets: try SecretResolver.resolve(job.secrets))
         } catch {
             Output.error("\(file): error: \(error)")

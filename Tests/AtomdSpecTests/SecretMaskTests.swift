@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import AtomdSpec
+
+/// The mask every stored or shown byte passes through (DESIGN.md section 2).
+@Suite struct SecretMaskTests {
+    static let secret = "s3cr3t/pa+ss word"
+
+    @Test func theValueAndItsEncodedFormsAreMasked() {
+        let mask = SecretMask([Self.secret])
+        var unreserved = CharacterSet.alphanumerics
+        unreserved.insert(charactersIn: "-._~")
+        let encoded = Self.secret.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+        for text in [Self.secret, encoded, encoded.lowercased(), encoded.replacingOccurrences(of: "%20", with: "+"),
+                     Self.secret.replacingOccurrences(of: "/", with: "\\/")] {
+            #expect(mask("before \(text) after") == "before *** after", "\(text)")
+        }
+    }
+
+    /// A secret inside a longer base64 text (`Basic base64(user:password)`)
+    /// starts at any of three alignments and ends at any; none may leave
+    /// more than the characters shared with its neighbours.
+    @Test(arguments: 0..<6, 0..<4)
+    func base64AtAnyPositionIsMasked(_ before: Int, _ after: Int) {
+        let mask = SecretMask([Self.secret])
+        let bytes = Array(repeating: UInt8(ascii: "u"), count: before) + Array(Self.secret.utf8) + Array(repeating: UInt8(ascii: "x"), count: after)
+        for encoded in [Data(bytes).base64EncodedString(),
+                        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")] {
+            let masked = mask(encoded)
+            #expect(masked.contains("***"), "\(encoded)")
+            // What is left: at most the neighbours' characters, one shared character each side, and padding.
+            let left = masked.count - 3
+            #expect(left <= (before * 4 + 2) / 3 + 1 + (after * 4 + 2) / 3 + 1 + 2, "\(encoded) -> \(masked)")
+        }
+    }
+
+    @Test func eachLineOfAMultiLineSecretIsMasked() {
+        let key = "-----BEGIN KEY-----\nMIIBVwIBADANBgkqhkiG\n-----END KEY-----"
+        let mask = SecretMask([key])
+        #expect(mask("printed: MIIBVwIBADANBgkqhkiG") == "printed: ***")
+        #expect(mask(key) == "***")
+    }
+
+    @Test func valuesAddedLaterAreMaskedFromThenOnAndShortOnesNever() {
+        let mask = SecretMask()
+        #expect(mask.isEmpty)
+        #expect(mask("token tok-123") == "token tok-123")
+        mask.add(.object(["id": .string("tok-123"), "n": .integer(7), "short": .string("ab")]))
+        #expect(mask("token tok-123, ab") == "token ***, ab")
+        #expect(mask(.array([.string("tok-123!")])) == .array([.string("***!")]))
+    }
+
+    @Test func aSecretContainingAnotherIsMaskedWhole() {
+        let mask = SecretMask(["abc", "xxabcxx"])
+        #expect(mask("xxabcxx abc") == "*** ***")
+    }
+
+    static func expression(_ source: String) throws -> AtomdSpec.Expression {
+        AtomdSpec.Expression(source: source, root: try ExpressionParser.parse(source), location: .start)
+    }
+
+    @Test func anExpressionReadingASecretTaintsItsValue() throws {
+        let mask = SecretMask(["{\"user\":\"ops\",\"password\":\"hunter22\"}"])
+        let evaluator = ExpressionEvaluator(contexts: ["secrets": .object(["creds": .string("{\"user\":\"ops\",\"password\":\"hunter22\"}")]),
+                                                       "vars": .object(["who": .string("operator")])], taint: mask)
+        #expect(try evaluator.evaluate(Self.expression("fromJSON(secrets.creds).password")) == .string("hunter22"))
+        #expect(mask("pw=hunter22") == "pw=***")
+        _ = try evaluator.evaluate(Self.expression("vars.who"))
+        #expect(mask("operator") == "operator", "a value read from vars is not a secret")
+    }
+}
