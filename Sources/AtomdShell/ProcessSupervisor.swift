@@ -118,7 +118,8 @@ public struct ProcessSupervisor: Sendable {
             text.map { $0.isLetter || $0.isNumber || "-_./".contains($0) ? $0 : "_" }.map(String.init).joined()
                 .replacingOccurrences(of: "..", with: "_")
         }
-        return "\(logDirectory)/\(safe(context.runID))/\(safe(context.stepPath)).\(context.attempt).log"
+        let phase = context.phase == .execute ? "" : "." + context.phase.rawValue
+        return "\(logDirectory)/\(safe(context.runID))/\(safe(context.stepPath)).\(context.attempt)\(phase).log"
     }
 }
 

@@ -34,14 +34,15 @@ final class StepLog: Sendable {
         flushSize = min(64 << 10, max(1, cap / 4))
         let directory = (path as NSString).deletingLastPathComponent
         // The run's directory usually exists already: one mkdir, no walk.
-        if mkdir(directory, 0o750) != 0, errno != EEXIST {
+        if mkdir(directory, 0o700) != 0, errno != EEXIST {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
                 throw ShellError("cannot create the log directory \(directory): \(error.localizedDescription)")
             }
         }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        // Never through a link someone placed where the log goes.
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw ShellError("cannot create the step log \(path): \(String(cString: strerror(errno)))")
         }
@@ -89,7 +90,7 @@ final class StepLog: Sendable {
     /// (never the whole log in memory), then renames it over the log.
     private func mergeRotated(note: String) {
         let merged = path + ".merged"
-        let output = open(merged, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        let output = open(merged, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard output >= 0 else { return }
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         func copy(_ bytes: UnsafeRawBufferPointer) {
@@ -102,7 +103,7 @@ final class StepLog: Sendable {
         }
         Array(note.utf8).withUnsafeBytes(copy)
         for part in [path + ".1", path] {
-            let input = open(part, O_RDONLY | O_CLOEXEC)
+            let input = open(part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard input >= 0 else { continue }
             while true {
                 let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
@@ -136,7 +137,7 @@ final class StepLog: Sendable {
         if stat(older, &info) == 0 { state.dropped += Int(info.st_size) }
         unlink(older)
         rename(path, older)
-        state.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        state.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         state.written = 0
         state.rotated = true
     }

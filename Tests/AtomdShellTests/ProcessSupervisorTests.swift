@@ -236,6 +236,59 @@ import Testing
         #expect(outcome.tail.last?.hasSuffix(" nobody nobody") == true)
     }
 
+    /// Finding 3 of the hardening issue: a step running as another user used
+    /// to replace `$ATOMD_OUTPUT` with a symlink to a root-only file, whose
+    /// first line the agent then put in an error message; or with a FIFO,
+    /// which hung the agent's read past every timeout.
+    @Test(.timeLimit(.minutes(1)), arguments: ["ln -s SECRET", "mkfifo"])
+    func aStepCannotMakeTheAgentReadAnotherFile(_ replacement: String) async throws {
+        guard geteuid() == 0 else {
+            print("aStepCannotMakeTheAgentReadAnotherFile: skipped, the tests do not run as root")
+            return
+        }
+        let (supervisor, directory) = try makeSupervisor()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let secret = directory + "/root-only"
+        try Data("root-only-first-line\n".utf8).write(to: URL(fileURLWithPath: secret))
+        chmod(secret, 0o600)
+        let script = """
+            echo token=before > "$ATOMD_OUTPUT"
+            rm -f "$ATOMD_OUTPUT" 2>/dev/null && echo removed
+            mv "$ATOMD_OUTPUT" "$ATOMD_OUTPUT.old" 2>/dev/null && echo moved
+            \(replacement.replacingOccurrences(of: "SECRET", with: secret)) "$ATOMD_OUTPUT" 2>/dev/null && echo replaced
+            echo done
+            """
+        let outcome = try await supervisor.run(ShellCommand(script: script, user: "nobody"), context: context())
+        #expect(outcome.exitCode == 0, "\(outcome.tail)")
+        #expect(outcome.tail == ["done"], "the step changed its workspace: \(outcome.tail)")
+        #expect(outcome.outputs == ["token": "before"], "\(String(describing: outcome.outputsError))")
+        #expect(!(outcome.outputsError ?? "").contains("root-only"))
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aTamperedOutputFileIsRefusedWithoutReadingIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-fileio-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let target = directory + "/target"
+        try Data("secret line\n".utf8).write(to: URL(fileURLWithPath: target))
+        #expect(try FileIO.readOwnedFile(target, owner: geteuid(), limit: 100, name: "out") == Array("secret line\n".utf8))
+        #expect(try FileIO.readOwnedFile(target, owner: geteuid(), limit: 6, name: "out") == Array("secret".utf8), "capped")
+        let link = directory + "/link", fifo = directory + "/fifo", hard = directory + "/hard"
+        #expect(symlink(target, link) == 0 && mkfifo(fifo, 0o600) == 0 && Glibc.link(target, hard) == 0)
+        for (path, owner, reason) in [(link, geteuid(), "symbolic link"), (fifo, geteuid(), "no longer the regular file"),
+                                      (hard, geteuid(), "no longer the regular file"), (directory + "/none", geteuid(), "No such file")] {
+            #expect {
+                try FileIO.readOwnedFile(path, owner: owner, limit: 100, name: "$ATOMD_OUTPUT")
+            } throws: { error in
+                let message = (error as? ShellError)?.message ?? ""
+                return message.contains(reason) && !message.contains("secret line")
+            }
+        }
+        unlink(hard)
+        #expect(throws: ShellError.self) { try FileIO.readOwnedFile(target, owner: geteuid() + 1, limit: 100, name: "out") }
+    }
+
     @Test func unknownUsersAreClearErrors() async throws {
         let (supervisor, _) = try makeSupervisor()
         guard geteuid() == 0 else { return }

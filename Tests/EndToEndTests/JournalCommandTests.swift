@@ -97,6 +97,30 @@ import Testing
         #expect(followed.status == 0 && followed.stdout.contains("after"), "\(followed.stdout)")
     }
 
+    /// A revert and a check run with the attempt number of what they serve:
+    /// each keeps a log of its own instead of overwriting the execute's.
+    @Test func aRevertKeepsTheLogOfTheExecuteItUndoes() throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let file = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: undone
+            steps:
+              - id: make
+                run: echo made it
+                check: { run: "echo probing; exit 1" }
+                revert: echo undid it
+              - { id: boom, run: "exit 4" }
+            """)
+        let result = try AtomdProcess.run(["run", file, "--home", home])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        let listed = try AtomdProcess.run(["runs", "--home", home, "--json"])
+        let runID = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first?["id"] as? String)
+        let logs = try AtomdProcess.run(["logs", runID, "make", "--home", home])
+        let lines = logs.stdout.split(separator: "\n").map { $0.replacingOccurrences(of: #"^\S+ (out|err) \| "#, with: "", options: .regularExpression) }
+        #expect(lines == ["== make (attempt 1) ==", "made it", "== make (check attempt 1) ==", "probing",
+                          "== make (revert attempt 1) ==", "undid it"], "\(logs.stdout)")
+    }
+
     @Test func unknownRunsAndMissingJournalsAreClearErrors() throws {
         defer { try? FileManager.default.removeItem(atPath: home) }
         let none = try AtomdProcess.run(["runs", "--home", home])

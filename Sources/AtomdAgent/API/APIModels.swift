@@ -127,14 +127,20 @@ public struct PluginReport: Encodable, Sendable {
 public struct StepLogs: Codable, Sendable {
     public var step: String
     public var attempt: Int
+    /// nil for the execute; `revert` (`attempt` is then the revert's),
+    /// `check` or `state` for the probes' latest call.
+    public var phase: String?
     public var line: String
 
-    /// A step's log file: `DIRECTORY/STEP-PATH.ATTEMPT.log`.
+    /// A step's log file: `DIRECTORY/STEP-PATH.ATTEMPT[.PHASE].log`.
     public struct File: Sendable {
         public var path: String
         public var attempt: Int
+        public var phase: String?
         public var file: String
     }
+
+    static let phases = ["state", "check", "revert"]
 
     /// The log files of a run's directory (only `step`'s, given its id or
     /// path), oldest attempt first.
@@ -142,13 +148,20 @@ public struct StepLogs: Codable, Sendable {
         guard let names = FileManager.default.subpaths(atPath: directory) else { return [] }
         var found: [File] = []
         for name in names where name.hasSuffix(".log") {
-            let base = name.dropLast(4)
+            var base = name.dropLast(4)
+            var phase: String?
+            if let dot = base.lastIndex(of: "."), phases.contains(String(base[base.index(after: dot)...])) {
+                phase = String(base[base.index(after: dot)...])
+                base = base[..<dot]
+            }
             guard let dot = base.lastIndex(of: "."), let attempt = Int(base[base.index(after: dot)...]) else { continue }
             let path = String(base[..<dot])
             if let step, path != step, !path.hasSuffix("/" + step) { continue }
-            found.append(File(path: path, attempt: attempt, file: directory + "/" + name))
+            found.append(File(path: path, attempt: attempt, phase: phase, file: directory + "/" + name))
         }
-        return found.sorted { ($0.attempt, $0.path) < ($1.attempt, $1.path) }
+        // Executes first by attempt, then each step's probes and reverts.
+        let rank = { (file: File) in file.phase.flatMap { phases.firstIndex(of: $0) }.map { $0 + 1 } ?? 0 }
+        return found.sorted { (rank($0) > 0 ? 1 : 0, $0.attempt, $0.path, rank($0)) < (rank($1) > 0 ? 1 : 0, $1.attempt, $1.path, rank($1)) }
     }
 
     public static func lines(directory: String, step: String?) -> [StepLogs] {
@@ -156,7 +169,7 @@ public struct StepLogs: Codable, Sendable {
             guard let data = FileManager.default.contents(atPath: entry.file),
                   let end = data.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
             return String(decoding: data[...end], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-                .dropLast().map { StepLogs(step: entry.path, attempt: entry.attempt, line: String($0)) }
+                .dropLast().map { StepLogs(step: entry.path, attempt: entry.attempt, phase: entry.phase, line: String($0)) }
         }
     }
 }

@@ -143,6 +143,13 @@ public struct AtomError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What an atom knows about the call it is serving.
+/// Which call of a step an atom serves: what a shell step's log file is
+/// named after, so that a revert does not overwrite the log of the execute
+/// it undoes.
+public enum AtomPhase: String, Sendable, Hashable {
+    case execute, revert, check, state
+}
+
 public struct AtomContext: Sendable {
     public var runID: String
     /// The step's path in the job, groups first: `place/server`.
@@ -163,6 +170,8 @@ public struct AtomContext: Sendable {
     /// only once the step reports them: until then an atom shows nothing
     /// they could be in (the http atom withholds response bodies).
     public var withholdsOutputs = false
+    /// With `attempt`: the execute attempt, or for a revert the revert attempt.
+    public var phase: AtomPhase = .execute
     let logSink: @Sendable (String) -> Void
     let progressSink: @Sendable (Double, String?) -> Void
     let noteSink: @Sendable (String, JSONValue?) -> Void

@@ -133,7 +133,7 @@ extension RunExecutor {
         var failure = ""
         attempts: for attempt in first...max(first, policy.attempts) {
             let key = record.revertKey(runID: state.runID, attempt: attempt)
-            let context = context(for: record, attempt: attempt, key: key)
+            let context = context(for: record, attempt: attempt, key: key, phase: .revert)
             let result: Result<Void, CallFailure>
             switch revertPlan {
             case .action(let auxiliary):
@@ -168,7 +168,7 @@ extension RunExecutor {
         case .atom(let atom): atom
         case .irreversible: nil
         }
-        await atom?.stopInterrupted(record.input ?? .null, context: context(for: record, attempt: 1, key: key))
+        await atom?.stopInterrupted(record.input ?? .null, context: context(for: record, attempt: 1, key: key, phase: .revert))
     }
 
     private func revertPolicy(_ plan: RevertPlan) -> RetryPolicy {

@@ -15,7 +15,7 @@ extension RunExecutor {
         }
         guard let record = await state[step.id] else { return nil }
         let attempt = max(record.attempts, 1)
-        let context = context(for: record, attempt: attempt, key: "")
+        let context = context(for: record, attempt: attempt, key: "", phase: .check)
         let frame = frame(of: record, or: live)
         if let check = step.check {
             guard let atom = atom(for: check.action) else { return nil }

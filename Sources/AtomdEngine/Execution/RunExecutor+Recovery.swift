@@ -18,7 +18,7 @@ extension RunExecutor {
         let id = step.id
         let input = await restoredInput(step, record, frame: frame)
         let key = record.executeKey(runID: state.runID)
-        await atom.stopInterrupted(input ?? .null, context: context(for: record, attempt: max(record.attempts, 1), key: key))
+        await atom.stopInterrupted(input ?? .null, context: context(for: record, attempt: max(record.attempts, 1), key: key, phase: .execute))
         let probe = await check(step, input: input, outputs: record.outputs, frame: frame)
         let intro = "the agent stopped during attempt \(record.attempts)"
         switch probe {
@@ -66,7 +66,7 @@ extension RunExecutor {
         }
         let input = await restoredInput(step, record, frame: frame(of: record, or: Frame()))
         let key = record.executeKey(runID: state.runID)
-        await atom.stopInterrupted(input ?? .null, context: context(for: record, attempt: max(record.attempts, 1), key: key))
+        await atom.stopInterrupted(input ?? .null, context: context(for: record, attempt: max(record.attempts, 1), key: key, phase: .execute))
         let effect = await effectAfterFailure(step, frame: Frame())
         await state.move(id, to: .failed, detail: message) {
             $0.error = message

@@ -20,7 +20,7 @@ extension RunExecutor {
             await state.note(step.id, "state probe: cannot compute its input: \(error.message)")
             return nil
         }
-        let context = context(for: record, attempt: attempt, key: "")
+        let context = context(for: record, attempt: attempt, key: "", phase: .state)
         await state.flush()
         switch await callWithTimeout(probe.timeout ?? step.timeout, { try await atom.state(input, context: context) }) {
         case .success(let found):

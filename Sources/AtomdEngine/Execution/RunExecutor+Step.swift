@@ -113,7 +113,7 @@ extension RunExecutor {
             }
             // Write-ahead: without a record of the start, the action must not run.
             guard let record = await state[id], await state.isRecording else { return false }
-            let context = context(for: record, attempt: attempt, key: key)
+            let context = context(for: record, attempt: attempt, key: key, phase: .execute)
             let outcome = await callWithTimeout(step.timeout) { try await atom.execute(input, context: context) }
             let goOn: Bool
             switch outcome {

@@ -130,7 +130,7 @@ struct RunExecutor: Sendable {
 
     /// `key`: this request's idempotency key (empty for a check); the
     /// context also carries the key of the execute attempt it belongs to.
-    func context(for record: StepRecord, attempt: Int, key: String) -> AtomContext {
+    func context(for record: StepRecord, attempt: Int, key: String, phase: AtomPhase) -> AtomContext {
         var context = AtomContext(runID: state.runID, stepPath: record.path, attempt: attempt, idempotencyKey: key,
                     attemptKey: record.executeKey(runID: state.runID), mask: state.redact,
                     log: { [state] line in state.log(record, attempt: attempt, line: line) },
@@ -139,6 +139,7 @@ struct RunExecutor: Sendable {
                     },
                     note: { [notes] text, data in notes.send(.init(stepID: record.id, text: text, data: data)) })
         context.withholdsOutputs = !(table[record.id]?.step.mask.isEmpty ?? true)
+        context.phase = phase
         return context
     }
 }

@@ -64,9 +64,11 @@ extension LogsCommand {
             let lines = (try? client.decode([StepLogs].self, from: try await client.get(query))) ?? []
             var seen: [String: Int] = [:]
             for line in lines {
-                let key = "\(line.step).\(line.attempt)"
+                let key = "\(line.step).\(line.attempt).\(line.phase ?? "")"
                 seen[key, default: 0] += 1
-                if seen[key, default: 0] > printed[key, default: 0] { printer.emit(path: line.step, attempt: line.attempt, line: line.line) }
+                if seen[key, default: 0] > printed[key, default: 0] {
+                    printer.emit(path: line.step, attempt: line.attempt, phase: line.phase, line: line.line)
+                }
             }
             printed = seen
             guard open else { return }
@@ -90,7 +92,8 @@ final class StepLogReader {
     }
 
     func printNew() {
-        for (path, attempt, file) in StepLogs.files(directory: directory, step: step).map({ ($0.path, $0.attempt, $0.file) }) {
+        for entry in StepLogs.files(directory: directory, step: step) {
+            let file = entry.file
             guard let handle = FileHandle(forReadingAtPath: file) else { continue }
             defer { try? handle.close() }
             let offset = printed[file] ?? 0
@@ -100,18 +103,19 @@ final class StepLogReader {
             printed[file] = offset + UInt64(end - data.startIndex + 1)
             let text = String(decoding: data[data.startIndex...end], as: UTF8.self)
             for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
-                emit(path: path, attempt: attempt, line: String(line))
+                emit(path: entry.path, attempt: entry.attempt, phase: entry.phase, line: String(line))
             }
         }
     }
 
-    func emit(path: String, attempt: Int, line: String) {
+    func emit(path: String, attempt: Int, phase: String?, line: String) {
         if json {
-            let object: JSONValue = .object(["step": .string(path), "attempt": .integer(Int64(attempt)), "line": .string(line)])
-            Output.line(object.json)
+            var object: [String: JSONValue] = ["step": .string(path), "attempt": .integer(Int64(attempt)), "line": .string(line)]
+            if let phase { object["phase"] = .string(phase) }
+            Output.line(JSONValue.object(object).json)
             return
         }
-        let header = "== \(path) (attempt \(attempt)) =="
+        let header = "== \(path) (\(phase.map { $0 + " " } ?? "")attempt \(attempt)) =="
         if header != lastHeader {
             Output.line(header)
             lastHeader = header
