@@ -80,6 +80,7 @@ public final class DurableJournal: Journal {
     private static func openChecked(_ path: String, configuration: Configuration) throws(JournalError) -> DatabaseQueue {
         do {
             var recovering = false
+            try protect(path)
             if FileManager.default.fileExists(atPath: path) {
                 do {
                     try verify(path)
@@ -124,17 +125,39 @@ public final class DurableJournal: Journal {
         }
     }
 
-    /// Opens (creating it and its directory, mode 0700, if needed) the
-    /// journal of an atomd home: `HOME/journal.sqlite`.
+    /// Opens (creating it, and the home itself but not its parents, if
+    /// needed) the journal of an atomd home: `HOME/journal.sqlite`. A home
+    /// that others can write to is refused (`TrustedDirectory`).
     public static func open(home: String, durability: Durability = .full,
                             crashHook: CrashHook = CrashHook(at: nil)) throws(JournalError) -> DurableJournal {
         do {
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try TrustedDirectory.create(home)
+            try TrustedDirectory.check(home)
         } catch {
-            throw JournalError("cannot create the atomd home \(home): \(error.localizedDescription)")
+            throw JournalError("the atomd home \(error)")
         }
         return try DurableJournal(path: home + "/journal.sqlite", durability: durability, crashHook: crashHook)
+    }
+
+    /// The journal and its WAL files are the agent's alone (mode 0600): they
+    /// hold every run. SQLite gives the WAL files the database's mode, so the
+    /// database is made before SQLite opens it; an older journal readable by
+    /// others is tightened.
+    private static func protect(_ path: String) throws(JournalError) {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            close(fd)
+            return
+        }
+        guard errno == EEXIST else { throw JournalError("cannot create the journal \(path): \(String(cString: strerror(errno)))") }
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard lstat(file, &info) == 0 else { continue }
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                throw JournalError("\(file) is not a regular file; move it aside")
+            }
+            if info.st_mode & 0o077 != 0 { chmod(file, info.st_mode & 0o700) }
+        }
     }
 
     /// Records a new run with the job exactly as submitted, before its first

@@ -25,6 +25,22 @@ import Testing
         return path
     }
 
+    /// Finding 6 of the hardening issue: a world-writable spool was accepted,
+    /// and an ordinary user could then replace processing/ with a symlink.
+    @Test func aSpoolOthersCanWriteToIsRefusedWithTheFix() throws {
+        defer { try? FileManager.default.removeItem(atPath: spool.layout.root) }
+        try spool.layout.checkTrusted()
+        chmod(spool.layout.incoming, 0o770)
+        try spool.layout.checkTrusted()
+        for (directory, mode, fix) in [(spool.layout.incoming, mode_t(0o777), "chmod o-w"), (spool.layout.processing, 0o777, "chmod go-w"),
+                                       (spool.layout.failed, 0o770, "chmod go-w"), (spool.layout.root, 0o757, "chmod go-w")] {
+            chmod(directory, mode)
+            let refusal = #expect(throws: TrustedDirectory.Refusal.self) { try spool.layout.checkTrusted() }
+            #expect(refusal?.path == directory && refusal?.fix.contains("\(fix) \(directory)") == true, "\(String(describing: refusal))")
+            chmod(directory, 0o700)
+        }
+    }
+
     func names(_ directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
     }

@@ -178,7 +178,47 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: home) }
         #expect(FileManager.default.createFile(atPath: home, contents: Data("x".utf8)))
         let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: home) }
-        #expect(error?.message.contains("cannot create the atomd home") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("is not a directory") == true, "\(error?.message ?? "")")
+    }
+
+    /// The journal holds every run: only the agent's user may read it, even
+    /// in a home that others can enter, and an older journal made readable
+    /// is tightened when opened.
+    @Test func theJournalAndItsWALFilesAreTheOwnersAlone() async throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        #expect(mkdir(home, 0o755) == 0)
+        chmod(home, 0o755)
+        let journal = try DurableJournal.open(home: home)
+        try await journal.createRun(NewRun(id: "r1", jobName: "t", jobFile: "j.yaml", jobText: "x", vars: [:]))
+        for file in ["journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"] {
+            var info = stat()
+            #expect(stat(home + "/" + file, &info) == 0, "\(file) missing")
+            #expect(info.st_mode & 0o777 == 0o600, "\(file) has mode \(String(info.st_mode & 0o777, radix: 8))")
+        }
+        chmod(home + "/journal.sqlite", 0o644)
+        _ = try DurableJournal.open(home: home)
+        var info = stat()
+        #expect(stat(home + "/journal.sqlite", &info) == 0 && info.st_mode & 0o777 == 0o600)
+    }
+
+    /// StrictModes: a home others can write to is refused, with the fix.
+    @Test func aHomeWritableByOthersIsRefused() throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        #expect(mkdir(home, 0o700) == 0)
+        chmod(home, 0o777)
+        let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: home) }
+        #expect(error?.message.contains("writable by everyone (mode 777)") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("chmod go-w \(home)") == true, "\(error?.message ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: home + "/journal.sqlite"), "nothing is created in a refused home")
+    }
+
+    /// A mistyped --home is an error: atomd creates the home, never the
+    /// directories above it.
+    @Test func aHomeWhoseParentIsMissingIsNotCreated() throws {
+        let parent = home + "-typo"
+        let error = #expect(throws: JournalError.self) { try DurableJournal.open(home: parent + "/deeper/home") }
+        #expect(error?.message.contains("does not exist") == true, "\(error?.message ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: parent))
     }
 
     /// Another process opening the journal holds the home's lock: opening

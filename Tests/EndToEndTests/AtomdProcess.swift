@@ -32,10 +32,11 @@ enum AtomdProcess {
 
     /// Runs atomd to the end. Output goes to files rather than pipes, so
     /// nothing can stall on a full pipe.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// `asUser`: run as that uid (and gid), through setpriv.
+    static func run(_ arguments: [String], environment: [String: String] = [:], asUser: uid_t? = nil) throws -> Result {
         try #require(FileManager.default.isExecutableFile(atPath: binary.path),
                      "no atomd binary at \(binary.path); build it with 'swift build' first")
-        return try start(arguments, environment: environment).finish()
+        return try start(arguments, environment: environment, asUser: asUser).finish()
     }
 }
 
@@ -70,15 +71,20 @@ struct RunningAtomd {
 
 extension AtomdProcess {
     /// `environment`: added to this process's environment.
-    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> RunningAtomd {
+    static func start(_ arguments: [String], environment: [String: String] = [:], asUser: uid_t? = nil) throws -> RunningAtomd {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let stdoutURL = directory.appendingPathComponent("stdout"), stderrURL = directory.appendingPathComponent("stderr")
         try Data().write(to: stdoutURL)
         try Data().write(to: stderrURL)
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let asUser {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(asUser)", "--regid=\(asUser)", "--clear-groups", binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         // The jobs of these tests use the test atoms, which only a test enables.
         process.environment = ProcessInfo.processInfo.environment.merging(["ATOMD_TEST_ATOMS": "1"].merging(environment) { _, new in new }) { _, new in new }
         process.currentDirectoryURL = repository

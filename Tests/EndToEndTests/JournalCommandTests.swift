@@ -121,6 +121,27 @@ import Testing
                           "== make (revert attempt 1) ==", "undid it"], "\(logs.stdout)")
     }
 
+    /// Finding 6 of the hardening issue: a user the agent's socket refuses
+    /// used to read every run through the CLI's journal fallback. Even with
+    /// a journal left readable (an older atomd made it 0644), only its owner
+    /// reads it directly.
+    @Test func anotherUserCannotReadTheJournalDirectly() throws {
+        guard geteuid() == 0 else {
+            print("anotherUserCannotReadTheJournalDirectly: skipped, the tests do not run as root")
+            return
+        }
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let runID = try runJob()
+        chmod(home, 0o755)
+        chmod(home + "/journal.sqlite", 0o644)
+        for arguments in [["runs"], ["show", runID]] {
+            let result = try AtomdProcess.run(arguments + ["--home", home], asUser: 65534)
+            #expect(result.status == 4, "\(arguments): \(result.stdout)\(result.stderr)")
+            #expect(result.stderr.contains("not yours to read directly"), "\(result.stderr)")
+            #expect(!result.stdout.contains(runID))
+        }
+    }
+
     @Test func unknownRunsAndMissingJournalsAreClearErrors() throws {
         defer { try? FileManager.default.removeItem(atPath: home) }
         let none = try AtomdProcess.run(["runs", "--home", home])

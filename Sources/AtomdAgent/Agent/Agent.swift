@@ -41,9 +41,16 @@ public actor Agent {
         catalog = PluginCatalog(settings: settings.plugins)
         locks = VisibleLocks(log: log)
         do {
+            try TrustedDirectory.create(settings.home)
+            try TrustedDirectory.check(settings.home)
             try settings.spool.create()
+            try settings.spool.checkTrusted()
             try FileManager.default.createDirectory(atPath: settings.logs, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
+            try TrustedDirectory.check(settings.logs)
+            for directory in settings.plugins.directories where FileManager.default.fileExists(atPath: directory) {
+                try TrustedDirectory.check(directory)
+            }
             journal = try DurableJournal(path: settings.home + "/journal.sqlite", durability: settings.durability,
                                          crashHook: CrashHook.fromEnvironment(ProcessInfo.processInfo.environment))
         } catch {

@@ -1,3 +1,4 @@
+import AtomdSpec
 import Foundation
 
 /// The spool's four directories. Producers write into `incoming/` (as
@@ -29,6 +30,15 @@ public struct SpoolLayout: Sendable, Hashable {
                 throw SpoolError(path, "is not a directory", hint: "the spool needs incoming/, processing/, done/ and failed/ directories")
             }
         }
+    }
+
+    /// Refuses a spool others can write to: anyone who can write in
+    /// `processing/` (or the spool itself) can swap a claimed job, or the
+    /// directory, for a symlink. `incoming/` may be writable by its group.
+    public func checkTrusted() throws(TrustedDirectory.Refusal) {
+        try TrustedDirectory.check(root)
+        try TrustedDirectory.check(incoming, groupWritable: true)
+        for directory in [processing, done, failed] { try TrustedDirectory.check(directory) }
     }
 }
 

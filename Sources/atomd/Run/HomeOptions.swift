@@ -21,6 +21,13 @@ struct HomeOptions: ParsableArguments {
             Output.error("error: no journal in \(home) (nothing has run with --home \(home) yet)")
             throw AtomdExit.usage.code
         }
+        // Reading the journal directly is for its owner; everyone else reads
+        // through the agent, whose socket applies the access rules.
+        var info = stat()
+        if !creating, stat(home + "/journal.sqlite", &info) == 0, geteuid() != 0, info.st_uid != geteuid() {
+            Output.error("error: the journal in \(home) is not yours to read directly; ask the agent (its socket decides who may read runs)")
+            throw AtomdExit.unavailable.code
+        }
         do {
             let crashHook = try CrashHook.fromEnvironment(ProcessInfo.processInfo.environment)
             return try DurableJournal.open(home: home, durability: sync, crashHook: crashHook)
