@@ -58,6 +58,8 @@ let package = Package(
             dependencies: [
                 "AtomdSpec", "AtomdEngine", "AtomdJournal", "AtomdShell", "AtomdHTTP", "AtomdPlugins", "CAtomdAgent",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // HTTP1Channel's configuration: the connection's idle timeout and header limits.
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]

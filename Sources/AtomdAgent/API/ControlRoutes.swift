@@ -53,7 +53,7 @@ enum ControlRoutes {
             guard let name = request.uri.queryParameters["name"].map(String.init) else {
                 throw APIError(.badRequest, "the job file's name is missing", hint: "POST /jobs?name=NAME.yaml")
             }
-            let body = try await request.body.collect(upTo: YAMLLimits.jobFile.maxBytes)
+            let body = try await collect(request, upTo: YAMLLimits.jobFile.maxBytes, within: .seconds(30))
             do {
                 let filed = try await agent.submit(name: name, bytes: Array(buffer: body))
                 return try json(["file": filed], status: .accepted)
@@ -141,6 +141,24 @@ struct APIError: Error, HTTPResponseError {
 }
 
 /// Refuses callers the access policy does not allow, before any route runs.
+/// A request's whole body, or 408 when it takes longer than `limit` to
+/// arrive: a client trickling a byte now and then would hold its connection
+/// (and the idle timeout, reset by each byte) for ever.
+private func collect(_ request: Request, upTo maxBytes: Int, within limit: Duration) async throws -> ByteBuffer {
+    try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+        group.addTask { try await request.body.collect(upTo: maxBytes) }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let body = first else {
+            throw APIError(.requestTimeout, "the request's body did not arrive within \(limit)", hint: "send the job file at once")
+        }
+        return body
+    }
+}
+
 struct AccessMiddleware: RouterMiddleware {
     let agent: Agent
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Synchronization
 
@@ -27,6 +28,7 @@ public final class ControlServer: Sendable {
         let group = settings.group
         let app = Application(
             router: ControlRoutes.router(agent: agent),
+            server: .http1(configuration: http1),
             configuration: .init(address: .unixDomainSocket(path: path), serverName: nil),
             onServerRunning: { _ in
                 if let group { chown(path, uid_t.max, group) }
@@ -50,6 +52,17 @@ public final class ControlServer: Sendable {
             return ControlServer(task: task, path: path)
         }
         throw AgentError("cannot serve the control API on \(path): \(failure.withLock { $0 } ?? "the server stopped")")
+    }
+
+    /// A connection that sends nothing for this long, a request's headers
+    /// included, is closed: half-sent requests cannot pile up and fill the
+    /// server. A response being written (an event stream) is not cut.
+    static let idleTimeout = Duration.seconds(10)
+
+    private static var http1: HTTP1Channel.Configuration {
+        var configuration = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(idleTimeout.components.seconds)))
+        configuration.httpDecoder = .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100)
+        return configuration
     }
 
     /// Stops serving and removes the socket.

@@ -57,10 +57,17 @@ extension Agent {
         guard SpoolNames.isJob(name) else {
             throw SubmitError(status: 400, message: "'\(name)' is not a job file name", hint: "use NAME.yaml or NAME.yml, no '/' and no leading '.'")
         }
+        let job: Job
         do {
-            _ = try await Self.load(bytes: bytes, file: name)
+            job = try await Self.load(bytes: bytes, file: name)
         } catch {
             throw SubmitError(status: 422, message: "the job is invalid", hint: nil, diagnostics: error.diagnostics)
+        }
+        if let allowed = settings.runAs {
+            let violations = RunAsPolicy.violations(job, file: name, allowed: allowed)
+            guard violations.isEmpty else {
+                throw SubmitError(status: 403, message: "the job acts as users api.run_as does not allow", diagnostics: violations)
+            }
         }
         do {
             return try SpoolDrop.write(bytes, named: name, into: settings.spool)

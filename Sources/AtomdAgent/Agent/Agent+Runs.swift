@@ -37,6 +37,13 @@ extension Agent {
             refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
             return
         }
+        if let allowed = settings.runAs {
+            let violations = RunAsPolicy.violations(job, file: file, allowed: allowed)
+            guard violations.isEmpty else {
+                refuse(file, SpoolReport(file: file, diagnostics: violations))
+                return
+            }
+        }
         guard let (registry, secrets) = await prepare(job, file: file, runID: nil) else { return }
         let runID = RunID.make()
         do {

@@ -18,6 +18,8 @@ public struct AgentSettings: Sendable {
     /// Members may use the control API; nil: only root and the agent's user.
     public var group: gid_t?
     public var publicRead: Bool
+    /// `api.run_as`; nil: jobs may act as any user.
+    public var runAs: Set<String>?
     public var plugins: PluginSettings
 
     /// Fails when `api.group` names no group.
@@ -32,6 +34,7 @@ public struct AgentSettings: Sendable {
         stopTimeout = config.agent.stopTimeout ?? .seconds(60)
         durability = config.agent.journalSync == "normal" ? .normal : .full
         publicRead = config.api.publicRead ?? false
+        runAs = config.api.runAs.map(Set.init)
         plugins = PluginSettings(config, home: home)
         if let name = config.api.group {
             guard let entry = getgrnam(name) else {

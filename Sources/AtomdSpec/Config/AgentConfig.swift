@@ -55,6 +55,10 @@ public struct APISection: Sendable, Hashable {
     public var group: String?
     /// Any local user may call the read-only endpoints. Default false.
     public var publicRead: Bool?
+    /// The users jobs given to the agent may act as (`user:` of `run:`
+    /// actions; atomd's own user for actions without one and for plugin
+    /// atoms). Default: not set, any user.
+    public var runAs: [String]?
 
     public init() {}
 }

@@ -53,6 +53,7 @@ public enum ConfigLoader {
         if let socket = keys("socket") { api.socket = path(socket, "api.socket", context: context) }
         if let group = keys("group") { api.group = context.name(group, "api.group", pattern: .label) }
         if let publicRead = keys("public_read") { api.publicRead = context.bool(publicRead, "api.public_read") }
+        if let runAs = keys("run_as") { api.runAs = context.stringList(runAs, "api.run_as").map(\.0) }
         keys.finish()
         return api
     }

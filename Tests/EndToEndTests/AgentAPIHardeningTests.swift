@@ -1,0 +1,95 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Finding 7 of the hardening issue, against a real agent: names checked
+/// byte by byte, requests that never finish arriving are cut off, and
+/// `api.run_as` limits whom a job may act as.
+@Suite struct AgentAPIHardeningTests {
+    func submit(_ agent: AgentProcess, name: String, _ yaml: String) throws -> String {
+        let file = try AtomdProcess.temporaryJob(yaml)
+        return try AgentControlTests.curl(agent.home + "/atomd.sock", "/jobs?name=" + name, extra: ["--data-binary", "@" + file])
+    }
+
+    @Test func aNameWithANulOrALineBreakIsRefusedAndNothingIsWritten() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let job = "version: 1\nname: t\nsteps:\n  - { id: a, uses: test.noop }\n"
+        for name in ["a%00b.yaml", "a%0Ab.yaml", "a%0D.yaml", "..%2Fescape.yaml", ".hidden.yaml", "x.yaml%00.txt"] {
+            let answer = try submit(agent, name: name, job)
+            #expect(answer.contains("is not a job file name"), "\(name): \(answer)")
+        }
+        for directory in ["incoming", "processing", "done", "failed"] {
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: agent.spool + "/" + directory)) ?? []).isEmpty, "\(directory)")
+        }
+        #expect(try submit(agent, name: "fine.yaml", job).contains("fine.yaml"))
+    }
+
+    /// A client that sends half a request and waits: before, the agent kept
+    /// such connections for ever, and enough of them filled its queue.
+    @Test(.timeLimit(.minutes(1))) func halfSentRequestsAreCutOffAndDoNotBlockOthers() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let socket = agent.home + "/atomd.sock"
+        let started = ContinuousClock.now
+        let stalled = try (0..<200).map { _ in try Self.connect(socket, sending: "GET /runs HTTP/1.1\r\nHost: atomd\r\nX-Slow: ") }
+        defer { stalled.forEach { close($0) } }
+        // The agent still answers while they wait.
+        let answer = try AgentControlTests.curl(socket, "/healthz")
+        #expect(answer.contains("\"status\":\"ok\""), "\(answer)")
+        // Each is closed by the agent after the idle timeout (10 s).
+        for fd in stalled { #expect(Self.waitForClose(fd, within: .seconds(30)), "a half-sent request was kept open") }
+        #expect(ContinuousClock.now - started >= .seconds(9), "closed before the idle timeout")
+    }
+
+    @Test(.timeLimit(.minutes(2))) func runAsLimitsTheUsersAJobMayActAs() async throws {
+        let agent = try AgentProcess.start(config: "api: { run_as: [nobody] }\n")
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let asRoot = "version: 1\nname: t\nsteps:\n  - { id: a, run: id -un }\n"
+        let refused = try submit(agent, name: "root.yaml", asRoot)
+        #expect(refused.contains("api.run_as does not allow") && refused.contains("add user: with one of nobody"), "\(refused)")
+        let computed = "version: 1\nname: t\nvars: { who: nobody }\nsteps:\n  - { id: a, run: { script: id -un, user: \"${{ vars.who }}\" } }\n"
+        #expect(try submit(agent, name: "computed.yaml", computed).contains("computes its user:"))
+        let plugin = "version: 1\nname: t\nsteps:\n  - { id: a, uses: test.noop }\n"
+        #expect(try submit(agent, name: "plugin.yaml", plugin).contains("runs a plugin atom as"))
+        // The spool obeys the same policy: a dropped job is filed as failed, saying why.
+        try agent.drop("dropped.yaml", asRoot)
+        let accepted = try submit(agent, name: "nobody.yaml", "version: 1\nname: t\nsteps:\n  - { id: a, run: { script: id -un, user: nobody } }\n")
+        #expect(accepted.contains("nobody.yaml"), "\(accepted)")
+        let filed = try await agent.waitForFiled(2)
+        #expect(filed.done == ["nobody.yaml"] && filed.failed == ["dropped.yaml"], "\(filed)")
+        let report = try agent.report("dropped.yaml")
+        #expect((report["message"] as? String)?.contains("would run as root, which api.run_as does not allow") == true, "\(report)")
+    }
+
+    static func connect(_ path: String, sending text: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.prefix(buffer.count - 1).enumerated() { buffer[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(connected == 0, "cannot connect: \(String(cString: strerror(errno)))")
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+        return fd
+    }
+
+    /// Whether the peer closes `fd` (a read returns 0, or the connection resets) within `limit`.
+    static func waitForClose(_ fd: Int32, within limit: Duration) -> Bool {
+        let deadline = ContinuousClock.now + limit
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 1000) > 0 else { continue }
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { return true }
+        }
+        return false
+    }
+}
