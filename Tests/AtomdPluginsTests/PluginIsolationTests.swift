@@ -128,7 +128,9 @@ struct PluginIsolationTests {
     @Test("Writing a frame to a host that is gone fails the write instead of raising SIGPIPE")
     func writeToAClosedPeer() throws {
         var ends: [Int32] = [-1, -1]
-        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &ends) == 0)
+        // Close-on-exec: a process another test spawns meanwhile must not
+        // inherit the peer and keep it open (the write would then succeed).
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0)
         close(ends[1])
         #expect(!FrameWriter(fd: ends[0]).send(HostFrame(.cancel, id: 1)))
         close(ends[0])

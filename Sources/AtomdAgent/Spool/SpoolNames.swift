@@ -8,7 +8,7 @@ public enum SpoolNames {
     /// (a line break) would forge lines in logs.
     public static func isJob(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
-        guard bytes.count <= 200, bytes.first != UInt8(ascii: "."),
+        guard bytes.first != UInt8(ascii: "."),
               !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") })
         else { return false }
         for suffix in [".yaml", ".yml"] where bytes.count > suffix.utf8.count && bytes.suffix(suffix.utf8.count).elementsEqual(suffix.utf8) {
