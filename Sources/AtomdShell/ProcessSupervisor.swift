@@ -14,11 +14,15 @@ public struct ProcessSupervisor: Sendable {
     public var logDirectory: String
     public var logCap: Int
     public var tailBytes: Int
+    /// How steps are contained: found once per process, chosen by tests.
+    public var containment: Containment
 
-    public init(logDirectory: String, logCap: Int = 64 << 20, tailBytes: Int = 64 << 10) {
+    public init(logDirectory: String, logCap: Int = 64 << 20, tailBytes: Int = 64 << 10,
+                containment: Containment = .detected) {
         self.logDirectory = logDirectory
         self.logCap = logCap
         self.tailBytes = tailBytes
+        self.containment = containment
         _ = ProcessTree.becomeSubreaper
     }
 
@@ -56,6 +60,9 @@ public struct ProcessSupervisor: Sendable {
                                                 token: token, account: account)
         let log = try StepLog(path: logPath(context), cap: logCap, tailBytes: tailBytes)
         defer { log.close() }
+        let cgroup = try StepCgroup(containment, limits: command.limits, keepRunning: command.keepRunning)
+        let rlimits = StepCgroup.fallback(containment, limits: command.limits)
+        if rlimits?.cpu != nil { log.append("[atomd] limits.cpu is not enforced here: no cpu controller (atomd agent says which method is in force)", stream: "err") }
 
         var options = PlatformOptions()
         options.createSession = true
@@ -68,12 +75,14 @@ public struct ProcessSupervisor: Sendable {
             arguments = try account.setprivArguments() + [executable] + arguments
             executable = try UserAccount.setpriv()
         }
+        if let cgroup { (executable, arguments) = cgroup.entering(executable, arguments) }
         let launch = Launch(
             executable: executable, arguments: arguments,
             environment: environment, workingDirectory: command.workingDirectory, options: options)
         let control = ProcessControl(grace: command.killGrace)
         let spawned = Task { [log] in
             try await launch.run(control: control, keepRunning: command.keepRunning, started: { group in
+                if let rlimits { ResourceLimits.apply(rlimits, to: group) }
                 if announce { context.note("process group \(group)", data: .object(["process_group": .integer(Int64(group))])) }
             }, tick: { log.flushPending() }) { line, stream in
                 log.append(context.mask(line), stream: stream)
@@ -95,6 +104,9 @@ public struct ProcessSupervisor: Sendable {
         if !command.keepRunning {
             await ProcessTree.terminate(group: group, grace: command.killGrace, reap: true)
             await ProcessTree.terminateOrphans(token: token, grace: command.killGrace)
+            // What escaped both (a new session without the token) is still in the cgroup.
+            cgroup?.kill()
+            await cgroup?.remove()
         } else if ProcessTree.isAlive(group: group) {
             context.log("[atomd] keep_running: process group \(group) is still running")
         }

@@ -14,11 +14,12 @@ public struct ShellCommand: Sendable, Hashable {
     public var absentCodes: [Int]
     public var killGrace: Duration
     public var keepRunning: Bool
+    public var limits: StepLimits?
 
     public init(script: String, shell: String = "bash", environment: [String: String] = [:],
                 workingDirectory: String? = nil, user: String? = nil, group: String? = nil,
                 successCodes: [Int] = [0], absentCodes: [Int] = [1], killGrace: Duration = .seconds(10),
-                keepRunning: Bool = false) {
+                keepRunning: Bool = false, limits: StepLimits? = nil) {
         self.script = script
         self.shell = shell
         self.environment = environment
@@ -29,6 +30,7 @@ public struct ShellCommand: Sendable, Hashable {
         self.absentCodes = absentCodes
         self.killGrace = killGrace
         self.keepRunning = keepRunning
+        self.limits = limits
     }
 }
 

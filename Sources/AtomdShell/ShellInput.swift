@@ -26,6 +26,13 @@ extension ShellCommand {
         if let codes = shell.absentCodes { input["absent_codes"] = .array(codes.map { .integer(Int64($0)) }) }
         if let grace = shell.killGrace { input["kill_grace_ms"] = .integer(Int64(grace / .milliseconds(1))) }
         if shell.keepRunning { input["keep_running"] = .bool(true) }
+        if let limits = shell.limits {
+            var fields: [String: JSONValue] = [:]
+            if let memory = limits.memory { fields["memory_bytes"] = .integer(Int64(memory)) }
+            if let cpu = limits.cpu { fields["cpu"] = .number(cpu) }
+            if let pids = limits.pids { fields["pids"] = .integer(Int64(pids)) }
+            input["limits"] = .object(fields)
+        }
         return .object(input)
     }
 
@@ -82,6 +89,18 @@ extension ShellCommand {
         self.init(script: script, shell: string("shell") ?? "bash", environment: environment,
                   workingDirectory: string("cwd"), user: string("user"), group: string("group"),
                   successCodes: codes("success_codes") ?? [0], absentCodes: codes("absent_codes") ?? [1],
-                  killGrace: grace, keepRunning: input["keep_running"] == .bool(true))
+                  killGrace: grace, keepRunning: input["keep_running"] == .bool(true), limits: Self.limits(input["limits"]))
+    }
+
+    private static func limits(_ value: JSONValue) -> StepLimits? {
+        guard case .object = value else { return nil }
+        func integer(_ key: String) -> Int? { if case .integer(let number) = value[key] { Int(exactly: number) } else { nil } }
+        var cpu: Double?
+        switch value["cpu"] {
+        case .number(let number): cpu = number
+        case .integer(let number): cpu = Double(number)
+        default: break
+        }
+        return StepLimits(memory: integer("memory_bytes"), cpu: cpu, pids: integer("pids"))
     }
 }

@@ -3,6 +3,7 @@
 
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 int atomd_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -52,4 +53,9 @@ int atomd_watch_child_exits(void) {
     action.sa_flags = SA_SIGINFO | SA_RESTART | SA_NOCLDSTOP;
     if (sigaction(SIGCHLD, &action, &previous_child_action) != 0) return -1;
     return child_pipe[0];
+}
+
+int atomd_limit_process(pid_t pid, int nproc, unsigned long long value) {
+    struct rlimit limit = { .rlim_cur = value, .rlim_max = value };
+    return prlimit(pid, nproc ? RLIMIT_NPROC : RLIMIT_AS, &limit, NULL);
 }

@@ -20,17 +20,31 @@ import Testing
         #expect(process.terminationStatus == 0, "\(printed)")
         #expect(!printed.contains("problems in the unit"), "\(printed)")
         for (path, mode) in [("/usr/bin/atomd", 0o755), ("/usr/lib/atomd/plugins/files.so", 0o644), ("/usr/lib/atomd/plugins/kv.so", 0o644),
-                             ("/etc/atomd/atomd.yaml", 0o644), ("/etc/systemd/system/atomd.service", 0o644)] {
+                             ("/etc/atomd/atomd.yaml", 0o644), ("/etc/systemd/system/atomd.service", 0o644),
+                             ("/etc/systemd/system/atomd-api-only.service", 0o644)] {
             var info = stat()
             #expect(stat(stage + path, &info) == 0, "\(path) missing")
             #expect(Int(info.st_mode & 0o777) == mode, "\(path) has mode \(String(info.st_mode & 0o777, radix: 8))")
         }
-        let unit = try String(contentsOfFile: stage + "/etc/systemd/system/atomd.service", encoding: .utf8)
-        #expect(unit.contains("ExecStart=/usr/bin/atomd agent --config /etc/atomd/atomd.yaml --home /var/lib/atomd"))
-        for hardening in ["Type=notify", "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/spool/atomd",
-                          "PrivateTmp=yes", "ProtectKernelTunables=yes", "StateDirectory=atomd", "RuntimeDirectory=atomd",
-                          "LogsDirectory=atomd", "UMask=0077", "KillMode=mixed"] {
-            #expect(unit.contains(hardening + "\n"), "the unit lacks \(hardening)")
+        let root = try String(contentsOfFile: stage + "/etc/systemd/system/atomd.service", encoding: .utf8)
+        let apiOnly = try String(contentsOfFile: stage + "/etc/systemd/system/atomd-api-only.service", encoding: .utf8)
+        for unit in [root, apiOnly] {
+            #expect(unit.contains("ExecStart=/usr/bin/atomd agent --config /etc/atomd/atomd.yaml --home /var/lib/atomd"))
+            for hardening in ["Type=notify", "NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectKernelTunables=yes", "StateDirectory=atomd",
+                              "RuntimeDirectory=atomd", "LogsDirectory=atomd", "KillMode=mixed", "SystemCallFilter=@system-service"] {
+                #expect(unit.contains(hardening + "\n"), "a unit lacks \(hardening)")
+            }
+        }
+        for needed in ["Delegate=yes", "ProtectSystem=full", "ProtectControlGroups=no", "CapabilityBoundingSet=CAP_CHOWN "] {
+            #expect(root.contains(needed), "atomd.service lacks \(needed)")
+        }
+        for needed in ["User=atomd\n", "CapabilityBoundingSet=\n", "ProtectSystem=strict\n", "ProtectControlGroups=yes\n", "UMask=0077\n"] {
+            #expect(apiOnly.contains(needed), "atomd-api-only.service lacks \(needed)")
+        }
+        // The exposure scores the README reports, as ceilings: dropping hardening fails here.
+        for (unit, ceiling) in [("atomd.service", 3.6), ("atomd-api-only.service", 1.4)] {
+            let score = try Self.exposure(stage + "/etc/systemd/system/" + unit)
+            #expect(score.map { $0 <= ceiling } ?? true, "\(unit) scores \(score ?? 0), above \(ceiling)")
         }
         // A second install keeps the operator's configuration.
         try "agent: { max_runs: 9 }\n".write(toFile: stage + "/etc/atomd/atomd.yaml", atomically: true, encoding: .utf8)
@@ -43,5 +57,26 @@ import Testing
         again.waitUntilExit()
         #expect(again.terminationStatus == 0)
         #expect(try String(contentsOfFile: stage + "/etc/atomd/atomd.yaml", encoding: .utf8) == "agent: { max_runs: 9 }\n")
+    }
+
+    /// `systemd-analyze security --offline` on a unit file: its overall
+    /// exposure, or nil (with the reason printed) where systemd is too old.
+    static func exposure(_ unit: String) throws -> Double? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["systemd-analyze", "security", "--offline=true", unit]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let line = text.split(separator: "\n").last(where: { $0.contains("Overall exposure level") }),
+              let score = line.split(separator: ":").last?.split(separator: " ").first.flatMap({ Double($0) })
+        else {
+            print("InstallTests: no exposure score from systemd-analyze (needs systemd 252 or later): \(text.suffix(200))")
+            return nil
+        }
+        return score
     }
 }

@@ -1,6 +1,7 @@
 import AtomdEngine
 import AtomdJournal
 import AtomdPlugins
+import AtomdShell
 import AtomdSpec
 import Foundation
 import Logging
@@ -75,6 +76,7 @@ public actor Agent {
         guard accepting else { return }
         claimWaiting()
         notifier.notify("READY=1")
+        log.info("step containment: \(Containment.detected)")
         log.info("ready: watching \(settings.spool.incoming), up to \(settings.maxRuns) runs at once, control socket \(settings.socket)")
         startWatchdog()
         await pump()

@@ -112,16 +112,7 @@ public enum ConfigLoader {
 
     /// `512MiB`, `1GiB`, or `unlimited` (0).
     private static func memorySize(_ node: YAMLNode, context: DecodeContext) -> Int? {
-        guard let text = context.string(node, "plugins.memory_limit") else { return nil }
-        if text == "unlimited" { return 0 }
-        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let number = Int(text.dropLast(suffix.count)), number > 0, number <= (1 << 40) / factor {
-                let bytes = number * factor
-                if bytes >= 16 << 20 { return bytes }
-            }
-        }
-        context.error(node.location, "'plugins.memory_limit' must be a size of at least 16MiB such as 512MiB or 2GiB, or unlimited, not '\(text)'")
-        return nil
+        if case .scalar(let scalar) = node.kind, scalar.text == "unlimited" { return 0 }
+        return context.size(node, "plugins.memory_limit", minimum: 16 << 20)
     }
 }

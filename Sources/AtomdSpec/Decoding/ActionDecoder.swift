@@ -96,13 +96,23 @@ struct ActionDecoder {
         let absentCodes = keys("absent_codes").map { decodeExitCodes($0, "absent_codes") }
         let killGrace = keys("kill_grace").flatMap { context.duration($0, "kill_grace") }
         let keepRunning = keys("keep_running").flatMap { context.bool($0, "keep_running") } ?? false
+        let limits = keys("limits").flatMap(decodeLimits)
         keys.finish()
         if let script { refuseUnsafeValues(script, shell: shell) }
         return script.map {
             .run(ShellAction(script: $0, shell: shell, env: env, cwd: cwd, user: user, group: group,
                              successCodes: successCodes, absentCodes: absentCodes, killGrace: killGrace,
-                             keepRunning: keepRunning))
+                             keepRunning: keepRunning, limits: limits))
         }
+    }
+
+    private func decodeLimits(_ node: YAMLNode) -> StepLimits? {
+        guard var keys = MappingReader(node, "'limits'", context: context) else { return nil }
+        let limits = StepLimits(memory: keys("memory").flatMap { context.size($0, "limits.memory", minimum: 1 << 20) },
+                                cpu: keys("cpu").flatMap { context.number($0, "limits.cpu", range: 0.01...1024) },
+                                pids: keys("pids").flatMap { context.integer($0, "limits.pids", range: 1...1_000_000) })
+        keys.finish()
+        return limits
     }
 
     /// Values reach a script as data or not at all (DESIGN.md section 2):

@@ -61,6 +61,19 @@ final class DecodeContext {
         return int
     }
 
+    /// `512MiB`, `1GiB`, `64KiB`: at least `minimum` bytes, at most 1 TiB.
+    func size(_ node: YAMLNode, _ field: String, minimum: Int) -> Int? {
+        guard let text = string(node, field) else { return nil }
+        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let number = Int(text.dropLast(suffix.count)), number > 0, number <= (1 << 40) / factor, number * factor >= minimum {
+                return number * factor
+            }
+        }
+        error(node.location, "'\(field)' must be a size of at least \(minimum >> 20)MiB such as 512MiB or 2GiB, not '\(text)'")
+        return nil
+    }
+
     func number(_ node: YAMLNode, _ field: String, range: ClosedRange<Double>) -> Double? {
         guard let scalar = scalar(node, field, expected: "a number") else { return nil }
         let value: Double

@@ -57,11 +57,13 @@ public struct ShellAction: Sendable, Hashable {
     /// Leave the step's processes running when the script exits; its
     /// automatic revert stops them.
     public var keepRunning: Bool
+    /// `limits:`: what the step's processes may use together.
+    public var limits: StepLimits?
 
     public init(script: Template, shell: String? = nil, env: [EnvironmentVariable] = [],
                 cwd: Template? = nil, user: Template? = nil, group: Template? = nil,
                 successCodes: [Int]? = nil, absentCodes: [Int]? = nil, killGrace: Duration? = nil,
-                keepRunning: Bool = false) {
+                keepRunning: Bool = false, limits: StepLimits? = nil) {
         self.script = script
         self.shell = shell
         self.env = env
@@ -72,6 +74,7 @@ public struct ShellAction: Sendable, Hashable {
         self.absentCodes = absentCodes
         self.killGrace = killGrace
         self.keepRunning = keepRunning
+        self.limits = limits
     }
 
     /// Shells that may be named without a path.
@@ -88,6 +91,24 @@ public struct ShellAction: Sendable, Hashable {
     /// The prefix of the environment variables that carry a script's values;
     /// with the rest of `ATOMD_`, reserved.
     public static let valueVariablePrefix = "ATOMD_VALUE_"
+}
+
+/// `limits: { memory, cpu, pids }` of a `run:` action: for all of the
+/// step's processes together, through its cgroup (setrlimit per process
+/// where no cgroup can be made).
+public struct StepLimits: Sendable, Hashable {
+    /// Bytes.
+    public var memory: Int?
+    /// CPUs, such as 0.5 or 2.
+    public var cpu: Double?
+    /// Processes and threads.
+    public var pids: Int?
+
+    public init(memory: Int? = nil, cpu: Double? = nil, pids: Int? = nil) {
+        self.memory = memory
+        self.cpu = cpu
+        self.pids = pids
+    }
 }
 
 /// `http:`: one request to a remote API.
