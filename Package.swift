@@ -11,6 +11,9 @@ let package = Package(
         .library(name: "AtomdSpec", targets: ["AtomdSpec"]),
         .library(name: "AtomdEngine", targets: ["AtomdEngine"]),
         .library(name: "AtomdPluginKit", targets: ["AtomdPluginKit"]),
+        // For the fuzz targets in Fuzz/ (their own package).
+        .library(name: "AtomdShell", targets: ["AtomdShell"]),
+        .library(name: "AtomdPlugins", targets: ["AtomdPlugins"]),
         // Plugins: `libfiles.so`, `libkv.so` (the C example), `libtrouble.so` (tests only).
         .library(name: "files", type: .dynamic, targets: ["FilesPlugin"]),
         .library(name: "kv", type: .dynamic, targets: ["KVPlugin"]),

@@ -1,0 +1,16 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// libFuzzer targets for atomd's parsers of outside input; built and run by
+// Fuzz/run with -sanitize=fuzzer (see Fuzz/README.md). Each target's input
+// is one file's bytes; a crash, a hang or a leak is a finding.
+let package = Package(
+    name: "atomd-fuzz",
+    dependencies: [.package(name: "atomd", path: "..")],
+    targets: [
+        .executableTarget(name: "JobLoader", dependencies: [.product(name: "AtomdSpec", package: "atomd")], path: "JobLoader"),
+        .executableTarget(name: "Expressions", dependencies: [.product(name: "AtomdSpec", package: "atomd")], path: "Expressions"),
+        .executableTarget(name: "OutputFile", dependencies: [.product(name: "AtomdShell", package: "atomd")], path: "OutputFile"),
+        .executableTarget(name: "HostFrames", dependencies: [.product(name: "AtomdPlugins", package: "atomd")], path: "HostFrames"),
+    ]
+)
