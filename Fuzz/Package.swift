@@ -8,9 +8,10 @@ let package = Package(
     name: "atomd-fuzz",
     dependencies: [.package(name: "atomd", path: "..")],
     targets: [
-        .executableTarget(name: "JobLoader", dependencies: [.product(name: "AtomdSpec", package: "atomd")], path: "JobLoader"),
-        .executableTarget(name: "Expressions", dependencies: [.product(name: "AtomdSpec", package: "atomd")], path: "Expressions"),
-        .executableTarget(name: "OutputFile", dependencies: [.product(name: "AtomdShell", package: "atomd")], path: "OutputFile"),
-        .executableTarget(name: "HostFrames", dependencies: [.product(name: "AtomdPlugins", package: "atomd")], path: "HostFrames"),
+        .target(name: "Driver", path: "Driver"),
+        .executableTarget(name: "JobLoader", dependencies: ["Driver", .product(name: "AtomdSpec", package: "atomd")], path: "JobLoader"),
+        .executableTarget(name: "Expressions", dependencies: ["Driver", .product(name: "AtomdSpec", package: "atomd")], path: "Expressions"),
+        .executableTarget(name: "OutputFile", dependencies: ["Driver", .product(name: "AtomdShell", package: "atomd")], path: "OutputFile"),
+        .executableTarget(name: "HostFrames", dependencies: ["Driver", .product(name: "AtomdPlugins", package: "atomd")], path: "HostFrames"),
     ]
 )

@@ -1,13 +1,6 @@
-/// SwiftPM links an executable's entry point as `JobLoader_main`; libFuzzer's
-/// driver takes over from there with this target's `fuzz`.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runDriver(_ argc: UnsafeMutablePointer<CInt>,
-               _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-               _ body: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+import Driver
 
 @_cdecl("JobLoader_main")
 public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runDriver(&count, &arguments) { fuzz($0, $1) }
+    fuzzMain(argc, argv) { fuzz($0, $1) }
 }
