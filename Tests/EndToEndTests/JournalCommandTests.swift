@@ -22,9 +22,14 @@ import Testing
         let file = try AtomdProcess.temporaryJob(yaml)
         let result = try AtomdProcess.run(["run", file, "--home", home])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        return try latestRunID()
+    }
+
+    /// The newest run in the home's journal, as `atomd runs --json` lists it.
+    private func latestRunID() throws -> String {
         let listed = try AtomdProcess.run(["runs", "--home", home, "--json"])
         let runs = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
-        return try #require(runs.first?["id"] as? String)
+        return try #require(runs.first?["id"] as? String, "\(listed.stdout)")
     }
 
     /// Commands started at once on a new home used to race to create the
@@ -87,8 +92,7 @@ import Testing
             """)
         let running = try AtomdProcess.start(["run", file, "--home", home])
         try await running.waitForOutput(containing: "before")
-        let listed = try AtomdProcess.run(["runs", "--home", home, "--json"])
-        let runID = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first?["id"] as? String)
+        let runID = try latestRunID()
         let follower = try AtomdProcess.start(["logs", runID, "-f", "--home", home])
         try await follower.waitForOutput(containing: "before")
         #expect(FileManager.default.createFile(atPath: home + "/go", contents: Data()))
@@ -113,8 +117,7 @@ import Testing
             """)
         let result = try AtomdProcess.run(["run", file, "--home", home])
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
-        let listed = try AtomdProcess.run(["runs", "--home", home, "--json"])
-        let runID = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first?["id"] as? String)
+        let runID = try latestRunID()
         let logs = try AtomdProcess.run(["logs", runID, "make", "--home", home])
         let lines = logs.stdout.split(separator: "\n").map { $0.replacingOccurrences(of: #"^\S+ (out|err) \| "#, with: "", options: .regularExpression) }
         #expect(lines == ["== make (attempt 1) ==", "made it", "== make (check attempt 1) ==", "probing",
