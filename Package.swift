@@ -14,6 +14,7 @@ let package = Package(
         // For the fuzz targets in Fuzz/ (their own package).
         .library(name: "AtomdShell", targets: ["AtomdShell"]),
         .library(name: "AtomdPlugins", targets: ["AtomdPlugins"]),
+        .library(name: "AtomdAgent", targets: ["AtomdAgent"]),
         // Plugins: `libfiles.so`, `libkv.so` (the C example), `libtrouble.so` (tests only).
         .library(name: "files", type: .dynamic, targets: ["FilesPlugin"]),
         .library(name: "kv", type: .dynamic, targets: ["KVPlugin"]),

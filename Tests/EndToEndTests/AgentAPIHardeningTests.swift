@@ -26,6 +26,22 @@ import Testing
         #expect(try submit(agent, name: "fine.yaml", job).contains("fine.yaml"))
     }
 
+    /// SQLite reads a negative LIMIT as none: `limit=-1` listed every run
+    /// the journal holds.
+    @Test func aListingsLimitOutOfRangeIsRefused() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let socket = agent.home + "/atomd.sock"
+        for limit in ["-1", "0", "1001", "9223372036854775808", "ten"] {
+            let answer = try AgentControlTests.curl(socket, "/runs?limit=" + limit)
+            #expect(answer.contains("is not a number from 1 to 1000"), "\(limit): \(answer)")
+        }
+        #expect(try AgentControlTests.curl(socket, "/runs?limit=1000").contains("\"runs\""))
+        let cli = try AtomdProcess.run(["runs", "--home", agent.home, "--limit=-1"])
+        #expect(cli.status == 2 && cli.stderr.contains("--limit must be from 1 to 1000"), "\(cli)")
+    }
+
     /// A client that sends half a request and waits: before, the agent kept
     /// such connections for ever, and enough of them filled its queue.
     @Test(.timeLimit(.minutes(1))) func halfSentRequestsAreCutOffAndDoNotBlockOthers() async throws {

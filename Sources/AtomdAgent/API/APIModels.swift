@@ -37,6 +37,9 @@ public struct RunList: Codable, Sendable {
     public var live: [Agent.LiveSummary]
     /// Claimed files waiting for a slot, in order.
     public var queued: [String]
+
+    /// How many runs one listing may hold, from `limit=`.
+    public static let limits = 1...1000
 }
 
 /// One run with its steps, as `GET /runs/ID` and `atomd show --json` give it.

@@ -4,6 +4,7 @@ import AtomdSpec
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 
 /// The control API (README "Control API" lists every route). JSON in and
 /// out; errors are `{"error": ..., "hint": ...}` with a fitting status.
@@ -22,13 +23,8 @@ enum ControlRoutes {
                      body: .init(byteBuffer: ByteBuffer(string: await agent.metricsText())))
         }
         router.get("runs") { request, _ in
-            let status = request.uri.queryParameters["status"].map(String.init)
-            let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 50
-            guard status == nil || RunStatus(rawValue: status ?? "") != nil else {
-                throw APIError(.badRequest, "unknown status '\(status ?? "")'",
-                               hint: "one of " + RunStatus.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            let runs = try agent.journal.runs(status: status.flatMap(RunStatus.init(rawValue:)), limit: limit)
+            let (status, limit) = try runsQuery(in: request.uri)
+            let runs = try agent.journal.runs(status: status, limit: limit)
             return try encoded(RunList(runs: runs.map(RunListing.init), live: await agent.liveRuns(), queued: await agent.queuedFiles))
         }
         router.get("runs/:id") { _, context in
@@ -50,9 +46,7 @@ enum ControlRoutes {
             return EventStream.response(agent: agent, runID: run.id, after: after, open: run.isOpen && held)
         }
         router.post("jobs") { request, context in
-            guard let name = request.uri.queryParameters["name"].map(String.init) else {
-                throw APIError(.badRequest, "the job file's name is missing", hint: "POST /jobs?name=NAME.yaml")
-            }
+            let name = try jobName(in: request.uri)
             let body = try await collect(request, upTo: YAMLLimits.jobFile.maxBytes, within: .seconds(30))
             do {
                 let filed = try await agent.submit(name: name, bytes: Array(buffer: body))
@@ -90,6 +84,35 @@ enum ControlRoutes {
     }
 
     enum RunAction { case pause, resume, cancel }
+
+    /// `GET /runs?status=S&limit=N`: an optional status and how many runs
+    /// (within `RunList.limits`, 50 by default). SQLite would read a negative
+    /// LIMIT as "no limit".
+    static func runsQuery(in uri: URI) throws -> (status: RunStatus?, limit: Int) {
+        let query = uri.queryParameters
+        var status: RunStatus?
+        if let text = query["status"].map(String.init) {
+            guard let known = RunStatus(rawValue: text) else {
+                throw APIError(.badRequest, "unknown status '\(text)'",
+                               hint: "one of " + RunStatus.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            status = known
+        }
+        guard let text = query["limit"].map(String.init) else { return (status, 50) }
+        guard let limit = Int(text), RunList.limits.contains(limit) else {
+            throw APIError(.badRequest, "limit '\(text)' is not a number from \(RunList.limits.lowerBound) to \(RunList.limits.upperBound)", hint: "GET /runs?limit=50")
+        }
+        return (status, limit)
+    }
+
+    /// The file name `POST /jobs?name=NAME.yaml` gives, percent-decoded;
+    /// JobAdmission checks it byte by byte.
+    static func jobName(in uri: URI) throws -> String {
+        guard let name = uri.queryParameters["name"].map(String.init) else {
+            throw APIError(.badRequest, "the job file's name is missing", hint: "POST /jobs?name=NAME.yaml")
+        }
+        return name
+    }
 
     private static func run(_ agent: Agent, _ context: ControlContext) throws -> JournaledRun {
         let id = context.parameters.get("id") ?? ""

@@ -54,33 +54,11 @@ extension Agent {
     /// (written aside, synced, renamed in without replacing anything).
     /// Returns the name it arrived under.
     func submit(name: String, bytes: [UInt8]) async throws(SubmitError) -> String {
-        guard SpoolNames.isJob(name) else {
-            throw SubmitError(status: 400, message: "'\(name)' is not a job file name", hint: "use NAME.yaml or NAME.yml, no '/' and no leading '.'")
-        }
-        let job: Job
-        do {
-            job = try await Self.load(bytes: bytes, file: name)
-        } catch {
-            throw SubmitError(status: 422, message: "the job is invalid", hint: nil, diagnostics: error.diagnostics)
-        }
-        if let allowed = settings.runAs {
-            let violations = RunAsPolicy.violations(job, file: name, allowed: allowed)
-            guard violations.isEmpty else {
-                throw SubmitError(status: 403, message: "the job acts as users api.run_as does not allow", diagnostics: violations)
-            }
-        }
+        _ = try await JobAdmission.admitted(name: name, bytes: bytes, runAs: settings.runAs)
         do {
             return try SpoolDrop.write(bytes, named: name, into: settings.spool)
         } catch {
             throw SubmitError(status: 500, message: error.description)
         }
     }
-}
-
-/// Why a submitted job was not accepted.
-struct SubmitError: Error, Sendable {
-    var status: Int
-    var message: String
-    var hint: String?
-    var diagnostics: [Diagnostic] = []
 }

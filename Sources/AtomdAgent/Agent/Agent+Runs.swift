@@ -32,17 +32,15 @@ extension Agent {
         let bytes: [UInt8], job: Job
         do {
             bytes = try JobLoader.read(path)
-            job = try await Self.load(bytes: bytes, file: file)
         } catch {
             refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
             return
         }
-        if let allowed = settings.runAs {
-            let violations = RunAsPolicy.violations(job, file: file, allowed: allowed)
-            guard violations.isEmpty else {
-                refuse(file, SpoolReport(file: file, diagnostics: violations))
-                return
-            }
+        do {
+            job = try await JobAdmission.admitted(name: file, bytes: bytes, runAs: settings.runAs)
+        } catch {
+            refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
+            return
         }
         guard let (registry, secrets) = await prepare(job, file: file, runID: nil) else { return }
         let runID = RunID.make()

@@ -27,6 +27,12 @@ struct RunsCommand: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        guard RunList.limits.contains(limit) else {
+            throw ValidationError("--limit must be from \(RunList.limits.lowerBound) to \(RunList.limits.upperBound)")
+        }
+    }
+
     func run() async throws {
         let runs: [RunListing], place: String
         let client = AgentClient(socket: socketOption.path(home: homeOptions.home))

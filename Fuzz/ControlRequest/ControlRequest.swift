@@ -1,0 +1,20 @@
+@testable import AtomdAgent
+import HummingbirdCore
+
+/// A control API request as the routes decode it: the input's first line is
+/// the request target (`/runs?status=…&limit=…`, `/jobs?name=…`), the rest
+/// a submitted job's body. Each decodes or is refused with an error; a job
+/// goes through the admission `POST /jobs` and the spool share, under an
+/// `api.run_as` policy so that its checks run too.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+    let uri = URI(String(decoding: bytes[..<newline], as: UTF8.self))
+    let body = Array(bytes[min(newline + 1, bytes.endIndex)...])
+    _ = try? ControlRoutes.runsQuery(in: uri)
+    if let name = try? ControlRoutes.jobName(in: uri) {
+        _ = try? JobAdmission.admit(name: name, bytes: body, runAs: ["nobody"])
+    }
+    return 0
+}

@@ -1,0 +1,45 @@
+import AtomdPlugins
+import AtomdSpec
+
+/// The checks a job given to the agent passes before anything of it is
+/// written or run, the same for `POST /jobs` and the spool: a job file's
+/// name, a valid job, and only users `api.run_as` allows.
+/// Synchronous and free of I/O, so that Fuzz/ControlRequest can drive it
+/// with hostile bytes; callers run it on a thread of its own.
+public enum JobAdmission {
+    /// The job in `bytes`, or why it is refused (with an HTTP status).
+    public static func admit(name: String, bytes: [UInt8], runAs allowed: Set<String>?) throws(SubmitError) -> Job {
+        guard SpoolNames.isJob(name) else {
+            throw SubmitError(status: 400, message: "'\(name)' is not a job file name", hint: "use NAME.yaml or NAME.yml, no '/' and no leading '.'")
+        }
+        let job: Job
+        do {
+            job = try JobLoader.load(bytes: bytes, file: name)
+        } catch {
+            throw SubmitError(status: 422, message: "the job is invalid", diagnostics: error.diagnostics)
+        }
+        if let allowed {
+            let violations = RunAsPolicy.violations(job, file: name, allowed: allowed)
+            guard violations.isEmpty else {
+                throw SubmitError(status: 403, message: "the job acts as users api.run_as does not allow", diagnostics: violations)
+            }
+        }
+        return job
+    }
+
+    /// `admit` on a thread of its own: loading a large job would otherwise
+    /// hold one of the cooperative pool's few threads.
+    static func admitted(name: String, bytes: [UInt8], runAs allowed: Set<String>?) async throws(SubmitError) -> Job {
+        try await OwnThread.run { Result { () throws(SubmitError) in try admit(name: name, bytes: bytes, runAs: allowed) } }.get()
+    }
+}
+
+/// Why a job given to the agent was not accepted.
+public struct SubmitError: Error, Sendable {
+    /// The HTTP status `POST /jobs` answers with.
+    public var status: Int
+    public var message: String
+    public var hint: String?
+    /// Where in the job file, for an invalid job or a refused user.
+    public var diagnostics: [Diagnostic] = []
+}
