@@ -36,7 +36,21 @@ public struct Engine: Sendable {
         return try launch(request, recovered: recovered)
     }
 
-    private func launch(_ request: RunRequest, recovered: RecoveredRun?) throws(RunSetupError) -> RunHandle {
+    /// `atomd rollback RUN --retry`: opens a run that ended `revert_failed`
+    /// again and retries its failed revert (DESIGN.md section 5: the only
+    /// way a failed revert runs again). An operator rollback it belonged to
+    /// then goes on; an automatic compensation goes on to its end.
+    public func retryRevert(_ request: RunRequest, history: [EngineEvent]) throws(RunSetupError) -> RunHandle {
+        guard let runID = request.runID else { throw RunSetupError("a retried run needs its run id") }
+        let recovered = RecoveredRun(table: JobTable(request.job), history: history.filter { $0.runID == runID })
+        guard recovered.status == .revertFailed else {
+            throw RunSetupError("run \(runID) is \(recovered.status.rawValue), not revert_failed",
+                                hint: "--retry retries a failed revert; `atomd show \(runID)` shows the run")
+        }
+        return try launch(request, recovered: recovered, reopening: true)
+    }
+
+    private func launch(_ request: RunRequest, recovered: RecoveredRun?, reopening: Bool = false) throws(RunSetupError) -> RunHandle {
         let table = JobTable(request.job)
         let missing = table.requiredAtoms.filter { registry[$0] == nil }.sorted()
         guard missing.isEmpty else {
@@ -63,8 +77,8 @@ public struct Engine: Sendable {
         let hub = EventHub(runID: runID, listeners: listeners, sequence: recovered?.lastSequence ?? 0)
         let state = RunState(runID: runID, table: table, hub: hub, journal: journal, redact: mask, recovered: recovered)
         let executor = RunExecutor(job: request.job, table: table, state: state, registry: registry, locks: locks,
-                                   baseContexts: contexts)
-        return RunHandle(runID: runID, state: state, task: Task { await executor.run() })
+                                   baseContexts: contexts, reopening: reopening)
+        return RunHandle(runID: runID, state: state, task: Task { await executor.run() }, autoResume: request.job.rollback.autoResume)
     }
 
     /// `env.*`: the job's `env:`, not atomd's own environment, which may hold
@@ -120,10 +134,13 @@ public final class RunHandle: Sendable {
     let state: RunState
     private let task: Task<RunReport, Never>
 
-    init(runID: String, state: RunState, task: Task<RunReport, Never>) {
+    private let autoResume: Bool
+
+    init(runID: String, state: RunState, task: Task<RunReport, Never>, autoResume: Bool) {
         self.runID = runID
         self.state = state
         self.task = task
+        self.autoResume = autoResume
     }
 
     /// The report when the run has ended.
@@ -145,6 +162,22 @@ public final class RunHandle: Sendable {
 
     /// Steps waiting for an operator decision.
     public func waitingSteps() async -> [String] { await state.waitingSteps }
+
+    /// Arms an operator rollback (DESIGN.md section 4): checked against the
+    /// rules now, carried out once the steps running elsewhere have
+    /// finished. Throws the rule that refused it.
+    public func rollback(_ request: RollbackRequest) async throws(RollbackRefusal) -> RollbackPlan {
+        try await state.requestRollback(request, autoResume: autoResume)
+    }
+
+    /// Every main step as a rollback target now, allowed or why not.
+    public func rollbackTargets(start: String? = nil, mode: RollbackMode = .token) async -> [RollbackTarget] {
+        await state.rules(autoResume: autoResume).targets(start: start, mode: mode)
+    }
+
+    /// `atomd revert RUN`: compensates a paused run as a whole. False when
+    /// the run is not paused.
+    public func revert() async -> Bool { await state.requestRevert() }
 
     /// Stops at once: cancels every running call, compensates nothing and
     /// records nothing more; the journal keeps the run as it was, and

@@ -119,7 +119,9 @@ extension RunExecutor {
         // A resumed run finds the revert that was under way: what it left
         // running is stopped, then the interrupted attempt runs again under
         // its own key.
-        let first = record.status == .reverting ? min(max(record.revertAttempt, 1), max(1, policy.attempts)) : 1
+        // An operator's retry (`--retry`) numbers its attempt past the
+        // policy's: it runs once, under a key no attempt has used.
+        let first = record.status == .reverting ? max(record.revertAttempt, 1) : 1
         if record.status == .reverting {
             await stopInterruptedRevert(revertPlan, record: record, key: record.revertKey(runID: state.runID, attempt: first))
         } else {

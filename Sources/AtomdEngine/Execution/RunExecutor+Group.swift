@@ -46,6 +46,9 @@ extension RunExecutor {
                 }
             }
             failedBeforeRestart = false
+            // Unwinding for a rollback or the operator's revert: this
+            // attempt did not fail, and is not reverted here.
+            if await state.isUnwinding { return false }
             let label = item.map { "item \($0.interpolated)" } ?? "attempt \(index + 1)"
             guard !(await state.cancelRequested), !scope.isHalted, index + 1 < items.count, await state.isRecording else { break }
             await state.note(step.id, "\(label) failed; reverting the group's done steps before the next attempt")
@@ -89,6 +92,7 @@ extension RunExecutor {
 
     private func finishGroup(_ step: Step, succeeded: Bool, scope: FailureScope, frame: Frame) async -> Bool {
         guard succeeded else {
+            if await state.isUnwinding { return false }
             // The group's own failure: its steps carry the effects, the group none.
             return await fail(step, .error("a step of the group failed", exitCode: nil), effect: .none, scope: scope, frame: frame)
         }

@@ -77,7 +77,7 @@ extension RunExecutor {
             await state.update(step.id) { $0.compensation = "left as it is now: its state changed since it ran; the operator chose skip" }
             await state.note(step.id, "the operator chose to leave it; it is not reverted")
             return false
-        case .retry, .revert, .cancel:
+        case .retry, .revert, .cancel, .rollback:
             return true
         }
     }

@@ -271,6 +271,10 @@ extension RunExecutor {
         case .cancel:
             await state.requestCancel()
             return false
+        case .rollback:
+            // The rollback decides what runs next; the step stays failed
+            // unless it is on the rollback's path.
+            return false
         }
     }
 }

@@ -12,6 +12,8 @@ struct RunExecutor: Sendable {
     let locks: any LockProvider
     /// `vars`, `env`, `secrets`: fixed for the run.
     let baseContexts: [String: JSONValue]
+    /// The run ended `revert_failed` and the operator retries (`--retry`).
+    var reopening = false
     /// Atoms' notes, journaled by a task of the run.
     let notes = NoteChannel()
 
@@ -28,20 +30,19 @@ struct RunExecutor: Sendable {
     /// Main steps, compensation and `finally`. True when the run may be closed.
     private func runToTheEnd() async -> Bool {
         let resumed = await state.status != .queued
+        if reopening, await state.status == .revertFailed {
+            await reopen()
+        }
         switch await state.status {
         case .queued, .running, .paused:
-            await state.setRun(.running, detail: resumed ? "resumed from the journal" : nil)
-            let main = Task { [self] in
-                await executeList(table.main, mode: .sequence, maxParallel: nil, scope: FailureScope(), frame: Frame())
+            if await state.staysPaused {
+                await state.note(nil, "resumed from the journal; paused as the operator left it")
+            } else {
+                await state.setRun(.running, detail: resumed ? "resumed from the journal" : nil)
             }
-            await state.runMain(main)
-            let succeeded = await withTaskCancellationHandler {
-                await main.value
-            } onCancel: {
-                main.cancel()
+            if case .walked(let succeeded) = await runMainSteps(resumed: resumed), await state.isRecording {
+                await finish(mainSucceeded: succeeded)
             }
-            if resumed { await settleInterrupted() }
-            if await state.isRecording { await finish(mainSucceeded: succeeded) }
         case .reverting:
             await state.note(nil, "resumed from the journal: compensating")
             await finish(mainSucceeded: false)
@@ -59,9 +60,68 @@ struct RunExecutor: Sendable {
         return await state.isRecording
     }
 
+    private enum MainOutcome {
+        /// The main steps ended, all succeeded or not.
+        case walked(Bool)
+        /// A rollback's revert failed: the run is `revert_failed`.
+        case revertFailed
+    }
+
+    /// Walks the main steps, again after each operator rollback.
+    private func runMainSteps(resumed: Bool) async -> MainOutcome {
+        if let unfinished = await state.unfinishedRollback {
+            guard await rollBack(unfinished, recovered: true) else { return .revertFailed }
+        }
+        var succeeded = false
+        while true {
+            let main = Task { [self] in
+                await executeList(table.main, mode: .sequence, maxParallel: nil, scope: FailureScope(), frame: Frame())
+            }
+            await state.runMain(main)
+            succeeded = await withTaskCancellationHandler {
+                await main.value
+            } onCancel: {
+                main.cancel()
+            }
+            guard let plan = await state.takeRewind(), await state.isRecording else { break }
+            guard await rollBack(plan, recovered: false) else { return .revertFailed }
+        }
+        if resumed { await settleInterrupted() }
+        return .walked(succeeded)
+    }
+
+    /// `atomd rollback RUN --retry`: the run that ended `revert_failed` is
+    /// open again. Its failed reverts run once more, each under a key of its
+    /// own; an unfinished rollback then goes on, and an automatic
+    /// compensation goes on to its end. `finally` steps run again at the new end.
+    private func reopen() async {
+        await state.note(nil, "the operator retries the failed revert", data: .object(["reopened": .bool(true)]))
+        for id in table.finally.flatMap(table.subtree) where await state[id]?.status != .pending {
+            await state.move(id, to: .pending, detail: "runs again at the run's new end") { $0.clearForRollback() }
+        }
+        for (id, record) in await state.records.sorted(by: { $0.key < $1.key }) where record.status == .revertFailed {
+            guard table[id]?.step.group == nil else {
+                await state.move(id, to: .reverting)
+                continue
+            }
+            let attempt = record.revertAttempt + 1
+            await state.move(id, to: .reverting, key: record.revertKey(runID: state.runID, attempt: attempt)) {
+                $0.revertAttempt = attempt
+            }
+        }
+        if await state.unfinishedRollback != nil {
+            await state.setRun(.running, detail: "retrying the rollback's failed revert")
+        } else {
+            await state.setRun(.reverting, detail: "retrying the failed revert; compensation goes on")
+        }
+    }
+
     /// Decides the run's outcome after the main steps, compensating if needed.
     private func finish(mainSucceeded: Bool) async {
         let cancelled = await state.cancelRequested
+        if await state.revertRequested {
+            await state.setRun(.reverting, detail: "the operator asked for the run to be reverted")
+        }
         if await state.status != .reverting {
             if mainSucceeded, !cancelled {
                 await state.setRun(.succeeded)

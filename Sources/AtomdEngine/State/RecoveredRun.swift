@@ -17,6 +17,11 @@ struct RecoveredRun: Sendable {
     /// The last sequence number used; resumed events go on from here.
     private(set) var lastSequence = 0
     private(set) var completions = 0
+    /// Paused by the operator or after a rollback: still paused after a
+    /// restart, until the operator resumes it.
+    private(set) var staysPaused = false
+    /// An operator rollback journaled as begun and not as done.
+    private(set) var rollback: RollbackPlan?
 
     init(table: JobTable, history: [EngineEvent]) {
         for node in table.nodes.values {
@@ -35,6 +40,7 @@ struct RecoveredRun: Sendable {
         switch event.kind {
         case .run(let next):
             status = next
+            staysPaused = next == .paused && event.data?["stays_paused"] == .bool(true)
             if next == .reverting, event.data?["cancelled"] == .bool(true) { cancelled = true }
             if next == .cancelled { cancelled = true }
         case .closed:
@@ -51,6 +57,10 @@ struct RecoveredRun: Sendable {
             apply(next, event, to: &record, step: table[id]?.step)
             records[id] = record
         case .note:
+            if let plan = RollbackPlan(journaled: event.data?["rollback"]) { rollback = plan }
+            if event.data?["rollback_done"] == .bool(true) { rollback = nil }
+            // `--retry` of a run that ended `revert_failed`: open again.
+            if event.data?["reopened"] == .bool(true) { closed = false }
             // A revert's later attempts are announced with their number, so
             // that an interrupted one runs again under its own key.
             guard let id = event.stepID, case .integer(let attempt)? = event.data?["revert_attempt"] else { return }
@@ -100,6 +110,8 @@ struct RecoveredRun: Sendable {
             record.error = event.detail
             record.compensation = "revert failed: left behind"
         case .pending:
+            record.completion = nil
+            record.compensation = nil
             record.effect = .none
             record.outputs = nil
             record.error = nil

@@ -42,6 +42,13 @@ actor RunState {
     /// The task running the main steps: cancelling it cancels running atom
     /// calls, while compensation (outside it) still runs.
     private var mainTask: Task<Bool, Never>?
+    /// An operator rollback the rules allowed, waiting for the main steps to
+    /// stop starting steps and unwind; the executor then carries it out.
+    private(set) var rewind: RollbackPlan?
+    /// A rollback a restart found begun and not done: finished first.
+    private(set) var unfinishedRollback: RollbackPlan?
+    /// The operator asked for the full compensation of the paused run.
+    private(set) var revertRequested = false
 
     /// `recovered`: the state a journal left, for a resumed run.
     init(runID: String, table: JobTable, hub: EventHub, journal: (any Journal)?, redact: SecretMask,
@@ -58,6 +65,8 @@ actor RunState {
             records = recovered.records
             completions = recovered.completions
             cancelRequested = recovered.cancelled
+            unfinishedRollback = recovered.rollback
+            pauseRequested = recovered.staysPaused
         } else {
             for node in table.nodes.values { records[node.step.id] = StepRecord(id: node.step.id, path: node.path) }
         }
@@ -70,13 +79,17 @@ actor RunState {
 
     // MARK: Transitions
 
-    func setRun(_ next: RunStatus, detail: String? = nil) async {
+    /// `staysPaused`: a pause the operator asked for (or a rollback left),
+    /// which outlives a restart; a pause at a failed step is asked again.
+    func setRun(_ next: RunStatus, detail: String? = nil, staysPaused: Bool = false) async {
         guard status != next, journalFailure == nil else { return }
         assert(status.canMove(to: next), "illegal run transition \(status) -> \(next)")
         guard status.canMove(to: next) else { return }
         status = next
-        // Recovery must know whether compensation ends `cancelled`.
-        let data: JSONValue? = next == .reverting && cancelRequested ? .object(["cancelled": .bool(true)]) : nil
+        // Recovery must know whether compensation ends `cancelled`, and
+        // whether a pause is the operator's.
+        let data: JSONValue? = next == .reverting && cancelRequested ? .object(["cancelled": .bool(true)])
+            : next == .paused && staysPaused ? .object(["stays_paused": .bool(true)]) : nil
         await emit(hub.make(.run(next), detail: detail.map(redact.callAsFunction), data: data))
     }
 
@@ -175,7 +188,7 @@ actor RunState {
 
     /// Whether a step may start now; waits while the run is paused.
     func mayStart(_ scope: FailureScope) async -> Bool {
-        while pauseRequested, !cancelRequested, !scope.isHalted {
+        while pauseRequested, !cancelRequested, !scope.isHalted, !isUnwinding, journalFailure == nil {
             if !deferred.isEmpty {
                 await flush()
                 continue
@@ -183,8 +196,12 @@ actor RunState {
             await withCheckedContinuation { resumeWaiters.append($0) }
         }
         await waitWhileHeld()
-        return !cancelRequested && !scope.isHalted && journalFailure == nil
+        return !cancelRequested && !scope.isHalted && journalFailure == nil && !isUnwinding
     }
+
+    /// The main steps stop starting steps and return: a rollback or the
+    /// operator's compensation comes next, not a failure of theirs.
+    var isUnwinding: Bool { rewind != nil || revertRequested }
 
     /// Waits for ever while the run is held: the process is about to exit.
     func waitWhileHeld() async {
@@ -223,7 +240,7 @@ actor RunState {
     func requestPause() async {
         guard !pauseRequested, status == .running else { return }
         pauseRequested = true
-        await setRun(.paused, detail: "paused by the operator; running steps finish")
+        await setRun(.paused, detail: "paused by the operator; running steps finish", staysPaused: true)
     }
 
     func requestResume() async {
@@ -240,26 +257,79 @@ actor RunState {
         if cancelRequested { task.cancel() }
     }
 
-    func requestCancel() async {
-        mainTask?.cancel()
-        cancelRequested = true
-        pauseRequested = false
+    /// Checks a rollback against the rules and arms it: no step starts any
+    /// more, waiting steps stop waiting, and once the running ones have
+    /// finished the executor carries it out.
+    func requestRollback(_ request: RollbackRequest, autoResume: Bool) throws(RollbackRefusal) -> RollbackPlan {
+        guard !isUnwinding, !cancelRequested, unfinishedRollback == nil else {
+            throw RollbackRefusal(rule: "one-at-a-time", "the run is already being \(cancelRequested ? "cancelled" : "rolled back or reverted")",
+                                  hint: "wait for that to end (`atomd show RUN`)")
+        }
+        let plan = try rules(autoResume: autoResume).plan(request)
+        rewind = plan
+        wakeWaiters(with: .rollback)
+        return plan
+    }
+
+    /// The rollback armed by `requestRollback`, taken by the executor.
+    func takeRewind() -> RollbackPlan? {
+        defer { rewind = nil }
+        return rewind
+    }
+
+    func finishedUnfinishedRollback() {
+        unfinishedRollback = nil
+    }
+
+    func rules(autoResume: Bool) -> RollbackRules {
+        RollbackRules(table: table, records: records, status: status, autoResume: autoResume)
+    }
+
+    /// `atomd revert RUN`: the paused run is compensated as a whole.
+    func requestRevert() async -> Bool {
+        guard status == .paused, !isUnwinding, !cancelRequested else { return false }
+        revertRequested = true
+        wakeWaiters(with: .revert)
+        return true
+    }
+
+    /// Stops every wait of the main steps: for a pause, and for a decision
+    /// (answered with `decision`).
+    private func wakeWaiters(with decision: OperatorDecision) {
         let waiters = resumeWaiters
         resumeWaiters = []
         for waiter in waiters { waiter.resume() }
         for (id, waiter) in decisions {
             decisions[id] = nil
-            waiter.resume(returning: .cancel)
+            waiter.resume(returning: decision)
         }
     }
+
+    func requestCancel() async {
+        mainTask?.cancel()
+        cancelRequested = true
+        pauseRequested = false
+        wakeWaiters(with: .cancel)
+    }
+
+    /// After a rollback: paused at its target, unless the run goes on.
+    func pauseAfterRollback(_ reason: String) async {
+        pauseRequested = true
+        await setRun(.paused, detail: reason, staysPaused: true)
+    }
+
+    /// Whether a restart found the run paused by the operator.
+    var staysPaused: Bool { status == .paused && pauseRequested }
 
     /// Pauses the run at a failed step and waits for the operator.
     func awaitDecision(for id: String, reason: String) async -> OperatorDecision {
         if cancelRequested { return .cancel }
+        if let unwinding = unwindingDecision { return unwinding }
         pauseRequested = true
         await setRun(.paused, detail: reason)
         // A cancel that came while the pause was journaled found no waiter.
         if cancelRequested { return .cancel }
+        if let unwinding = unwindingDecision { return unwinding }
         if let decided = pendingDecisions.removeValue(forKey: id) { return decided }
         return await withCheckedContinuation { decisions[id] = $0 }
     }
@@ -275,8 +345,14 @@ actor RunState {
         return await withCheckedContinuation { decisions[id] = $0 }
     }
 
+    private var unwindingDecision: OperatorDecision? {
+        rewind != nil ? .rollback : revertRequested ? .revert : nil
+    }
+
     /// Delivers a decision; false when that step is not waiting for one.
     func decide(_ id: String, _ decision: OperatorDecision) -> Bool {
+        // A rollback is armed through `requestRollback`, with its rules.
+        guard decision != .rollback else { return false }
         guard let waiter = decisions.removeValue(forKey: id) else { return false }
         waiter.resume(returning: decision)
         return true
@@ -308,4 +384,7 @@ public enum OperatorDecision: String, Sendable, Hashable, CaseIterable {
     case revert
     /// Stop: compensate and end the run as cancelled.
     case cancel
+    /// An operator rollback was armed: the step waits no more, and the
+    /// rollback decides what runs next.
+    case rollback
 }

@@ -24,6 +24,8 @@ public enum RunStatus: String, Sendable, Hashable, Codable, CaseIterable {
         case (.paused, .running), (.paused, .reverting), (.paused, .cancelled), (.paused, .failed): true
         case (.reverting, .reverted), (.reverting, .revertFailed), (.reverting, .cancelled): true
         case (.revertFailed, .reverting): true
+        // An operator rollback whose revert failed, and its retry.
+        case (.running, .revertFailed), (.paused, .revertFailed), (.revertFailed, .running): true
         default: false
         }
     }

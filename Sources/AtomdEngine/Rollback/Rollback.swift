@@ -1,0 +1,88 @@
+import AtomdSpec
+import Foundation
+
+/// How an operator rollback treats the steps it goes back over (DESIGN.md
+/// section 4, "Operator rollback").
+public enum RollbackMode: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Revert each step from the start back to the target, newest first,
+    /// target included, in one scope.
+    case token
+    /// Jump back to any earlier succeeded step without reverting anything:
+    /// the operator says the world is already as it was.
+    case any
+}
+
+/// What the operator asks for.
+public struct RollbackRequest: Sendable, Hashable {
+    /// The step to go back to; it runs again.
+    public var target: String
+    /// The step to go back from (TOKEN mode); nil: the last step that ran in
+    /// the target's scope.
+    public var start: String?
+    public var mode: RollbackMode
+    /// Go on after the rollback instead of pausing (`--resume`); the job's
+    /// `rollback: { auto_resume: true }` does the same.
+    public var resume: Bool
+
+    public init(target: String, start: String? = nil, mode: RollbackMode = .token, resume: Bool = false) {
+        self.target = target
+        self.start = start
+        self.mode = mode
+        self.resume = resume
+    }
+}
+
+/// A rollback the rules allowed: what it reverts (TOKEN) and what it makes
+/// pending again. Journaled before anything of it happens, so that a
+/// restart finishes it exactly once.
+public struct RollbackPlan: Sendable, Hashable, Codable {
+    public var mode: RollbackMode
+    public var target: String
+    public var start: String
+    /// The steps reverted, newest first (TOKEN); empty in ANY mode.
+    public var reverts: [String]
+    /// Every step whose record is cleared, groups before their steps.
+    public var resets: [String]
+    /// Whether the run goes on after it.
+    public var resume: Bool
+}
+
+/// Why a rollback is not allowed: the rule that failed and what would make
+/// the request allowed.
+public struct RollbackRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A short name of the rule, as docs/engine.md lists them.
+    public var rule: String
+    public var message: String
+    public var hint: String
+
+    public init(rule: String, _ message: String, hint: String) {
+        self.rule = rule
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { "\(message) (rule: \(rule)); \(hint)" }
+}
+
+/// One step as a rollback target: allowed, or the reason it is not.
+public struct RollbackTarget: Sendable, Hashable, Codable {
+    public var step: String
+    public var path: String
+    public var allowed: Bool
+    /// Why not, with what would make it allowed; nil when allowed.
+    public var reason: String?
+}
+
+extension RollbackPlan {
+    /// The plan as journaled with the note that begins it.
+    var journaled: JSONValue {
+        let encoded = (try? JSONEncoder().encode(self)).flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0) }
+        return encoded ?? .null
+    }
+
+    init?(journaled value: JSONValue?) {
+        guard let value, let data = try? JSONEncoder().encode(value),
+              let plan = try? JSONDecoder().decode(RollbackPlan.self, from: data) else { return nil }
+        self = plan
+    }
+}
