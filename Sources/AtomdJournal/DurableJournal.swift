@@ -166,6 +166,13 @@ public final class DurableJournal: Journal {
         try await write { db in try JournalWrites.insert(run, in: db) }
     }
 
+    /// Ties `runID` to `file` in processing/ again, before the file is
+    /// written there: a run reopened by the operator (`--retry`) is then
+    /// resumed by the next start like any claimed run.
+    public func holdSpoolFile(_ file: String, for runID: String) async throws {
+        try await write { db in try db.execute(sql: "UPDATE runs SET spool_file = ? WHERE id = ?", arguments: [file, runID]) }
+    }
+
     /// Forgets which spool file `runID` came from, once it has been filed.
     public func releaseSpoolFile(of runID: String) async throws {
         try await write { db in try db.execute(sql: "UPDATE runs SET spool_file = NULL WHERE id = ?", arguments: [runID]) }

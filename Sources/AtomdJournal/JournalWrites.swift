@@ -40,6 +40,10 @@ enum JournalWrites {
         case .step(let next):
             try applyStep(next, event, time: time, in: db)
         case .note:
+            // The operator reopened a run that ended revert_failed (`--retry`).
+            if event.data?["reopened"] == .bool(true) {
+                try db.cachedStatement(sql: "UPDATE runs SET closed_at = NULL WHERE id = ?").execute(arguments: [event.runID])
+            }
             guard let id = event.stepID, case .integer(let group) = event.data?["process_group"] ?? .null else { return }
             try db.cachedStatement(sql: "UPDATE steps SET process_group = ? WHERE run_id = ? AND step_id = ?").execute(arguments: [group, event.runID, id])
         case .log, .progress:

@@ -28,7 +28,8 @@ struct Atomd: AsyncParsableCommand {
         version: AtomdVersion.current,
         subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, ResumeCommand.self,
                       RunsCommand.self, ShowCommand.self, LogsCommand.self, AgentCommand.self, SubmitCommand.self,
-                      PauseCommand.self, CancelCommand.self, RetryCommand.self, SkipCommand.self, PluginsCommand.self,
+                      PauseCommand.self, CancelCommand.self, RetryCommand.self, SkipCommand.self, RollbackCommand.self,
+                      RevertCommand.self, PluginsCommand.self,
                       PluginHostCommand.self]
     )
 

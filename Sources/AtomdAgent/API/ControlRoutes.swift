@@ -77,6 +77,40 @@ enum ControlRoutes {
                 return try json(["run_id": handle.runID, "step": step, "decision": decision.rawValue], status: .accepted)
             }
         }
+        router.post("runs/:id/rollback") { request, context in
+            let handle = try await liveHandle(agent, context)
+            let body = try await collect(request, upTo: RollbackAsk.maxBytes, within: .seconds(30))
+            let ask = try RollbackAsk.decode(Array(buffer: body))
+            let plan: RollbackPlan
+            do {
+                plan = try await handle.rollback(ask)
+            } catch let refusal as RollbackRefusal {
+                throw APIError(.conflict, refusal.message, hint: refusal.hint, rule: refusal.rule)
+            }
+            return try encoded(plan, status: .accepted)
+        }
+        router.get("runs/:id/rollback/targets") { request, context in
+            let handle = try await liveHandle(agent, context)
+            let start = request.uri.queryParameters["from"].map(String.init)
+            let modeText = request.uri.queryParameters["mode"].map(String.init) ?? RollbackMode.token.rawValue
+            guard let mode = RollbackMode(rawValue: modeText) else {
+                throw APIError(.badRequest, "unknown mode '\(modeText)'", hint: "one of " + RollbackMode.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return try encoded(await handle.rollbackTargets(start: start, mode: mode))
+        }
+        router.post("runs/:id/rollback/retry") { _, context in
+            let runID = context.parameters.get("id") ?? ""
+            let file = try await agent.retryRevert(runID)
+            return try json(["run_id": runID, "requested": "retry", "file": file], status: .accepted)
+        }
+        router.post("runs/:id/revert") { _, context in
+            let handle = try await liveHandle(agent, context)
+            guard await handle.revert() else {
+                throw APIError(.conflict, "run \(handle.runID) is not paused, or is already being rolled back or cancelled",
+                               hint: "`atomd pause \(handle.runID)` first: revert compensates a paused run")
+            }
+            return try json(["run_id": handle.runID, "requested": "revert"], status: .accepted)
+        }
         router.get("plugins") { _, _ in
             try encoded(await agent.pluginInventory().map(PluginReport.init))
         }
@@ -143,21 +177,25 @@ enum ControlRoutes {
     }
 }
 
-/// An API error as JSON.
-struct APIError: Error, HTTPResponseError {
-    var status: HTTPResponse.Status
-    var message: String
-    var hint: String?
+/// An API error as JSON: `{"error", "hint", "rule"}` (the rule a refused
+/// rollback broke).
+public struct APIError: Error, HTTPResponseError {
+    public var status: HTTPResponse.Status
+    public var message: String
+    public var hint: String?
+    public var rule: String?
 
-    init(_ status: HTTPResponse.Status, _ message: String, hint: String? = nil) {
+    init(_ status: HTTPResponse.Status, _ message: String, hint: String? = nil, rule: String? = nil) {
         self.status = status
         self.message = message
         self.hint = hint
+        self.rule = rule
     }
 
-    func response(from request: Request, context: some RequestContext) throws -> Response {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
         var object = ["error": message]
         object["hint"] = hint
+        object["rule"] = rule
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -83,7 +83,7 @@ extension Agent {
 
     /// The atoms and secrets a run needs; a job that cannot have them is
     /// filed in failed/ with why.
-    private func prepare(_ job: Job, file: String, runID: String?) async -> (AtomRegistry, [String: String])? {
+    func prepare(_ job: Job, file: String, runID: String?) async -> (AtomRegistry, [String: String])? {
         let secrets: [String: String]
         do {
             secrets = try SecretResolver.resolve(job.secrets)
@@ -102,7 +102,7 @@ extension Agent {
         }
     }
 
-    private func launch(_ file: String, runID: String, job: Job, resumed: Bool = false, _ begin: (Engine) throws(RunSetupError) -> RunHandle,
+    func launch(_ file: String, runID: String, job: Job, resumed: Bool = false, _ begin: (Engine) throws(RunSetupError) -> RunHandle,
                         registry: () -> AtomRegistry) {
         let engine = Engine(registry: registry(), journal: journal, locks: locks, listeners: [metrics.listener(for: job), events])
         let handle: RunHandle

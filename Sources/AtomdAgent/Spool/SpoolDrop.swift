@@ -8,10 +8,14 @@ import Foundation
 public enum SpoolDrop {
     /// Returns the name the job arrived under.
     public static func write(_ bytes: [UInt8], named name: String, into layout: SpoolLayout) throws(SpoolError) -> String {
+        try write(bytes, named: name, intoDirectory: layout.incoming, numbering: true)
+    }
+
+    /// The same into `directory`; without `numbering`, a name in use is an error.
+    static func write(_ bytes: [UInt8], named name: String, intoDirectory incoming: String, numbering: Bool) throws(SpoolError) -> String {
         guard SpoolNames.isJob(name) else {
             throw SpoolError(name, "is not a job file name", hint: "use NAME.yaml or NAME.yml, no '/' and no leading '.'")
         }
-        let incoming = layout.incoming
         let aside = incoming + "/.submit-" + UUID().uuidString + ".tmp"
         let fd = open(aside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -31,7 +35,7 @@ public enum SpoolDrop {
             unlink(aside)
             throw SpoolError(incoming, "cannot be written: \(error)")
         }
-        for number in 0..<1000 {
+        for number in 0..<(numbering ? 1000 : 1) {
             let target = Spool.numbered(name, number)
             if atomd_rename_noreplace(aside, incoming + "/" + target) == 0 {
                 try? Spool.sync(incoming)

@@ -82,9 +82,12 @@ actor RunState {
     /// `staysPaused`: a pause the operator asked for (or a rollback left),
     /// which outlives a restart; a pause at a failed step is asked again.
     func setRun(_ next: RunStatus, detail: String? = nil, staysPaused: Bool = false) async {
-        guard status != next, journalFailure == nil else { return }
-        assert(status.canMove(to: next), "illegal run transition \(status) -> \(next)")
-        guard status.canMove(to: next) else { return }
+        // Paused again (by a rollback, or the operator at a failed step):
+        // journaled, so that the run's detail and a restart say so.
+        let repause = status == .paused && next == .paused && staysPaused
+        guard status != next || repause, journalFailure == nil else { return }
+        assert(repause || status.canMove(to: next), "illegal run transition \(status) -> \(next)")
+        guard repause || status.canMove(to: next) else { return }
         status = next
         // Recovery must know whether compensation ends `cancelled`, and
         // whether a pause is the operator's.

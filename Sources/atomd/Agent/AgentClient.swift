@@ -55,6 +55,7 @@ struct AgentClient {
         guard (200..<300).contains(response.status) else {
             let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
             var message = object?["error"] as? String ?? String(decoding: response.body, as: UTF8.self)
+            if let rule = object?["rule"] as? String { message += " [rule: \(rule)]" }
             if let hint = object?["hint"] as? String { message += " (\(hint))" }
             for problem in object?["problems"] as? [[String: Any]] ?? [] {
                 message += "\n  \(problem["line"] ?? "?"):\(problem["column"] ?? "?"): \(problem["message"] ?? "")"

@@ -15,16 +15,21 @@ struct SteerTarget: ParsableArguments {
 
     var client: AgentClient { AgentClient(socket: socketOption.path(home: home)) }
 
+    /// One exchange with the agent; a failure prints why and exits 2 or 4.
+    func send(_ exchange: (AgentClient) async throws(AgentClient.Failure) -> [UInt8]) async throws -> [UInt8] {
+        do {
+            return try await exchange(client)
+        } catch {
+            throw error.exit
+        }
+    }
+
     /// Sends `POST /runs/RUN/suffix` and prints what was requested; with
     /// `--json`, the agent's answer (`{"run_id", "requested"}` or
     /// `{"run_id", "step", "decision"}`).
     func request(_ suffix: String, saying done: String) async throws {
-        let reply: [UInt8]
-        do {
-            reply = try await client.post("/runs/\(runID.urlPathEscaped)/\(suffix)")
-        } catch {
-            throw error.exit
-        }
+        let path = "/runs/\(runID.urlPathEscaped)/\(suffix)"
+        let reply = try await send { client throws(AgentClient.Failure) in try await client.post(path) }
         if output.json {
             try Output.json(client.decode([String: String].self, from: reply))
         } else {
