@@ -75,7 +75,7 @@ public struct Engine: Sendable {
         contexts["env"] = try environment(of: request.job, contexts: contexts, mask: mask)
         contexts["run"] = nil
         let hub = EventHub(runID: runID, listeners: listeners, sequence: recovered?.lastSequence ?? 0)
-        let state = RunState(runID: runID, table: table, hub: hub, journal: journal, redact: mask, recovered: recovered)
+        let state = RunState(runID: runID, table: table, hub: hub, journal: journal, redact: mask, vars: vars, recovered: recovered)
         let executor = RunExecutor(job: request.job, table: table, state: state, registry: registry, locks: locks,
                                    baseContexts: contexts, reopening: reopening)
         return RunHandle(runID: runID, state: state, task: Task { await executor.run() }, autoResume: request.job.rollback.autoResume)
@@ -173,6 +173,13 @@ public final class RunHandle: Sendable {
     /// Every main step as a rollback target now, allowed or why not.
     public func rollbackTargets(start: String? = nil, mode: RollbackMode = .token) async -> [RollbackTarget] {
         await state.rules(autoResume: autoResume).targets(start: start, mode: mode)
+    }
+
+    /// Sets variables of a paused run for the steps still to run (after a
+    /// rollback, the steps run again see them). `env:` was computed when
+    /// the run started and does not change.
+    public func setVariables(_ values: [String: JSONValue]) async throws(RunSetupError) {
+        try await state.setVariables(values)
     }
 
     /// `atomd revert RUN`: compensates a paused run as a whole. False when

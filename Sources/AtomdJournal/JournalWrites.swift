@@ -44,6 +44,14 @@ enum JournalWrites {
             if event.data?["reopened"] == .bool(true) {
                 try db.cachedStatement(sql: "UPDATE runs SET closed_at = NULL WHERE id = ?").execute(arguments: [event.runID])
             }
+            // Variables the operator set: the run's vars, as show and a resume read them.
+            if case .object(let values)? = event.data?["set_vars"] {
+                let text = try String.fetchOne(db, sql: "SELECT vars FROM runs WHERE id = ?", arguments: [event.runID])
+                var vars: [String: JSONValue] = [:]
+                if let text, case .object(let old)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) { vars = old }
+                vars.merge(values) { _, new in new }
+                try db.execute(sql: "UPDATE runs SET vars = ? WHERE id = ?", arguments: [JSONValue.object(vars).json, event.runID])
+            }
             guard let id = event.stepID, case .integer(let group) = event.data?["process_group"] ?? .null else { return }
             try db.cachedStatement(sql: "UPDATE steps SET process_group = ? WHERE run_id = ? AND step_id = ?").execute(arguments: [group, event.runID, id])
         case .log, .progress:

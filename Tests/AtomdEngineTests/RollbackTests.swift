@@ -141,6 +141,29 @@ import Testing
         #expect(harness.world.flags == ["a"] && fixable.present)
     }
 
+    /// The point of the feature: roll back, fix a variable, run again. The
+    /// value survives a restart.
+    @Test func aVariableSetWhilePausedReachesTheStepsRunAgainAndSurvivesARestart() async throws {
+        let harness = Harness()
+        let yaml = job(world("a") + "  - { id: b, uses: test.world, with: { flag: \"${{ vars.name }}\" } }\n"
+                       + "  - { id: d, uses: test.fail, with: { attempts: 1 } }\n", head: Self.pause + "vars: { name: old }\n")
+        let handle = try harness.start(yaml)
+        try await waitUntilWaiting(handle, "d")
+        await #expect(throws: RunSetupError.self) { try await handle.setVariables(["nosuch": .string("x")]) }
+        _ = try await handle.rollback(RollbackRequest(target: "b"))
+        try await waitForNote(harness, "b", "rolled back to 'b'")
+        try await handle.setVariables(["name": .string("new")])
+        #expect(harness.world.flags == ["a"])
+        // A restart here: the journal has the value.
+        await handle.abort()
+        let loaded = try JobLoader.load(bytes: Array(yaml.utf8), file: "test.yaml")
+        let resumed = try harness.engine().resume(RunRequest(job: loaded, runID: handle.runID), history: harness.journal.events)
+        await resumed.resume()
+        #expect(await resumed.wait().status == .succeeded)
+        #expect(harness.world.flags == ["a", "new"], "\(harness.world.flags)")
+        await #expect(throws: RunSetupError.self) { try await resumed.setVariables(["name": .string("late")]) }
+    }
+
     @Test func revertCompensatesAPausedRunAsAWhole() async throws {
         let harness = Harness()
         let handle = try harness.start(Self.linear)

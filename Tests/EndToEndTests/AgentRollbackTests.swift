@@ -8,7 +8,7 @@ import Testing
     let control = AgentControlTests()
 
     /// a, b, c each create a file and remove it on revert; d fails until
-    /// `fixed` exists. With `brokenRevert`, b's revert fails while `broken`
+    /// `fixed` exists or the variable release is 2. With `brokenRevert`, b's revert fails while `broken`
     /// exists.
     func job(_ world: String, brokenRevert: Bool = false) -> String {
         let bRevert = brokenRevert ? "test ! -e \(world)/broken && rm -f \(world)/b" : "rm -f \(world)/b"
@@ -16,11 +16,12 @@ import Testing
             version: 1
             name: rollback
             on_failure: pause
+            vars: { release: 1 }
             steps:
               - { id: a, run: "touch \(world)/a", revert: "rm -f \(world)/a", check: "test -e \(world)/a" }
               - { id: b, run: "touch \(world)/b", revert: "\(bRevert)", check: "test -e \(world)/b" }
               - { id: c, run: "touch \(world)/c", revert: "rm -f \(world)/c", check: "test -e \(world)/c" }
-              - { id: d, run: "test -e \(world)/fixed" }
+              - { id: d, run: "test -e \(world)/fixed || test ${{ vars.release }} = 2" }
             """
     }
 
@@ -69,7 +70,11 @@ import Testing
         #expect(rolled.stdout.contains("from d back to b, reverting d, c, b (newest first)"), "\(rolled.stdout)")
         try await waitFor(runID, status: "paused", steps: ["b": "pending", "c": "pending", "d": "pending"], agent)
         #expect(files(world) == ["a"], "b and c reverted, a kept")
-        #expect(FileManager.default.createFile(atPath: world + "/fixed", contents: nil))
+        let unknown = try control.cli(["set", runID, "--var", "relase=2"], agent)
+        #expect(unknown.status == 2 && unknown.stderr.contains("declares no variable 'relase'"), "\(unknown.stderr)")
+        let set = try control.cli(["set", runID, "--var", "release=2"], agent)
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(try control.cli(["show", runID], agent).stdout.contains("--var release=2"))
         #expect(try control.cli(["resume", runID], agent).status == 0)
         #expect(try await agent.waitForFiled(1).done == ["rollback.yaml"])
         #expect(files(world) == ["a", "b", "c"])

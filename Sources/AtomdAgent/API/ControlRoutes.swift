@@ -111,6 +111,20 @@ enum ControlRoutes {
             }
             return try json(["run_id": handle.runID, "requested": "revert"], status: .accepted)
         }
+        router.post("runs/:id/vars") { request, context in
+            let handle = try await liveHandle(agent, context)
+            let body = try await collect(request, upTo: YAMLLimits.jobFile.maxBytes, within: .seconds(30))
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)), case .object(let values) = value,
+                  !values.isEmpty else {
+                throw APIError(.badRequest, "the body is not a JSON object of variables", hint: #"send {"NAME": VALUE, ...}"#)
+            }
+            do {
+                try await handle.setVariables(values)
+            } catch let error as RunSetupError {
+                throw APIError(.conflict, error.message, hint: error.hint)
+            }
+            return try json(["run_id": handle.runID, "requested": "set"], status: .accepted)
+        }
         router.get("plugins") { _, _ in
             try encoded(await agent.pluginInventory().map(PluginReport.init))
         }

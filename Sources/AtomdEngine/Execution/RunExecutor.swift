@@ -10,7 +10,7 @@ struct RunExecutor: Sendable {
     let state: RunState
     let registry: AtomRegistry
     let locks: any LockProvider
-    /// `vars`, `env`, `secrets`: fixed for the run.
+    /// `env`, `secrets`: fixed for the run (`vars` may change while it is paused).
     let baseContexts: [String: JSONValue]
     /// The run ended `revert_failed` and the operator retries (`--retry`).
     var reopening = false
@@ -161,6 +161,7 @@ struct RunExecutor: Sendable {
     /// The values an expression of step `id` can read right now.
     func evaluator(for id: String, frame: Frame, attempt: Int, extra: [String: JSONValue] = [:]) async -> ExpressionEvaluator {
         var contexts = baseContexts
+        contexts["vars"] = .object(await state.vars)
         contexts["steps"] = .object(await state.stepsContext)
         contexts["run"] = .object(["id": .string(state.runID), "name": .string(job.name),
                                    "status": .string(await state.status.rawValue)])

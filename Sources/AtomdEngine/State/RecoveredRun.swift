@@ -20,6 +20,8 @@ struct RecoveredRun: Sendable {
     /// Paused by the operator or after a rollback: still paused after a
     /// restart, until the operator resumes it.
     private(set) var staysPaused = false
+    /// Variables the operator set while the run was paused, latest last.
+    private(set) var setVars: [String: JSONValue] = [:]
     /// An operator rollback journaled as begun and not as done.
     private(set) var rollback: RollbackPlan?
 
@@ -58,6 +60,7 @@ struct RecoveredRun: Sendable {
             records[id] = record
         case .note:
             if let plan = RollbackPlan(journaled: event.data?["rollback"]) { rollback = plan }
+            if case .object(let values)? = event.data?["set_vars"] { setVars.merge(values) { _, new in new } }
             if event.data?["rollback_done"] == .bool(true) { rollback = nil }
             // `--retry` of a run that ended `revert_failed`: open again.
             if event.data?["reopened"] == .bool(true) { closed = false }

@@ -49,10 +49,14 @@ actor RunState {
     private(set) var unfinishedRollback: RollbackPlan?
     /// The operator asked for the full compensation of the paused run.
     private(set) var revertRequested = false
+    /// `vars.*` for the steps still to run: the job's, its `--var` values,
+    /// then what the operator set while the run was paused.
+    private(set) var vars: [String: JSONValue]
 
     /// `recovered`: the state a journal left, for a resumed run.
     init(runID: String, table: JobTable, hub: EventHub, journal: (any Journal)?, redact: SecretMask,
-         recovered: RecoveredRun? = nil) {
+         vars: [String: JSONValue] = [:], recovered: RecoveredRun? = nil) {
+        self.vars = vars.merging(recovered?.setVars ?? [:]) { _, set in set }
         self.runID = runID
         self.table = table
         self.hub = hub
@@ -286,6 +290,21 @@ actor RunState {
 
     func rules(autoResume: Bool) -> RollbackRules {
         RollbackRules(table: table, records: records, status: status, autoResume: autoResume)
+    }
+
+    /// `atomd set RUN --var`: while the run is paused, variables change for
+    /// the steps still to run; journaled, so that a restart keeps them.
+    func setVariables(_ values: [String: JSONValue]) async throws(RunSetupError) {
+        guard status == .paused else {
+            throw RunSetupError("the run is \(status.rawValue); variables are set while it is paused", hint: "`atomd pause RUN` first")
+        }
+        if let unknown = values.keys.sorted().first(where: { vars[$0] == nil }) {
+            throw RunSetupError("the job declares no variable '\(unknown)'", hint: "declared: \(vars.keys.sorted().joined(separator: ", "))")
+        }
+        guard !values.isEmpty else { return }
+        vars.merge(values) { _, new in new }
+        let text = values.keys.sorted().map { "\($0)=\(values[$0]?.interpolated ?? "")" }.joined(separator: " ")
+        await note(nil, "the operator set \(text)", data: .object(["set_vars": .object(values)]))
     }
 
     /// `atomd revert RUN`: the paused run is compensated as a whole.
