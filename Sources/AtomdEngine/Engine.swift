@@ -170,6 +170,20 @@ public final class RunHandle: Sendable {
         try await state.requestRollback(request, autoResume: autoResume)
     }
 
+    /// `--reserve`: arms a rollback from `request.start` (a running step)
+    /// for when it succeeds; one per run.
+    public func reserveRollback(_ request: RollbackRequest) async throws(RollbackRefusal) {
+        try await state.reserve(request, autoResume: autoResume)
+    }
+
+    /// `--cancel`: drops the reserved rollback and returns it.
+    public func cancelReservedRollback() async throws(RollbackRefusal) -> RollbackRequest {
+        try await state.cancelReservation()
+    }
+
+    /// The rollback reserved, if any.
+    public func reservedRollback() async -> RollbackRequest? { await state.reservation }
+
     /// Every main step as a rollback target now, allowed or why not.
     public func rollbackTargets(start: String? = nil, mode: RollbackMode = .token) async -> [RollbackTarget] {
         await state.rules(autoResume: autoResume).targets(start: start, mode: mode)

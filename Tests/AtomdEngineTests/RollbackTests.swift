@@ -164,6 +164,45 @@ import Testing
         await #expect(throws: RunSetupError.self) { try await resumed.setVariables(["name": .string("late")]) }
     }
 
+    /// `--reserve`: armed while its start runs, fired when it succeeds,
+    /// not by a failure, and dropped by `--cancel`.
+    @Test(arguments: ["succeeds", "fails", "cancelled"]) func aReservedRollback(_ outcome: String) async throws {
+        let gate = GateAtom()
+        var harness = Harness()
+        harness.extraAtoms = [gate]
+        let handle = try harness.start(job(world("a") + world("b") + "  - { id: g, uses: probe.gate, with: { fail: \(outcome == "fails") } }\n"
+                                           + world("c"), head: Self.pause))
+        await gate.waitForStarted(1)
+        let reserve = RollbackRequest(target: "b", start: "g")
+        for (request, rule) in [(RollbackRequest(target: "b"), "reserve-start"), (RollbackRequest(target: "b", start: "a"), "reserve-running"),
+                                (RollbackRequest(target: "c", start: "g"), "target-succeeded")] {
+            await #expect { try await handle.reserveRollback(request) } throws: { ($0 as? RollbackRefusal)?.rule == rule }
+        }
+        try await handle.reserveRollback(reserve)
+        await #expect { try await handle.reserveRollback(reserve) } throws: { ($0 as? RollbackRefusal)?.rule == "one-reservation" }
+        #expect(await handle.reservedRollback()?.target == "b")
+        if outcome == "cancelled" { #expect(try await handle.cancelReservedRollback().target == "b") }
+        gate.open()
+        switch outcome {
+        case "succeeds":
+            try await waitForNote(harness, "b", "rolled back to 'b'")
+            #expect(harness.cleared == ["b"] && harness.world.flags == ["a"])
+            #expect(await handle.reservedRollback() == nil)
+            await handle.resume()
+            #expect(await handle.wait().status == .succeeded)
+            #expect(harness.set == ["a", "b", "b", "c"])
+        case "fails":
+            try await waitUntilWaiting(handle, "g")
+            #expect(harness.cleared.isEmpty && !harness.log.notes(of: "b").contains { $0.contains("rolled back") })
+            #expect(await handle.reservedRollback()?.start == "g", "still armed for a retry")
+            await handle.cancel()
+            _ = await handle.wait()
+        default:
+            #expect(await handle.wait().status == .succeeded)
+            #expect(harness.cleared.isEmpty && harness.set == ["a", "b", "c"])
+        }
+    }
+
     @Test func revertCompensatesAPausedRunAsAWhole() async throws {
         let harness = Harness()
         let handle = try harness.start(Self.linear)

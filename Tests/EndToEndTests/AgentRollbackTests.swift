@@ -133,6 +133,35 @@ import Testing
         #expect(try control.cli(["rollback", runID, "--retry"], agent).status == 2, "an ended, succeeded run has nothing to retry")
     }
 
+    @Test func aReservedRollbackFiresWhenItsStepSucceeds() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let world = agent.home + "/world"
+        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: false)
+        try agent.drop("reserve.yaml", """
+            version: 1
+            name: reserve
+            steps:
+              - { id: a, run: "touch \(world)/a", revert: "rm -f \(world)/a" }
+              - { id: b, run: "while [ ! -e \(world)/go ]; do sleep 0.02; done; touch \(world)/b", revert: "rm -f \(world)/b" }
+              - { id: c, run: "touch \(world)/c", revert: "rm -f \(world)/c" }
+            """)
+        let runID = try await control.waitForRun(status: "running", agent)
+        try await waitFor(runID, status: "running", steps: ["b": "running"], agent)
+        let reserved = try control.cli(["rollback", runID, "--to", "a", "--from", "b", "--reserve"], agent)
+        #expect(reserved.status == 0, "\(reserved.stderr)")
+        #expect(try control.cli(["show", runID], agent).stdout.contains("rollback reserved: when 'b' succeeds, back to 'a' (token)"))
+        #expect(FileManager.default.createFile(atPath: world + "/go", contents: nil))
+        try await waitFor(runID, status: "paused", steps: ["a": "pending", "b": "pending"], agent)
+        #expect(files(world).isEmpty, "a and b reverted; c never ran")
+        let cancel = try control.cli(["rollback", runID, "--cancel"], agent)
+        #expect(cancel.status == 2 && cancel.stderr.contains("no rollback reserved"), "\(cancel.stderr)")
+        #expect(try control.cli(["resume", runID], agent).status == 0)
+        #expect(try await agent.waitForFiled(1).done == ["reserve.yaml"])
+        #expect(files(world) == ["a", "b", "c"])
+    }
+
     @Test func revertCompensatesAPausedRunAsAWhole() async throws {
         let agent = try AgentProcess.start()
         defer { _ = agent.stop() }

@@ -53,9 +53,13 @@ public struct RunDetail: Codable, Sendable {
     public var waiting: [String]?
     /// Steps waiting for a lock another run holds; nil when no agent holds the run.
     public var locks: [String]?
+    /// The rollback armed with `--reserve`, if any.
+    public var reserved_rollback: RollbackRequest?
 
-    public init(_ run: JournaledRun, steps: [JournaledStep], waiting: [String]?, locks: [String]? = nil) {
+    public init(_ run: JournaledRun, steps: [JournaledStep], waiting: [String]?, locks: [String]? = nil,
+                reservedRollback: RollbackRequest? = nil) {
         self.locks = locks
+        reserved_rollback = reservedRollback
         self.run = RunListing(run)
         job_sha256 = run.jobSHA256
         vars = run.vars

@@ -30,7 +30,9 @@ enum ControlRoutes {
         router.get("runs/:id") { _, context in
             let run = try run(agent, context)
             let live = await agent.liveRuns().first { $0.runID == run.id }
-            return try encoded(RunDetail(run, steps: try agent.journal.steps(of: run.id), waiting: live?.waiting, locks: live?.locks))
+            let reserved = await agent.handle(run.id)?.reservedRollback()
+            return try encoded(RunDetail(run, steps: try agent.journal.steps(of: run.id), waiting: live?.waiting, locks: live?.locks,
+                                         reservedRollback: reserved))
         }
         router.get("runs/:id/logs") { request, context in
             let run = try run(agent, context)
@@ -80,14 +82,24 @@ enum ControlRoutes {
         router.post("runs/:id/rollback") { request, context in
             let handle = try await liveHandle(agent, context)
             let body = try await collect(request, upTo: RollbackAsk.maxBytes, within: .seconds(30))
-            let ask = try RollbackAsk.decode(Array(buffer: body))
-            let plan: RollbackPlan
+            let (ask, reserve) = try RollbackAsk.decode(Array(buffer: body))
             do {
-                plan = try await handle.rollback(ask)
+                if reserve {
+                    try await handle.reserveRollback(ask)
+                    return try encoded(ask, status: .accepted)
+                }
+                return try encoded(try await handle.rollback(ask), status: .accepted)
             } catch let refusal as RollbackRefusal {
                 throw APIError(.conflict, refusal.message, hint: refusal.hint, rule: refusal.rule)
             }
-            return try encoded(plan, status: .accepted)
+        }
+        router.post("runs/:id/rollback/cancel") { _, context in
+            let handle = try await liveHandle(agent, context)
+            do {
+                return try encoded(try await handle.cancelReservedRollback(), status: .accepted)
+            } catch let refusal as RollbackRefusal {
+                throw APIError(.conflict, refusal.message, hint: refusal.hint, rule: refusal.rule)
+            }
         }
         router.get("runs/:id/rollback/targets") { request, context in
             let handle = try await liveHandle(agent, context)

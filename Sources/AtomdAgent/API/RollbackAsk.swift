@@ -3,15 +3,16 @@ import AtomdSpec
 import Foundation
 
 /// The body of `POST /runs/ID/rollback`:
-/// `{"to": STEP, "from": STEP, "mode": "token" | "any", "resume": true}`;
-/// only `to` is required. Unknown keys are refused, so that a misspelt
+/// `{"to": STEP, "from": STEP, "mode": "token" | "any", "resume": true,
+/// "reserve": true}`; only `to` is required (`reserve` needs `from`). Unknown keys are refused, so that a misspelt
 /// `from` is not silently a rollback from somewhere else.
 public enum RollbackAsk {
     /// Larger bodies are refused before they are read.
     public static let maxBytes = 4096
-    static let keys: Set<String> = ["to", "from", "mode", "resume"]
+    static let keys: Set<String> = ["to", "from", "mode", "resume", "reserve"]
 
-    public static func decode(_ bytes: [UInt8]) throws(APIError) -> RollbackRequest {
+    /// The request, and whether it is to be reserved.
+    public static func decode(_ bytes: [UInt8]) throws(APIError) -> (RollbackRequest, reserve: Bool) {
         let hint = #"send {"to": "STEP", "from": "STEP", "mode": "token", "resume": false}; only "to" is required"#
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)), case .object(let members) = value else {
             throw APIError(.badRequest, "the body is not a JSON object", hint: hint)
@@ -38,12 +39,15 @@ public enum RollbackAsk {
             mode = known
         default: throw APIError(.badRequest, "\"mode\" must be \"token\" or \"any\"", hint: hint)
         }
-        var resume = false
-        switch members["resume"] ?? .null {
-        case .null: break
-        case .bool(let flag): resume = flag
-        default: throw APIError(.badRequest, "\"resume\" must be true or false", hint: hint)
+        let resume = try flag("resume", members, hint: hint), reserve = try flag("reserve", members, hint: hint)
+        return (RollbackRequest(target: target, start: start, mode: mode, resume: resume), reserve)
+    }
+
+    private static func flag(_ key: String, _ members: [String: JSONValue], hint: String) throws(APIError) -> Bool {
+        switch members[key] ?? .null {
+        case .null: return false
+        case .bool(let flag): return flag
+        default: throw APIError(.badRequest, "\"\(key)\" must be true or false", hint: hint)
         }
-        return RollbackRequest(target: target, start: start, mode: mode, resume: resume)
     }
 }

@@ -72,6 +72,7 @@ struct RunExecutor: Sendable {
         if let unfinished = await state.unfinishedRollback {
             guard await rollBack(unfinished, recovered: true) else { return .revertFailed }
         }
+        await state.fireRecoveredReservation()
         var succeeded = false
         while true {
             let main = Task { [self] in

@@ -13,7 +13,7 @@ public enum RollbackMode: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// What the operator asks for.
-public struct RollbackRequest: Sendable, Hashable {
+public struct RollbackRequest: Sendable, Hashable, Codable {
     /// The step to go back to; it runs again.
     public var target: String
     /// The step to go back from (TOKEN mode); nil: the last step that ran in
@@ -73,16 +73,21 @@ public struct RollbackTarget: Sendable, Hashable, Codable {
     public var reason: String?
 }
 
-extension RollbackPlan {
-    /// The plan as journaled with the note that begins it.
+/// A plan, or a reserved request, as journaled in a note's data.
+protocol JournaledValue: Codable {}
+
+extension JournaledValue {
     var journaled: JSONValue {
         let encoded = (try? JSONEncoder().encode(self)).flatMap { try? JSONDecoder().decode(JSONValue.self, from: $0) }
         return encoded ?? .null
     }
 
     init?(journaled value: JSONValue?) {
-        guard let value, let data = try? JSONEncoder().encode(value),
-              let plan = try? JSONDecoder().decode(RollbackPlan.self, from: data) else { return nil }
-        self = plan
+        guard let value, value != .null, let data = try? JSONEncoder().encode(value),
+              let decoded = try? JSONDecoder().decode(Self.self, from: data) else { return nil }
+        self = decoded
     }
 }
+
+extension RollbackPlan: JournaledValue {}
+extension RollbackRequest: JournaledValue {}

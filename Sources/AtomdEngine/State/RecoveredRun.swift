@@ -20,6 +20,8 @@ struct RecoveredRun: Sendable {
     /// Paused by the operator or after a rollback: still paused after a
     /// restart, until the operator resumes it.
     private(set) var staysPaused = false
+    /// A rollback reserved (`--reserve`), until it began or was cancelled.
+    private(set) var reservation: RollbackRequest?
     /// Variables the operator set while the run was paused, latest last.
     private(set) var setVars: [String: JSONValue] = [:]
     /// An operator rollback journaled as begun and not as done.
@@ -59,7 +61,12 @@ struct RecoveredRun: Sendable {
             apply(next, event, to: &record, step: table[id]?.step)
             records[id] = record
         case .note:
-            if let plan = RollbackPlan(journaled: event.data?["rollback"]) { rollback = plan }
+            if let plan = RollbackPlan(journaled: event.data?["rollback"]) {
+                rollback = plan
+                reservation = nil
+            }
+            if let reserved = RollbackRequest(journaled: event.data?["reserve"]) { reservation = reserved }
+            if event.data?["reserve_cancelled"] == .bool(true) { reservation = nil }
             if case .object(let values)? = event.data?["set_vars"] { setVars.merge(values) { _, new in new } }
             if event.data?["rollback_done"] == .bool(true) { rollback = nil }
             // `--retry` of a run that ended `revert_failed`: open again.

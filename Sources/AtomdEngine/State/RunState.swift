@@ -49,6 +49,8 @@ actor RunState {
     private(set) var unfinishedRollback: RollbackPlan?
     /// The operator asked for the full compensation of the paused run.
     private(set) var revertRequested = false
+    /// A rollback armed for when its start step (running now) succeeds.
+    private(set) var reservation: RollbackRequest?
     /// `vars.*` for the steps still to run: the job's, its `--var` values,
     /// then what the operator set while the run was paused.
     private(set) var vars: [String: JSONValue]
@@ -70,6 +72,7 @@ actor RunState {
             completions = recovered.completions
             cancelRequested = recovered.cancelled
             unfinishedRollback = recovered.rollback
+            reservation = recovered.reservation
             pauseRequested = recovered.staysPaused
         } else {
             for node in table.nodes.values { records[node.step.id] = StepRecord(id: node.step.id, path: node.path) }
@@ -126,6 +129,7 @@ actor RunState {
         }
         records[id] = record
         stepsContext[id] = .object(["status": .string(next.rawValue), "outputs": record.outputs ?? .object([:])])
+        if next == .succeeded, let reserved = reservation, reserved.start == id { fire(reserved) }
         // A start carries the attempt's context: recovery and compensation
         // read it back instead of guessing it.
         let context = next == .running && key != nil ? record.journaledContext.map(redact.callAsFunction) : nil
@@ -276,6 +280,56 @@ actor RunState {
         rewind = plan
         wakeWaiters(with: .rollback)
         return plan
+    }
+
+    /// `--reserve`: arms a rollback for when `request.start`, running now,
+    /// succeeds. Checked now against the rules as they will stand then.
+    func reserve(_ request: RollbackRequest, autoResume: Bool) async throws(RollbackRefusal) {
+        guard reservation == nil else {
+            throw RollbackRefusal(rule: "one-reservation", "the run already has a rollback reserved", hint: "`--cancel` drops it first")
+        }
+        guard let startID = request.start, let record = records[startID], table[startID]?.step.group == nil else {
+            throw RollbackRefusal(rule: "reserve-start", "--reserve needs --from naming the running step it waits for",
+                                  hint: "`atomd show RUN` lists the running steps")
+        }
+        guard record.status == .running else {
+            throw RollbackRefusal(rule: "reserve-running", "'\(startID)' is \(record.status.rawValue), not running",
+                                  hint: "a step that has finished is rolled back from now, without --reserve")
+        }
+        var then = records
+        then[startID]?.status = .succeeded
+        _ = try RollbackRules(table: table, records: then, status: status, autoResume: autoResume).plan(request)
+        var request = request
+        request.resume = request.resume || autoResume
+        reservation = request
+        await note(startID, "rollback reserved: when '\(startID)' succeeds, back to '\(request.target)' (\(request.mode.rawValue))",
+                   data: .object(["reserve": request.journaled]))
+    }
+
+    /// `--cancel`: drops the reservation.
+    func cancelReservation() async throws(RollbackRefusal) -> RollbackRequest {
+        guard let reserved = reservation else {
+            throw RollbackRefusal(rule: "reservation-exists", "the run has no rollback reserved", hint: "`atomd show RUN` shows one when there is")
+        }
+        reservation = nil
+        await note(reserved.start, "the reserved rollback to '\(reserved.target)' is cancelled", data: .object(["reserve_cancelled": .bool(true)]))
+        return reserved
+    }
+
+    /// The reserved start succeeded: the rollback is armed as if asked now.
+    /// A failed start does not fire it; it stays reserved for a retry.
+    private func fire(_ reserved: RollbackRequest) {
+        reservation = nil
+        guard rewind == nil, !cancelRequested, !revertRequested,
+              let plan = try? rules(autoResume: false).plan(reserved) else { return }
+        rewind = plan
+        wakeWaiters(with: .rollback)
+    }
+
+    /// A restart found a reservation whose start had succeeded but whose
+    /// rollback had not begun: it fires now.
+    func fireRecoveredReservation() {
+        if let reserved = reservation, records[reserved.start ?? ""]?.status == .succeeded { fire(reserved) }
     }
 
     /// The rollback armed by `requestRollback`, taken by the executor.

@@ -26,6 +26,10 @@ struct RollbackCommand: AsyncParsableCommand {
             was. Any succeeded step is a target when no step is running; every step that finished \
             after it is pending again (its records stay in the event history).
 
+            --reserve (with --to and --from naming a running step) arms the rollback for when that \
+            step succeeds; a failure of the step does not fire it (it stays armed for a retry). \
+            One per run; `atomd show` displays it; --cancel drops it.
+
             --targets lists every step as a target, allowed or why not. --retry retries the revert \
             that failed in a run that ended revert_failed (the only way a failed revert runs \
             again): a rollback it belonged to then finishes, an automatic compensation goes on \
@@ -33,6 +37,7 @@ struct RollbackCommand: AsyncParsableCommand {
 
               atomd rollback RUN --targets
               atomd rollback RUN --to unpack
+              atomd rollback RUN --to unpack --from smoke --reserve
               atomd rollback RUN --retry
 
             Exit codes: 0 done or requested; 2 refused (the reason and rule are printed); 4 no agent.
@@ -59,10 +64,19 @@ struct RollbackCommand: AsyncParsableCommand {
     @Flag(help: "Retry the failed revert of a run that ended revert_failed.")
     var retry = false
 
+    @Flag(help: "Arm the rollback for when the running step --from succeeds.")
+    var reserve = false
+
+    @Flag(help: "Drop the reserved rollback.")
+    var cancel = false
+
     func validate() throws {
-        let actions = [to != nil, targets, retry].filter { $0 }.count
-        guard actions == 1 else { throw ValidationError("give exactly one of --to STEP, --targets or --retry") }
-        if retry, from != nil || resume || mode != .token { throw ValidationError("--retry takes no --from, --mode or --resume") }
+        let actions = [to != nil, targets, retry, cancel].filter { $0 }.count
+        guard actions == 1 else { throw ValidationError("give exactly one of --to STEP, --targets, --retry or --cancel") }
+        if retry || cancel, from != nil || resume || mode != .token || reserve {
+            throw ValidationError("--retry and --cancel take no --from, --mode, --resume or --reserve")
+        }
+        if reserve, to == nil || from == nil { throw ValidationError("--reserve needs --to and --from (the running step it waits for)") }
     }
 
     func run() async throws {
@@ -77,11 +91,21 @@ struct RollbackCommand: AsyncParsableCommand {
             try await target.request("rollback/retry", saying: "retrying the failed revert of run \(target.runID); `atomd show \(target.runID)` follows it")
             return
         }
+        if cancel {
+            let reply = try await target.send { client throws(AgentClient.Failure) in try await client.post("/runs/\(runID)/rollback/cancel") }
+            let dropped = try target.client.decode(RollbackRequest.self, from: reply)
+            if target.output.json { return try Output.json(dropped) }
+            return Output.line("the rollback reserved for when \(dropped.start ?? "") succeeds is dropped")
+        }
         guard let to else { return }
-        var body: [String: any Sendable] = ["to": to, "mode": mode.rawValue, "resume": resume]
+        var body: [String: any Sendable] = ["to": to, "mode": mode.rawValue, "resume": resume, "reserve": reserve]
         body["from"] = from
         let bytes = Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
         let reply = try await target.send { client throws(AgentClient.Failure) in try await client.post("/runs/\(runID)/rollback", body: bytes) }
+        if reserve {
+            if target.output.json { return try Output.json(target.client.decode(RollbackRequest.self, from: reply)) }
+            return Output.line("rollback reserved: when \(from ?? "") succeeds, run \(target.runID) goes back to \(to)")
+        }
         let plan = try target.client.decode(RollbackPlan.self, from: reply)
         if target.output.json { return try Output.json(plan) }
         let what = plan.mode == .token

@@ -48,6 +48,10 @@ struct ShowCommand: AsyncParsableCommand {
         let held = shown.waiting != nil
         Output.line("started \(run.started_at.map(TimeText.utc) ?? "-") UTC, took \(TimeText.duration(from: run.started_at, to: run.finished_at))"
                     + (run.open && !held ? "; not closed: `atomd resume \(run.id)` finishes it" : ""))
+        if let reserved = shown.reserved_rollback {
+            Output.line("rollback reserved: when '\(reserved.start ?? "")' succeeds, back to '\(reserved.target)' (\(reserved.mode.rawValue)); "
+                        + "`atomd rollback \(run.id) --cancel` drops it")
+        }
         if let waiting = shown.waiting, !waiting.isEmpty {
             Output.line("waiting for a decision: " + waiting.map { "`atomd retry|skip \(run.id) \($0)`" }.joined(separator: ", "))
         }

@@ -27,6 +27,7 @@ final class GateAtom: Atom {
             if !waitNow { continuation.resume() }
         }
         state.withLock { $0.running -= 1 }
+        if input["fail"] == .bool(true) { throw AtomError("failing after the gate, as asked") }
         return AtomResult()
     }
 
