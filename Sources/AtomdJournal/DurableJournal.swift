@@ -225,10 +225,16 @@ public struct NewRun: Sendable {
     public var createdAt: Date
     /// The agent's claimed file in processing/, for runs from the spool.
     public var spoolFile: String?
+    /// The token `atomd submit` returned, for `--wait`.
+    public var submission: String?
+    /// `atomd submit --on-failure`: used instead of the job's own.
+    public var onFailure: FailurePolicy?
 
     public init(id: String, jobName: String, jobFile: String, jobText: String, vars: [String: JSONValue], createdAt: Date = Date(),
-                spoolFile: String? = nil) {
+                spoolFile: String? = nil, submission: String? = nil, onFailure: FailurePolicy? = nil) {
         self.spoolFile = spoolFile
+        self.submission = submission
+        self.onFailure = onFailure
         self.id = id
         self.jobName = jobName
         self.jobFile = jobFile

@@ -21,6 +21,10 @@ public struct JournaledRun: Sendable, Codable, Hashable {
     public var closedAt: Date?
     /// The agent's claimed file in processing/, until it is filed.
     public var spoolFile: String?
+    /// The token `atomd submit` returned; nil for other runs.
+    public var submission: String?
+    /// `atomd submit --on-failure`, used instead of the job's own.
+    public var onFailure: FailurePolicy?
 
     public var isOpen: Bool { closedAt == nil }
 }
@@ -69,6 +73,11 @@ extension DurableJournal {
     /// The run that `file` in the spool's processing/ became, if it got so far.
     public func run(spoolFile file: String) throws(JournalError) -> JournaledRun? {
         try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE spool_file = ?", arguments: [file]).map(Self.run) }
+    }
+
+    /// The run a submission (`atomd submit`'s token) became, once it started.
+    public func run(submission token: String) throws(JournalError) -> JournaledRun? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE submission = ?", arguments: [token]).map(Self.run) }
     }
 
     /// Runs to resume: not closed, oldest first.
@@ -123,7 +132,8 @@ extension DurableJournal {
             jobSHA256: row["job_sha256"], vars: vars, status: RunStatus(rawValue: row["status"]) ?? .queued,
             detail: row["detail"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
             startedAt: date(row["started_at"]), finishedAt: date(row["finished_at"]), closedAt: date(row["closed_at"]),
-            spoolFile: row["spool_file"])
+            spoolFile: row["spool_file"], submission: row["submission"],
+            onFailure: (row["on_failure"] as String?).flatMap(FailurePolicy.init(rawValue:)))
     }
 
     private static func date(_ seconds: Double?) -> Date? {

@@ -102,6 +102,15 @@ enum JournalSchema {
         migrator.registerMigration("v4-step-state") { db in
             try db.execute(sql: "ALTER TABLE steps ADD COLUMN state TEXT")
         }
+        // `atomd submit`: the token a submitter follows its run by (`--wait`),
+        // and the on_failure it asked for instead of the job's.
+        migrator.registerMigration("v5-submission") { db in
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN submission TEXT;
+                ALTER TABLE runs ADD COLUMN on_failure TEXT;
+                CREATE INDEX runs_submission ON runs(submission) WHERE submission IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -24,7 +24,9 @@ enum ControlRoutes {
         }
         router.get("runs") { request, _ in
             let (status, limit) = try runsQuery(in: request.uri)
-            let runs = try agent.journal.runs(status: status, limit: limit)
+            let runs = try request.uri.queryParameters["submission"].map { token in
+                try agent.journal.run(submission: String(token)).map { [$0] } ?? []
+            } ?? agent.journal.runs(status: status, limit: limit)
             return try encoded(RunList(runs: runs.map(RunListing.init), live: await agent.liveRuns(), queued: await agent.queuedFiles))
         }
         router.get("runs/:id") { _, context in
@@ -49,10 +51,11 @@ enum ControlRoutes {
         }
         router.post("jobs") { request, context in
             let name = try jobName(in: request.uri)
+            let submission = try submission(in: request.uri)
             let body = try await collect(request, upTo: YAMLLimits.jobFile.maxBytes, within: .seconds(30))
             do {
-                let filed = try await agent.submit(name: name, bytes: Array(buffer: body))
-                return try json(["file": filed], status: .accepted)
+                let filed = try await agent.submit(name: name, bytes: Array(buffer: body), submission: submission)
+                return try json(["file": filed, "submission": submission.token], status: .accepted)
             } catch let error as SubmitError {
                 return try encoded(SubmitFailure(error), status: HTTPResponse.Status(code: error.status))
             }
@@ -163,6 +166,26 @@ enum ControlRoutes {
             throw APIError(.badRequest, "limit '\(text)' is not a number from \(RunList.limits.lowerBound) to \(RunList.limits.upperBound)", hint: "GET /runs?limit=50")
         }
         return (status, limit)
+    }
+
+    /// `POST /jobs?vars={JSON}&on_failure=pause`: what `atomd submit` gives
+    /// besides the job, with a new token to follow its run by.
+    static func submission(in uri: URI) throws -> SpoolSubmission {
+        let query = uri.queryParameters
+        var submission = SpoolSubmission()
+        if let text = query["vars"].map(String.init) {
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), case .object(let vars) = value else {
+                throw APIError(.badRequest, "vars is not a JSON object", hint: #"POST /jobs?name=NAME.yaml&vars={"NAME":VALUE}"#)
+            }
+            submission.vars = vars
+        }
+        if let text = query["on_failure"].map(String.init) {
+            guard let policy = FailurePolicy(rawValue: text) else {
+                throw APIError(.badRequest, "unknown on_failure '\(text)'", hint: "one of " + FailurePolicy.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            submission.onFailure = policy
+        }
+        return submission
     }
 
     /// The file name `POST /jobs?name=NAME.yaml` gives, percent-decoded;

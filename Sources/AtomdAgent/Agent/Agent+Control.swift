@@ -53,10 +53,10 @@ extension Agent {
     /// Validates a job and drops it into incoming/ as a producer would
     /// (written aside, synced, renamed in without replacing anything).
     /// Returns the name it arrived under.
-    func submit(name: String, bytes: [UInt8]) async throws(SubmitError) -> String {
-        _ = try await JobAdmission.admitted(name: name, bytes: bytes, runAs: settings.runAs)
+    func submit(name: String, bytes: [UInt8], submission: SpoolSubmission?) async throws(SubmitError) -> String {
+        _ = try await JobAdmission.admitted(name: name, bytes: bytes, runAs: settings.runAs, vars: submission?.vars ?? [:])
         do {
-            return try SpoolDrop.write(bytes, named: name, into: settings.spool)
+            return try SpoolDrop.write(bytes, named: name, submission: submission, into: settings.spool)
         } catch {
             throw SubmitError(status: 500, message: error.description)
         }

@@ -24,12 +24,13 @@ extension Agent {
                            hint: "a run that ended revert_failed can be retried; `atomd show \(runID)` shows the run")
         }
         let label = (run.jobFile as NSString).lastPathComponent
-        let job: Job
+        var job: Job
         do {
             job = try await Self.load(bytes: Array(run.jobText.utf8), file: label)
         } catch {
             throw APIError(.unprocessableContent, "the journaled job no longer loads: \(error.diagnostics.first?.description ?? "")")
         }
+        if let onFailure = run.onFailure { job.onFailure = onFailure }
         let name = SpoolNames.isJob(label) ? label : "retried.yaml"
         guard let file = (0..<10_000).lazy.map({ Spool.numbered(name, $0) }).first(where: {
             !FileManager.default.fileExists(atPath: settings.spool.processing + "/" + $0)

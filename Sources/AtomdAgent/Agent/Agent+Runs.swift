@@ -29,7 +29,8 @@ extension Agent {
 
     private func start(_ file: String) async {
         let path = settings.spool.processing + "/" + file
-        let bytes: [UInt8], job: Job
+        let bytes: [UInt8], submission: SpoolSubmission?
+        var job: Job
         do {
             bytes = try JobLoader.read(path)
         } catch {
@@ -37,23 +38,31 @@ extension Agent {
             return
         }
         do {
-            job = try await JobAdmission.admitted(name: file, bytes: bytes, runAs: settings.runAs)
+            submission = try SpoolSubmission.read(beside: file, in: settings.spool.processing)
         } catch {
-            refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
+            refuse(file, SpoolReport(file: file, message: error.description))
             return
         }
+        do {
+            job = try await JobAdmission.admitted(name: file, bytes: bytes, runAs: settings.runAs, vars: submission?.vars ?? [:])
+        } catch {
+            refuse(file, error.report(for: file))
+            return
+        }
+        if let onFailure = submission?.onFailure { job.onFailure = onFailure }
         guard let (registry, secrets) = await prepare(job, file: file, runID: nil) else { return }
         let runID = RunID.make()
         do {
             try await journal.createRun(NewRun(id: runID, jobName: job.name, jobFile: path,
-                                               jobText: String(decoding: bytes, as: UTF8.self), vars: [:], spoolFile: file))
+                                               jobText: String(decoding: bytes, as: UTF8.self), vars: submission?.vars ?? [:],
+                                               spoolFile: file, submission: submission?.token, onFailure: submission?.onFailure))
         } catch {
             // Left in processing/: the next start tries it again.
             log.error("\(file): the journal cannot record a new run (\(error)); the job waits in processing/ for the next start")
             return
         }
-        launch(file, runID: runID, job: job) { engine throws(RunSetupError) in
-            try engine.start(RunRequest(job: job, runID: runID, secrets: secrets))
+        launch(file, runID: runID, job: job) { [job] engine throws(RunSetupError) in
+            try engine.start(RunRequest(job: job, runID: runID, vars: submission?.vars ?? [:], secrets: secrets))
         } registry: { registry }
     }
 
@@ -67,13 +76,14 @@ extension Agent {
             return
         }
         guard let run else { return }
-        let job: Job
+        var job: Job
         do {
             job = try await Self.load(bytes: Array(run.jobText.utf8), file: file)
         } catch {
             refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
             return
         }
+        if let onFailure = run.onFailure { job.onFailure = onFailure }
         guard let (registry, secrets) = await prepare(job, file: file, runID: runID) else { return }
         launch(file, runID: runID, job: job, resumed: true) { engine throws(RunSetupError) in
             try engine.resume(RunRequest(job: job, runID: runID, vars: run.vars,

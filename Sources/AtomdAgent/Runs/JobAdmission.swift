@@ -8,7 +8,9 @@ import AtomdSpec
 /// with hostile bytes; callers run it on a thread of its own.
 public enum JobAdmission {
     /// The job in `bytes`, or why it is refused (with an HTTP status).
-    public static func admit(name: String, bytes: [UInt8], runAs allowed: Set<String>?) throws(SubmitError) -> Job {
+    /// `vars`: `atomd submit --var` values, each declared by the job.
+    public static func admit(name: String, bytes: [UInt8], runAs allowed: Set<String>?,
+                             vars: [String: JSONValue] = [:]) throws(SubmitError) -> Job {
         guard SpoolNames.isJob(name) else {
             throw SubmitError(status: 400, message: "'\(name)' is not a job file name", hint: "use NAME.yaml or NAME.yml, no '/' and no leading '.'")
         }
@@ -17,6 +19,10 @@ public enum JobAdmission {
             job = try JobLoader.load(bytes: bytes, file: name)
         } catch {
             throw SubmitError(status: 422, message: "the job is invalid", diagnostics: error.diagnostics)
+        }
+        if let unknown = vars.keys.sorted().first(where: { job.vars[$0] == nil }) {
+            throw SubmitError(status: 422, message: "--var \(unknown): the job declares no variable '\(unknown)'",
+                              hint: "declared: \(job.vars.keys.sorted().joined(separator: ", "))")
         }
         if let allowed {
             let violations = RunAsPolicy.violations(job, file: name, allowed: allowed)
@@ -29,8 +35,11 @@ public enum JobAdmission {
 
     /// `admit` on a thread of its own: loading a large job would otherwise
     /// hold one of the cooperative pool's few threads.
-    static func admitted(name: String, bytes: [UInt8], runAs allowed: Set<String>?) async throws(SubmitError) -> Job {
-        try await OwnThread.run { Result { () throws(SubmitError) in try admit(name: name, bytes: bytes, runAs: allowed) } }.get()
+    static func admitted(name: String, bytes: [UInt8], runAs allowed: Set<String>?,
+                         vars: [String: JSONValue] = [:]) async throws(SubmitError) -> Job {
+        try await OwnThread.run {
+            Result { () throws(SubmitError) in try admit(name: name, bytes: bytes, runAs: allowed, vars: vars) }
+        }.get()
     }
 }
 
@@ -42,4 +51,9 @@ public struct SubmitError: Error, Sendable {
     public var hint: String?
     /// Where in the job file, for an invalid job or a refused user.
     public var diagnostics: [Diagnostic] = []
+
+    /// The report a job refused from the spool is filed with.
+    func report(for file: String) -> SpoolReport {
+        diagnostics.isEmpty ? SpoolReport(file: file, message: message, hint: hint) : SpoolReport(file: file, diagnostics: diagnostics)
+    }
 }

@@ -53,10 +53,25 @@ public struct Spool: Sendable {
         case .reject(let message, let hint):
             let report = SpoolReport(file: name, message: message, hint: hint)
             guard let filed = try move(source, into: layout.failed, from: layout.incoming) else { return .ignored }
+            unlink(layout.incoming + "/" + SpoolSubmission.sidecar(of: name))
             try write(report, beside: filed)
             return .rejected(filed)
         case .accept:
+            // The sidecar goes first, under the name the job will take: a
+            // crash between the two renames leaves the job to be claimed
+            // again, under the same name, and finds its sidecar there.
+            let target = (0..<10_000).lazy.map { Self.numbered(name, $0) }
+                .first { access(layout.processing + "/" + $0, F_OK) != 0 } ?? name
+            let sidecar = layout.incoming + "/" + SpoolSubmission.sidecar(of: name)
+            if access(sidecar, F_OK) == 0 {
+                guard rename(sidecar, layout.processing + "/" + SpoolSubmission.sidecar(of: target)) == 0 else {
+                    throw SpoolError(sidecar, "cannot be moved into processing/: \(String(cString: strerror(errno)))")
+                }
+            }
             guard let claimed = try move(source, into: layout.processing, from: layout.incoming) else { return .ignored }
+            if claimed != target {
+                rename(layout.processing + "/" + SpoolSubmission.sidecar(of: target), layout.processing + "/" + SpoolSubmission.sidecar(of: claimed))
+            }
             return .claimed(claimed)
         }
     }
@@ -70,6 +85,8 @@ public struct Spool: Sendable {
         guard let filed = try move(source, into: target, from: layout.processing) else {
             throw SpoolError(source, "is gone; a claimed job file must stay in processing/ until it is filed")
         }
+        // The journal holds what the sidecar said once the run was created.
+        unlink(layout.processing + "/" + SpoolSubmission.sidecar(of: name))
         if let report { try write(report, beside: filed) }
         return filed
     }
