@@ -21,6 +21,14 @@ enum Output {
         line(try prettyJSON(value))
     }
 
+    /// One compact JSON object on one line, sorted keys: for streams of
+    /// objects read line by line (`submit --wait --json`).
+    static func jsonLine(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        line(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
     static func prettyJSON(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

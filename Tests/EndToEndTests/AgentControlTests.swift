@@ -117,12 +117,16 @@ import Testing
         #expect(submitted.status == 0, "\(submitted.stderr)")
         #expect(submitted.stderr.contains("no agent socket"))
         let answer = try JSONSerialization.jsonObject(with: Data(submitted.stdout.utf8)) as? [String: String]
-        #expect(answer == ["file": job, "name": "later.yaml", "via": "spool"])
+        let token = try #require(answer?["submission"])
+        #expect(answer == ["file": job, "name": "later.yaml", "via": "spool", "submission": token])
 
         let agent = try AgentProcess.start(home: home)
         defer { _ = agent.stop() }
         let filed = try await agent.waitForFiled(1)
         #expect(filed.done == ["later.yaml"])
+        let found = try AgentControlTests.curl(home + "/atomd.sock", "/runs?submission=" + token)
+        let runs = (try JSONSerialization.jsonObject(with: Data(found.utf8)) as? [String: Any])?["runs"] as? [[String: Any]]
+        #expect(runs?.map { $0["job_file"] as? String } == [home + "/spool/processing/later.yaml"], "\(found)")
     }
 
     @Test func metricsParseAsPrometheusTextAndCountWhatRan() async throws {

@@ -58,6 +58,22 @@ struct RunningAtomd {
         }
     }
 
+    /// `finish()` once it has exited on its own, at most `limit`; after
+    /// that it is killed and the test fails (a blocked wait would outlive
+    /// the suite's time limit).
+    func finish(within limit: Duration) async throws -> AtomdProcess.Result {
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                Issue.record("atomd did not exit within \(limit): \(stdout)")
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return try finish()
+    }
+
     func finish() throws -> AtomdProcess.Result {
         process.waitUntilExit()
         let result = AtomdProcess.Result(

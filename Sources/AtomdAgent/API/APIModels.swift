@@ -37,6 +37,8 @@ public struct RunList: Codable, Sendable {
     public var live: [Agent.LiveSummary]
     /// Claimed files waiting for a slot, in order.
     public var queued: [String]
+    /// With `submission=`: the job's report when it was refused without a run.
+    public var refused: SpoolReport? = nil
 
     /// How many runs one listing may hold, from `limit=`.
     public static let limits = 1...1000

@@ -24,10 +24,12 @@ enum ControlRoutes {
         }
         router.get("runs") { request, _ in
             let (status, limit) = try runsQuery(in: request.uri)
-            let runs = try request.uri.queryParameters["submission"].map { token in
-                try agent.journal.run(submission: String(token)).map { [$0] } ?? []
-            } ?? agent.journal.runs(status: status, limit: limit)
-            return try encoded(RunList(runs: runs.map(RunListing.init), live: await agent.liveRuns(), queued: await agent.queuedFiles))
+            let token = request.uri.queryParameters["submission"].map(String.init)
+            let runs = try token.map { try agent.journal.run(submission: $0).map { [$0] } ?? [] }
+                ?? agent.journal.runs(status: status, limit: limit)
+            let refused = token.flatMap { runs.isEmpty ? agent.spool.refusal(submission: $0) : nil }
+            return try encoded(RunList(runs: runs.map(RunListing.init), live: await agent.liveRuns(), queued: await agent.queuedFiles,
+                                       refused: refused))
         }
         router.get("runs/:id") { _, context in
             let run = try run(agent, context)
@@ -43,11 +45,15 @@ enum ControlRoutes {
         }
         router.get("runs/:id/events") { request, context in
             let run = try run(agent, context)
-            let after = HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }.flatMap(Int.init) ?? 0
+            // `after=` and `follow=false`: for clients that poll the history
+            // rather than hold a stream open (`atomd submit --wait`).
+            let after = HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }.flatMap(Int.init)
+                ?? request.uri.queryParameters["after"].flatMap { Int(String($0)) } ?? 0
+            let follow = request.uri.queryParameters["follow"] != "false"
             // Live events come only from runs this agent holds; of any other
             // run the journal is all there is.
             let held = await agent.handle(run.id) != nil
-            return EventStream.response(agent: agent, runID: run.id, after: after, open: run.isOpen && held)
+            return EventStream.response(agent: agent, runID: run.id, after: after, open: follow && run.isOpen && held)
         }
         router.post("jobs") { request, context in
             let name = try jobName(in: request.uri)

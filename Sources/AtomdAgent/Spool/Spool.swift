@@ -85,10 +85,29 @@ public struct Spool: Sendable {
         guard let filed = try move(source, into: target, from: layout.processing) else {
             throw SpoolError(source, "is gone; a claimed job file must stay in processing/ until it is filed")
         }
-        // The journal holds what the sidecar said once the run was created.
-        unlink(layout.processing + "/" + SpoolSubmission.sidecar(of: name))
-        if let report { try write(report, beside: filed) }
+        // The journal holds what the sidecar said once the run was created;
+        // a report keeps its token, for `atomd submit --wait` to find.
+        if var report {
+            report.submission = (try? SpoolSubmission.read(beside: name, in: layout.processing))?.token
+            unlink(layout.processing + "/" + SpoolSubmission.sidecar(of: name))
+            try write(report, beside: filed)
+        } else {
+            unlink(layout.processing + "/" + SpoolSubmission.sidecar(of: name))
+        }
         return filed
+    }
+
+    /// The report of the job submitted with `token` that was filed in
+    /// `failed/` without a run (refused when claimed), if there is one.
+    public func refusal(submission token: String) -> SpoolReport? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.failed)) ?? []
+        for name in names where name.hasSuffix(".error.json") && !name.hasPrefix(".") {
+            guard let bytes = try? SpoolFile.read(layout.failed + "/" + name, maxBytes: SpoolReport.maxBytes),
+                  let report = try? JSONDecoder().decode(SpoolReport.self, from: Data(bytes)),
+                  report.submission == token else { continue }
+            return report
+        }
+        return nil
     }
 
     /// Whether `incoming/name` is a regular file with more than one link.

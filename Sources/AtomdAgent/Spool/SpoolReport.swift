@@ -21,10 +21,15 @@ public struct SpoolReport: Sendable, Hashable, Codable {
     /// The run, when the job got as far as running.
     public var runID: String?
     public var errors: [Entry]
+    /// The token `atomd submit` gave the job, if it was submitted so.
+    public var submission: String?
 
     enum CodingKeys: String, CodingKey {
-        case file, line, column, message, hint, runID = "run_id", errors
+        case file, line, column, message, hint, runID = "run_id", errors, submission
     }
+
+    /// Larger reports are not read back (a job's diagnostics stay far below).
+    static let maxBytes = 4 << 20
 
     /// A refusal or failure without a position in the file.
     public init(file: String, message: String, hint: String? = nil, runID: String? = nil) {

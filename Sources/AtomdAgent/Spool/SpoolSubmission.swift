@@ -33,19 +33,8 @@ public struct SpoolSubmission: Codable, Sendable, Hashable {
     /// opened without following links, a regular file, size-capped.
     static func read(beside name: String, in directory: String) throws(SpoolError) -> SpoolSubmission? {
         let path = directory + "/" + sidecar(of: name)
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { return nil }
-            throw SpoolError(path, "cannot be read: \(String(cString: strerror(errno)))", hint: "remove it; the job then runs without --var values")
-        }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size <= maxBytes else {
-            throw SpoolError(path, "is not a regular file of at most \(maxBytes) bytes", hint: "remove it")
-        }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        guard count == bytes.count, let submission = try? JSONDecoder().decode(SpoolSubmission.self, from: Data(bytes)) else {
+        guard let bytes = try SpoolFile.read(path, maxBytes: maxBytes) else { return nil }
+        guard let submission = try? JSONDecoder().decode(SpoolSubmission.self, from: Data(bytes)) else {
             throw SpoolError(path, "is not a submission written by `atomd submit`", hint: "remove it, or submit the job again")
         }
         return submission

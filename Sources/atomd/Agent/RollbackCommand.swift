@@ -80,10 +80,10 @@ struct RollbackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runID = target.runID.urlPathEscaped
+        let runID = target.runID.percentEscaped
         if targets {
             var query = "?mode=\(mode.rawValue)"
-            if let from { query += "&from=\(from.urlPathEscaped)" }
+            if let from { query += "&from=\(from.percentEscaped)" }
             let list = try await target.send { client throws(AgentClient.Failure) in try await client.get("/runs/\(runID)/rollback/targets\(query)") }
             return try printTargets(target.client.decode([RollbackTarget].self, from: list))
         }

@@ -32,7 +32,7 @@ struct SetCommand: AsyncParsableCommand {
     func run() async throws {
         let values = try RunCommand.parseVars(vars)
         let body = Array(try JSONEncoder().encode(JSONValue.object(values)))
-        let path = "/runs/\(target.runID.urlPathEscaped)/vars"
+        let path = "/runs/\(target.runID.percentEscaped)/vars"
         let reply = try await target.send { client throws(AgentClient.Failure) in try await client.post(path, body: body) }
         if target.output.json { return try Output.json(target.client.decode([String: String].self, from: reply)) }
         let text = values.keys.sorted().map { "\($0)=\(values[$0]?.interpolated ?? "")" }.joined(separator: " ")

@@ -28,7 +28,7 @@ struct SteerTarget: ParsableArguments {
     /// `--json`, the agent's answer (`{"run_id", "requested"}` or
     /// `{"run_id", "step", "decision"}`).
     func request(_ suffix: String, saying done: String) async throws {
-        let path = "/runs/\(runID.urlPathEscaped)/\(suffix)"
+        let path = "/runs/\(runID.percentEscaped)/\(suffix)"
         let reply = try await send { client throws(AgentClient.Failure) in try await client.post(path) }
         if output.json {
             try Output.json(client.decode([String: String].self, from: reply))
@@ -72,7 +72,7 @@ struct DecisionCommand: ParsableArguments {
     var step: String
 
     func send(_ decision: String) async throws {
-        try await target.request("steps/\(step.urlPathEscaped)/\(decision)",
+        try await target.request("steps/\(step.percentEscaped)/\(decision)",
                                  saying: "\(decision) sent for step \(step) of run \(target.runID)")
     }
 }

@@ -52,8 +52,8 @@ extension LogsCommand {
     /// Through the agent's API, which reads its own log directory; with -f
     /// until the run is closed.
     private func printFromAgent(_ client: AgentClient) async throws(AgentClient.Failure) {
-        let run = "/runs/" + selection.runID.urlPathEscaped
-        let query = run + "/logs" + (step.map { "?step=" + $0.urlPathEscaped } ?? "")
+        let run = "/runs/" + selection.runID.percentEscaped
+        let query = run + "/logs" + (step.map { "?step=" + $0.percentEscaped } ?? "")
         let printer = StepLogReader(directory: "", step: nil, json: output.json)
         var printed: [String: Int] = [:]
         while true {

@@ -36,7 +36,7 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = AgentClient(socket: socketOption.path(home: selection.homeOptions.home))
-        if let reply = try? await client.post("/runs/\(selection.runID.urlPathEscaped)/resume") {
+        if let reply = try? await client.post("/runs/\(selection.runID.percentEscaped)/resume") {
             if output.json {
                 try Output.json(client.decode([String: String].self, from: reply))
             } else {

@@ -25,7 +25,7 @@ struct ShowCommand: AsyncParsableCommand {
         let shown: RunDetail
         let client = AgentClient(socket: socketOption.path(home: selection.homeOptions.home))
         do {
-            shown = try client.decode(RunDetail.self, from: try await client.get("/runs/" + selection.runID.urlPathEscaped))
+            shown = try client.decode(RunDetail.self, from: try await client.get("/runs/" + selection.runID.percentEscaped))
         } catch AgentClient.Failure.unavailable(let reason) {
             Output.error("note: \(reason); reading the journal instead")
             let (journal, run) = try selection.load()
@@ -76,8 +76,8 @@ struct ShowCommand: AsyncParsableCommand {
 }
 
 extension String {
-    /// Safe as one path segment of a URL.
-    var urlPathEscaped: String {
+    /// Safe as one path segment or one query value of a URL.
+    var percentEscaped: String {
         addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? self
     }
 }
