@@ -37,13 +37,13 @@ struct SubmitWait {
     func follow() async throws -> Never {
         let runID = try await claimedRun()
         if !json { Output.line("run \(runID): following (Ctrl-C stops following, not the run)") }
-        var after = 0, paused = false
+        var after = 0, seen = Seen()
         while true {
             let lines = try await get("/runs/\(runID.percentEscaped)/events?follow=false&after=\(after)")
             for data in Self.eventData(lines) {
                 guard let event = try? client.decode(Event.self, from: Array(data.utf8)) else { continue }
                 after = max(after, event.sequence)
-                if json { Output.line(data) } else { print(event, run: runID, paused: &paused) }
+                if json { Output.line(data) } else { print(event, run: runID, seen: &seen) }
                 if event.kind == "closed" { try await finish(runID) }
             }
             try await Task.sleep(for: interval)
@@ -76,22 +76,36 @@ struct SubmitWait {
         throw ExitCode(status.exitCode)
     }
 
-    private func print(_ event: Event, run runID: String, paused: inout Bool) {
+    /// What the events so far say about the run, for the hint at a pause.
+    private struct Seen {
+        var paused = false
+        /// The step that failed last and has not run again since.
+        var failed: String?
+    }
+
+    private func print(_ event: Event, run runID: String, seen: inout Seen) {
         switch event.kind {
         case "step":
             let attempt = (event.attempt ?? 1) > 1 ? " (attempt \(event.attempt ?? 1))" : ""
             let detail = event.detail.map { ": \($0)" } ?? ""
-            Output.line("  \(event.path ?? event.step ?? "?")  \(event.status ?? "?")\(attempt)\(detail)")
+            let step = event.path ?? event.step ?? "?"
+            Output.line("  \(step)  \(event.status ?? "?")\(attempt)\(detail)")
+            if event.status == StepStatus.failed.rawValue { seen.failed = step }
+            if event.status == StepStatus.running.rawValue || event.status == StepStatus.pending.rawValue, seen.failed == step {
+                seen.failed = nil
+            }
         case "run":
             Output.line("run \(event.status ?? "?")" + (event.detail.map { ": \($0)" } ?? ""))
-            if event.status == RunStatus.paused.rawValue, !paused {
-                Output.line("  waiting: steer it with `atomd resume \(runID)`, `atomd rollback \(runID) --targets`, "
-                            + "`atomd set \(runID) --var …` or `atomd revert \(runID)`")
+            let paused = event.status == RunStatus.paused.rawValue
+            if paused, !seen.paused {
+                let goOn = seen.failed.map { "`atomd retry \(runID) \($0)` (or `skip`)" } ?? "`atomd resume \(runID)`"
+                Output.line("  waiting for the operator (in another terminal): \(goOn); `atomd rollback \(runID) --targets`, "
+                            + "`atomd set \(runID) --var NAME=VALUE`, `atomd revert \(runID)`")
             }
-            paused = event.status == RunStatus.paused.rawValue
-        // Notes that carry data are records for recovery and `atomd show`
-        // (a process group); the others are written for people.
-        case "note" where event.data == nil:
+            seen.paused = paused
+        // A step's process group is a record for recovery and `atomd show`,
+        // not news for someone following the run.
+        case "note" where (event.data?["process_group"] ?? .null) == .null:
             Output.line("  " + (event.path.map { $0 + "  " } ?? "") + "note: \(event.detail ?? "")")
         default:
             break
