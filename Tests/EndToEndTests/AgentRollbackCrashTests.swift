@@ -13,36 +13,11 @@ import Testing
     let control = AgentControlTests()
     let rollback = AgentRollbackTests()
 
-    /// a, b, c each create a file; their reverts remove it and log
-    /// themselves with their idempotency key in WORLD/reverts; d fails until
-    /// the release is 2.
-    func job(_ world: String) -> String {
-        func step(_ id: String) -> String {
-            #"  - { id: \#(id), run: "touch \#(world)/\#(id)", revert: "rm -f \#(world)/\#(id); echo \#(id) $ATOMD_IDEMPOTENCY_KEY >> \#(world)/reverts", "#
-                + #"check: "test -e \#(world)/\#(id)" }"#
-        }
-        return """
-            version: 1
-            name: rollback
-            on_failure: pause
-            vars: { release: 1 }
-            steps:
-            \(step("a"))
-            \(step("b"))
-            \(step("c"))
-              - { id: d, run: "test ${{ vars.release }} = 2" }
-            """
-    }
-
-    /// An agent on a fresh home with the crash hook's variables; the job
-    /// dropped and run until it pauses at d.
+    /// An agent on a fresh home with the crash hook's variables, running
+    /// AgentRollbackTests' job (reverts logged) until it pauses at d.
     func pausedRun(_ environment: [String: String]) async throws -> (AgentProcess, runID: String, world: String) {
         let agent = try AgentProcess.start(environment: environment)
-        try await agent.waitForLog("ready:")
-        let world = agent.home + "/world"
-        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: false)
-        try agent.drop("rollback.yaml", job(world))
-        let runID = try await control.waitForRun(status: "paused", agent)
+        let (runID, world) = try await rollback.start(agent, logReverts: true)
         return (agent, runID, world)
     }
 

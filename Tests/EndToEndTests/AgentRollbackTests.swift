@@ -9,18 +9,24 @@ import Testing
 
     /// a, b, c each create a file and remove it on revert; d fails until
     /// `fixed` exists or the variable release is 2. With `brokenRevert`, b's revert fails while `broken`
-    /// exists.
-    func job(_ world: String, brokenRevert: Bool = false) -> String {
-        let bRevert = brokenRevert ? "test ! -e \(world)/broken && rm -f \(world)/b" : "rm -f \(world)/b"
+    /// exists. With `logReverts`, each revert adds its step and idempotency
+    /// key to WORLD/reverts.
+    func job(_ world: String, brokenRevert: Bool = false, logReverts: Bool = false) -> String {
+        func step(_ id: String) -> String {
+            var revert = "rm -f \(world)/\(id)"
+            if brokenRevert, id == "b" { revert = "test ! -e \(world)/broken && " + revert }
+            if logReverts { revert += "; echo \(id) $ATOMD_IDEMPOTENCY_KEY >> \(world)/reverts" }
+            return #"  - { id: \#(id), run: "touch \#(world)/\#(id)", revert: "\#(revert)", check: "test -e \#(world)/\#(id)" }"#
+        }
         return """
             version: 1
             name: rollback
             on_failure: pause
             vars: { release: 1 }
             steps:
-              - { id: a, run: "touch \(world)/a", revert: "rm -f \(world)/a", check: "test -e \(world)/a" }
-              - { id: b, run: "touch \(world)/b", revert: "\(bRevert)", check: "test -e \(world)/b" }
-              - { id: c, run: "touch \(world)/c", revert: "rm -f \(world)/c", check: "test -e \(world)/c" }
+            \(step("a"))
+            \(step("b"))
+            \(step("c"))
               - { id: d, run: "test -e \(world)/fixed || test ${{ vars.release }} = 2" }
             """
     }
@@ -29,11 +35,11 @@ import Testing
         Set(((try? FileManager.default.contentsOfDirectory(atPath: world)) ?? []).filter { ["a", "b", "c"].contains($0) })
     }
 
-    func start(_ agent: AgentProcess, brokenRevert: Bool = false) async throws -> (runID: String, world: String) {
+    func start(_ agent: AgentProcess, brokenRevert: Bool = false, logReverts: Bool = false) async throws -> (runID: String, world: String) {
         try await agent.waitForLog("ready:")
         let world = agent.home + "/world"
         try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: false)
-        try agent.drop("rollback.yaml", job(world, brokenRevert: brokenRevert))
+        try agent.drop("rollback.yaml", job(world, brokenRevert: brokenRevert, logReverts: logReverts))
         let runID = try await control.waitForRun(status: "paused", agent)
         #expect(files(world) == ["a", "b", "c"])
         return (runID, world)
