@@ -82,18 +82,14 @@ public struct Spool: Sendable {
     public func finish(_ name: String, failure report: SpoolReport? = nil) throws(SpoolError) -> String {
         let source = layout.processing + "/" + name
         let target = report == nil ? layout.done : layout.failed
-        guard let filed = try move(source, into: target, from: layout.processing) else {
+        // A report keeps the submission's token, for `atomd submit --wait`
+        // to find; otherwise the journal holds what the sidecar said.
+        var report = report
+        report?.submission = (try? SpoolSubmission.read(beside: name, in: layout.processing))?.token
+        guard let filed = try move(source, into: target, from: layout.processing, report: report) else {
             throw SpoolError(source, "is gone; a claimed job file must stay in processing/ until it is filed")
         }
-        // The journal holds what the sidecar said once the run was created;
-        // a report keeps its token, for `atomd submit --wait` to find.
-        if var report {
-            report.submission = (try? SpoolSubmission.read(beside: name, in: layout.processing))?.token
-            unlink(layout.processing + "/" + SpoolSubmission.sidecar(of: name))
-            try write(report, beside: filed)
-        } else {
-            unlink(layout.processing + "/" + SpoolSubmission.sidecar(of: name))
-        }
+        unlink(layout.processing + "/" + SpoolSubmission.sidecar(of: name))
         return filed
     }
 
@@ -123,20 +119,28 @@ public struct Spool: Sendable {
 
     /// Renames `source` into `directory` without replacing anything there
     /// (`name`, then `name.1.yaml`, ...) and makes both directories durable.
-    /// Nil when `source` is gone.
-    private func move(_ source: String, into directory: String, from sourceDirectory: String) throws(SpoolError) -> String? {
+    /// A `report` is written beside the name first, so that whoever sees a
+    /// job in `failed/` finds its report there too. Nil when `source` is gone.
+    private func move(_ source: String, into directory: String, from sourceDirectory: String,
+                      report: SpoolReport? = nil) throws(SpoolError) -> String? {
         let name = (source as NSString).lastPathComponent
         for attempt in 0..<10_000 {
             let candidate = Self.numbered(name, attempt)
+            if let report {
+                guard access(directory + "/" + candidate, F_OK) != 0 else { continue }
+                try write(report, beside: candidate)
+            }
             if atomd_rename_noreplace(source, directory + "/" + candidate) == 0 {
                 try Self.sync(directory)
                 try Self.sync(sourceDirectory)
                 return candidate
             }
-            switch errno {
+            let error = errno
+            if report != nil { unlink(directory + "/" + candidate + ".error.json") }
+            switch error {
             case EEXIST: continue
             case ENOENT: return nil
-            default: throw SpoolError(source, "cannot be moved into \(directory): \(String(cString: strerror(errno)))")
+            default: throw SpoolError(source, "cannot be moved into \(directory): \(String(cString: strerror(error)))")
             }
         }
         throw SpoolError(directory, "holds 10,000 jobs named like \(name)", hint: "clear out old jobs")
