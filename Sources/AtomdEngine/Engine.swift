@@ -77,7 +77,7 @@ public struct Engine: Sendable {
         let hub = EventHub(runID: runID, listeners: listeners, sequence: recovered?.lastSequence ?? 0)
         let state = RunState(runID: runID, table: table, hub: hub, journal: journal, redact: mask, vars: vars, recovered: recovered)
         let executor = RunExecutor(job: request.job, table: table, state: state, registry: registry, locks: locks,
-                                   baseContexts: contexts, reopening: reopening)
+                                   baseContexts: contexts, reopening: reopening, injected: request.injectedFailure)
         return RunHandle(runID: runID, state: state, task: Task { await executor.run() }, autoResume: request.job.rollback.autoResume)
     }
 
@@ -106,12 +106,17 @@ public struct RunRequest: Sendable {
     public var vars: [String: JSONValue]
     /// Resolved secret values by name (redacted in everything published).
     public var secrets: [String: String]
+    /// `atomd rehearse`: the failure to inject; the run's compensation is
+    /// then audited (`RunReport.leftBehind`).
+    public var injectedFailure: InjectedFailure?
 
-    public init(job: Job, runID: String? = nil, vars: [String: JSONValue] = [:], secrets: [String: String] = [:]) {
+    public init(job: Job, runID: String? = nil, vars: [String: JSONValue] = [:], secrets: [String: String] = [:],
+                injectedFailure: InjectedFailure? = nil) {
         self.job = job
         self.runID = runID
         self.vars = vars
         self.secrets = secrets
+        self.injectedFailure = injectedFailure
     }
 }
 
@@ -227,6 +232,8 @@ public struct RunReport: Sendable, Codable {
     public var error: String?
     /// The ids of the `finally` steps (the last of `steps`).
     public var finally: [String] = []
+    /// A rehearsal's audit: what compensation left behind.
+    public var leftBehind: [RehearsalDifference] = []
 }
 
 /// Run ids: sortable and unique enough for one agent, `20261122-120501-3f9a1c`.

@@ -229,9 +229,12 @@ public struct NewRun: Sendable {
     public var submission: String?
     /// `atomd submit --on-failure`: used instead of the job's own.
     public var onFailure: FailurePolicy?
+    /// `atomd rehearse`: the failure injected ("after STEP", "instead STEP").
+    public var rehearsal: String?
 
     public init(id: String, jobName: String, jobFile: String, jobText: String, vars: [String: JSONValue], createdAt: Date = Date(),
-                spoolFile: String? = nil, submission: String? = nil, onFailure: FailurePolicy? = nil) {
+                spoolFile: String? = nil, submission: String? = nil, onFailure: FailurePolicy? = nil, rehearsal: String? = nil) {
+        self.rehearsal = rehearsal
         self.spoolFile = spoolFile
         self.submission = submission
         self.onFailure = onFailure

@@ -25,6 +25,8 @@ public struct JournaledRun: Sendable, Codable, Hashable {
     public var submission: String?
     /// `atomd submit --on-failure`, used instead of the job's own.
     public var onFailure: FailurePolicy?
+    /// A rehearsal run: the failure `atomd rehearse` injected.
+    public var rehearsal: String? = nil
 
     public var isOpen: Bool { closedAt == nil }
 }
@@ -133,7 +135,7 @@ extension DurableJournal {
             detail: row["detail"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
             startedAt: date(row["started_at"]), finishedAt: date(row["finished_at"]), closedAt: date(row["closed_at"]),
             spoolFile: row["spool_file"], submission: row["submission"],
-            onFailure: (row["on_failure"] as String?).flatMap(FailurePolicy.init(rawValue:)))
+            onFailure: (row["on_failure"] as String?).flatMap(FailurePolicy.init(rawValue:)), rehearsal: row["rehearsal"])
     }
 
     private static func date(_ seconds: Double?) -> Date? {

@@ -111,6 +111,11 @@ enum JournalSchema {
                 CREATE INDEX runs_submission ON runs(submission) WHERE submission IS NOT NULL;
                 """)
         }
+        // `atomd rehearse`: the failure a rehearsal run injected ("after
+        // STEP" / "instead STEP"); NULL for every real run.
+        migrator.registerMigration("v6-rehearsal") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN rehearsal TEXT")
+        }
         return migrator
     }
 }

@@ -12,11 +12,12 @@ enum JournalWrites {
             try db.execute(sql: "UPDATE runs SET spool_file = NULL WHERE spool_file = ?", arguments: [spoolFile])
         }
         try db.cachedStatement(sql: """
-            INSERT INTO runs (id, job_name, job_file, job_text, job_sha256, vars, status, created_at, spool_file, submission, on_failure)
-            VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+            INSERT INTO runs (id, job_name, job_file, job_text, job_sha256, vars, status, created_at, spool_file, submission, on_failure,
+                              rehearsal)
+            VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)
             """).execute(arguments: [run.id, run.jobName, run.jobFile, run.jobText, SHA256.hex(Array(run.jobText.utf8)),
                              JSONValue.object(run.vars).json, run.createdAt.timeIntervalSince1970, run.spoolFile,
-                             run.submission, run.onFailure?.rawValue])
+                             run.submission, run.onFailure?.rawValue, run.rehearsal])
     }
 
     static func apply(_ event: EngineEvent, in db: Database) throws {

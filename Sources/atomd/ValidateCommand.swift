@@ -1,4 +1,6 @@
 import ArgumentParser
+import AtomdAgent
+import AtomdEngine
 import AtomdPlugins
 import AtomdSpec
 import Foundation
@@ -22,6 +24,11 @@ struct ValidateCommand: AsyncParsableCommand {
             the plugin and the atom must exist, and with: must fit the atom's input schema \
             (values computed by ${{ }} are checked when the step runs). When no plugin \
             directory exists, a warning says that plugins were not checked.
+
+            --strict also reports what `atomd rehearse` could not prove, as warnings that make \
+            the file fail: steps with no check or state probe, steps with no revert that are not \
+            `revert: none`, reverts that read outputs a failed execute may not have produced.
+              FILE:LINE:COLUMN: warning: MESSAGE; HINT
             """
     )
 
@@ -30,6 +37,9 @@ struct ValidateCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The atomd home: its plugins/ directory and atomd.yaml.", valueName: "dir"))
     var home = "./.atomd"
+
+    @Flag(help: "Also fail on what `atomd rehearse` could not prove (steps without checks or reverts).")
+    var strict = false
 
     @OptionGroup var configOptions: ConfigOptions
 
@@ -42,6 +52,7 @@ struct ValidateCommand: AsyncParsableCommand {
     func run() async throws {
         var results = files.map(FileResult.init(path:))
         try await checkPlugins(&results)
+        if strict { await checkRehearsable(&results) }
         if output.json {
             try Output.json(Report(valid: results.allSatisfy(\.valid), files: results))
         } else {
@@ -52,10 +63,13 @@ struct ValidateCommand: AsyncParsableCommand {
                 for problem in result.errors {
                     Output.line("\(result.file):\(problem.line):\(problem.column): error: \(problem.text)")
                 }
+                for problem in result.warnings {
+                    Output.line("\(result.file):\(problem.line):\(problem.column): warning: \(problem.text)")
+                }
             }
             let invalid = results.filter { !$0.valid }
             if results.count > 1, !invalid.isEmpty {
-                let problems = invalid.map(\.errors.count).reduce(0, +)
+                let problems = invalid.map { $0.errors.count + $0.warnings.count }.reduce(0, +)
                 Output.line("\(invalid.count) of \(results.count) files invalid, \(problems) problem(s)")
             }
         }
@@ -72,6 +86,23 @@ struct ValidateCommand: AsyncParsableCommand {
         }
     }
 
+    /// `--strict`: the rehearsal warnings of each valid job, with the
+    /// atoms it would run (a plugin that cannot be loaded counts as one
+    /// with no check or revert of its own).
+    private func checkRehearsable(_ results: inout [FileResult]) async {
+        let catalog = (try? configOptions.pluginSettings(home: home)).map(PluginCatalog.init(settings:))
+        for index in results.indices {
+            guard let job = results[index].loaded, results[index].valid else { continue }
+            var registry = BuiltinAtoms.registry(home: home)
+            if let catalog, let loaded = try? await AtomSet.registry(logs: home + "/logs", for: job, catalog: catalog) {
+                registry = loaded
+            }
+            let warnings = RehearsalWarnings.of(job, registry: registry)
+            results[index].warnings = warnings.map(Problem.init)
+            if !warnings.isEmpty { results[index].valid = false }
+        }
+    }
+
     struct Report: Encodable {
         var valid: Bool
         var files: [FileResult]
@@ -83,11 +114,13 @@ struct ValidateCommand: AsyncParsableCommand {
         var job: String?
         var steps: Int?
         var errors: [Problem]
+        /// `--strict`: what a rehearsal could not prove.
+        var warnings: [Problem] = []
         /// The job, for the checks that need the plugins.
         var loaded: Job?
 
         enum CodingKeys: String, CodingKey {
-            case file, valid, job, steps, errors
+            case file, valid, job, steps, errors, warnings
         }
 
         init(path: String) {

@@ -57,6 +57,7 @@ import Testing
             defaults: { timeout: 1m, retry: { attempts: 2, delay: 500ms } }
             on_failure: pause
             rollback: { auto_resume: true }
+            rehearse: allowed
             steps:
               - id: a
                 name: Step A
@@ -85,6 +86,7 @@ import Testing
         #expect(loaded.secrets == ["token": .environment("CLOUD_TOKEN"), "key": .file("/etc/atomd/secrets/key")])
         #expect(loaded.onFailure == .pause)
         #expect(loaded.rollback.autoResume)
+        #expect(loaded.rehearseAllowed)
         let a = loaded.steps[0]
         #expect(a.name == "Step A")
         #expect(a.timeout == .seconds(5))

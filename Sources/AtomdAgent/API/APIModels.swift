@@ -16,8 +16,11 @@ public struct RunListing: Codable, Sendable {
     public var started_at: Date?
     public var finished_at: Date?
     public var duration_seconds: Double?
+    /// A rehearsal run (`atomd rehearse`): the failure it injected.
+    public var rehearsal: String?
 
     public init(_ run: JournaledRun) {
+        rehearsal = run.rehearsal
         id = run.id
         job = run.jobName
         job_file = run.jobFile

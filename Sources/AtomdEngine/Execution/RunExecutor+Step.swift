@@ -30,6 +30,13 @@ extension RunExecutor {
             do {
                 let value = try evaluator.evaluate(condition)
                 guard value.isTruthy else {
+                    // A rehearsal fails the job at this point whether or not
+                    // the step would run.
+                    if let injected, injected.step == id {
+                        await state.move(id, to: .running, attempt: 1) { $0.attempts += 1 }
+                        return await fail(step, .error(injected.message, exitCode: nil, retryable: false), effect: .none,
+                                          scope: scope, frame: frame)
+                    }
                     await state.move(id, to: .skipped, detail: "condition is false: \(condition.source)")
                     return true
                 }
@@ -114,7 +121,15 @@ extension RunExecutor {
             // Write-ahead: without a record of the start, the action must not run.
             guard let record = await state[id], await state.isRecording else { return false }
             let context = context(for: record, attempt: attempt, key: key, phase: .execute)
-            let outcome = await callWithTimeout(step.timeout) { try await atom.execute(input, context: context) }
+            // A step converge found already done is failed in place: a
+            // rehearsal does not run again what production would skip.
+            let foundDone = step.converge ? await state[id]?.before == .present : false
+            let inPlace = injected?.when == .instead || foundDone
+            let outcome: Result<AtomResult, CallFailure> = if let injected, injected.step == id, inPlace {
+                .failure(.error(injected.message, exitCode: nil, retryable: false, changedNothing: true))
+            } else {
+                await callWithTimeout(step.timeout) { try await atom.execute(input, context: context) }
+            }
             let goOn: Bool
             switch outcome {
             case .success(let result):
@@ -180,7 +195,7 @@ extension RunExecutor {
         }
         guard await state[step.id]?.before == nil else { return false }
         let answer = await check(step, input: input, outputs: nil, frame: frame)
-        if step.converge, case .present(let outputs)? = answer {
+        if step.converge, case .present(let outputs)? = answer, injected?.step != step.id {
             for name in step.mask { if let value = outputs?[name] { state.redact.add(value) } }
             await state.move(step.id, to: .skipped, detail: "skipped (already present)", data: outputs) {
                 $0.effect = .preexisting
@@ -216,6 +231,10 @@ extension RunExecutor {
             }
             outputs = .object(declared)
         }
+        if let injected, injected.step == step.id, injected.when == .after {
+            await state.update(step.id) { $0.outputs = outputs }
+            return await fail(step, .error(injected.message, exitCode: nil, retryable: false), effect: .made, scope: scope, frame: frame)
+        }
         for name in step.mask { state.redact.add(outputs[name]) }
         var data = await state[step.id]?.stateData ?? [:]
         data["outputs"] = outputs
@@ -237,7 +256,8 @@ extension RunExecutor {
         let cancelled = if case .cancelled = failure { true } else { false }
         let data = await state[id]?.stateData ?? [:]
         let stateData: JSONValue? = data.isEmpty ? nil : .object(data)
-        if step.continueOnError, !cancelled {
+        // An injected failure must reach compensation, which is what it tests.
+        if step.continueOnError, !cancelled, injected?.step != id {
             await state.move(id, to: .ignored, detail: message, data: stateData) {
                 $0.error = message
                 $0.effect = effect

@@ -14,6 +14,8 @@ struct RunExecutor: Sendable {
     let baseContexts: [String: JSONValue]
     /// The run ended `revert_failed` and the operator retries (`--retry`).
     var reopening = false
+    /// `atomd rehearse`: the failure injected into this run.
+    var injected: InjectedFailure?
     /// Atoms' notes, journaled by a task of the run.
     let notes = NoteChannel()
 
@@ -49,6 +51,10 @@ struct RunExecutor: Sendable {
         case .succeeded, .reverted, .revertFailed, .failed, .cancelled:
             // The outcome was journaled; only `finally` may be left to run.
             break
+        }
+        // What compensation left, before `finally` changes anything.
+        if injected != nil, await state.isRecording, [.reverted, .revertFailed].contains(await state.status) {
+            await auditCompensation()
         }
         if await state.isRecording {
             var frame = Frame()
@@ -156,7 +162,7 @@ struct RunExecutor: Sendable {
         for id in order { if let record = records[id] { steps.append(record.masked(by: state.redact)) } }
         return RunReport(runID: state.runID, job: job.name, status: await state.status,
                          steps: steps, error: await state.journalFailure.map(state.redact.callAsFunction),
-                         finally: table.finally.flatMap(table.subtree))
+                         finally: table.finally.flatMap(table.subtree), leftBehind: await state.differences)
     }
 
     /// The values an expression of step `id` can read right now.

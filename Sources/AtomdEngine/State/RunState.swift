@@ -32,6 +32,12 @@ actor RunState {
     private var holdWaiters: [CheckedContinuation<Void, Never>] = []
     /// Set when a revert failed: compensation stops, the run ends revert_failed.
     private(set) var revertFailure: String?
+    /// What a rehearsal's audit found left behind.
+    private(set) var differences: [RehearsalDifference] = []
+
+    func recordDifference(_ difference: RehearsalDifference) {
+        differences.append(difference)
+    }
 
     // Operator control.
     private var pauseRequested = false

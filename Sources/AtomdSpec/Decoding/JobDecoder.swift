@@ -31,6 +31,7 @@ struct JobDecoder {
         let defaults = keys("defaults").map(decodeDefaults) ?? StepDefaults()
         let onFailure = keys("on_failure").flatMap(decodeFailurePolicy) ?? .revert
         let rollback = keys("rollback").map(decodeRollback) ?? RollbackOptions()
+        let rehearse = keys("rehearse").map(decodeRehearse) ?? false
         let steps = StepDecoder(context: context, defaults: defaults)
         var main: [Step] = []
         if let node = keys("steps") {
@@ -46,7 +47,7 @@ struct JobDecoder {
         guard let version, let name else { return nil }
         return Job(
             file: context.file, version: version, name: name, description: description, vars: vars, env: env,
-            secrets: secrets, defaults: defaults, onFailure: onFailure, rollback: rollback, steps: main,
+            secrets: secrets, defaults: defaults, onFailure: onFailure, rollback: rollback, rehearseAllowed: rehearse, steps: main,
             finally: finally, location: root.location)
     }
 
@@ -128,6 +129,18 @@ struct JobDecoder {
             return nil
         }
         return policy
+    }
+
+    /// `rehearse: allowed`, the one value there is: a job that does not
+    /// say so needs `atomd rehearse --yes`.
+    private func decodeRehearse(_ node: YAMLNode) -> Bool {
+        guard let text = context.string(node, "rehearse") else { return false }
+        guard text == "allowed" else {
+            context.error(node.location, "rehearse must be 'allowed', not '\(text)'",
+                          hint: "leave it out to make `atomd rehearse` ask for --yes")
+            return false
+        }
+        return true
     }
 
     private func decodeRollback(_ node: YAMLNode) -> RollbackOptions {

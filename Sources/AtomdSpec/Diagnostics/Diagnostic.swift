@@ -26,6 +26,11 @@ public struct Diagnostic: Sendable, Hashable, Error, CustomStringConvertible {
     public var description: String {
         "\(file):\(location.line):\(location.column): error: \(fullMessage)"
     }
+
+    /// The same, for something that is allowed but worth knowing.
+    public var warningDescription: String {
+        "\(file):\(location.line):\(location.column): warning: \(fullMessage)"
+    }
 }
 
 /// All the problems found in one file. Loading reports every problem it can

@@ -11,6 +11,9 @@ public struct Job: Sendable, Hashable {
     public var defaults: StepDefaults
     public var onFailure: FailurePolicy
     public var rollback: RollbackOptions
+    /// `rehearse: allowed`: `atomd rehearse` may run it without `--yes`
+    /// (it targets something made for rehearsals).
+    public var rehearseAllowed: Bool
     public var steps: [Step]
     /// Steps that run after success or after compensation, always.
     public var finally: [Step]
@@ -20,7 +23,7 @@ public struct Job: Sendable, Hashable {
         file: String, version: Int = 1, name: String, description: String? = nil,
         vars: [String: JSONValue] = [:], env: [EnvironmentVariable] = [], secrets: [String: SecretSource] = [:],
         defaults: StepDefaults = StepDefaults(), onFailure: FailurePolicy = .revert,
-        rollback: RollbackOptions = RollbackOptions(), steps: [Step], finally: [Step] = [],
+        rollback: RollbackOptions = RollbackOptions(), rehearseAllowed: Bool = false, steps: [Step], finally: [Step] = [],
         location: SourceLocation = .start
     ) {
         self.file = file
@@ -33,13 +36,20 @@ public struct Job: Sendable, Hashable {
         self.defaults = defaults
         self.onFailure = onFailure
         self.rollback = rollback
+        self.rehearseAllowed = rehearseAllowed
         self.steps = steps
         self.finally = finally
         self.location = location
     }
 
     /// Every step, depth first in file order, groups before their children.
-    public var allSteps: [Step] {
+    public var allSteps: [Step] { Self.depthFirst(steps, finally) }
+
+    /// The main steps (not `finally`), depth first in file order, groups
+    /// before their children.
+    public var mainSteps: [Step] { Self.depthFirst(steps) }
+
+    private static func depthFirst(_ lists: [Step]...) -> [Step] {
         // One array for the whole job, not one per step and group.
         var all: [Step] = []
         func add(_ steps: [Step]) {
@@ -48,8 +58,7 @@ public struct Job: Sendable, Hashable {
                 if let group = step.group { add(group.steps) }
             }
         }
-        add(steps)
-        add(finally)
+        for list in lists { add(list) }
         return all
     }
 

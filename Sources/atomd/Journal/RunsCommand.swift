@@ -63,7 +63,7 @@ struct RunsCommand: AsyncParsableCommand {
         }
         var rows = [["RUN", "JOB", "STATUS", "STARTED (UTC)", "DURATION"]]
         for run in runs {
-            rows.append([run.id, run.job, run.status.rawValue + (run.open && run.status.isFinal ? " (finally pending)" : ""),
+            rows.append([run.id, run.job + (run.rehearsal.map { " (rehearsal: \($0))" } ?? ""), run.status.rawValue + (run.open && run.status.isFinal ? " (finally pending)" : ""),
                          run.started_at.map(TimeText.utc) ?? "-",
                          TimeText.duration(from: run.started_at, to: run.finished_at)])
         }

@@ -48,13 +48,15 @@ struct Harness {
         return Engine(registry: registry, journal: journal, listeners: [log])
     }
 
-    func start(_ yaml: String, vars: [String: JSONValue] = [:], secrets: [String: String] = [:]) throws -> RunHandle {
+    func start(_ yaml: String, vars: [String: JSONValue] = [:], secrets: [String: String] = [:],
+               injected: InjectedFailure? = nil) throws -> RunHandle {
         let job = try JobLoader.load(bytes: Array(yaml.utf8), file: "test.yaml")
-        return try engine().start(RunRequest(job: job, vars: vars, secrets: secrets))
+        return try engine().start(RunRequest(job: job, vars: vars, secrets: secrets, injectedFailure: injected))
     }
 
-    func run(_ yaml: String, vars: [String: JSONValue] = [:], secrets: [String: String] = [:]) async throws -> RunReport {
-        try await start(yaml, vars: vars, secrets: secrets).wait()
+    func run(_ yaml: String, vars: [String: JSONValue] = [:], secrets: [String: String] = [:],
+             injected: InjectedFailure? = nil) async throws -> RunReport {
+        try await start(yaml, vars: vars, secrets: secrets, injected: injected).wait()
     }
 
     /// Steps whose flags were cleared, in order.

@@ -1,0 +1,162 @@
+import ArgumentParser
+import AtomdAgent
+import AtomdEngine
+import AtomdJournal
+import AtomdPlugins
+import AtomdSpec
+import Foundation
+import Synchronization
+
+struct RehearseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rehearse",
+        abstract: "Prove that a job's compensation works: fail it on purpose at every step.",
+        discussion: """
+            For each step in run order (inside groups and branches too), the job runs twice with \
+            a failure injected at that step: once after its execute succeeded (its effect is in \
+            the world and its own revert must remove it), once in place of its execute. \
+            Compensation runs as it would in production; then every step that ran is probed \
+            again, its check and its state probe, and compared with what the same probes found \
+            just before the step first ran. A check that still finds the effect, or a state that \
+            differs ("current: releases/2.0 → releases/1.0"), is left behind.
+
+            Rehearsals make real changes on whatever the job targets: point its variables at a \
+            staging target. atomd rehearse refuses to start unless the job says \
+            `rehearse: allowed` or the command line says --yes. Before anything runs it warns \
+            about what it cannot prove (also `atomd validate --strict`): steps with no check or \
+            state probe, steps with no revert that are not `revert: none`, reverts that read \
+            outputs a failed execute may not have produced.
+
+            Each rehearsal is a run in the journal, marked as one (`atomd runs` shows \
+            "rehearsal: after STEP"); the job's on_failure is revert for all of them.
+
+              atomd rehearse deploy.yaml --var root=/tmp/stage --yes
+              atomd rehearse deploy.yaml --only unpack --only switch --json
+
+            Exit codes: 0 every rehearsal left the world as it found it; 2 invalid job or not \
+            allowed; 3 at least one rehearsal left something behind; 4 the journal cannot be used.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The job file.", valueName: "file"))
+    var file: String
+
+    @Option(name: .customLong("var"), help: ArgumentHelp("A declared variable's value (repeatable), as `atomd run --var`.",
+                                                         valueName: "name=value"))
+    var vars: [String] = []
+
+    @Option(name: .customLong("only"), help: ArgumentHelp("Rehearse failures at this step only (repeatable).", valueName: "step"))
+    var only: [String] = []
+
+    @Flag(help: "Rehearse a job that does not say `rehearse: allowed`.")
+    var yes = false
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @OptionGroup var configOptions: ConfigOptions
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        _ = try RunCommand.parseVars(vars)
+    }
+
+    func run() async throws {
+        var (job, text) = try JobFile.loadWithText(file)
+        let overrides = try RunCommand.parseVars(vars)
+        let secrets: [String: String]
+        do {
+            secrets = try SecretResolver.resolve(job.secrets)
+        } catch {
+            Output.error("\(file): error: \(error)")
+            throw AtomdExit.usage.code
+        }
+        let catalog = PluginCatalog(settings: try configOptions.pluginSettings(home: homeOptions.home))
+        let registry = try await BuiltinAtoms.registry(home: homeOptions.home, for: job, catalog: catalog)
+        let steps = job.mainSteps.filter { $0.group == nil }.map(\.id)
+        if let unknown = only.first(where: { !steps.contains($0) }) {
+            Output.error("\(file): error: --only \(unknown): the job has no step '\(unknown)' (steps: \(steps.joined(separator: ", ")))")
+            throw AtomdExit.usage.code
+        }
+        let warnings = RehearsalWarnings.of(job, registry: registry)
+        for warning in warnings { Output.error(warning.warningDescription) }
+        guard job.rehearseAllowed || yes else {
+            Output.error("\(file): error: a rehearsal makes real changes on whatever the job targets, and this job does not say "
+                         + "`rehearse: allowed`; point its variables at a staging target, then add that line or pass --yes")
+            throw AtomdExit.usage.code
+        }
+        job.onFailure = .revert
+        let points = steps.filter { only.isEmpty || only.contains($0) }.flatMap { step in
+            InjectedFailure.When.allCases.map { InjectedFailure(step: step, when: $0) }
+        }
+        let journal = try homeOptions.journal()
+        let progress = RehearsalProgress(total: points.count, enabled: !output.json && isatty(STDERR_FILENO) == 1)
+        var rows: [RehearsalRow] = []
+        for (index, point) in points.enumerated() {
+            progress.show(index, point)
+            rows.append(try await rehearse(job, text: text, vars: overrides, secrets: secrets, at: point,
+                                           registry: registry, journal: journal))
+        }
+        progress.clear()
+        let summary = RehearsalSummary(job: job.name, warnings: warnings.map(\.warningDescription), rehearsals: rows,
+                                       passed: rows.allSatisfy(\.passed))
+        if output.json { try Output.json(summary) } else { summary.printText() }
+        if !summary.passed { throw AtomdExit.compensationFailed.code }
+    }
+
+    /// One run with `point` injected, to its end.
+    private func rehearse(_ job: Job, text: String, vars: [String: JSONValue], secrets: [String: String], at point: InjectedFailure,
+                          registry: AtomRegistry, journal: DurableJournal) async throws -> RehearsalRow {
+        let runID = RunID.make()
+        let label = "\(point.when.rawValue) \(point.step)"
+        do {
+            try await journal.createRun(NewRun(id: runID, jobName: job.name, jobFile: file, jobText: text, vars: vars, rehearsal: label))
+        } catch {
+            Output.error("error: the journal could not record the run: \(error)")
+            throw AtomdExit.unavailable.code
+        }
+        let reverted = Mutex<[String]>([])
+        let collector = EventCallback { event in
+            if event.kind == .step(.reverted), let id = event.stepID { reverted.withLock { $0.append(id) } }
+        }
+        let engine = Engine(registry: registry, journal: journal, listeners: [collector])
+        let started = ContinuousClock.now
+        let handle: RunHandle
+        do {
+            handle = try engine.start(RunRequest(job: job, runID: runID, vars: vars, secrets: secrets, injectedFailure: point))
+        } catch {
+            Output.error("\(file): error: \(error)")
+            throw AtomdExit.usage.code
+        }
+        let report = await handle.wait()
+        let took = ContinuousClock.now - started
+        let record = report.steps.first { $0.id == point.step }
+        var leftBehind = report.leftBehind.map { "\($0.step): \($0.text)" }
+        for step in report.steps where step.status == .revertFailed && step.id == step.path.split(separator: "/").last.map(String.init) {
+            leftBehind.append("\(step.id): its revert failed: \(step.compensation ?? step.error ?? "see `atomd show \(runID)`")")
+        }
+        if let error = report.error { leftBehind.append("the run stopped early: \(error)") }
+        return RehearsalRow(step: point.step, when: point.when, run_id: runID, status: report.status,
+                            reverted: reverted.withLock { $0 }, seconds: Double(took.components.seconds)
+                                + Double(took.components.attoseconds) / 1e18,
+                            left_behind: leftBehind,
+                            not_reached: record.map { $0.attempts == 0 } ?? true)
+    }
+}
+
+/// "rehearsal 3/18: after unpack" on a terminal's stderr, rewritten in place.
+private struct RehearsalProgress {
+    let total: Int
+    let enabled: Bool
+
+    func show(_ index: Int, _ point: InjectedFailure) {
+        guard enabled else { return }
+        let done = total == 0 ? 0 : index * 20 / total
+        let bar = String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done)
+        FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(index + 1)/\(total): failing \(point.when.rawValue) \(point.step)".utf8))
+    }
+
+    func clear() {
+        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
