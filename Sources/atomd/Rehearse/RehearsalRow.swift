@@ -21,7 +21,11 @@ struct RehearsalRow: Encodable {
 
     var passed: Bool { status == .reverted && left_behind.isEmpty }
 
-    var label: String { "\(when == .after ? "after" : "instead of") \(step)" }
+    var label: String { Self.label(InjectedFailure(step: step, when: when)) }
+
+    static func label(_ point: InjectedFailure) -> String {
+        "\(point.when == .after ? "after" : "instead of") \(point.step)"
+    }
 }
 
 /// What `atomd rehearse --json` prints.
@@ -29,6 +33,8 @@ struct RehearsalSummary: Encodable {
     var job: String
     var warnings: [String]
     var rehearsals: [RehearsalRow]
+    /// Injection points not rehearsed: an earlier rehearsal left the world changed.
+    var not_run: [String]
     var passed: Bool
 
     /// The report on a terminal or in a log: one row per injection point,
@@ -47,9 +53,13 @@ struct RehearsalSummary: Encodable {
             if row.not_reached { Output.line("  the run never came to \(row.step), so the job ran on without the failure") }
             for text in row.left_behind { Output.line("  \(text)") }
         }
+        if !not_run.isEmpty {
+            Output.line("")
+            Output.line("not run, as the world is no longer where it was: " + not_run.joined(separator: ", "))
+        }
         Output.line("")
         let failed = rehearsals.filter { !$0.passed }.count
         Output.line(passed ? "verdict: compensation returned the world to where it was in all \(rehearsals.count) rehearsals"
-                           : "verdict: \(failed) of \(rehearsals.count) rehearsals did not end with the world as they found it")
+                           : "verdict: \(failed) of \(rehearsals.count) rehearsals run did not end with the world as they found it")
     }
 }

@@ -27,6 +27,10 @@ struct RehearseCommand: AsyncParsableCommand {
             state probe, steps with no revert that are not `revert: none`, reverts that read \
             outputs a failed execute may not have produced.
 
+            Rehearsals stop at the first one that leaves something behind: the next would start \
+            from a world that is no longer the one the job found, and take the leftover for how \
+            things were. The rest are listed as not run.
+
             Each rehearsal is a run in the journal, marked as one (`atomd runs` shows \
             "rehearsal: after STEP"); the job's on_failure is revert for all of them.
 
@@ -94,12 +98,17 @@ struct RehearseCommand: AsyncParsableCommand {
         var rows: [RehearsalRow] = []
         for (index, point) in points.enumerated() {
             progress.show(index, point)
-            rows.append(try await rehearse(job, text: text, vars: overrides, secrets: secrets, at: point,
-                                           registry: registry, journal: journal))
+            let row = try await rehearse(job, text: text, vars: overrides, secrets: secrets, at: point,
+                                         registry: registry, journal: journal)
+            rows.append(row)
+            // What is left behind is part of the next rehearsal's world, and
+            // its probes would take it for how things were.
+            guard row.passed else { break }
         }
         progress.clear()
+        let notRun = points.dropFirst(rows.count).map { RehearsalRow.label($0) }
         let summary = RehearsalSummary(job: job.name, warnings: warnings.map(\.warningDescription), rehearsals: rows,
-                                       passed: rows.allSatisfy(\.passed))
+                                       not_run: notRun, passed: notRun.isEmpty && rows.allSatisfy(\.passed))
         if output.json { try Output.json(summary) } else { summary.printText() }
         if !summary.passed { throw AtomdExit.compensationFailed.code }
     }
@@ -133,7 +142,7 @@ struct RehearseCommand: AsyncParsableCommand {
         let record = report.steps.first { $0.id == point.step }
         var leftBehind = report.leftBehind.map { "\($0.step): \($0.text)" }
         for step in report.steps where step.status == .revertFailed && step.id == step.path.split(separator: "/").last.map(String.init) {
-            leftBehind.append("\(step.id): its revert failed: \(step.compensation ?? step.error ?? "see `atomd show \(runID)`")")
+            leftBehind.append("\(step.id): its revert failed (`atomd show \(runID)`)")
         }
         if let error = report.error { leftBehind.append("the run stopped early: \(error)") }
         return RehearsalRow(step: point.step, when: point.when, run_id: runID, status: report.status,

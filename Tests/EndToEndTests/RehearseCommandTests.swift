@@ -1,0 +1,134 @@
+import AtomdTestSupport
+import Foundation
+import Testing
+
+/// `atomd rehearse` with the real binary: the shipped jobs pass against a
+/// temporary directory and a real FakeCloud, and a job whose revert
+/// forgets something is caught, with the leftover named.
+@Suite(.timeLimit(.minutes(3))) struct RehearseCommandTests {
+    static func temporary(_ prefix: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+    }
+
+    static func summary(_ result: AtomdProcess.Result) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)\(result.stderr)")
+    }
+
+    static func rows(_ summary: [String: Any]) -> [[String: Any]] {
+        summary["rehearsals"] as? [[String: Any]] ?? []
+    }
+
+    @Test func deployAppReturnsTheWorldToWhereItWasAfterEveryInjectedFailure() async throws {
+        let root = Self.temporary("atomd-rehearse-web"), home = Self.temporary("atomd-rehearse-home")
+        defer { DeployCrashTests.stopApps(root) }
+        let result = try AtomdProcess.run(["rehearse", "etc/jobs/deploy-app.yaml", "--var", "root=\(root)", "--yes", "--json",
+                                           "--home", home])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let rows = Self.rows(try Self.summary(result))
+        // Nine main steps, each failed after and in place of its execute.
+        #expect(rows.count == 18, "\(rows.count)")
+        #expect(rows.allSatisfy { $0["status"] as? String == "reverted" && ($0["left_behind"] as? [String])?.isEmpty == true })
+        let afterSwitch = rows.first { $0["step"] as? String == "switch" && $0["when"] as? String == "after" }
+        #expect(afterSwitch?["reverted"] as? [String] == ["switch", "stop-old", "unpack", "drain", "build"], "\(afterSwitch ?? [:])")
+        #expect(result.stderr.contains("deploy-app.yaml:99:5: warning: step 'stop-old': no check and no state probe"), "\(result.stderr)")
+        // The world as the first install left it: release 1.0 running, the host in the pool.
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/current")) == root + "/releases/1.0")
+        #expect(DeployCrashTests.appProcesses(root).count == 1)
+        #expect((try? String(contentsOfFile: root + "/lb/pool", encoding: .utf8)) == "web-1\n")
+        #expect(!FileManager.default.fileExists(atPath: root + "/releases/2.0"))
+        let runs = try AtomdProcess.run(["runs", "--home", home, "--limit", "100"])
+        #expect(runs.stdout.components(separatedBy: "(rehearsal: ").count - 1 == 18, "\(runs.stdout)")
+    }
+
+    @Test func launchAndAttachLeavesNothingLiveInTheCloud() async throws {
+        let cloud = try await FakeCloudProcess(["--build-delay", "20"])
+        let home = Self.temporary("atomd-rehearse-home")
+        let result = try AtomdProcess.run(["rehearse", "etc/jobs/launch-and-attach.yaml", "--var", "api=\(cloud.base)", "--yes",
+                                           "--json", "--home", home])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(Self.rows(try Self.summary(result)).count >= 6)
+        #expect(try await cloud.live() == ["servers": [], "volumes": [], "attachments": []])
+    }
+
+    /// `volume` forgets its revert; `link` reverts nothing either, which its
+    /// state probe shows.
+    static func brokenJob(_ world: String, allowed: Bool = true) -> String {
+        """
+        version: 1
+        name: broken
+        \(allowed ? "rehearse: allowed" : "")
+        steps:
+          - id: volume
+            run: touch \(world)/volume-7
+            check: test -e \(world)/volume-7
+            revert: "true"
+          - id: link
+            run: ln -sfn release-2 \(world)/current
+            state: echo target=$(readlink \(world)/current)
+            revert: "true"
+          - id: server
+            run: touch \(world)/server-7
+            check: test -e \(world)/server-7
+            revert: rm -f \(world)/server-7
+        """
+    }
+
+    /// A fresh world: `current` points at release-1.
+    static func world() throws -> String {
+        let world = temporary("atomd-rehearse-world")
+        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: world + "/current", withDestinationPath: "release-1")
+        return world
+    }
+
+    @Test func aRevertThatForgetsSomethingIsCaughtAndTheLeftoverNamed() async throws {
+        let world = try Self.world()
+        let job = try AtomdProcess.temporaryJob(Self.brokenJob(world))
+        let text = try AtomdProcess.run(["rehearse", job, "--only", "link", "--only", "server", "--home", Self.temporary("atomd-rehearse-home")])
+        #expect(text.status == 3, "\(text.stdout)\(text.stderr)")
+        let row = text.stdout.split(separator: "\n").first { $0.hasPrefix("after link ") }.map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(row?.hasPrefix("after link LEFT BEHIND link ") == true, "\(text.stdout)")
+        #expect(text.stdout.contains("link: target: release-1 → release-2"), "\(text.stdout)")
+        #expect(text.stdout.contains("volume: check: still present (absent before the step ran)"), "\(text.stdout)")
+        #expect(text.stdout.contains("not run, as the world is no longer where it was: instead of link, after server, instead of server"),
+                "\(text.stdout)")
+        #expect(text.stdout.contains("verdict: 1 of 1 rehearsals run did not end with the world as they found it"), "\(text.stdout)")
+
+        // In place of the first step nothing is made; after it, the volume stays.
+        let second = try Self.world()
+        let result = try AtomdProcess.run(["rehearse", try AtomdProcess.temporaryJob(Self.brokenJob(second)), "--only", "volume",
+                                           "--json", "--home", Self.temporary("atomd-rehearse-home")])
+        #expect(result.status == 3)
+        let summary = try Self.summary(result)
+        #expect(summary["passed"] as? Bool == false)
+        let leftBehind = Self.rows(summary).flatMap { $0["left_behind"] as? [String] ?? [] }
+        #expect(leftBehind.first == "volume: check: still present (absent before the step ran)", "\(leftBehind)")
+        #expect(FileManager.default.fileExists(atPath: second + "/volume-7"), "the leftover is really there")
+    }
+
+    @Test func aJobThatDoesNotAllowRehearsalsIsRefusedWithoutYes() async throws {
+        let world = Self.temporary("atomd-rehearse-world")
+        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
+        let home = Self.temporary("atomd-rehearse-home")
+        let job = try AtomdProcess.temporaryJob(Self.brokenJob(world, allowed: false))
+        let refused = try AtomdProcess.run(["rehearse", job, "--home", home])
+        #expect(refused.status == 2 && refused.stderr.contains("rehearse: allowed"), "\(refused.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: world).isEmpty, "nothing ran")
+        let unknown = try AtomdProcess.run(["rehearse", job, "--only", "nosuch", "--yes", "--home", home])
+        #expect(unknown.status == 2 && unknown.stderr.contains("no step 'nosuch'"), "\(unknown.stderr)")
+        // Every step has a probe and a revert, however useless: --strict cannot tell.
+        #expect(try AtomdProcess.run(["validate", "--strict", job]).status == 0)
+        let unprovable = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: unprovable
+            steps:
+              - { id: a, run: "touch \(world)/a" }
+              - { id: b, run: "touch \(world)/b", revert: "rm -f \(world)/b; echo ${{ outputs.path }}" }
+            """)
+        let strict = try AtomdProcess.run(["validate", "--strict", unprovable])
+        #expect(strict.status == 2, "\(strict.stdout)")
+        #expect(strict.stdout.contains(":4:5: warning: step 'a': no check and no state probe"), "\(strict.stdout)")
+        #expect(strict.stdout.contains(":5:5: warning: step 'b': its revert reads output 'path'"), "\(strict.stdout)")
+        #expect(try AtomdProcess.run(["validate", unprovable]).status == 0)
+    }
+}
