@@ -106,6 +106,45 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: second + "/volume-7"), "the leftover is really there")
     }
 
+    /// --crash: every rehearsal again, killed at each of its journal
+    /// writes and recovered; the world still ends empty.
+    @Test func crashesAtEveryJournalWriteAreRecoveredAndLeaveNothingBehind() async throws {
+        let world = Self.temporary("atomd-rehearse-world"), home = Self.temporary("atomd-rehearse-home")
+        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
+        let job = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: good
+            rehearse: allowed
+            steps:
+              - { id: volume, run: "touch \(world)/volume", check: "test -e \(world)/volume", revert: "rm -f \(world)/volume" }
+              - { id: server, run: "touch \(world)/server", check: "test -e \(world)/server", revert: "rm -f \(world)/server" }
+            """)
+        let result = try AtomdProcess.run(["rehearse", job, "--crash", "--json", "--home", home])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let rows = Self.rows(try Self.summary(result))
+        #expect(rows.count == 4)
+        #expect(rows.allSatisfy { ($0["crash_points"] as? Int ?? 0) >= 5 }, "\(rows.map { $0["crash_points"] ?? "-" })")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: world).isEmpty)
+        // Runs killed inside a step were recovered through its check.
+        let recovered = Self.sql(home + "/journal.sqlite",
+                                 "SELECT COUNT(DISTINCT run_id) FROM events WHERE kind = 'note' AND status LIKE 'the agent stopped during attempt%'")
+        #expect(recovered >= 4, "\(recovered) recovered runs")
+    }
+
+    /// One number from the journal, read with Python's sqlite3.
+    static func sql(_ path: String, _ query: String) -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])",
+                             path, query]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        guard (try? process.run()) != nil else { return -1 }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
     @Test func aJobThatDoesNotAllowRehearsalsIsRefusedWithoutYes() async throws {
         let world = Self.temporary("atomd-rehearse-world")
         try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)

@@ -3,7 +3,7 @@ import Foundation
 
 /// One rehearsal: the failure injected, what compensation did, and what it
 /// left behind.
-struct RehearsalRow: Encodable {
+struct RehearsalRow: Codable {
     var step: String
     var when: InjectedFailure.When
     var run_id: String
@@ -18,6 +18,8 @@ struct RehearsalRow: Encodable {
     /// The run never came to the injected step (a group around it was
     /// skipped): the job ran on without the failure.
     var not_reached: Bool
+    /// `--crash`: the journal writes it was killed at and recovered from.
+    var crash_points: Int? = nil
 
     var passed: Bool { status == .reverted && left_behind.isEmpty }
 
@@ -42,7 +44,8 @@ struct RehearsalSummary: Encodable {
     func printText() {
         var rows = [["INJECTED", "OUTCOME", "REVERTED (in order)", "TIME"]]
         for row in rehearsals {
-            let outcome = row.passed ? "ok" : row.not_reached ? "NOT REACHED" : "LEFT BEHIND"
+            let crashes = row.crash_points.map { ", \($0) crashes" } ?? ""
+            let outcome = (row.passed ? "ok" : row.not_reached ? "NOT REACHED" : "LEFT BEHIND") + (row.passed ? crashes : "")
             rows.append([row.label, outcome, row.reverted.isEmpty ? "-" : row.reverted.joined(separator: ", "),
                          String(format: "%.2fs", row.seconds)])
         }

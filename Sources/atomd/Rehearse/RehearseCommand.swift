@@ -55,6 +55,16 @@ struct RehearseCommand: AsyncParsableCommand {
     @Flag(help: "Rehearse a job that does not say `rehearse: allowed`.")
     var yes = false
 
+    @Flag(help: "Also kill each rehearsal at every journal write and recover it (slow: one run per write).")
+    var crash = false
+
+    // One rehearsal in a child process, for --crash: the injection point
+    // (WHEN:STEP), its run id, and the crash hook's write or tally file.
+    @Option(help: ArgumentHelp(visibility: .private)) var point: String?
+    @Option(help: ArgumentHelp(visibility: .private)) var runID: String?
+    @Option(help: ArgumentHelp(visibility: .private)) var crashAt: Int?
+    @Option(help: ArgumentHelp(visibility: .private)) var tally: String?
+
     @OptionGroup var homeOptions: HomeOptions
 
     @OptionGroup var configOptions: ConfigOptions
@@ -82,6 +92,9 @@ struct RehearseCommand: AsyncParsableCommand {
             Output.error("\(file): error: --only \(unknown): the job has no step '\(unknown)' (steps: \(steps.joined(separator: ", ")))")
             throw AtomdExit.usage.code
         }
+        if let point {
+            return try await rehearseInChild(&job, text: text, vars: overrides, secrets: secrets, point: point, registry: registry)
+        }
         let warnings = RehearsalWarnings.of(job, registry: registry)
         for warning in warnings { Output.error(warning.warningDescription) }
         guard job.rehearseAllowed || yes else {
@@ -98,8 +111,15 @@ struct RehearseCommand: AsyncParsableCommand {
         var rows: [RehearsalRow] = []
         for (index, point) in points.enumerated() {
             progress.show(index, point)
-            let row = try await rehearse(job, text: text, vars: overrides, secrets: secrets, at: point,
+            var row = try await rehearse(job, text: text, vars: overrides, secrets: secrets, at: point,
                                          registry: registry, journal: journal)
+            if crash, row.passed {
+                let crashes = RehearsalCrashes(command: self, job: job, secrets: secrets, registry: registry, journal: journal)
+                let (points, failure) = try await crashes.check(point)
+                row.crash_points = points
+                if let failure { row.left_behind.append(failure) }
+                if failure != nil { row.status = .revertFailed }
+            }
             rows.append(row)
             // What is left behind is part of the next rehearsal's world, and
             // its probes would take it for how things were.
@@ -113,43 +133,76 @@ struct RehearseCommand: AsyncParsableCommand {
         if !summary.passed { throw AtomdExit.compensationFailed.code }
     }
 
-    /// One run with `point` injected, to its end.
-    private func rehearse(_ job: Job, text: String, vars: [String: JSONValue], secrets: [String: String], at point: InjectedFailure,
-                          registry: AtomRegistry, journal: DurableJournal) async throws -> RehearsalRow {
-        let runID = RunID.make()
-        let label = "\(point.when.rawValue) \(point.step)"
+    /// The hidden child mode of --crash: one rehearsal under the crash
+    /// hook, its row printed as one JSON line.
+    private func rehearseInChild(_ job: inout Job, text jobText: String, vars: [String: JSONValue], secrets: [String: String],
+                                 point: String, registry: AtomRegistry) async throws {
+        let parts = point.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let when = InjectedFailure.When(rawValue: parts[0]), let runID else {
+            throw ValidationError("--point takes after:STEP or instead:STEP, with --run-id")
+        }
+        job.onFailure = .revert
+        let journal: DurableJournal
         do {
-            try await journal.createRun(NewRun(id: runID, jobName: job.name, jobFile: file, jobText: text, vars: vars, rehearsal: label))
+            journal = try DurableJournal.open(home: homeOptions.home, durability: homeOptions.sync,
+                                              crashHook: CrashHook(at: crashAt, tally: tally))
+        } catch {
+            Output.error("error: \(error)")
+            throw AtomdExit.unavailable.code
+        }
+        let row = try await rehearse(job, text: jobText, vars: vars, secrets: secrets, at: InjectedFailure(step: parts[1], when: when),
+                                     registry: registry, journal: journal, runID: runID)
+        try Output.jsonLine(row)
+    }
+
+    /// One run with `point` injected, to its end.
+    func rehearse(_ job: Job, text: String, vars: [String: JSONValue], secrets: [String: String], at point: InjectedFailure,
+                  registry: AtomRegistry, journal: DurableJournal, runID: String = RunID.make()) async throws -> RehearsalRow {
+        do {
+            try await journal.createRun(NewRun(id: runID, jobName: job.name, jobFile: file, jobText: text, vars: vars,
+                                               rehearsal: "\(point.when.rawValue) \(point.step)"))
         } catch {
             Output.error("error: the journal could not record the run: \(error)")
             throw AtomdExit.unavailable.code
         }
+        return try await RehearsalRun(registry: registry, journal: journal, point: point).row { engine throws(RunSetupError) in
+            try engine.start(RunRequest(job: job, runID: runID, vars: vars, secrets: secrets, injectedFailure: point))
+        }
+    }
+}
+
+/// One rehearsal's run on an engine of its own, whose listener collects the
+/// reverts in the order they end, and the row made of its report.
+struct RehearsalRun {
+    let registry: AtomRegistry
+    let journal: DurableJournal
+    let point: InjectedFailure
+
+    func row(_ begin: (Engine) throws(RunSetupError) -> RunHandle) async throws -> RehearsalRow {
         let reverted = Mutex<[String]>([])
         let collector = EventCallback { event in
             if event.kind == .step(.reverted), let id = event.stepID { reverted.withLock { $0.append(id) } }
         }
-        let engine = Engine(registry: registry, journal: journal, listeners: [collector])
         let started = ContinuousClock.now
         let handle: RunHandle
         do {
-            handle = try engine.start(RunRequest(job: job, runID: runID, vars: vars, secrets: secrets, injectedFailure: point))
+            handle = try begin(Engine(registry: registry, journal: journal, listeners: [collector]))
         } catch {
-            Output.error("\(file): error: \(error)")
+            Output.error("error: \(error)")
             throw AtomdExit.usage.code
         }
         let report = await handle.wait()
         let took = ContinuousClock.now - started
-        let record = report.steps.first { $0.id == point.step }
         var leftBehind = report.leftBehind.map { "\($0.step): \($0.text)" }
-        for step in report.steps where step.status == .revertFailed && step.id == step.path.split(separator: "/").last.map(String.init) {
-            leftBehind.append("\(step.id): its revert failed (`atomd show \(runID)`)")
+        for step in report.steps where step.status == .revertFailed && (step.path.split(separator: "/").last.map(String.init) == step.id) {
+            leftBehind.append("\(step.id): its revert failed (`atomd show \(report.runID)`)")
         }
         if let error = report.error { leftBehind.append("the run stopped early: \(error)") }
-        return RehearsalRow(step: point.step, when: point.when, run_id: runID, status: report.status,
-                            reverted: reverted.withLock { $0 }, seconds: Double(took.components.seconds)
-                                + Double(took.components.attoseconds) / 1e18,
+        return RehearsalRow(step: point.step, when: point.when, run_id: report.runID, status: report.status,
+                            reverted: reverted.withLock { $0 },
+                            seconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18,
                             left_behind: leftBehind,
-                            not_reached: record.map { $0.attempts == 0 } ?? true)
+                            not_reached: report.steps.first { $0.id == point.step }.map { $0.attempts == 0 } ?? true)
     }
 }
 
