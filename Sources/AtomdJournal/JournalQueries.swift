@@ -50,6 +50,12 @@ public struct JournaledStep: Sendable, Codable, Hashable {
     public var state: JSONValue?
     public var startedAt: Date?
     public var finishedAt: Date?
+
+    /// snake_case, as every JSON atomd writes.
+    enum CodingKeys: String, CodingKey {
+        case id, path, status, attempts, effect, input, outputs, error, compensation, state
+        case idempotencyKey = "idempotency_key", processGroup = "process_group", startedAt = "started_at", finishedAt = "finished_at"
+    }
 }
 
 extension DurableJournal {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtomdAgent
 import Foundation
 
 /// `--json`, shared by every command.
@@ -24,13 +25,15 @@ enum Output {
     /// One compact JSON object on one line, sorted keys: for streams of
     /// objects read line by line (`submit --wait --json`).
     static func jsonLine(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
+        let encoder = APIJSON.encoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         line(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
+    /// Times as the control API gives them (RFC 3339, UTC, milliseconds),
+    /// so that `--json` reads the same from the agent and from the journal.
     static func prettyJSON(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
+        let encoder = APIJSON.encoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }

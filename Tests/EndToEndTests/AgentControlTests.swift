@@ -86,6 +86,8 @@ import Testing
         #expect(shown.stdout.contains("waiting for a decision: `atomd retry|skip \(runID) flaky`"))
         let logs = try cli(["logs", runID, "say"], agent)
         #expect(logs.stdout.contains("hello from the step"))
+        let nosuch = try cli(["logs", runID, "sya"], agent)
+        #expect(nosuch.status == 2 && nosuch.stderr.contains("has no step 'sya'; its steps: say, flaky"), "\(nosuch.stderr)")
 
         let wrong = try cli(["skip", runID, "say"], agent)
         #expect(wrong.status == 2)

@@ -65,11 +65,19 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let steps = try #require(object["steps"] as? [[String: Any]])
         #expect(steps.map { $0["id"] as? String } == ["hello", "count"])
-        #expect(steps.allSatisfy { $0["processGroup"] as? Int != nil }, "process groups are journaled: \(steps)")
+        #expect(steps.allSatisfy { $0["process_group"] as? Int != nil }, "process groups are journaled: \(steps)")
+        // Times as RFC 3339 UTC, from the journal as from the agent.
+        let run = try #require(object["run"] as? [String: Any])
+        for time in [run["created_at"], steps.first?["started_at"]] {
+            #expect((time as? String).flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) } != nil,
+                    "\(String(describing: time))")
+        }
 
         let logs = try AtomdProcess.run(["logs", runID, "--home", home])
         #expect(logs.stdout.contains("== hello (attempt 1) ==") && logs.stdout.contains("first line")
                 && logs.stdout.contains("second line") && logs.stdout.contains("n=3"), "\(logs.stdout)")
+        let nosuch = try AtomdProcess.run(["logs", runID, "cuont", "--home", home])
+        #expect(nosuch.status == 2 && nosuch.stderr.contains("has no step 'cuont'; its steps: hello, count"), "\(nosuch.stderr)")
         let one = try AtomdProcess.run(["logs", runID, "count", "--home", home, "--json"])
         let lines = try one.stdout.split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])

@@ -32,11 +32,15 @@ struct LogsCommand: AsyncParsableCommand {
         do {
             try await printFromAgent(client)
             return
-        } catch {
+        } catch let error as AgentClient.Failure {
             guard case .unavailable(let reason) = error else { throw error.exit }
             Output.error("note: \(reason); reading the journal and HOME/logs instead")
         }
         let (journal, run) = try selection.load()
+        if let step {
+            let steps = (try? journal.steps(of: run.id)) ?? []
+            try Self.require(step, in: steps.map { ($0.id, $0.path) }, run: run.id)
+        }
         let reader = StepLogReader(directory: selection.homeOptions.home + "/logs/" + run.id, step: step, json: output.json)
         reader.printNew()
         guard follow else { return }
@@ -49,9 +53,18 @@ struct LogsCommand: AsyncParsableCommand {
 }
 
 extension LogsCommand {
+    /// A step named that is not one of the run's (by id or path) is an
+    /// error that lists them: printing nothing would look like a step with
+    /// no output.
+    static func require(_ step: String, in steps: [(id: String, path: String)], run: String) throws {
+        guard !steps.contains(where: { $0.id == step || $0.path == step }) else { return }
+        Output.error("error: run \(run) has no step '\(step)'; its steps: \(steps.map(\.id).joined(separator: ", "))")
+        throw AtomdExit.usage.code
+    }
+
     /// Through the agent's API, which reads its own log directory; with -f
     /// until the run is closed.
-    private func printFromAgent(_ client: AgentClient) async throws(AgentClient.Failure) {
+    private func printFromAgent(_ client: AgentClient) async throws {
         let run = "/runs/" + selection.runID.percentEscaped
         let query = run + "/logs" + (step.map { "?step=" + $0.percentEscaped } ?? "")
         let printer = StepLogReader(directory: "", step: nil, json: output.json)
@@ -60,7 +73,11 @@ extension LogsCommand {
             // Whether the run was still open before reading: lines written
             // before it closed are then in this read.
             let detail = try await client.get(run)
-            let open = follow && (try? client.decode(RunDetail.self, from: detail))?.run.open == true
+            let decoded = try? client.decode(RunDetail.self, from: detail)
+            if let step, let decoded {
+                try Self.require(step, in: decoded.steps.map { ($0.id, $0.path) }, run: selection.runID)
+            }
+            let open = follow && decoded?.run.open == true
             let lines = (try? client.decode([StepLogs].self, from: try await client.get(query))) ?? []
             var seen: [String: Int] = [:]
             for line in lines {
