@@ -31,7 +31,7 @@ import Testing
         #expect(stages.map { $0["steps"] as? [String] ?? [] } == [
             ["package"], ["compile", "lint"], ["fetch-src", "fetch-config", "fetch-assets"], ["workspace"],
         ])
-        #expect(plan["onFailure"] as? String == "revert")
+        #expect(plan["on_failure"] as? String == "revert")
     }
 
     @Test func anInvalidJobHasNoPlan() throws {

@@ -9,6 +9,10 @@ public struct JobPlan: Sendable, Codable, Hashable {
     /// Compensation when every step has run: newest first, groups inside-out.
     public var compensation: [CompensationStage]
 
+    enum CodingKeys: String, CodingKey {
+        case job, file, onFailure = "on_failure", steps, finally, compensation
+    }
+
     public init(_ job: Job) {
         self.job = job.name
         self.file = job.file
