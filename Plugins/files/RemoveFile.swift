@@ -49,6 +49,9 @@ struct RemoveFile: Revertible, Checkable {
         }
         try FileSystem.rename(trashed, input.path)
         call.log("restored \(input.path)")
+        // The default trash was made for this: once empty, it goes too
+        // (rmdir leaves it when another step's file is still in it).
+        if input.trash == nil { rmdir((trashed as NSString).deletingLastPathComponent) }
     }
 
     func check(_ input: Input, outputs: Output?, call: AtomCall) throws -> Presence {

@@ -146,5 +146,7 @@ struct FilesPluginTests {
         #expect(try await remove.check(input, outputs: nil, context: context()) == .present(outputs: nil))
         try await remove.revert(input, outputs: nil, context: context())
         #expect(read(path) == "log")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix(".") }.isEmpty,
+                "no trash directory or marker left after the revert")
     }
 }
