@@ -1,0 +1,82 @@
+import ArgumentParser
+import AtomdAgent
+import AtomdSpec
+import Foundation
+
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Work with the agent configuration (atomd.yaml).",
+        subcommands: [ConfigCheckCommand.self]
+    )
+}
+
+struct ConfigCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check an agent configuration before the agent reads it.",
+        discussion: """
+            Reads the file as `atomd agent` reads it at start and on SIGHUP (`systemctl reload \
+            atomd`): every key, type and range, then what only the system can tell (the \
+            api.group exists). Prints each problem as FILE:LINE:COLUMN: error: MESSAGE; HINT, \
+            or the settings the agent would use, every default filled in and every path made \
+            absolute against --home. Run it before a reload: a reload with an invalid file is \
+            refused and the running configuration stays, but only the agent's log says so.
+
+              atomd config check /etc/atomd/atomd.yaml --home /var/lib/atomd
+
+            Exit codes: 0 valid; 2 invalid or unreadable.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The configuration. Default: HOME/atomd.yaml.", valueName: "file"))
+    var file: String?
+
+    @Option(help: ArgumentHelp("The atomd home the agent runs with (the base of relative paths).", valueName: "dir"))
+    var home = "./.atomd"
+
+    @OptionGroup var output: OutputOptions
+
+    /// What `--json` prints for a valid file.
+    struct Checked: Encodable {
+        var file: String
+        var home: String
+        var spool: String
+        var logs: String
+        var socket: String
+        var max_runs: Int
+        var stop_timeout_seconds: Int64
+        var journal_sync: String
+        var public_read: Bool
+        var run_as: [String]?
+        var plugin_directories: [String]
+    }
+
+    func run() async throws {
+        let path = file ?? home + "/atomd.yaml"
+        let config: AgentConfig
+        do {
+            config = try ConfigLoader.load(path: path)
+        } catch {
+            for problem in error.diagnostics { Output.error(problem.description) }
+            throw AtomdExit.usage.code
+        }
+        let settings: AgentSettings
+        do {
+            settings = try AgentSettings(config, home: home)
+        } catch {
+            Output.error("\(path): error: \(error)")
+            throw AtomdExit.usage.code
+        }
+        let checked = Checked(file: path, home: settings.home, spool: settings.spool.root, logs: settings.logs, socket: settings.socket,
+                              max_runs: settings.maxRuns, stop_timeout_seconds: settings.stopTimeout.components.seconds,
+                              journal_sync: settings.durability == .full ? "full" : "normal", public_read: settings.publicRead,
+                              run_as: settings.runAs?.sorted(), plugin_directories: settings.plugins.directories)
+        if output.json { return try Output.json(checked) }
+        Output.line("\(path): ok")
+        Output.line("  spool \(checked.spool), logs \(checked.logs), socket \(checked.socket)")
+        Output.line("  up to \(checked.max_runs) runs at once, stop timeout \(checked.stop_timeout_seconds)s, journal sync \(checked.journal_sync)")
+        Output.line("  api: public_read \(checked.public_read), run_as " + (checked.run_as.map { $0.joined(separator: ", ") } ?? "any user"))
+        Output.line("  plugins from " + (checked.plugin_directories.isEmpty ? "nowhere" : checked.plugin_directories.joined(separator: ", ")))
+    }
+}
