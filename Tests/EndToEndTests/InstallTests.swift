@@ -21,11 +21,14 @@ import Testing
         #expect(!printed.contains("problems in the unit"), "\(printed)")
         for (path, mode) in [("/usr/bin/atomd", 0o755), ("/usr/lib/atomd/plugins/files.so", 0o644), ("/usr/lib/atomd/plugins/kv.so", 0o644),
                              ("/etc/atomd/atomd.yaml", 0o644), ("/etc/systemd/system/atomd.service", 0o644),
-                             ("/etc/systemd/system/atomd-api-only.service", 0o644)] {
+                             ("/etc/systemd/system/atomd-api-only.service", 0o644),
+                             ("/usr/share/bash-completion/completions/atomd", 0o644), ("/usr/share/zsh/vendor-completions/_atomd", 0o644),
+                             ("/usr/share/fish/vendor_completions.d/atomd.fish", 0o644), ("/usr/share/man/man1/atomd.1", 0o644)] {
             var info = stat()
             #expect(stat(stage + path, &info) == 0, "\(path) missing")
             #expect(Int(info.st_mode & 0o777) == mode, "\(path) has mode \(String(info.st_mode & 0o777, radix: 8))")
         }
+        try Self.expectCompletionAndManual(stage)
         let root = try String(contentsOfFile: stage + "/etc/systemd/system/atomd.service", encoding: .utf8)
         let apiOnly = try String(contentsOfFile: stage + "/etc/systemd/system/atomd-api-only.service", encoding: .utf8)
         for unit in [root, apiOnly] {
@@ -78,5 +81,35 @@ import Testing
             return nil
         }
         return score
+    }
+
+    /// bash completes `atomd reh` to `rehearse` and `atomd rollback RUN --ta` to `--targets` with the installed
+    /// script, and the installed man page describes every command the binary has.
+    static func expectCompletionAndManual(_ stage: String) throws {
+        let script = stage + "/usr/share/bash-completion/completions/atomd"
+        for (line, expected) in [("atomd reh", "rehearse"), ("atomd rollback RUN --ta", "--targets"), ("atomd config ch", "check")] {
+            let parts = line.split(separator: " ").map(String.init)
+            let words = parts.map { "'\($0)'" }.joined(separator: " ")
+            let count = parts.count
+            let bash = Process()
+            bash.executableURL = URL(fileURLWithPath: "/bin/bash")
+            bash.arguments = ["-c", "source '\(script)'; COMP_WORDS=(\(words)); COMP_CWORD=\(count - 1); COMP_LINE='\(line)'; "
+                              // As `complete -F` calls it: the command, the word completed, the one before.
+                              + "COMP_POINT=\(line.count); _atomd atomd '\(parts[count - 1])' '\(parts[count - 2])'; printf '%s\\n' \"${COMPREPLY[@]}\""]
+            let output = Pipe()
+            bash.standardOutput = output
+            try bash.run()
+            let replies = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            bash.waitUntilExit()
+            #expect(replies.split(separator: "\n").contains(Substring(expected)), "\(line): \(replies)")
+        }
+        let manual = try String(contentsOfFile: stage + "/usr/share/man/man1/atomd.1", encoding: .utf8)
+        let dump = try AtomdProcess.run(["--experimental-dump-help"])
+        let tool = try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any]
+        let commands = ((tool?["command"] as? [String: Any])?["subcommands"] as? [[String: Any]] ?? []).compactMap { $0["commandName"] as? String }
+        #expect(commands.count > 15)
+        for command in commands {
+            #expect(manual.contains(".It Em \(command)\n"), "etc/man/atomd.1 lacks `\(command)`: run scripts/generate-manual")
+        }
     }
 }
