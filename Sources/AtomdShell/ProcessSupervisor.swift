@@ -126,12 +126,7 @@ public struct ProcessSupervisor: Sendable {
     }
 
     private func logPath(_ context: AtomContext) -> String {
-        let safe = { (text: String) in
-            text.map { $0.isLetter || $0.isNumber || "-_./".contains($0) ? $0 : "_" }.map(String.init).joined()
-                .replacingOccurrences(of: "..", with: "_")
-        }
-        let phase = context.phase == .execute ? "" : "." + context.phase.rawValue
-        return "\(logDirectory)/\(safe(context.runID))/\(safe(context.stepPath)).\(context.attempt)\(phase).log"
+        StepLog.path(in: logDirectory, for: context)
     }
 }
 

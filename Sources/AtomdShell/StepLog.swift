@@ -1,3 +1,4 @@
+import AtomdEngine
 import Foundation
 import Glibc
 import Synchronization
@@ -47,6 +48,17 @@ final class StepLog: Sendable {
             throw ShellError("cannot create the step log \(path): \(String(cString: strerror(errno)))")
         }
         state = Mutex(State(fd: fd, tail: LineTail(limit: tailBytes), stdout: LineTail(limit: tailBytes)))
+    }
+
+    /// `DIR/RUN/STEP.ATTEMPT[.PHASE].log`: a revert or probe never
+    /// overwrites the log of the execute it belongs to.
+    static func path(in directory: String, for context: AtomContext) -> String {
+        let safe = { (text: String) in
+            text.map { $0.isLetter || $0.isNumber || "-_./".contains($0) ? $0 : "_" }.map(String.init).joined()
+                .replacingOccurrences(of: "..", with: "_")
+        }
+        let phase = context.phase == .execute ? "" : "." + context.phase.rawValue
+        return "\(directory)/\(safe(context.runID))/\(safe(context.stepPath)).\(context.attempt)\(phase).log"
     }
 
     func append(_ line: String, stream: String) {

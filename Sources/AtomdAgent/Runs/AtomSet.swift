@@ -15,11 +15,12 @@ public enum AtomSet {
 
     static var testAtomsEnabled: Bool { ProcessInfo.processInfo.environment[testAtomsVariable] == "1" }
 
-    /// Shell steps log under `logs`/RUN/STEP.ATTEMPT.log.
+    /// Steps log under `logs`/RUN/STEP.ATTEMPT.log: shell steps their
+    /// output, http and plugin steps the lines their atoms log.
     public static func builtIn(logs: String) -> AtomRegistry {
         var registry = AtomRegistry(testAtomsEnabled ? TestAtoms.all() : [])
         registry.register(ShellAtom(supervisor: ProcessSupervisor(logDirectory: logs)))
-        registry.register(HTTPAtom())
+        registry.register(LoggedAtom(HTTPAtom(), logDirectory: logs))
         return registry
     }
 
@@ -39,7 +40,7 @@ public enum AtomSet {
         guard problems.isEmpty else {
             throw PluginLoadErrors(errors: problems.map { PluginError("\($0.file):\($0.location)", $0.message, hint: $0.hint) })
         }
-        for atom in loaded { registry.register(atom) }
+        for atom in loaded { registry.register(LoggedAtom(atom, logDirectory: logs)) }
         return registry
     }
 }
