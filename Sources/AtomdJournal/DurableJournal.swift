@@ -189,7 +189,7 @@ public final class DurableJournal: Journal {
         }
     }
 
-    private func write(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
+    func write(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
         let database = database
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             DispatchQueue.global().async { [crashHook] in

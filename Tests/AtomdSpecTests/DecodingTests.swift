@@ -5,12 +5,13 @@ import Testing
     @Test(arguments: [
         ("500ms", Duration.milliseconds(500)), ("10s", .seconds(10)), ("2m", .seconds(120)),
         ("1h", .seconds(3600)), ("1h30m", .seconds(5400)), ("1m30s500ms", .milliseconds(90_500)),
+        ("30d", .seconds(30 * 86_400)), ("1d12h", .seconds(129_600)),
     ])
     func durationsParse(_ text: String, _ expected: Duration) {
         #expect(Duration(jobText: text) == expected)
     }
 
-    @Test(arguments: ["", "10", "s", "10 s", "1.5s", "30s1m", "10sec", "-5s", "1d", "9999999999s"])
+    @Test(arguments: ["", "10", "s", "10 s", "1.5s", "30s1m", "10sec", "-5s", "1w", "1h1d", "9999999999s"])
     func malformedDurationsAreRejected(_ text: String) {
         #expect(Duration(jobText: text) == nil)
     }

@@ -79,6 +79,7 @@ public actor Agent {
         log.info("step containment: \(Containment.detected)")
         log.info("ready: watching \(settings.spool.incoming), up to \(settings.maxRuns) runs at once, control socket \(settings.socket)")
         startWatchdog()
+        startRetention()
         await pump()
         for await event in watcher.events {
             switch event {

@@ -21,6 +21,8 @@ public struct AgentSettings: Sendable {
     /// `api.run_as`; nil: jobs may act as any user.
     public var runAs: Set<String>?
     public var plugins: PluginSettings
+    /// `agent.retention`: closed runs, their step logs, done/ job files.
+    public var retention: Retention
 
     /// Fails when `api.group` names no group.
     public init(_ config: AgentConfig, home: String) throws(AgentError) {
@@ -36,6 +38,9 @@ public struct AgentSettings: Sendable {
         publicRead = config.api.publicRead ?? false
         runAs = config.api.runAs.map(Set.init)
         plugins = PluginSettings(config, home: home)
+        retention = Retention(runs: config.agent.retention.runs ?? .seconds(30 * 86_400),
+                              logs: config.agent.retention.logs ?? .seconds(7 * 86_400),
+                              done: config.agent.retention.done ?? .seconds(30 * 86_400))
         if let name = config.api.group {
             guard let entry = getgrnam(name) else {
                 throw AgentError("api.group: there is no group '\(name)'", hint: "create it (groupadd \(name)) or remove the key")
@@ -61,4 +66,14 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message + (hint.map { " (\($0))" } ?? "") }
+}
+
+/// How long the agent keeps what it has finished with (`agent.retention`).
+public struct Retention: Sendable, Hashable {
+    /// Closed runs in the journal, from when they closed.
+    public var runs: Duration
+    /// LOGS/RUN/ of closed runs, from when they closed.
+    public var logs: Duration
+    /// Job files in the spool's done/, from when they were filed.
+    public var done: Duration
 }

@@ -43,6 +43,18 @@ public struct AgentSection: Sendable, Hashable {
     public var stopTimeout: Duration?
     /// `full` (default) or `normal`.
     public var journalSync: String?
+    /// How long what the agent keeps is kept.
+    public var retention = RetentionConfig()
+
+    public init() {}
+}
+
+/// `agent.retention`: how long closed runs stay in the journal, their step
+/// logs in LOGS/RUN/, and job files in the spool's done/. Nil: the default.
+public struct RetentionConfig: Sendable, Hashable {
+    public var runs: Duration?
+    public var logs: Duration?
+    public var done: Duration?
 
     public init() {}
 }

@@ -43,8 +43,27 @@ public enum ConfigLoader {
                 context.error(sync.location, "'agent.journal_sync' must be full or normal, not '\(text)'")
             }
         }
+        if let retention = keys("retention") { agent.retention = decodeRetention(retention, context: context) }
         keys.finish()
         return agent
+    }
+
+    private static func decodeRetention(_ node: YAMLNode, context: DecodeContext) -> RetentionConfig {
+        var retention = RetentionConfig()
+        guard var keys = MappingReader(node, "agent.retention", context: context) else { return retention }
+        func duration(_ key: String) -> Duration? {
+            guard let value = keys(key), let duration = context.duration(value, "agent.retention.\(key)") else { return nil }
+            guard duration >= .seconds(1) else {
+                context.error(value.location, "'agent.retention.\(key)' must be at least 1s", hint: "write for example 30d")
+                return nil
+            }
+            return duration
+        }
+        retention.runs = duration("runs")
+        retention.logs = duration("logs")
+        retention.done = duration("done")
+        keys.finish()
+        return retention
     }
 
     private static func decodeAPI(_ node: YAMLNode, context: DecodeContext) -> APISection {
