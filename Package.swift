@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // Yams is used only for its bundled libyaml (module CYaml): the loader
@@ -36,7 +37,7 @@ let package = Package(
         // limits are enforced before anything is expanded.
         .target(
             name: "AtomdSpec",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")],
             cSettings: [.define("YAML_DECLARE_STATIC")]
         ),
         // The engine knows atoms only through `Atom` and the journal only
