@@ -23,7 +23,7 @@ import Testing
         let id = { (job: String) in runs.first { $0["job"] as? String == job }?["id"] as? String ?? "" }
         let (old, new) = (id("old"), id("new"))
         // The old run closed forty days ago, as far as everything it left says.
-        #expect(JSONConventionTests.sqlite(home + "/journal.sqlite", "UPDATE runs SET closed_at = closed_at - \(Self.fortyDays) WHERE id = '\(old)'"))
+        #expect(JournalSQL.execute(home + "/journal.sqlite", "UPDATE runs SET closed_at = closed_at - \(Self.fortyDays) WHERE id = '\(old)'"))
         try Self.age(home + "/logs/" + old)
         try Self.age(home + "/spool/done/old.yaml")
         // Log directories the journal does not know: one old, one recent.

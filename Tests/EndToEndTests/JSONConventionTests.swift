@@ -24,18 +24,6 @@ import Testing
         }
     }
 
-    /// Runs one SQL statement on a journal with Python's sqlite3 (tests that
-    /// age what the agent keeps). True when it succeeded.
-    static func sqlite(_ path: String, _ statement: String) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
-                             path, statement]
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
-
     /// One JSON document, or JSON lines.
     static func documents(_ text: String) throws -> [Any] {
         if let whole = try? JSONSerialization.jsonObject(with: Data(text.utf8)) { return [whole] }

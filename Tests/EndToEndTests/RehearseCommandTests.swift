@@ -126,23 +126,9 @@ import Testing
         #expect(rows.allSatisfy { ($0["crash_points"] as? Int ?? 0) >= 5 }, "\(rows.map { $0["crash_points"] ?? "-" })")
         #expect(try FileManager.default.contentsOfDirectory(atPath: world).isEmpty)
         // Runs killed inside a step were recovered through its check.
-        let recovered = Self.sql(home + "/journal.sqlite",
+        let recovered = JournalSQL.number(home + "/journal.sqlite",
                                  "SELECT COUNT(DISTINCT run_id) FROM events WHERE kind = 'note' AND status LIKE 'the agent stopped during attempt%'")
         #expect(recovered >= 4, "\(recovered) recovered runs")
-    }
-
-    /// One number from the journal, read with Python's sqlite3.
-    static func sql(_ path: String, _ query: String) -> Int {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])",
-                             path, query]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        guard (try? process.run()) != nil else { return -1 }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
     @Test func aJobThatDoesNotAllowRehearsalsIsRefusedWithoutYes() async throws {

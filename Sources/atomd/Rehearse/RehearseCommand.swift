@@ -194,7 +194,7 @@ struct RehearsalRun {
         let report = await handle.wait()
         let took = ContinuousClock.now - started
         var leftBehind = report.leftBehind.map { "\($0.step): \($0.text)" }
-        for step in report.steps where step.status == .revertFailed && (step.path.split(separator: "/").last.map(String.init) == step.id) {
+        for step in report.steps where step.status == .revertFailed {
             leftBehind.append("\(step.id): its revert failed (`atomd show \(report.runID)`)")
         }
         if let error = report.error { leftBehind.append("the run stopped early: \(error)") }
