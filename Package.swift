@@ -21,7 +21,6 @@ let package = Package(
         .library(name: "trouble", type: .dynamic, targets: ["TroublePlugin"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
@@ -30,15 +29,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // Yams is used only for its bundled libyaml (module CYaml): the loader
-        // composes its own position-carrying tree from parser events so that
-        // limits are enforced before anything is expanded.
+        // The system's libyaml (libyaml-dev, installed by scripts/setup): the
+        // loader composes its own position-carrying tree from parser events
+        // so that limits are enforced before anything is expanded.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .target(
             name: "AtomdSpec",
-            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")],
-            cSettings: [.define("YAML_DECLARE_STATIC")]
+            dependencies: ["CYAML", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The engine knows atoms only through `Atom` and the journal only
         // through `Journal`: it imports no I/O module.
@@ -67,6 +69,11 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                // The control socket, the console and the agent as one ServiceGroup.
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // /metrics: a Prometheus registry, also swift-metrics' backend in the agent.
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The process supervisor and the `run` atom.

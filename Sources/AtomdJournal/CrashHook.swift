@@ -51,15 +51,34 @@ public final class CrashHook: Sendable {
 
     /// Around one journal write.
     func write<T>(_ body: () throws -> T) rethrows -> T {
-        guard isArmed else { return try body() }
+        let number = before()
+        let result = try body()
+        after(number)
+        return result
+    }
+
+    /// Around one journal write that is awaited.
+    func write<T>(_ body: () async throws -> T) async rethrows -> T {
+        let number = before()
+        let result = try await body()
+        after(number)
+        return result
+    }
+
+    /// Counts the write and crashes before it if it is the target; nil when not armed.
+    private func before() -> Int? {
+        guard isArmed else { return nil }
         let number = writes.withLock { count in
             count += 1
             return count
         }
         if number == target, when == .before { kill(getpid(), SIGKILL) }
-        let result = try body()
+        return number
+    }
+
+    private func after(_ number: Int?) {
+        guard let number else { return }
         if let tally { try? String(number).write(toFile: tally, atomically: true, encoding: .utf8) }
         if number == target, when == .after { kill(getpid(), SIGKILL) }
-        return result
     }
 }

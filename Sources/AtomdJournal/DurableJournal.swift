@@ -189,13 +189,10 @@ public final class DurableJournal: Journal {
         }
     }
 
+    /// One transaction outside the group commit, on GRDB's own writer queue
+    /// (never a thread of Swift's cooperative pool).
     func write(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
-        let database = database
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            DispatchQueue.global().async { [crashHook] in
-                continuation.resume(with: Result { try crashHook.write { try database.write(body) } })
-            }
-        }
+        try await crashHook.write { try await database.write(body) }
     }
 
     /// Commits made for transitions; fewer than transitions when concurrent

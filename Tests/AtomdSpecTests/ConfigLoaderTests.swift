@@ -137,3 +137,38 @@ import Testing
         }
     }
 }
+
+/// `api.listen`: the console's address, loopback only, checked where it is written.
+@Suite struct ConsoleListenConfigTests {
+    let loader = ConfigLoaderTests()
+
+    @Test func loopbackAddressesAreRead() throws {
+        #expect(try loader.config("api: { listen: 127.0.0.1:8470 }").api.listen == ConsoleAddress(host: "127.0.0.1", port: 8470))
+        #expect(try loader.config("api: { listen: \"[::1]:9000\" }").api.listen == ConsoleAddress(host: "::1", port: 9000))
+        #expect(try loader.config("api: { listen: localhost:0 }").api.listen == ConsoleAddress(host: "127.0.0.1", port: 0))
+        #expect(try loader.config("api: {}").api.listen == nil)
+        #expect(ConsoleAddress(host: "::1", port: 9000).description == "[::1]:9000")
+    }
+
+    @Test func otherAddressesAndMalformedOnesAreRefusedAtTheirPlace() {
+        let cases: [(String, String)] = [
+            ("0.0.0.0:8470", "'0.0.0.0' is not a loopback address"),
+            ("192.168.1.5:8470", "not a loopback address"),
+            ("\"[::]:8470\"", "'::' is not a loopback address"),
+            ("127.0.0.1", "is not HOST:PORT"),
+            ("127.0.0.1:65536", "is not a number from 0 to 65535"),
+            ("127.0.0.1:-1", "is not a number from 0 to 65535"),
+            ("127.0.0.1:８０", "is not a number from 0 to 65535"),
+            ("\"[::1\"", "is not HOST:PORT"),
+            ("127.0.0.1:" + String(repeating: "9", count: 5000), "is not a number from 0 to 65535"),
+            ("[8470]", "must be"),
+        ]
+        for (value, expected) in cases {
+            let found = loader.problems("api:\n  listen: \(value)\n")
+            #expect(found.count == 1 && found[0].message.contains(expected), "\(value): \(found.map(\.message))")
+            #expect(found.first?.location.line == 2 && found.first?.location.column == 11, "\(value): \(found.map(\.location))")
+        }
+        let remote = loader.problems("api:\n  listen: 10.0.0.1:8470\n")
+        #expect(remote.first?.hint?.contains("ssh -L") == true)
+    }
+}

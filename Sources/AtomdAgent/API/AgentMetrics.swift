@@ -1,45 +1,58 @@
 import AtomdEngine
 import AtomdSpec
 import Foundation
+import Metrics
+import Prometheus
 import Synchronization
 
 /// What `/metrics` reports, counted from the engine's events of every run
-/// the agent starts. The Prometheus text format is rendered here (a page of
-/// code) rather than through swift-metrics and swift-prometheus: nothing
-/// else in atomd needs a metrics backend.
+/// the agent starts, in a swift-prometheus registry. The agent bootstraps
+/// swift-metrics with the same registry, so a metric any part of the agent
+/// records through swift-metrics is exported beside these (the spool's
+/// `atomd_spool_claims_total` is one).
 public final class AgentMetrics: Sendable {
-    struct StepKey: Hashable {
-        var atom: String
-        var status: String
+    public let registry = PrometheusCollectorRegistry()
+    private let running, queued, paused, spoolDepth: Prometheus.Gauge
+    private let queueWait: DurationHistogram
+    private let compensations, compensationFailures: Prometheus.Counter
+    /// When each running step began, by run and step path, for its duration.
+    private let stepStarts = Mutex<[String: Date]>([:])
+
+    static let buckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600].map(Duration.seconds)
+
+    public init() {
+        let help = "Runs by state now: running (including paused) and queued."
+        running = registry.makeGauge(name: "atomd_runs_active", labels: [("state", "running")], help: help)
+        queued = registry.makeGauge(name: "atomd_runs_active", labels: [("state", "queued")], help: help)
+        paused = registry.makeGauge(name: "atomd_runs_active", labels: [("state", "paused")], help: help)
+        compensations = registry.makeCounter(name: "atomd_compensations_total", help: "Steps reverted by compensation.")
+        compensationFailures = registry.makeCounter(name: "atomd_compensation_failures_total",
+                                                    help: "Reverts that failed: something is left behind.")
+        spoolDepth = registry.makeGauge(name: "atomd_spool_depth", help: "Job files waiting in incoming/.")
+        queueWait = registry.makeDurationHistogram(name: "atomd_queue_wait_seconds", buckets: Self.buckets,
+                                                   help: "Time from claiming a job to starting its run.")
+        // Every final status from the start, so that a rate can be taken of a status not seen yet.
+        for status in RunStatus.allCases where status.isFinal { _ = runsEnded(status) }
     }
 
-    struct State {
-        var runsEnded: [String: Int] = [:]
-        var steps: [StepKey: Int] = [:]
-        var stepDurations: [String: Histogram] = [:]
-        var compensations = 0
-        var compensationFailures = 0
-        var queueWait = Histogram()
-        var stepStarts: [String: Date] = [:]
+    /// Makes this registry swift-metrics' backend for the whole process
+    /// (once, at the agent's start): `Counter(label:)` and the like, from any
+    /// module, are then exported by `/metrics` too.
+    public func bootstrapMetricsSystem() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = Self.buckets
+        MetricsSystem.bootstrap(factory)
     }
 
-    /// Cumulative buckets in seconds.
-    struct Histogram {
-        static let bounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600]
-        var counts = [Int](repeating: 0, count: bounds.count)
-        var sum = 0.0
-        var count = 0
-
-        mutating func observe(_ seconds: Double) {
-            for (index, bound) in Self.bounds.enumerated() where seconds <= bound { counts[index] += 1 }
-            sum += seconds
-            count += 1
-        }
+    private func runsEnded(_ status: RunStatus) -> Prometheus.Counter {
+        registry.makeCounter(name: "atomd_runs_total", labels: [("status", status.rawValue)],
+                             help: "Runs that ended since the agent started, by final status.")
     }
 
-    private let state = Mutex(State())
-
-    public init() {}
+    private func steps(_ atom: String, _ status: StepStatus) -> Prometheus.Counter {
+        registry.makeCounter(name: "atomd_steps_total", labels: [("atom", atom), ("status", status.rawValue)],
+                             help: "Step outcomes by atom and status.")
+    }
 
     /// A listener for one run of `job`.
     func listener(for job: Job) -> some EventListener {
@@ -55,83 +68,48 @@ public final class AgentMetrics: Sendable {
         return EventCallback { [self, atoms] event in self.count(event, atom: event.stepID.flatMap { atoms[$0] } ?? "unknown") }
     }
 
-    func observeQueueWait(_ seconds: Double) {
-        state.withLock { $0.queueWait.observe(seconds) }
+    func observeQueueWait(_ duration: Duration) {
+        queueWait.record(duration)
     }
 
     private func count(_ event: EngineEvent, atom: String) {
-        state.withLock { state in
-            switch event.kind {
-            case .run(let status) where status.isFinal:
-                state.runsEnded[status.rawValue, default: 0] += 1
-            case .step(let status):
-                let key = event.runID + "/" + (event.stepPath ?? "")
-                switch status {
-                case .running:
-                    state.stepStarts[key] = event.time
-                case .succeeded, .failed, .skipped, .ignored:
-                    state.steps[StepKey(atom: atom, status: status.rawValue), default: 0] += 1
-                    if let start = state.stepStarts.removeValue(forKey: key) {
-                        state.stepDurations[atom, default: Histogram()].observe(event.time.timeIntervalSince(start))
-                    }
-                case .reverted:
-                    state.steps[StepKey(atom: atom, status: status.rawValue), default: 0] += 1
-                    state.compensations += 1
-                case .revertFailed:
-                    state.steps[StepKey(atom: atom, status: status.rawValue), default: 0] += 1
-                    state.compensationFailures += 1
-                case .pending, .reverting:
-                    break
+        switch event.kind {
+        case .run(let status) where status.isFinal:
+            runsEnded(status).increment()
+        case .step(let status):
+            let key = event.runID + "/" + (event.stepPath ?? "")
+            switch status {
+            case .running:
+                stepStarts.withLock { $0[key] = event.time }
+            case .succeeded, .failed, .skipped, .ignored:
+                steps(atom, status).increment()
+                if let start = stepStarts.withLock({ $0.removeValue(forKey: key) }) {
+                    registry.makeDurationHistogram(name: "atomd_step_duration_seconds", labels: [("atom", atom)], buckets: Self.buckets,
+                                                   help: "Step execution time (first attempt start to outcome) by atom.")
+                        .record(.seconds(max(0, event.time.timeIntervalSince(start))))
                 }
-            default:
+            case .reverted:
+                steps(atom, status).increment()
+                compensations.increment()
+            case .revertFailed:
+                steps(atom, status).increment()
+                compensationFailures.increment()
+            case .pending, .reverting:
                 break
             }
+        default:
+            break
         }
     }
 
-    /// The exposition text. `gauges`: values read at scrape time.
+    /// The exposition text, with the gauges read at scrape time.
     func render(running: Int, queued: Int, incoming: Int, paused: Int) -> String {
-        let state = state.withLock { $0 }
-        var text = ""
-        func family(_ name: String, _ type: String, _ help: String) {
-            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-        }
-        func label(_ value: String) -> String {
-            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                .replacingOccurrences(of: "\n", with: "\\n")
-        }
-        func histogram(_ name: String, _ labels: String, _ histogram: Histogram) {
-            let prefix = labels.isEmpty ? "" : labels + ","
-            for (index, bound) in Histogram.bounds.enumerated() {
-                text += "\(name)_bucket{\(prefix)le=\"\(bound)\"} \(histogram.counts[index])\n"
-            }
-            text += "\(name)_bucket{\(prefix)le=\"+Inf\"} \(histogram.count)\n"
-            let braces = labels.isEmpty ? "" : "{\(labels)}"
-            text += "\(name)_sum\(braces) \(histogram.sum)\n\(name)_count\(braces) \(histogram.count)\n"
-        }
-        family("atomd_runs_active", "gauge", "Runs by state now: running (including paused) and queued.")
-        text += "atomd_runs_active{state=\"running\"} \(running)\natomd_runs_active{state=\"queued\"} \(queued)\n"
-        text += "atomd_runs_active{state=\"paused\"} \(paused)\n"
-        family("atomd_runs_total", "counter", "Runs that ended since the agent started, by final status.")
-        for status in RunStatus.allCases where status.isFinal {
-            text += "atomd_runs_total{status=\"\(status.rawValue)\"} \(state.runsEnded[status.rawValue] ?? 0)\n"
-        }
-        family("atomd_steps_total", "counter", "Step outcomes by atom and status.")
-        for (key, count) in state.steps.sorted(by: { ($0.key.atom, $0.key.status) < ($1.key.atom, $1.key.status) }) {
-            text += "atomd_steps_total{atom=\"\(label(key.atom))\",status=\"\(key.status)\"} \(count)\n"
-        }
-        family("atomd_step_duration_seconds", "histogram", "Step execution time (first attempt start to outcome) by atom.")
-        for (atom, durations) in state.stepDurations.sorted(by: { $0.key < $1.key }) {
-            histogram("atomd_step_duration_seconds", "atom=\"\(label(atom))\"", durations)
-        }
-        family("atomd_compensations_total", "counter", "Steps reverted by compensation.")
-        text += "atomd_compensations_total \(state.compensations)\n"
-        family("atomd_compensation_failures_total", "counter", "Reverts that failed: something is left behind.")
-        text += "atomd_compensation_failures_total \(state.compensationFailures)\n"
-        family("atomd_spool_depth", "gauge", "Job files waiting in incoming/.")
-        text += "atomd_spool_depth \(incoming)\n"
-        family("atomd_queue_wait_seconds", "histogram", "Time from claiming a job to starting its run.")
-        histogram("atomd_queue_wait_seconds", "", state.queueWait)
-        return text
+        self.running.set(Int64(running))
+        self.queued.set(Int64(queued))
+        self.paused.set(Int64(paused))
+        spoolDepth.set(Int64(incoming))
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
     }
 }

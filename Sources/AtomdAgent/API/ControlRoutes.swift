@@ -9,9 +9,23 @@ import HummingbirdCore
 /// The control API (README "Control API" lists every route). JSON in and
 /// out; errors are `{"error": ..., "hint": ...}` with a fitting status.
 enum ControlRoutes {
+    /// The Unix socket's router: every route, each caller checked by its
+    /// SO_PEERCRED credentials; and `POST /console/login`, which hands out
+    /// the web console's login links.
     static func router(agent: Agent) -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.add(middleware: AccessMiddleware(agent: agent))
+        add(to: router, agent: agent)
+        router.post("console/login") { _, context in
+            guard let peer = await context.peer() else { throw APIError(.forbidden, "the caller's credentials cannot be read") }
+            return try encoded(try await agent.consoleLink(for: peer), status: .created)
+        }
+        return router
+    }
+
+    /// The routes both the socket and the console serve; who may call them
+    /// is for the router's middleware to decide.
+    static func add<Routes: RouterMethods>(to router: Routes, agent: Agent) {
         router.get("healthz") { _, _ in
             let running = await agent.liveRuns().count, queued = await agent.queuedFiles.count
             let accepting = await agent.isAccepting
@@ -149,7 +163,16 @@ enum ControlRoutes {
         router.get("plugins") { _, _ in
             try encoded(await agent.pluginInventory().map(PluginReport.init))
         }
-        return router
+        router.get("runs/:id/plan") { _, context in
+            let run = try run(agent, context)
+            let job: Job
+            do {
+                job = try JobLoader.load(bytes: Array(run.jobText.utf8), file: run.jobFile)
+            } catch {
+                throw APIError(.unprocessableContent, "the job text of run \(run.id) no longer loads: \(error)")
+            }
+            return try encoded(JobPlan(job))
+        }
     }
 
     enum RunAction { case pause, resume, cancel }
@@ -203,7 +226,7 @@ enum ControlRoutes {
         return name
     }
 
-    private static func run(_ agent: Agent, _ context: ControlContext) throws -> JournaledRun {
+    private static func run(_ agent: Agent, _ context: some RequestContext) throws -> JournaledRun {
         let id = context.parameters.get("id") ?? ""
         guard let run = try agent.journal.run(id) else {
             throw APIError(.notFound, "no run \(id)", hint: "GET /runs lists the runs")
@@ -211,7 +234,7 @@ enum ControlRoutes {
         return run
     }
 
-    private static func liveHandle(_ agent: Agent, _ context: ControlContext) async throws -> RunHandle {
+    private static func liveHandle(_ agent: Agent, _ context: some RequestContext) async throws -> RunHandle {
         let run = try run(agent, context)
         guard let handle = await agent.handle(run.id) else {
             throw APIError(.conflict, "run \(run.id) is not running in this agent (\(run.status.rawValue))",
@@ -283,7 +306,8 @@ struct AccessMiddleware: RouterMiddleware {
         guard let peer = await context.peer() else {
             throw APIError(.forbidden, "the caller's credentials cannot be read", hint: "connect through the Unix socket")
         }
-        let readOnly = request.method == .get || request.method == .head
+        // A login link gives no more than its caller may do already.
+        let readOnly = request.method == .get || request.method == .head || request.uri.path == "/console/login"
         guard await agent.accessPolicy.allows(peer, readOnly: readOnly) else {
             throw APIError(.forbidden, "uid \(peer.uid) may not \(readOnly ? "read from" : "steer") this agent",
                            hint: "ask for membership in the agent's api.group" + (readOnly ? " (or for api.public_read)" : ""))

@@ -2,28 +2,17 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
-import Synchronization
+import ServiceLifecycle
 
 /// The control API on its Unix socket: mode 0660 (0666 with
 /// `api.public_read`), group `api.group`; who may do what is checked per
 /// request with SO_PEERCRED, not left to the mode alone.
-public final class ControlServer: Sendable {
-    private let task: Task<Void, Never>
-    private let path: String
-
-    private init(task: Task<Void, Never>, path: String) {
-        self.task = task
-        self.path = path
-    }
-
-    /// Returns when the socket accepts connections.
-    public static func start(agent: Agent, log: Logger) async throws(AgentError) -> ControlServer {
-        let settings = await agent.settings
+enum ControlServer {
+    /// The server, as a service of the agent's group; `ready` hears when
+    /// the socket accepts connections with its mode set.
+    static func service(agent: Agent, settings: AgentSettings, log: Logger, ready: ServerGate) throws(AgentError) -> any Service {
         let path = settings.socket
         try prepare(path)
-        let (ready, signalReady) = AsyncStream.makeStream(of: Bool.self)
-        var serverLog = log
-        serverLog.logLevel = .warning
         let mode: mode_t = settings.publicRead ? 0o666 : 0o660
         let group = settings.group
         let app = Application(
@@ -32,26 +21,21 @@ public final class ControlServer: Sendable {
             configuration: .init(address: .unixDomainSocket(path: path), serverName: nil),
             onServerRunning: { _ in
                 if let group { chown(path, uid_t.max, group) }
-                signalReady.yield(chmod(path, mode) == 0)
+                if chmod(path, mode) == 0 {
+                    ready.open()
+                } else {
+                    ready.fail(AgentError("cannot set the mode of \(path): \(SystemError.current)"))
+                }
             },
-            logger: serverLog)
-        let failure = Mutex<String?>(nil)
-        let task = Task {
-            do {
-                try await app.run()
-            } catch {
-                failure.withLock { $0 = "\(error)" }
-            }
-            signalReady.finish()
-        }
-        for await secured in ready {
-            guard secured else {
-                task.cancel()
-                throw AgentError("cannot set the mode of \(path): \(SystemError.current)")
-            }
-            return ControlServer(task: task, path: path)
-        }
-        throw AgentError("cannot serve the control API on \(path): \(failure.withLock { $0 } ?? "the server stopped")")
+            logger: serverLog(log))
+        return APIServer(app: app, name: "the control API on \(path)", ready: ready, cleanUp: { unlink(path) })
+    }
+
+    /// Hummingbird's own lines only from warnings up: a request is not news.
+    static func serverLog(_ log: Logger) -> Logger {
+        var serverLog = log
+        serverLog.logLevel = .warning
+        return serverLog
     }
 
     /// A connection that sends nothing for this long, a request's headers
@@ -59,17 +43,10 @@ public final class ControlServer: Sendable {
     /// server. A response being written (an event stream) is not cut.
     static let idleTimeout = Duration.seconds(10)
 
-    private static var http1: HTTP1Channel.Configuration {
+    static var http1: HTTP1Channel.Configuration {
         var configuration = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(idleTimeout.components.seconds)))
         configuration.httpDecoder = .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100)
         return configuration
-    }
-
-    /// Stops serving and removes the socket.
-    public func stop() async {
-        task.cancel()
-        await task.value
-        unlink(path)
     }
 
     /// A socket left by an agent that died is removed; a live one means

@@ -19,6 +19,12 @@ final class EventBroadcast: EventListener, Sendable {
         return stream
     }
 
+    /// Ends every stream: the agent is stopping.
+    func finishAll() {
+        let all = subscribers.withLock { $0.values.map(\.continuation) }
+        for continuation in all { continuation.finish() }
+    }
+
     func receive(_ event: EngineEvent) {
         let targets = subscribers.withLock { subscribers in
             subscribers.values.filter { $0.runID == nil || $0.runID == event.runID }.map(\.continuation)

@@ -122,7 +122,7 @@ extension Agent {
             refuse(file, SpoolReport(file: file, message: error.message, hint: error.hint, runID: runID))
             return
         }
-        if let claimed = claimedAt.removeValue(forKey: file) { metrics.observeQueueWait((ContinuousClock.now - claimed) / .seconds(1)) }
+        if let claimed = claimedAt.removeValue(forKey: file) { metrics.observeQueueWait(ContinuousClock.now - claimed) }
         live[runID] = LiveRun(runID: runID, file: file, jobName: job.name, handle: handle, catalog: catalog, started: .now)
         log.info("\(file): run \(runID) \(resumed ? "resumed" : "started")")
         Task {

@@ -1,6 +1,7 @@
 import AtomdEngine
 import AtomdJournal
 import Foundation
+import Metrics
 
 extension Agent {
     /// Before anything new is claimed: claimed files whose runs the journal
@@ -52,11 +53,13 @@ extension Agent {
             switch try spool.claim(name) {
             case .claimed(let file):
                 log.info("claimed \(name)\(file == name ? "" : " as processing/\(file)")")
+                Counter(label: "atomd_spool_claims_total", dimensions: [("outcome", "claimed")]).increment()
                 queue.append(.start(file: file))
                 claimedAt[file] = .now
                 updateStatus()
             case .rejected(let filed):
                 log.warning("refused \(name): filed as failed/\(filed) with failed/\(filed).error.json")
+                Counter(label: "atomd_spool_claims_total", dimensions: [("outcome", "refused")]).increment()
             case .ignored:
                 break
             }

@@ -27,8 +27,10 @@ public actor Agent {
     var abandoned: Set<String> = []
     var watcher: SpoolWatcher?
     let started = ContinuousClock.now
-    public let metrics = AgentMetrics()
+    public nonisolated let metrics = AgentMetrics()
     let events = EventBroadcast()
+    /// The web console's address and sessions; nil without `api.listen`.
+    public nonisolated let console: Console?
     /// When each waiting file was claimed, for the queue-wait histogram.
     var claimedAt: [String: ContinuousClock.Instant] = [:]
 
@@ -41,6 +43,7 @@ public actor Agent {
         queue = RunQueue(limit: settings.maxRuns)
         catalog = PluginCatalog(settings: settings.plugins)
         locks = VisibleLocks(log: log)
+        console = settings.listen.map { Console(endpoint: ConsoleEndpoint(address: $0)) }
         do {
             try TrustedDirectory.create(settings.home)
             try TrustedDirectory.check(settings.home)
@@ -124,6 +127,8 @@ public actor Agent {
         // Plugin hosts serving runs left running see their pipes close when
         // this process exits, and end; killing them now would fail steps.
         if live.isEmpty { catalog.shutDown() }
+        // Open event streams end, so that the servers can finish their responses.
+        events.finishAll()
         log.notice("stopped")
     }
 
@@ -136,7 +141,7 @@ public actor Agent {
     /// at once; a new plugin catalog serves runs that start from now on.
     public func reload(_ next: AgentSettings) {
         for (name, changed) in [("agent.spool", next.spool != settings.spool), ("agent.logs", next.logs != settings.logs),
-                                ("api.socket", next.socket != settings.socket),
+                                ("api.socket", next.socket != settings.socket), ("api.listen", next.listen != settings.listen),
                                 ("agent.journal_sync", next.durability != settings.durability)] where changed {
             log.warning("reload: \(name) changes at the next start, not now")
         }
@@ -144,6 +149,7 @@ public actor Agent {
         applied.spool = settings.spool
         applied.logs = settings.logs
         applied.socket = settings.socket
+        applied.listen = settings.listen
         applied.durability = settings.durability
         if applied.publicRead != settings.publicRead || applied.group != settings.group {
             if let group = applied.group { chown(applied.socket, uid_t.max, group) }

@@ -23,6 +23,8 @@ public struct AgentSettings: Sendable {
     public var plugins: PluginSettings
     /// `agent.retention`: closed runs, their step logs, done/ job files.
     public var retention: Retention
+    /// `api.listen`: where the web console is served; nil: no console.
+    public var listen: ConsoleAddress?
 
     /// Fails when `api.group` names no group.
     public init(_ config: AgentConfig, home: String) throws(AgentError) {
@@ -38,6 +40,7 @@ public struct AgentSettings: Sendable {
         publicRead = config.api.publicRead ?? false
         runAs = config.api.runAs.map(Set.init)
         plugins = PluginSettings(config, home: home)
+        listen = config.api.listen
         retention = Retention(runs: config.agent.retention.runs ?? .seconds(30 * 86_400),
                               logs: config.agent.retention.logs ?? .seconds(7 * 86_400),
                               done: config.agent.retention.done ?? .seconds(30 * 86_400))

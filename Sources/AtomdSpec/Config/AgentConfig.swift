@@ -71,6 +71,8 @@ public struct APISection: Sendable, Hashable {
     /// actions; atomd's own user for actions without one and for plugin
     /// atoms). Default: not set, any user.
     public var runAs: [String]?
+    /// Where the web console is served; nil: no console.
+    public var listen: ConsoleAddress?
 
     public init() {}
 }

@@ -73,6 +73,12 @@ public enum ConfigLoader {
         if let group = keys("group") { api.group = context.name(group, "api.group", pattern: .label) }
         if let publicRead = keys("public_read") { api.publicRead = context.bool(publicRead, "api.public_read") }
         if let runAs = keys("run_as") { api.runAs = context.stringList(runAs, "api.run_as").map(\.0) }
+        if let listen = keys("listen"), let text = context.string(listen, "api.listen") {
+            switch ConsoleAddress.parse(text) {
+            case .success(let address): api.listen = address
+            case .failure(let refusal): context.error(listen.location, "'api.listen': \(refusal.message)", hint: refusal.hint)
+            }
+        }
         keys.finish()
         return api
     }

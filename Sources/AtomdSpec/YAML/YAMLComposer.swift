@@ -1,12 +1,12 @@
-import CYaml
+import CYAML
 
 /// Builds a `YAMLNode` tree from libyaml parser events in one pass.
 ///
-/// Composing here rather than with Yams' `compose` is what makes hostile input
+/// Composing here rather than with a YAML library's own tree is what makes hostile input
 /// cheap to refuse: each alias is charged the full size of the subtree it
 /// repeats at the moment it is seen, so a "billion laughs" file stops after at
-/// most `maxNodes` units of work; non-scalar mapping keys (which Yams would
-/// hash, expanding them) are refused before any hashing happens.
+/// most `maxNodes` units of work; non-scalar mapping keys (which a
+/// composer into dictionaries would hash, expanding them) are refused before any hashing happens.
 struct YAMLComposer {
     let file: String
     let limits: YAMLLimits

@@ -52,9 +52,10 @@ struct AgentCommand: AsyncParsableCommand {
             log.critical("\(error)")
             throw AtomdExit.unavailable.code
         }
-        let server: ControlServer
+        agent.metrics.bootstrapMetricsSystem()
+        let services: AgentServices
         do {
-            server = try await ControlServer.start(agent: agent, log: log)
+            services = try await AgentServices(agent: agent, log: log)
         } catch {
             log.critical("\(error)")
             throw AtomdExit.unavailable.code
@@ -77,12 +78,9 @@ struct AgentCommand: AsyncParsableCommand {
                     }
                 } else if !stopping {
                     stopping = true
-                    // Signals go on being read meanwhile; the stream ends
-                    // (and with it this task) when the agent has stopped.
-                    Task {
-                        await agent.stop()
-                        signals.stop()
-                    }
+                    // The agent stops first, then the servers; signals go
+                    // on being read meanwhile.
+                    await services.shutDown()
                 } else {
                     // A second SIGTERM or Ctrl-C: stop now, as the stop
                     // timeout would; the journal has every run.
@@ -91,15 +89,15 @@ struct AgentCommand: AsyncParsableCommand {
                 }
             }
         }
+        defer { signals.stop() }
         do {
-            try await agent.run()
+            try await services.run()
         } catch {
             log.critical("\(error)")
-            await server.stop()
             throw AtomdExit.unavailable.code
         }
+        signals.stop()
         await stopped.value
-        await server.stop()
     }
 
     /// Exits 2 on an invalid configuration (at start); on reload the error

@@ -1,0 +1,96 @@
+import Foundation
+import Synchronization
+
+/// The web console's login links and browser sessions. Nothing is written
+/// to disk: an agent restart signs everyone out, and no password or token
+/// can be read from a file.
+final class ConsoleSessions: Sendable {
+    /// What a signed-in browser may do, fixed when its link was made.
+    struct Session: Sendable {
+        /// Sent back in `X-CSRF-Token` with every POST.
+        var csrf: String
+        /// Steer (POST) as well as read: the link's caller could steer through the socket.
+        var steer: Bool
+        var user: String
+        var expires: ContinuousClock.Instant
+    }
+
+    private struct Link {
+        var steer: Bool
+        var user: String
+        var expires: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var links: [String: Link] = [:]
+        var sessions: [String: Session] = [:]
+    }
+
+    /// A link is good once, for this long: long enough to paste it into a browser.
+    static let linkLifetime = Duration.seconds(120)
+    /// A session ends this long after its login, however busy.
+    static let sessionLifetime = Duration.seconds(12 * 3600)
+    /// Bounds on what callers can make the agent hold; the oldest goes first.
+    static let maxLinks = 64, maxSessions = 256
+
+    private let state = Mutex(State())
+
+    /// A new one-time login token for `user`.
+    func link(user: String, steer: Bool) -> String {
+        let token = Self.randomToken()
+        let now = ContinuousClock.now
+        state.withLock { state in
+            state.links = state.links.filter { $0.value.expires > now }
+            if state.links.count >= Self.maxLinks, let oldest = state.links.min(by: { $0.value.expires < $1.value.expires }) {
+                state.links.removeValue(forKey: oldest.key)
+            }
+            state.links[token] = Link(steer: steer, user: user, expires: now + Self.linkLifetime)
+        }
+        return token
+    }
+
+    /// Trades a login token, once, for a new session id; nil when the token
+    /// is unknown, used or expired.
+    func redeem(_ token: String) -> String? {
+        let now = ContinuousClock.now
+        return state.withLock { state -> String? in
+            guard let link = state.links.removeValue(forKey: token), link.expires > now else { return nil }
+            state.sessions = state.sessions.filter { $0.value.expires > now }
+            if state.sessions.count >= Self.maxSessions, let oldest = state.sessions.min(by: { $0.value.expires < $1.value.expires }) {
+                state.sessions.removeValue(forKey: oldest.key)
+            }
+            let id = Self.randomToken()
+            state.sessions[id] = Session(csrf: Self.randomToken(), steer: link.steer, user: link.user, expires: now + Self.sessionLifetime)
+            return id
+        }
+    }
+
+    func session(_ id: String) -> Session? {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard let session = state.sessions[id] else { return nil }
+            guard session.expires > now else {
+                state.sessions.removeValue(forKey: id)
+                return nil
+            }
+            return session
+        }
+    }
+
+    func end(_ id: String) {
+        _ = state.withLock { $0.sessions.removeValue(forKey: id) }
+    }
+
+    /// 256 bits from the system's CSPRNG (getrandom), as hex.
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
+    }
+
+    /// Equal strings, in time that does not depend on where they differ.
+    static func same(_ a: String, _ b: String) -> Bool {
+        let left = Array(a.utf8), right = Array(b.utf8)
+        guard left.count == right.count else { return false }
+        return zip(left, right).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

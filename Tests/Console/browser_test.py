@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""The web console in a real browser: headless Chromium through Selenium,
+driving a real atomd agent. Called by EndToEndTests/ConsoleBrowserTests with
+the agent's home and a one-time login link; saves a screenshot of each
+scenario into --shots. Exits 0 when every scenario passed; each wait has a
+time limit, and a failure prints what the page showed."""
+
+import argparse
+import pathlib
+import subprocess
+import sys
+import traceback
+
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.ui import WebDriverWait
+
+LIMIT = 45  # seconds, for any one thing to show
+
+
+class Console:
+    def __init__(self, args):
+        self.atomd, self.home = args.atomd, args.home
+        self.work = pathlib.Path(args.work)
+        self.shots = pathlib.Path(args.shots)
+        self.shots.mkdir(parents=True, exist_ok=True)
+        options = Options()
+        options.binary_location = args.chromium
+        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1280,900", "--no-first-run", "--disable-background-networking"):
+            options.add_argument(flag)
+        self.driver = webdriver.Chrome(service=Service(args.chromedriver), options=options)
+        self.driver.set_page_load_timeout(LIMIT)
+        # The views are redrawn as events arrive: an element found a moment ago may be gone.
+        self.wait = WebDriverWait(self.driver, LIMIT, poll_frequency=0.05,
+                                  ignored_exceptions=[StaleElementReferenceException, NoSuchElementException])
+
+    # -- helpers --------------------------------------------------------------
+
+    def until(self, what, condition):
+        try:
+            return self.wait.until(lambda _: condition())
+        except TimeoutException:
+            raise AssertionError(f"not within {LIMIT} s: {what}\npage:\n{self.text()}") from None
+
+    def text(self):
+        try:
+            return self.driver.find_element(By.TAG_NAME, "body").text
+        except Exception:  # the page may be between two states
+            return ""
+
+    def shot(self, name):
+        path = self.shots / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        print(f"screenshot: {path}")
+
+    def submit(self, name, yaml, *extra):
+        path = self.work / f"{name}.yaml"
+        path.write_text(yaml)
+        subprocess.run([self.atomd, "submit", str(path), "--home", self.home, *extra], check=True, timeout=60)
+
+    def gate(self, name):
+        return str(self.work / name)
+
+    def release(self, name):
+        pathlib.Path(self.gate(name)).touch()
+
+    def open_run_of(self, job):
+        """From the runs list, the newest run of `job`; returns its id."""
+        self.driver.get(self.base + "#/runs")
+        rows = lambda: [row for row in self.driver.find_elements(By.CSS_SELECTOR, "#runs tr[data-run]")
+                        if row.find_elements(By.TAG_NAME, "td")[1].text.startswith(job)]
+        row = self.until(f"a run of {job} in the list", lambda: (rows() or [None])[0])
+        run_id = row.get_attribute("data-run")
+        self.click(f'#runs tr[data-run="{run_id}"] a')
+        self.until(f"the page of run {run_id}", lambda: self.driver.find_elements(By.CSS_SELECTOR, ".run-head h1 .badge"))
+        return run_id
+
+    def safe(self, read):
+        try:
+            return read()
+        except Exception:  # re-rendered between finding and reading
+            return None
+
+    def step_status(self, step):
+        return self.safe(lambda: self.driver.find_element(By.CSS_SELECTOR, f'.step[data-step="{step}"]').get_attribute("data-status"))
+
+    def run_status(self):
+        return self.safe(lambda: self.driver.find_element(By.CSS_SELECTOR, ".run-head h1 .badge").get_attribute("data-status"))
+
+    def wait_step(self, step, status):
+        self.until(f"step {step} {status}", lambda: self.step_status(step) == status)
+
+    def wait_run(self, status):
+        self.until(f"run {status}", lambda: self.run_status() == status)
+
+    def steer(self, label):
+        """Clicks a toolbar button and confirms in the dialog."""
+        def click():
+            # The run's view is redrawn as events arrive: find and click anew.
+            button = next((b for b in self.driver.find_elements(By.CSS_SELECTOR, "main button") if b.text == label), None)
+            return button is not None and self.safe(lambda: button.click() or True)
+        self.until(f"a '{label}' button to click", click)
+        dialog = self.driver.find_element(By.ID, "confirm")
+        self.until("the confirmation dialog", lambda: dialog.get_attribute("open") is not None)
+        return dialog
+
+    def click(self, selector):
+        """Finds and clicks anew until it works: views are redrawn as events arrive."""
+        self.until(f"{selector} to click", lambda: self.safe(lambda: self.driver.find_element(By.CSS_SELECTOR, selector).click() or True))
+
+    def confirm(self):
+        self.click("#confirm-yes")
+        self.until("the dialog to close", lambda: self.driver.find_element(By.ID, "confirm").get_attribute("open") is None)
+
+    def page_reloads(self):
+        """A marker that a reload would wipe: proves updates arrived live."""
+        self.driver.execute_script("window.__noReload = true")
+        return lambda: self.driver.execute_script("return window.__noReload === true")
+
+    # -- scenarios ------------------------------------------------------------
+
+    def log_in(self, link):
+        self.base = link.split("/login")[0] + "/"
+        self.driver.get(link)
+        self.until("the runs page", lambda: "Runs" in self.text() and "steer" in self.text())
+        assert "token" not in self.driver.current_url, self.driver.current_url
+        cookie = self.driver.get_cookie("atomd_session")
+        assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
+        assert self.driver.execute_script("return document.cookie") == "", "the session cookie is readable by scripts"
+        # The link is good once.
+        self.driver.get(link)
+        self.until("the used link refused", lambda: "used or has expired" in self.text())
+        self.driver.get(self.base)
+        self.until("still signed in", lambda: "Runs" in self.text())
+
+    def watch_live_success(self):
+        self.submit("watch-live", f"""
+version: 1
+name: watch-live
+steps:
+  - {{ id: prepare, run: "echo preparing the release" }}
+  - id: fan-out
+    group:
+      mode: parallel
+      steps:
+        - {{ id: left, run: "echo left branch" }}
+        - {{ id: right, run: "echo right branch" }}
+  - {{ id: wait-for-gate, timeout: 2m, run: "while [ ! -e {self.gate('live')} ]; do sleep 0.05; done; echo gate open" }}
+  - {{ id: finish, run: "echo finished" }}
+""")
+        self.open_run_of("watch-live")
+        still = self.page_reloads()
+        self.wait_step("wait-for-gate", "running")
+        self.until("the parallel branches side by side",
+                   lambda: len(self.driver.find_elements(By.CSS_SELECTOR, ".branches .step")) == 2)
+        left, right = self.driver.execute_script(
+            "return ['left', 'right'].map((id) => document.querySelector(`.step[data-step='${id}']`).getBoundingClientRect().toJSON())")
+        assert abs(left["y"] - right["y"]) < 2 and right["x"] > left["x"], (left, right)
+        self.shot("01-run-live")
+        self.release("live")
+        self.wait_run("succeeded")
+        self.wait_step("finish", "succeeded")
+        assert still(), "the page was reloaded: the run was not followed live"
+        self.until("events in the feed", lambda: "closed" in self.driver.find_element(By.ID, "feed").text)
+        self.shot("02-run-succeeded")
+        # A step's logs.
+        self.click('[aria-label="Logs of step prepare"]')
+        self.until("the step's log", lambda: "preparing the release" in self.driver.find_element(By.ID, "log").text)
+        self.shot("03-step-logs")
+
+    def watch_compensation(self):
+        made = self.work / "made-by-create"
+        self.submit("compensate", f"""
+version: 1
+name: compensate
+steps:
+  - id: create
+    run: "touch {made}"
+    revert: "while [ ! -e {self.gate('revert')} ]; do sleep 0.05; done; rm {made}"
+  - {{ id: deploy, timeout: 2m, run: "while [ ! -e {self.gate('deploy')} ]; do sleep 0.05; done; echo deploy failed >&2; exit 3" }}
+""")
+        self.open_run_of("compensate")
+        self.wait_step("deploy", "running")
+        assert made.exists()
+        self.release("deploy")
+        self.wait_step("create", "reverting")
+        self.until("the compensation highlighted",
+                   lambda: self.driver.find_elements(By.CSS_SELECTOR, '.compensating .comp.active[data-step="create"]'))
+        self.shot("04-compensating")
+        self.release("revert")
+        self.wait_run("reverted")
+        self.wait_step("create", "reverted")
+        assert not made.exists(), "compensation did not remove what the run made"
+        self.shot("05-reverted")
+
+    def pause_and_resume(self):
+        self.submit("pausable", f"""
+version: 1
+name: pausable
+steps:
+  - {{ id: first, timeout: 2m, run: "while [ ! -e {self.gate('pause')} ]; do sleep 0.05; done" }}
+  - {{ id: second, run: "echo second" }}
+""")
+        self.open_run_of("pausable")
+        self.wait_step("first", "running")
+        # By keyboard: Tab to the Pause button, Enter, and Enter on the dialog's default action.
+        focused = lambda: self.driver.execute_script("return document.activeElement.textContent")
+        for _ in range(60):
+            if focused() == "Pause":
+                break
+            ActionChains(self.driver).send_keys(Keys.TAB).perform()
+        assert focused() == "Pause", "the Pause button cannot be reached by keyboard"
+        ActionChains(self.driver).send_keys(Keys.ENTER).perform()
+        dialog = self.driver.find_element(By.ID, "confirm")
+        self.until("the confirmation dialog", lambda: dialog.get_attribute("open") is not None)
+        assert "No new step starts" in dialog.text
+        self.confirm()
+        self.release("pause")
+        self.wait_run("paused")
+        self.wait_step("first", "succeeded")
+        assert self.step_status("second") == "pending", self.step_status("second")
+        self.shot("06-paused")
+        self.steer("Resume")
+        self.confirm()
+        self.wait_run("succeeded")
+        self.wait_step("second", "succeeded")
+
+    def roll_back(self):
+        ledger = self.work / "ledger"
+        self.submit("roll-back", f"""
+version: 1
+name: roll-back
+on_failure: pause
+steps:
+  - {{ id: fetch, run: "echo fetch >> {ledger}", revert: "echo revert-fetch >> {ledger}" }}
+  - {{ id: install, run: "echo install >> {ledger}", revert: "echo revert-install >> {ledger}" }}
+  - {{ id: smoke, run: "test -e {self.gate('smoke')} || {{ echo smoke failed >&2; exit 1; }}" }}
+""")
+        self.open_run_of("roll-back")
+        self.until("smoke waiting for a decision", lambda: "Waiting for a decision" in self.text())
+        assert self.driver.find_elements(By.CSS_SELECTOR, '[aria-label="Retry step smoke"]')
+        dialog = self.steer("Roll back…")
+        targets = {radio.get_attribute("value"): radio.is_enabled()
+                   for radio in dialog.find_elements(By.CSS_SELECTOR, "input[name=target]")}
+        assert targets.get("fetch") and targets.get("install"), targets
+        assert dialog.find_elements(By.CSS_SELECTOR, ".target.refused .reason"), "no refused target with its reason"
+        self.shot("07-rollback-targets")
+        self.click('#confirm input[value="fetch"]')
+        self.confirm()
+        # Back to fetch: install, then fetch itself, reverted newest first; the run waits to go on.
+        self.until("install and fetch reverted", lambda: ledger.read_text().split() ==
+                   ["fetch", "install", "revert-install", "revert-fetch"])
+        self.wait_run("paused")
+        self.wait_step("fetch", "pending")
+        self.release("smoke")
+        self.steer("Resume")
+        self.confirm()
+        self.wait_run("succeeded")
+        assert ledger.read_text().split() == ["fetch", "install", "revert-install", "revert-fetch", "fetch", "install"], ledger.read_text()
+        self.shot("08-rolled-back")
+
+    def other_pages(self):
+        self.driver.get(self.base + "#/plugins")
+        self.until("the plugins page", lambda: "files.write" in self.text())
+        self.click("details summary")
+        self.until("an input schema", lambda: '"type"' in self.text())
+        self.shot("09-plugins")
+        self.driver.get(self.base + "#/health")
+        self.until("the health page", lambda: "ok: " in self.text() and "atomd_" in self.text())
+        self.shot("10-health")
+        self.driver.get(self.base + "#/queue")
+        self.until("the queue page", lambda: "Nothing waits." in self.text())
+        self.driver.get(self.base + "#/runs")
+        self.until("the runs page", lambda: len(self.driver.find_elements(By.CSS_SELECTOR, "#runs tr[data-run]")) >= 4)
+        Select(self.driver.find_element(By.ID, "filter-status")).select_by_value("reverted")
+        self.until("only reverted runs", lambda: [r.text for r in self.driver.find_elements(By.CSS_SELECTOR, "#runs tr[data-run] .badge")]
+                   == ["reverted"])
+        self.shot("11-runs-filtered")
+        Select(self.driver.find_element(By.ID, "filter-status")).select_by_value("")
+        # Readable on a phone: nothing wider than the screen.
+        self.driver.set_window_size(390, 844)
+        self.open_run_of("watch-live")
+        overflow = self.driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the run page is {overflow}px wider than a phone"
+        self.shot("12-run-on-a-phone")
+        self.driver.set_window_size(1280, 900)
+
+    def sign_out(self):
+        self.driver.get(self.base + "#/runs")
+        self.until("the sign-out button", lambda: self.driver.find_element(By.ID, "signout").is_displayed())
+        self.click("#signout")
+        self.until("signed out", lambda: "Signed out" in self.text())
+        self.driver.get(self.base)
+        self.until("refused once signed out", lambda: "not signed in" in self.text())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for name in ("atomd", "home", "link", "work", "shots", "chromium", "chromedriver"):
+        parser.add_argument("--" + name, required=True)
+    args = parser.parse_args()
+    console = Console(args)
+    scenarios = [console.watch_live_success, console.watch_compensation, console.pause_and_resume,
+                 console.roll_back, console.other_pages, console.sign_out]
+    failed = False
+    try:
+        console.log_in(args.link)
+        for scenario in scenarios:
+            print(f"scenario: {scenario.__name__}", flush=True)
+            scenario()
+    except Exception:
+        traceback.print_exc()
+        console.shot("failure")
+        failed = True
+    finally:
+        console.driver.quit()
+    print("console browser test: " + ("FAILED" if failed else "passed"))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+/// The console's doors, tried with curl as a hostile page or user would:
+/// no cookie, a used link, a POST without its CSRF token, a forged Origin,
+/// a rebinding Host, a read-only user steering.
+@Suite struct ConsoleSecurityTests {
+    struct Reply {
+        var status: Int
+        var headers: String
+        var body: String
+    }
+
+    /// One request to the console; `-i` output split into status, headers and body.
+    static func request(_ url: String, method: String = "GET", headers: [String] = []) throws -> Reply {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-sS", "-i", "--max-time", "20", "-X", method] + headers.flatMap { ["-H", $0] }
+            + (method == "POST" ? ["--data", "{}"] : []) + [url]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let head = parts.first ?? ""
+        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return Reply(status: status, headers: head, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }
+
+    /// A link from `atomd console --json`, as `user` (nil: root).
+    static func link(_ agent: AgentProcess, asUser: uid_t? = nil) throws -> (url: String, steer: Bool) {
+        let result = try AtomdProcess.run(["console", "--json", "--home", agent.home], asUser: asUser)
+        try #require(result.status == 0, "atomd console failed: \(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        return (try #require(object["url"] as? String), try #require(object["steer"] as? Bool))
+    }
+
+    /// Signs in with a fresh link: the session cookie and the CSRF token.
+    static func signIn(_ agent: AgentProcess, asUser: uid_t? = nil) throws -> (base: String, cookie: String, csrf: String) {
+        let (url, _) = try link(agent, asUser: asUser)
+        let base = String(url[..<(try #require(url.range(of: "/login")).lowerBound)])
+        let login = try request(url)
+        #expect(login.status == 303)
+        let line = try #require(login.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") })
+        #expect(line.contains("HttpOnly") && line.contains("SameSite=Strict") && line.contains("Path=/"))
+        let cookie = String(try #require(line.split(separator: " ").dropFirst().first).dropLast())
+        let session = try request(base + "/api/session", headers: ["Cookie: \(cookie)"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(session.body.utf8)) as? [String: Any], "\(session.body)")
+        return (base, cookie, try #require(object["csrf"] as? String))
+    }
+
+    static func startAgent(publicRead: Bool = false) async throws -> AgentProcess {
+        let agent = try AgentProcess.start(config: "api:\n  listen: 127.0.0.1:0\n  public_read: \(publicRead)\n")
+        try await agent.waitForLog("ready:")
+        return agent
+    }
+
+    @Test func withoutASessionEverythingButTheLoginIsRefused() async throws {
+        let agent = try await Self.startAgent()
+        defer { _ = agent.stop() }
+        let (url, steer) = try Self.link(agent)
+        #expect(steer)
+        let base = String(url[..<(try #require(url.range(of: "/login")).lowerBound)])
+        for path in ["/", "/api/runs", "/api/healthz", "/api/session", "/api/plugins"] {
+            #expect(try Self.request(base + path).status == 401, "\(path) without a cookie")
+        }
+        #expect(try Self.request(base + "/api/runs", headers: ["Cookie: atomd_session=forged"]).status == 401)
+        #expect(try Self.request(base + "/login?token=forged").status == 401)
+        #expect(try Self.request(base + "/login").status == 401)
+        // The page says what to do, in a page a browser shows.
+        let page = try Self.request(base + "/")
+        #expect(page.body.contains("atomd console") && page.headers.contains("text/html"))
+        // A link is good once.
+        #expect(try Self.request(url).status == 303)
+        #expect(try Self.request(url).status == 401)
+        // The console's address is not the control API's: no login link is handed out there.
+        #expect(try Self.request(base + "/console/login", method: "POST").status == 401)
+    }
+
+    @Test func postsNeedTheCSRFTokenAndTheConsolesOwnOriginAndHost() async throws {
+        let agent = try await Self.startAgent()
+        defer { _ = agent.stop() }
+        try agent.drop("held.yaml", """
+            version: 1
+            name: held
+            steps:
+              - { id: wait, timeout: 1m, run: "while [ ! -e \(agent.home)/go ]; do sleep 0.05; done" }
+            """)
+        let runID = try await AgentControlTests().waitForRun(status: "running", agent)
+        let (base, cookie, csrf) = try Self.signIn(agent)
+        let pause = base + "/api/runs/\(runID)/pause"
+        let port = try #require(base.split(separator: ":").last)
+        let refusals: [(String, [String])] = [
+            ("no CSRF token", ["Cookie: \(cookie)"]),
+            ("a wrong CSRF token", ["Cookie: \(cookie)", "X-CSRF-Token: \(String(csrf.reversed()))"]),
+            ("a forged Origin", ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)", "Origin: http://evil.example"]),
+            ("another port's Origin", ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)", "Origin: http://127.0.0.1:1"]),
+            ("a rebinding Host", ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)", "Host: evil.example:\(port)"]),
+        ]
+        for (what, headers) in refusals {
+            let reply = try Self.request(pause, method: "POST", headers: headers)
+            #expect(reply.status == 403, "a POST with \(what): \(reply.status) \(reply.body)")
+        }
+        // Nothing was paused by the refused requests.
+        let shown = try AgentControlTests.curl(agent.home + "/atomd.sock", "/runs/\(runID)")
+        #expect(shown.contains("\"status\":\"running\""))
+        // With all three, it goes through.
+        let allowed = try Self.request(pause, method: "POST",
+                                       headers: ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)", "Origin: \(base)"])
+        #expect(allowed.status == 202, "\(allowed.body)")
+        #expect(allowed.headers.contains("Content-Security-Policy: default-src 'none'"))
+        #expect(allowed.headers.contains("X-Frame-Options: DENY"))
+        FileManager.default.createFile(atPath: agent.home + "/go", contents: nil)
+        _ = try await AgentControlTests().waitForRun(status: "paused", agent)
+    }
+
+    @Test func aReadOnlyUserWatchesButCannotSteer() async throws {
+        let agent = try await Self.startAgent(publicRead: true)
+        defer { _ = agent.stop() }
+        // The agent's home must be reachable by nobody for the socket to be.
+        chmod(agent.home, 0o755)
+        let (_, steer) = try Self.link(agent, asUser: 65534)
+        #expect(!steer)
+        let (base, cookie, csrf) = try Self.signIn(agent, asUser: 65534)
+        #expect(try Self.request(base + "/api/runs", headers: ["Cookie: \(cookie)"]).status == 200)
+        let refused = try Self.request(base + "/api/runs/none/pause", method: "POST", headers: ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)"])
+        #expect(refused.status == 403 && refused.body.contains("may read but not steer"), "\(refused.body)")
+        // Signing out ends the session.
+        #expect(try Self.request(base + "/api/logout", method: "POST", headers: ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)"]).status == 204)
+        #expect(try Self.request(base + "/api/runs", headers: ["Cookie: \(cookie)"]).status == 401)
+    }
+
+    @Test func anAgentWithoutAConsoleSaysHowToGetOne() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let result = try AtomdProcess.run(["console", "--home", agent.home])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("serves no console") && result.stderr.contains("api.listen"))
+    }
+}
