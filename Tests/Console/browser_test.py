@@ -152,6 +152,13 @@ steps:
       steps:
         - {{ id: left, run: "echo left branch" }}
         - {{ id: right, run: "echo right branch" }}
+  - id: build
+    group:
+      mode: graph
+      steps:
+        - {{ id: compile, run: "echo compile" }}
+        - {{ id: lint, run: "echo lint" }}
+        - {{ id: package, needs: [compile, lint], run: "echo package" }}
   - {{ id: wait-for-gate, timeout: 2m, run: "while [ ! -e {self.gate('live')} ]; do sleep 0.05; done; echo gate open" }}
   - {{ id: finish, run: "echo finished" }}
 """)
@@ -159,10 +166,15 @@ steps:
         still = self.page_reloads()
         self.wait_step("wait-for-gate", "running")
         self.until("the parallel branches side by side",
-                   lambda: len(self.driver.find_elements(By.CSS_SELECTOR, ".branches .step")) == 2)
+                   lambda: len(self.driver.find_elements(By.CSS_SELECTOR, ".branches:not(.graph) > .step")) == 2)
         left, right = self.driver.execute_script(
             "return ['left', 'right'].map((id) => document.querySelector(`.step[data-step='${id}']`).getBoundingClientRect().toJSON())")
         assert abs(left["y"] - right["y"]) < 2 and right["x"] > left["x"], (left, right)
+        levels = self.driver.execute_script(
+            "return [...document.querySelectorAll('.graph .level')].map((level) => ({ x: level.getBoundingClientRect().x, "
+            + "steps: [...level.querySelectorAll('.step')].map((step) => step.dataset.step) }))")
+        assert [level["steps"] for level in levels] == [["compile", "lint"], ["package"]], levels
+        assert levels[1]["x"] > levels[0]["x"], "graph levels are not side by side"
         self.shot("01-run-live")
         self.release("live")
         self.wait_run("succeeded")

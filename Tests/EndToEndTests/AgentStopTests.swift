@@ -9,13 +9,7 @@ import Testing
     @Test(.timeLimit(.minutes(2))) func aCleanStopLogsNoErrorAndEndsOpenStreams() async throws {
         let agent = try AgentProcess.start(config: "api:\n  listen: 127.0.0.1:0\n")
         try await agent.waitForLog("ready:")
-        try agent.drop("held.yaml", """
-            version: 1
-            name: held
-            steps:
-              - { id: wait, timeout: 1m, run: "while [ ! -e \(agent.home)/go ]; do sleep 0.05; done" }
-            """)
-        let runID = try await AgentControlTests().waitForRun(status: "running", agent)
+        let runID = try await ConsoleSecurityTests.heldRun(agent)
         let (base, cookie, _) = try ConsoleSecurityTests.signIn(agent)
         let streams = [
             ["--unix-socket", agent.home + "/atomd.sock", "http://atomd/runs/\(runID)/events"],

@@ -50,6 +50,17 @@ import Testing
         return (base, cookie, try #require(object["csrf"] as? String))
     }
 
+    /// Submits a job whose one step runs until HOME/go exists; returns its run once running.
+    static func heldRun(_ agent: AgentProcess) async throws -> String {
+        try agent.drop("held.yaml", """
+            version: 1
+            name: held
+            steps:
+              - { id: wait, timeout: 1m, run: "while [ ! -e \(agent.home)/go ]; do sleep 0.05; done" }
+            """)
+        return try await AgentControlTests().waitForRun(status: "running", agent)
+    }
+
     static func startAgent(publicRead: Bool = false) async throws -> AgentProcess {
         let agent = try AgentProcess.start(config: "api:\n  listen: 127.0.0.1:0\n  public_read: \(publicRead)\n")
         try await agent.waitForLog("ready:")
@@ -81,13 +92,7 @@ import Testing
     @Test func postsNeedTheCSRFTokenAndTheConsolesOwnOriginAndHost() async throws {
         let agent = try await Self.startAgent()
         defer { _ = agent.stop() }
-        try agent.drop("held.yaml", """
-            version: 1
-            name: held
-            steps:
-              - { id: wait, timeout: 1m, run: "while [ ! -e \(agent.home)/go ]; do sleep 0.05; done" }
-            """)
-        let runID = try await AgentControlTests().waitForRun(status: "running", agent)
+        let runID = try await Self.heldRun(agent)
         let (base, cookie, csrf) = try Self.signIn(agent)
         let pause = base + "/api/runs/\(runID)/pause"
         let port = try #require(base.split(separator: ":").last)
