@@ -67,6 +67,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // HTTP1Channel's configuration: the connection's idle timeout and header limits.
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                // The console over HTTPS (api.tls), on swift-nio-ssl.
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 // The control socket, the console and the agent as one ServiceGroup.

@@ -152,9 +152,11 @@ import Testing
 
     @Test func otherAddressesAndMalformedOnesAreRefusedAtTheirPlace() {
         let cases: [(String, String)] = [
-            ("0.0.0.0:8470", "'0.0.0.0' is not a loopback address"),
+            ("0.0.0.0:8470", "0.0.0.0 is not a loopback address, and the console would serve it without TLS"),
             ("192.168.1.5:8470", "not a loopback address"),
-            ("\"[::]:8470\"", "'::' is not a loopback address"),
+            ("\"[::]:8470\"", ":: is not a loopback address"),
+            ("example.com:8470", "'example.com' is not an IP address"),
+            ("127.0.0.1.5:8470", "is not an IP address"),
             ("127.0.0.1", "is not HOST:PORT"),
             ("127.0.0.1:65536", "is not a number from 0 to 65535"),
             ("127.0.0.1:-1", "is not a number from 0 to 65535"),
@@ -169,6 +171,23 @@ import Testing
             #expect(found.first?.location.line == 2 && found.first?.location.column == 11, "\(value): \(found.map(\.location))")
         }
         let remote = loader.problems("api:\n  listen: 10.0.0.1:8470\n")
-        #expect(remote.first?.hint?.contains("ssh -L") == true)
+        #expect(remote.first?.hint?.contains("ssh -L") == true && remote.first?.hint?.contains("api.tls") == true)
+    }
+
+    @Test func otherAddressesNeedTLSWithBothFiles() throws {
+        let served = try loader.config("api:\n  listen: 0.0.0.0:8443\n  tls: { cert: console.pem, key: /etc/atomd/console.key }\n").api
+        #expect(served.listen == ConsoleAddress(host: "0.0.0.0", port: 8443) && served.listen?.isUnspecified == true)
+        #expect(served.tls == ConsoleTLS(certificate: "console.pem", key: "/etc/atomd/console.key"))
+        #expect(try loader.config("api: { listen: 127.0.0.2:1 }").api.listen?.isLoopback == true)
+        let refusals: [(String, String, Int)] = [
+            ("api:\n  listen: 0.0.0.0:8443\n  tls: { cert: console.pem }\n", "'api.tls' needs both cert and key", 3),
+            ("api:\n  tls: { cert: a.pem, key: a.key }\n", "api.listen is not set", 2),
+            ("api:\n  listen: 127.0.0.1:1\n  tls: { cert: a.pem, key: a.key, ca: b.pem }\n", "unknown key 'ca'", 3),
+            ("api:\n  listen: 127.0.0.1:1\n  tls: { cert: \"\", key: a.key }\n", "'api.tls.cert' must be a path", 3),
+        ]
+        for (yaml, expected, line) in refusals {
+            let found = loader.problems(yaml)
+            #expect(found.contains { $0.message.contains(expected) && $0.location.line == line }, "\(yaml): \(found.map { "\($0.location.line): \($0.message)" })")
+        }
     }
 }

@@ -12,13 +12,15 @@ import Testing
     }
 
     /// One request to the console; `-i` output split into status, headers and body.
-    static func request(_ url: String, method: String = "GET", headers: [String] = []) throws -> Reply {
+    static func request(_ url: String, method: String = "GET", headers: [String] = [], extra: [String] = []) throws -> Reply {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-sS", "-i", "--max-time", "20", "-X", method] + headers.flatMap { ["-H", $0] }
+        process.arguments = ["curl", "-sS", "-i", "--max-time", "20", "-X", method] + extra + headers.flatMap { ["-H", $0] }
             + (method == "POST" ? ["--data", "{}"] : []) + [url]
         let output = Pipe()
         process.standardOutput = output
+        // A refused connection is status 0; curl's own complaint is not needed.
+        process.standardError = FileHandle.nullDevice
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
@@ -134,6 +136,38 @@ import Testing
         // Signing out ends the session.
         #expect(try Self.request(base + "/api/logout", method: "POST", headers: ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)"]).status == 204)
         #expect(try Self.request(base + "/api/runs", headers: ["Cookie: \(cookie)"]).status == 401)
+    }
+
+    /// With `api.tls`: HTTPS, a Secure cookie, no plain HTTP; a key other
+    /// users may read is refused before anything is served.
+    @Test func theConsoleOverTLS() async throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path + "/AtomdHTTPTests/Fixtures/tls"
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        for name in ["server.pem", "server.key"] { try FileManager.default.copyItem(atPath: fixtures + "/" + name, toPath: home + "/" + name) }
+        chmod(home + "/server.key", 0o644)
+        let config = "api:\n  listen: 127.0.0.1:0\n  tls: { cert: server.pem, key: server.key }\n"
+        let exposed = try AgentProcess.start(home: home, config: config)
+        #expect(exposed.waitForExit() == 4)
+        #expect(exposed.log.contains("api.tls.key: \(home)/server.key may be read by other users (mode 644)") && exposed.log.contains("chmod 600"),
+                "\(exposed.log)")
+        chmod(home + "/server.key", 0o600)
+        let agent = try AgentProcess.start(home: home, config: config)
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let (url, _) = try Self.link(agent)
+        #expect(url.hasPrefix("https://127.0.0.1:"))
+        let base = String(url[..<(try #require(url.range(of: "/login")).lowerBound)])
+        let trust = ["--cacert", fixtures + "/ca.pem"]
+        let login = try Self.request(url, extra: trust)
+        #expect(login.status == 303 && login.headers.contains("SameSite=Strict") && login.headers.contains("; Secure"), "\(login.headers)")
+        let cookie = try #require(login.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") }?
+            .split(separator: " ").dropFirst().first).dropLast()
+        #expect(try Self.request(base + "/api/runs", headers: ["Cookie: \(cookie)"], extra: trust).status == 200)
+        // Plain HTTP on the same port gets no answer from the console.
+        #expect(try Self.request(base.replacingOccurrences(of: "https://", with: "http://") + "/api/runs", headers: ["Cookie: \(cookie)"]).status == 0)
+        // Without the CA, curl refuses the certificate: the console is not reached in clear.
+        #expect(try Self.request(base + "/api/runs").status == 0)
     }
 
     @Test func anAgentWithoutAConsoleSaysHowToGetOne() async throws {

@@ -43,7 +43,7 @@ public actor Agent {
         queue = RunQueue(limit: settings.maxRuns)
         catalog = PluginCatalog(settings: settings.plugins)
         locks = VisibleLocks(log: log)
-        console = settings.listen.map { Console(endpoint: ConsoleEndpoint(address: $0)) }
+        console = settings.listen.map { Console(endpoint: ConsoleEndpoint(address: $0, tls: settings.consoleTLS)) }
         do {
             try TrustedDirectory.create(settings.home)
             try TrustedDirectory.check(settings.home)
@@ -141,7 +141,7 @@ public actor Agent {
     /// at once; a new plugin catalog serves runs that start from now on.
     public func reload(_ next: AgentSettings) {
         for (name, changed) in [("agent.spool", next.spool != settings.spool), ("agent.logs", next.logs != settings.logs),
-                                ("api.socket", next.socket != settings.socket), ("api.listen", next.listen != settings.listen),
+                                ("api.socket", next.socket != settings.socket), ("api.listen", next.listen != settings.listen), ("api.tls", next.consoleTLS != settings.consoleTLS),
                                 ("agent.journal_sync", next.durability != settings.durability)] where changed {
             log.warning("reload: \(name) changes at the next start, not now")
         }
@@ -150,6 +150,7 @@ public actor Agent {
         applied.logs = settings.logs
         applied.socket = settings.socket
         applied.listen = settings.listen
+        applied.consoleTLS = settings.consoleTLS
         applied.durability = settings.durability
         if applied.publicRead != settings.publicRead || applied.group != settings.group {
             if let group = applied.group { chown(applied.socket, uid_t.max, group) }

@@ -10,7 +10,7 @@ import ServiceLifecycle
 public struct AgentServices: Sendable {
     private let group: ServiceGroup
 
-    /// Fails when the socket cannot be prepared.
+    /// Fails when the socket cannot be prepared or the console's TLS files cannot be used.
     public init(agent: Agent, log: Logger) async throws(AgentError) {
         let settings = await agent.settings
         let gate = ServerGate()
@@ -23,7 +23,7 @@ public struct AgentServices: Sendable {
         ]
         if let console = agent.console {
             gate.expect()
-            services.append(.init(service: ConsoleServer.service(agent: agent, console: console, log: log, ready: gate),
+            services.append(.init(service: try ConsoleServer.service(agent: agent, console: console, log: log, ready: gate),
                                   failureTerminationBehavior: .gracefullyShutdownGroup))
         }
         services.append(.init(service: AgentService(agent: agent, gate: gate), successTerminationBehavior: .gracefullyShutdownGroup,

@@ -25,6 +25,8 @@ public struct AgentSettings: Sendable {
     public var retention: Retention
     /// `api.listen`: where the web console is served; nil: no console.
     public var listen: ConsoleAddress?
+    /// `api.tls`, with absolute paths: the console serves HTTPS.
+    public var consoleTLS: ConsoleTLS?
 
     /// Fails when `api.group` names no group.
     public init(_ config: AgentConfig, home: String) throws(AgentError) {
@@ -41,6 +43,9 @@ public struct AgentSettings: Sendable {
         runAs = config.api.runAs.map(Set.init)
         plugins = PluginSettings(config, home: home)
         listen = config.api.listen
+        consoleTLS = config.api.tls.map {
+            ConsoleTLS(certificate: Self.absolute($0.certificate, base: home), key: Self.absolute($0.key, base: home))
+        }
         retention = Retention(runs: config.agent.retention.runs ?? .seconds(30 * 86_400),
                               logs: config.agent.retention.logs ?? .seconds(7 * 86_400),
                               done: config.agent.retention.done ?? .seconds(30 * 86_400))

@@ -2,9 +2,8 @@ import HTTPTypes
 import Hummingbird
 
 /// The console's doors, checked before any route runs:
-/// - the Host header must name this server (a page on another site whose
-///   name resolves to 127.0.0.1, DNS rebinding, is refused);
-/// - an Origin, when sent, must be this server's;
+/// - the Host header must name this server (see `ConsoleEndpoint.accepts`);
+/// - an Origin, when sent, must be this server as the request named it;
 /// - outside `/login` and the static assets, the session cookie must name a
 ///   live session (401 otherwise);
 /// - a POST must carry the session's CSRF token in `X-CSRF-Token` and come
@@ -20,10 +19,11 @@ struct ConsoleGuard: RouterMiddleware {
 
     func handle(_ request: Request, context: ConsoleContext,
                 next: (Request, ConsoleContext) async throws -> Response) async throws -> Response {
-        guard let host = request.head.authority?.lowercased(), endpoint.hosts.contains(host) else {
-            throw ConsoleRefusal(.forbidden, "this console answers to \(endpoint.hosts.sorted().joined(separator: ", ")) only")
+        guard let host = request.head.authority?.lowercased(), endpoint.accepts(host: host) else {
+            throw ConsoleRefusal(.forbidden, "this console does not answer to the name \(request.head.authority ?? "(none)")",
+                                 hint: "open the link `atomd console` prints")
         }
-        if let origin = request.headers[.origin], !endpoint.origins.contains(origin.lowercased()) {
+        if let origin = request.headers[.origin], origin.lowercased() != endpoint.scheme + "://" + host {
             throw ConsoleRefusal(.forbidden, "requests from \(origin) are refused")
         }
         var context = context

@@ -14,7 +14,9 @@ enum ConsoleRoutes {
                 throw ConsoleRefusal(.unauthorized, "this login link has been used or has expired", hint: "run `atomd console` for a new one")
             }
             // The token leaves the address bar at once.
-            return Response(status: .seeOther, headers: [.location: "/", .setCookie: cookie(id, maxAge: Int(ConsoleSessions.sessionLifetime.components.seconds))])
+            return Response(status: .seeOther, headers: [
+                .location: "/", .setCookie: cookie(id, maxAge: Int(ConsoleSessions.sessionLifetime.components.seconds), secure: console.endpoint.tls != nil),
+            ])
         }
         router.get("/") { _, _ in asset(ConsoleAssets.page, type: "text/html; charset=utf-8") }
         router.get("console.js") { _, _ in asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8") }
@@ -27,14 +29,15 @@ enum ConsoleRoutes {
         }
         api.post("logout") { _, context in
             if let id = context.sessionID { console.sessions.end(id) }
-            return Response(status: .noContent, headers: [.setCookie: cookie("", maxAge: 0)])
+            return Response(status: .noContent, headers: [.setCookie: cookie("", maxAge: 0, secure: console.endpoint.tls != nil)])
         }
         return router
     }
 
-    /// HttpOnly: no script reads it; SameSite=Strict: no other site's page sends it.
-    static func cookie(_ value: String, maxAge: Int) -> String {
-        "\(ConsoleGuard.cookie)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)"
+    /// HttpOnly: no script reads it; SameSite=Strict: no other site's page
+    /// sends it; Secure over HTTPS: never sent in clear.
+    static func cookie(_ value: String, maxAge: Int, secure: Bool) -> String {
+        "\(ConsoleGuard.cookie)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)" + (secure ? "; Secure" : "")
     }
 
     private static func asset(_ text: String, type: String) -> Response {

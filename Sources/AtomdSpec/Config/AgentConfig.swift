@@ -73,6 +73,8 @@ public struct APISection: Sendable, Hashable {
     public var runAs: [String]?
     /// Where the web console is served; nil: no console.
     public var listen: ConsoleAddress?
+    /// HTTPS for the console; required when `listen` is not a loopback address.
+    public var tls: ConsoleTLS?
 
     public init() {}
 }

@@ -73,14 +73,38 @@ public enum ConfigLoader {
         if let group = keys("group") { api.group = context.name(group, "api.group", pattern: .label) }
         if let publicRead = keys("public_read") { api.publicRead = context.bool(publicRead, "api.public_read") }
         if let runAs = keys("run_as") { api.runAs = context.stringList(runAs, "api.run_as").map(\.0) }
-        if let listen = keys("listen"), let text = context.string(listen, "api.listen") {
+        let listen = keys("listen")
+        if let listen, let text = context.string(listen, "api.listen") {
             switch ConsoleAddress.parse(text) {
             case .success(let address): api.listen = address
             case .failure(let refusal): context.error(listen.location, "'api.listen': \(refusal.message)", hint: refusal.hint)
             }
         }
+        let tls = keys("tls")
+        if let tls { api.tls = decodeTLS(tls, context: context) }
+        if let listen, let address = api.listen, !address.isLoopback, api.tls == nil {
+            context.error(listen.location, "'api.listen': \(address.host) is not a loopback address, and the console would serve it without TLS",
+                          hint: "add api.tls: { cert: FILE, key: FILE }, or keep 127.0.0.1 and reach it through `ssh -L PORT:127.0.0.1:PORT HOST`")
+        }
+        if let tls, api.listen == nil, listen == nil {
+            context.error(tls.location, "'api.tls' is for the console, and api.listen is not set", hint: "add api.listen: ADDRESS:PORT")
+        }
         keys.finish()
         return api
+    }
+
+    /// `api.tls: { cert: FILE, key: FILE }`, both required.
+    private static func decodeTLS(_ node: YAMLNode, context: DecodeContext) -> ConsoleTLS? {
+        guard var keys = MappingReader(node, "api.tls", context: context) else { return nil }
+        let certificate = keys("cert").flatMap { path($0, "api.tls.cert", context: context) }
+        let key = keys("key").flatMap { path($0, "api.tls.key", context: context) }
+        let hasCertificate = keys.has("cert"), hasKey = keys.has("key")
+        keys.finish()
+        guard hasCertificate, hasKey else {
+            context.error(node.location, "'api.tls' needs both cert and key", hint: "api.tls: { cert: /etc/atomd/console.pem, key: /etc/atomd/console.key }")
+            return nil
+        }
+        return certificate.flatMap { certificate in key.map { ConsoleTLS(certificate: certificate, key: $0) } }
     }
 
     /// A non-empty path without NUL.

@@ -1,12 +1,13 @@
-/// `api.listen`: where the web console is served, `HOST:PORT` on a loopback
-/// address (`127.0.0.1:8470`, `[::1]:8470`, `localhost:8470`). Port 0 takes
-/// any free port (`atomd console` prints the one in use).
+import Foundation
+
+/// `api.listen`: where the web console is served, `HOST:PORT` with an IP
+/// address or `localhost` (`127.0.0.1:8470`, `[::1]:8470`, `0.0.0.0:8470`).
+/// Port 0 takes any free port (`atomd console` prints the one in use).
 ///
-/// Other addresses are refused: the console speaks plain HTTP, and a
+/// A loopback address serves plain HTTP. Any other needs `api.tls`: a
 /// session cookie sent in clear over a network is a password sent in clear.
-/// Reach it from elsewhere through an SSH tunnel or a TLS reverse proxy.
 public struct ConsoleAddress: Sendable, Hashable, CustomStringConvertible {
-    /// `127.0.0.1` or `::1`.
+    /// An IP address: `127.0.0.1`, `::1`, `10.0.0.5`, `0.0.0.0`.
     public var host: String
     public var port: Int
 
@@ -15,7 +16,7 @@ public struct ConsoleAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Nil with a reason when `text` is not a loopback `HOST:PORT`.
+    /// The address, or why `text` is not `HOST:PORT`.
     public static func parse(_ text: String) -> Result<ConsoleAddress, ConsoleAddressError> {
         let host: Substring, portText: Substring
         if text.hasPrefix("[") {
@@ -32,17 +33,43 @@ public struct ConsoleAddress: Sendable, Hashable, CustomStringConvertible {
         guard portText.allSatisfy(\.isASCII), let port = Int(portText), (0...65535).contains(port) else {
             return .failure(.init("the port of '\(text)' is not a number from 0 to 65535"))
         }
-        switch host {
-        case "127.0.0.1", "localhost": return .success(ConsoleAddress(host: "127.0.0.1", port: port))
-        case "::1": return .success(ConsoleAddress(host: "::1", port: port))
-        default:
-            return .failure(.init("'\(host)' is not a loopback address: the console is served on 127.0.0.1 or ::1 only",
-                                  hint: "reach it from another machine through `ssh -L PORT:127.0.0.1:PORT HOST` or a TLS reverse proxy"))
+        if host == "localhost" { return .success(ConsoleAddress(host: "127.0.0.1", port: port)) }
+        guard isIPAddress(String(host)) else {
+            return .failure(.init("'\(host)' is not an IP address", hint: "write an address the agent can bind, such as 127.0.0.1:8470 or [::1]:8470"))
         }
+        return .success(ConsoleAddress(host: String(host), port: port))
     }
+
+    /// 127.0.0.0/8 or ::1: reachable from this machine only.
+    public var isLoopback: Bool {
+        if host == "::1" { return true }
+        var address = in_addr()
+        return inet_pton(AF_INET, host, &address) == 1 && UInt32(bigEndian: address.s_addr) >> 24 == 127
+    }
+
+    /// `0.0.0.0` or `::`: every address of the machine.
+    public var isUnspecified: Bool { host == "0.0.0.0" || host == "::" }
 
     /// `127.0.0.1:8470`, `[::1]:8470`.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
+}
+
+/// `api.tls`: the certificate chain and private key (PEM) the console
+/// serves HTTPS with.
+public struct ConsoleTLS: Sendable, Hashable {
+    /// Relative paths are relative to the agent's home.
+    public var certificate: String
+    public var key: String
+
+    public init(certificate: String, key: String) {
+        self.certificate = certificate
+        self.key = key
+    }
 }
 
 /// Why `api.listen` was refused.

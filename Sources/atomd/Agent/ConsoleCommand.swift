@@ -8,7 +8,8 @@ struct ConsoleCommand: AsyncParsableCommand {
         abstract: "Print a one-time login link to the agent's web console.",
         discussion: """
             The agent serves the console when its configuration sets api.listen (for example \
-            127.0.0.1:8470; loopback addresses only). The link is good once, for two minutes; \
+            127.0.0.1:8470; an address other than loopback needs api.tls, and is served over \
+            HTTPS). The link is good once, for two minutes; \
             opening it signs the browser in for 12 hours with an HttpOnly, SameSite=Strict \
             cookie, with the rights the control socket gives you: members of api.group and the \
             agent's user steer runs (pause, resume, cancel, retry, skip, roll back); other users \
