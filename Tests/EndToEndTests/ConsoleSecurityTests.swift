@@ -9,6 +9,17 @@ import Testing
         var status: Int
         var headers: String
         var body: String
+
+        /// The `Set-Cookie` header line, if any.
+        var setCookie: Substring? { headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") } }
+
+        /// `atomd_session=ID`, as a `Cookie:` header sends it back.
+        var sessionCookie: String? { setCookie?.split(separator: " ").dropFirst().first.map { String($0.dropLast()) } }
+    }
+
+    /// `http://127.0.0.1:PORT` of a login link.
+    static func base(of link: String) throws -> String {
+        String(link[..<(try #require(link.range(of: "/login")).lowerBound)])
     }
 
     /// One request to the console; `-i` output split into status, headers and body.
@@ -41,12 +52,12 @@ import Testing
     /// Signs in with a fresh link: the session cookie and the CSRF token.
     static func signIn(_ agent: AgentProcess, asUser: uid_t? = nil) throws -> (base: String, cookie: String, csrf: String) {
         let (url, _) = try link(agent, asUser: asUser)
-        let base = String(url[..<(try #require(url.range(of: "/login")).lowerBound)])
+        let base = try Self.base(of: url)
         let login = try request(url)
         #expect(login.status == 303)
-        let line = try #require(login.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") })
+        let line = try #require(login.setCookie)
         #expect(line.contains("HttpOnly") && line.contains("SameSite=Strict") && line.contains("Path=/"))
-        let cookie = String(try #require(line.split(separator: " ").dropFirst().first).dropLast())
+        let cookie = try #require(login.sessionCookie)
         let session = try request(base + "/api/session", headers: ["Cookie: \(cookie)"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(session.body.utf8)) as? [String: Any], "\(session.body)")
         return (base, cookie, try #require(object["csrf"] as? String))
@@ -74,7 +85,7 @@ import Testing
         defer { _ = agent.stop() }
         let (url, steer) = try Self.link(agent)
         #expect(steer)
-        let base = String(url[..<(try #require(url.range(of: "/login")).lowerBound)])
+        let base = try Self.base(of: url)
         for path in ["/", "/api/runs", "/api/healthz", "/api/session", "/api/plugins"] {
             #expect(try Self.request(base + path).status == 401, "\(path) without a cookie")
         }
@@ -157,12 +168,11 @@ import Testing
         try await agent.waitForLog("ready:")
         let (url, _) = try Self.link(agent)
         #expect(url.hasPrefix("https://127.0.0.1:"))
-        let base = String(url[..<(try #require(url.range(of: "/login")).lowerBound)])
+        let base = try Self.base(of: url)
         let trust = ["--cacert", fixtures + "/ca.pem"]
         let login = try Self.request(url, extra: trust)
         #expect(login.status == 303 && login.headers.contains("SameSite=Strict") && login.headers.contains("; Secure"), "\(login.headers)")
-        let cookie = try #require(login.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") }?
-            .split(separator: " ").dropFirst().first).dropLast()
+        let cookie = try #require(login.sessionCookie)
         #expect(try Self.request(base + "/api/runs", headers: ["Cookie: \(cookie)"], extra: trust).status == 200)
         // Plain HTTP on the same port gets no answer from the console.
         #expect(try Self.request(base.replacingOccurrences(of: "https://", with: "http://") + "/api/runs", headers: ["Cookie: \(cookie)"]).status == 0)

@@ -17,8 +17,9 @@ struct APIServer<App: Service>: Service {
         do {
             try await app.run()
         } catch {
-            ready.fail(AgentError("cannot serve \(name): \(error)"))
-            throw AgentError("cannot serve \(name): \(error)")
+            let failure = AgentError("cannot serve \(name): \(error)")
+            ready.fail(failure)
+            throw failure
         }
     }
 }

@@ -15,7 +15,7 @@ enum ConsoleRoutes {
             }
             // The token leaves the address bar at once.
             return Response(status: .seeOther, headers: [
-                .location: "/", .setCookie: cookie(id, maxAge: Int(ConsoleSessions.sessionLifetime.components.seconds), secure: console.endpoint.tls != nil),
+                .location: "/", .setCookie: console.cookie(id, maxAge: Int(ConsoleSessions.sessionLifetime.components.seconds)),
             ])
         }
         router.get("/") { _, _ in asset(ConsoleAssets.page, type: "text/html; charset=utf-8") }
@@ -29,15 +29,9 @@ enum ConsoleRoutes {
         }
         api.post("logout") { _, context in
             if let id = context.sessionID { console.sessions.end(id) }
-            return Response(status: .noContent, headers: [.setCookie: cookie("", maxAge: 0, secure: console.endpoint.tls != nil)])
+            return Response(status: .noContent, headers: [.setCookie: console.cookie("", maxAge: 0)])
         }
         return router
-    }
-
-    /// HttpOnly: no script reads it; SameSite=Strict: no other site's page
-    /// sends it; Secure over HTTPS: never sent in clear.
-    static func cookie(_ value: String, maxAge: Int, secure: Bool) -> String {
-        "\(ConsoleGuard.cookie)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)" + (secure ? "; Secure" : "")
     }
 
     private static func asset(_ text: String, type: String) -> Response {
@@ -59,6 +53,13 @@ public final class Console: Sendable {
 
     init(endpoint: ConsoleEndpoint) {
         self.endpoint = endpoint
+    }
+
+    /// The session cookie's header. HttpOnly: no script reads it;
+    /// SameSite=Strict: no other site's page sends it; Secure over HTTPS:
+    /// never sent in clear.
+    func cookie(_ value: String, maxAge: Int) -> String {
+        "\(ConsoleGuard.cookie)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)" + (endpoint.tls == nil ? "" : "; Secure")
     }
 }
 

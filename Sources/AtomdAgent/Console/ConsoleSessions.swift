@@ -40,11 +40,8 @@ final class ConsoleSessions: Sendable {
         let token = Self.randomToken()
         let now = ContinuousClock.now
         state.withLock { state in
-            state.links = state.links.filter { $0.value.expires > now }
-            if state.links.count >= Self.maxLinks, let oldest = state.links.min(by: { $0.value.expires < $1.value.expires }) {
-                state.links.removeValue(forKey: oldest.key)
-            }
-            state.links[token] = Link(steer: steer, user: user, expires: now + Self.linkLifetime)
+            Self.admit(Link(steer: steer, user: user, expires: now + Self.linkLifetime), as: token, into: &state.links,
+                       limit: Self.maxLinks, now: now, expires: \.expires)
         }
         return token
     }
@@ -55,14 +52,22 @@ final class ConsoleSessions: Sendable {
         let now = ContinuousClock.now
         return state.withLock { state -> String? in
             guard let link = state.links.removeValue(forKey: token), link.expires > now else { return nil }
-            state.sessions = state.sessions.filter { $0.value.expires > now }
-            if state.sessions.count >= Self.maxSessions, let oldest = state.sessions.min(by: { $0.value.expires < $1.value.expires }) {
-                state.sessions.removeValue(forKey: oldest.key)
-            }
             let id = Self.randomToken()
-            state.sessions[id] = Session(csrf: Self.randomToken(), steer: link.steer, user: link.user, expires: now + Self.sessionLifetime)
+            Self.admit(Session(csrf: Self.randomToken(), steer: link.steer, user: link.user, expires: now + Self.sessionLifetime),
+                       as: id, into: &state.sessions, limit: Self.maxSessions, now: now, expires: \.expires)
             return id
         }
+    }
+
+    /// Adds `value`, first dropping what has expired and, at `limit`, the
+    /// entry that expires soonest.
+    private static func admit<Value>(_ value: Value, as key: String, into entries: inout [String: Value], limit: Int,
+                                     now: ContinuousClock.Instant, expires: (Value) -> ContinuousClock.Instant) {
+        entries = entries.filter { expires($0.value) > now }
+        if entries.count >= limit, let oldest = entries.min(by: { expires($0.value) < expires($1.value) }) {
+            entries.removeValue(forKey: oldest.key)
+        }
+        entries[key] = value
     }
 
     func session(_ id: String) -> Session? {

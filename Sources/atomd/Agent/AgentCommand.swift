@@ -89,11 +89,11 @@ struct AgentCommand: AsyncParsableCommand {
                 }
             }
         }
-        defer { signals.stop() }
         do {
             try await services.run()
         } catch {
             log.critical("\(error)")
+            signals.stop()
             throw AtomdExit.unavailable.code
         }
         signals.stop()
