@@ -179,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AtomdShellTests",
-            dependencies: ["AtomdShell", "AtomdEngine", "AtomdSpec"]
+            dependencies: ["AtomdShell", "AtomdEngine", "AtomdSpec", "AtomdTestSupport"]
         ),
         // Test helpers shared by test targets (FakeCloud launcher, spawning helper programs, seeded randomness).
         .target(

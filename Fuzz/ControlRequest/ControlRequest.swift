@@ -1,4 +1,5 @@
 @testable import AtomdAgent
+import AtomdSpec
 import HummingbirdCore
 
 /// A control API request as the routes decode it: the input's first line is
@@ -16,7 +17,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = try? RollbackAsk.decode(body)
     if let name = try? ControlRoutes.jobName(in: uri) {
         let vars = (try? ControlRoutes.submission(in: uri))?.vars ?? [:]
-        _ = try? JobAdmission.admit(name: name, bytes: body, runAs: ["nobody"], vars: vars)
+        _ = try? JobAdmission.admit(name: name, bytes: body, limits: RunAsPolicy(RunAsConfig(users: ["nobody"], secrets: ["/etc/atomd/secrets"])), vars: vars)
     }
     return 0
 }

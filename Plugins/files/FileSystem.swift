@@ -1,21 +1,12 @@
 import AtomdPluginKit
 import Foundation
 
-/// The system calls the atoms need, with errors that name the path.
+/// Paths as the atoms take them, errors that name the path, and reading
+/// and writing an open descriptor. Every operation on a path goes through
+/// a `DirectoryHandle`.
 enum FileSystem {
-    static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0
-    }
-
-    static func kind(_ path: String) -> mode_t? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        return info.st_mode & S_IFMT
-    }
-
-    static func failure(_ what: String, _ path: String, retryable: Bool = true) -> AtomFailure {
-        AtomFailure("\(what) \(path): \(String(cString: strerror(errno)))", retryable: retryable)
+    static func failure(_ error: Int32, _ what: String, _ path: String, retryable: Bool = true) -> AtomFailure {
+        AtomFailure("\(what) \(path): \(String(cString: strerror(error)))", retryable: retryable)
     }
 
     static func requireAbsolute(_ path: String, _ field: String) throws {
@@ -24,41 +15,38 @@ enum FileSystem {
         }
     }
 
-    static func rename(_ from: String, _ to: String) throws {
-        guard Foundation.rename(from, to) == 0 else { throw failure("cannot rename \(from) to", to) }
-        syncDirectory(of: to)
+    /// The directory holding the absolute `path` and its last component:
+    /// what an atom opens, and the name it works on there.
+    static func split(_ path: String, _ field: String) throws -> (directory: String, name: String) {
+        try requireAbsolute(path, field)
+        let components = path.split(separator: "/").filter { $0 != "." }
+        guard let name = components.last else {
+            throw AtomFailure("'\(field)' must name something below /, not '\(path)'", retryable: false, changedNothing: true)
+        }
+        return ("/" + components.dropLast().joined(separator: "/"), String(name))
     }
 
-    static func remove(_ path: String) throws {
-        guard unlink(path) == 0 || errno == ENOENT else { throw failure("cannot remove", path) }
-    }
-
-    /// Makes a rename durable.
-    static func syncDirectory(of path: String) {
-        let fd = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
-    }
-
-    static func read(_ path: String) -> [UInt8]? {
-        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
-    }
-
-    /// Writes `bytes` to a new file at `path` (replacing a leftover), durably.
-    static func create(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
-        try remove(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
-        guard fd >= 0 else { throw failure("cannot create", path) }
-        defer { close(fd) }
+    static func write(_ bytes: [UInt8], to fd: Int32, _ path: String) throws {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if written < 0, errno == EINTR { continue }
-            guard written > 0 else { throw failure("cannot write", path) }
+            guard written > 0 else { throw failure(errno, "cannot write", path) }
             offset += written
         }
-        guard fchmod(fd, mode) == 0 else { throw failure("cannot set the mode of", path) }
-        guard fsync(fd) == 0 else { throw failure("cannot flush", path) }
+    }
+
+    /// Everything `fd` holds from where it is; nil when that is more than `limit` bytes or unreadable.
+    static func read(_ fd: Int32, limit: Int) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+            if bytes.count > limit { return nil }
+        }
     }
 }

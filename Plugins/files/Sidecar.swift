@@ -6,10 +6,14 @@ import Foundation
 /// attempt), so that a revert finds it even when atomd was interrupted
 /// before the outputs were recorded, and a retry keeps the first original.
 enum Sidecar {
+    /// `.NAME.atomd-KIND-HASH`, in the directory that holds `name`.
+    static func name(for name: String, kind: String, call: AtomCall) -> String {
+        ".\(name).atomd-\(kind)-\(stepHash(call))"
+    }
+
     static func path(for target: String, kind: String, call: AtomCall) -> String {
         let directory = (target as NSString).deletingLastPathComponent
-        let name = (target as NSString).lastPathComponent
-        return "\(directory)/.\(name).atomd-\(kind)-\(stepHash(call))"
+        return "\(directory)/\(name(for: (target as NSString).lastPathComponent, kind: kind, call: call))"
     }
 
     /// FNV-1a of RUN/STEP-PATH, in hex: the same for the step's execute

@@ -5,7 +5,10 @@ import Foundation
 /// link renamed over the old one), so readers see the old target or the
 /// new one, never nothing. The old target is kept as a link beside it
 /// (`.NAME.atomd-prev-HASH`); revert switches back, or removes the link
-/// when there was none.
+/// when there was none. The directories above `path` are opened without
+/// following links (`DirectoryHandle`); `path` itself is the one link
+/// allowed, being what this atom manages: it is read and replaced, never
+/// followed.
 struct SwitchSymlink: Revertible, Checkable {
     struct Input: Codable {
         var path: String
@@ -27,60 +30,59 @@ struct SwitchSymlink: Revertible, Checkable {
         """
 
     func execute(_ input: Input, call: AtomCall) throws -> Output {
-        try FileSystem.requireAbsolute(input.path, "path")
+        let (directoryPath, name) = try FileSystem.split(input.path, "path")
         guard !input.target.isEmpty, !input.target.contains("\0") else {
             throw AtomFailure("'target' must not be empty", retryable: false, changedNothing: true)
         }
-        let previous = Sidecar.path(for: input.path, kind: "prev", call: call)
-        let none = Sidecar.path(for: input.path, kind: "none", call: call)
-        switch FileSystem.kind(input.path) {
+        let directory = try DirectoryHandle.existing(directoryPath, for: input.path)
+        let previous = Sidecar.name(for: name, kind: "prev", call: call)
+        let none = Sidecar.name(for: name, kind: "none", call: call)
+        switch directory.kind(name) {
         case nil:
-            if !FileSystem.exists(previous), !FileSystem.exists(none) { try FileSystem.create(none, [], mode: 0o600) }
+            if !directory.exists(previous), !directory.exists(none) { try directory.createFile(none, [], mode: 0o600) }
         case S_IFLNK:
-            if !FileSystem.exists(previous), !FileSystem.exists(none), let old = Self.target(of: input.path) {
-                try Self.link(previous, to: old)
+            if !directory.exists(previous), !directory.exists(none), let old = directory.readLink(name) {
+                try directory.makeLink(previous, to: old)
             }
         default:
             throw AtomFailure("\(input.path) exists and is not a symlink", retryable: false, changedNothing: true)
         }
-        try Self.switchLink(input.path, to: input.target, call: call)
+        try Self.switchLink(name, in: directory, to: input.target, call: call)
         call.log("\(input.path) -> \(input.target)")
-        return Output(path: input.path, previousTarget: Self.target(of: previous))
+        return Output(path: input.path, previousTarget: directory.readLink(previous))
     }
 
     func revert(_ input: Input, outputs: Output?, call: AtomCall) throws {
-        let previous = Sidecar.path(for: input.path, kind: "prev", call: call)
-        let none = Sidecar.path(for: input.path, kind: "none", call: call)
-        if let old = Self.target(of: previous) {
-            try Self.switchLink(input.path, to: old, call: call)
-            try FileSystem.remove(previous)
+        let (directoryPath, name) = try FileSystem.split(input.path, "path")
+        // No directory: no link of this step's is there.
+        guard let directory = try DirectoryHandle.open(directoryPath, for: input.path) else { return }
+        let previous = Sidecar.name(for: name, kind: "prev", call: call)
+        let none = Sidecar.name(for: name, kind: "none", call: call)
+        if let old = directory.readLink(previous) {
+            try Self.switchLink(name, in: directory, to: old, call: call)
+            try directory.remove(previous)
             call.log("\(input.path) -> \(old) again")
-        } else if FileSystem.exists(none) {
-            if FileSystem.kind(input.path) == S_IFLNK { try FileSystem.remove(input.path) }
-            try FileSystem.remove(none)
+        } else if directory.exists(none) {
+            if directory.kind(name) == S_IFLNK { try directory.remove(name) }
+            try directory.remove(none)
             call.log("removed \(input.path), which did not exist before")
         }
     }
 
     func check(_ input: Input, outputs: Output?, call: AtomCall) throws -> Presence {
-        Self.target(of: input.path) == input.target ? .present : .absent
+        let (directoryPath, name) = try FileSystem.split(input.path, "path")
+        do {
+            guard let directory = try DirectoryHandle.open(directoryPath, for: input.path) else { return .absent }
+            return directory.readLink(name) == input.target ? .present : .absent
+        } catch let refusal as AtomFailure {
+            return .unknown(refusal.message)
+        }
     }
 
-    static func target(of path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, buffer.count - 1)
-        guard count >= 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    static func link(_ path: String, to target: String) throws {
-        try FileSystem.remove(path)
-        guard symlink(target, path) == 0 else { throw FileSystem.failure("cannot create the link", path) }
-    }
-
-    private static func switchLink(_ path: String, to target: String, call: AtomCall) throws {
-        let temporary = Sidecar.path(for: path, kind: "new", call: call)
-        try link(temporary, to: target)
-        try FileSystem.rename(temporary, path)
+    /// A new link beside `name`, renamed over it.
+    private static func switchLink(_ name: String, in directory: DirectoryHandle, to target: String, call: AtomCall) throws {
+        let temporary = Sidecar.name(for: name, kind: "new", call: call)
+        try directory.makeLink(temporary, to: target)
+        try directory.rename(temporary, to: name)
     }
 }

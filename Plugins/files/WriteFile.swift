@@ -4,6 +4,9 @@ import Foundation
 /// `files.write`: puts `content` at `path`. The file it replaces is kept as
 /// a hard link beside it (`.NAME.atomd-prev-HASH`); revert moves it back,
 /// or removes the file when there was none (`.NAME.atomd-none-HASH` marks that).
+/// Everything happens relative to the directory, opened without following
+/// links (`DirectoryHandle`); owner and mode are set on the new file's
+/// descriptor before it is renamed into place.
 struct WriteFile: Revertible, Checkable {
     struct Input: Codable {
         var path: String
@@ -31,51 +34,59 @@ struct WriteFile: Revertible, Checkable {
         """
 
     func execute(_ input: Input, call: AtomCall) throws -> Output {
-        try FileSystem.requireAbsolute(input.path, "path")
+        let (directoryPath, name) = try FileSystem.split(input.path, "path")
         let requestedMode = try input.mode.map(Self.parseMode)
         let ownership = try input.owner.map(Ownership.init)
-        let previous = Sidecar.path(for: input.path, kind: "prev", call: call)
-        let none = Sidecar.path(for: input.path, kind: "none", call: call)
+        let directory = try DirectoryHandle.existing(directoryPath, for: input.path)
+        let previous = Sidecar.name(for: name, kind: "prev", call: call)
+        let none = Sidecar.name(for: name, kind: "none", call: call)
         var mode = requestedMode ?? 0o644
-        switch FileSystem.kind(input.path) {
+        switch directory.status(name) {
         case nil:
             // A retry after this attempt's own write finds the file it made: the marker says so.
-            if !FileSystem.exists(previous), !FileSystem.exists(none) { try FileSystem.create(none, [], mode: 0o600) }
-        case S_IFREG:
-            var info = stat()
-            stat(input.path, &info)
+            if !directory.exists(previous), !directory.exists(none) { try directory.createFile(none, [], mode: 0o600) }
+        case let info? where info.st_mode & S_IFMT == S_IFREG:
             if requestedMode == nil { mode = info.st_mode & 0o7777 }
-            if !FileSystem.exists(previous), !FileSystem.exists(none) {
-                guard link(input.path, previous) == 0 else { throw FileSystem.failure("cannot keep the current", input.path) }
-            }
+            if !directory.exists(previous), !directory.exists(none) { try directory.link(name, as: previous) }
         default:
             throw AtomFailure("\(input.path) exists and is not a regular file", retryable: false, changedNothing: true)
         }
-        let temporary = Sidecar.path(for: input.path, kind: "new", call: call)
-        try FileSystem.create(temporary, Array(input.content.utf8), mode: mode)
-        if let ownership { try ownership.apply(to: temporary) }
-        try FileSystem.rename(temporary, input.path)
+        let temporary = Sidecar.name(for: name, kind: "new", call: call)
+        try directory.createFile(temporary, Array(input.content.utf8), mode: mode,
+                                 owner: ownership.map { ($0.user, $0.group) })
+        try directory.rename(temporary, to: name)
         call.log("wrote \(input.content.utf8.count) bytes to \(input.path)")
-        return Output(path: input.path, previous: FileSystem.exists(previous) ? previous : nil)
+        return Output(path: input.path,
+                      previous: directory.exists(previous) ? Sidecar.path(for: input.path, kind: "prev", call: call) : nil)
     }
 
     func revert(_ input: Input, outputs: Output?, call: AtomCall) throws {
-        let previous = Sidecar.path(for: input.path, kind: "prev", call: call)
-        let none = Sidecar.path(for: input.path, kind: "none", call: call)
-        if FileSystem.exists(previous) {
-            try FileSystem.rename(previous, input.path)
+        let (directoryPath, name) = try FileSystem.split(input.path, "path")
+        // No directory: nothing this step wrote is there.
+        guard let directory = try DirectoryHandle.open(directoryPath, for: input.path) else { return }
+        let previous = Sidecar.name(for: name, kind: "prev", call: call)
+        let none = Sidecar.name(for: name, kind: "none", call: call)
+        if directory.exists(previous) {
+            try directory.rename(previous, to: name)
             call.log("restored the previous \(input.path)")
-        } else if FileSystem.exists(none) {
-            try FileSystem.remove(input.path)
-            try FileSystem.remove(none)
+        } else if directory.exists(none) {
+            try directory.remove(name)
+            try directory.remove(none)
             call.log("removed \(input.path), which did not exist before")
         }
-        try FileSystem.remove(Sidecar.path(for: input.path, kind: "new", call: call))
+        try directory.remove(Sidecar.name(for: name, kind: "new", call: call))
     }
 
     func check(_ input: Input, outputs: Output?, call: AtomCall) throws -> Presence {
-        guard FileSystem.kind(input.path) == S_IFREG, let bytes = FileSystem.read(input.path) else { return .absent }
-        return bytes == Array(input.content.utf8) ? .present : .absent
+        let (directoryPath, name) = try FileSystem.split(input.path, "path")
+        let expected = Array(input.content.utf8)
+        do {
+            guard let directory = try DirectoryHandle.open(directoryPath, for: input.path),
+                  let bytes = directory.readFile(name, limit: expected.count) else { return .absent }
+            return bytes == expected ? .present : .absent
+        } catch let refusal as AtomFailure {
+            return .unknown(refusal.message)
+        }
     }
 
     static func parseMode(_ text: String) throws -> mode_t {
@@ -103,9 +114,5 @@ struct Ownership {
             }
             group = entry.pointee.gr_gid
         }
-    }
-
-    func apply(to path: String) throws {
-        guard chown(path, user, group ?? gid_t.max) == 0 else { throw FileSystem.failure("cannot change the owner of", path) }
     }
 }

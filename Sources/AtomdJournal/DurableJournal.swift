@@ -228,10 +228,14 @@ public struct NewRun: Sendable {
     public var onFailure: FailurePolicy?
     /// `atomd rehearse`: the failure injected ("after STEP", "instead STEP").
     public var rehearsal: String?
+    /// The uid of whoever submitted it (`atomd run`: its caller).
+    public var submitter: uid_t
 
     public init(id: String, jobName: String, jobFile: String, jobText: String, vars: [String: JSONValue], createdAt: Date = Date(),
-                spoolFile: String? = nil, submission: String? = nil, onFailure: FailurePolicy? = nil, rehearsal: String? = nil) {
+                spoolFile: String? = nil, submission: String? = nil, onFailure: FailurePolicy? = nil, rehearsal: String? = nil,
+                submitter: uid_t = getuid()) {
         self.rehearsal = rehearsal
+        self.submitter = submitter
         self.spoolFile = spoolFile
         self.submission = submission
         self.onFailure = onFailure

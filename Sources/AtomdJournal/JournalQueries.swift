@@ -27,6 +27,9 @@ public struct JournaledRun: Sendable, Codable, Hashable {
     public var onFailure: FailurePolicy?
     /// A rehearsal run: the failure `atomd rehearse` injected.
     public var rehearsal: String? = nil
+    /// The uid of whoever submitted it; 0 (root) for runs journaled before
+    /// submitters were recorded.
+    public var submitter: uid_t = 0
 
     public var isOpen: Bool { closedAt == nil }
 }
@@ -141,7 +144,8 @@ extension DurableJournal {
             detail: row["detail"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
             startedAt: date(row["started_at"]), finishedAt: date(row["finished_at"]), closedAt: date(row["closed_at"]),
             spoolFile: row["spool_file"], submission: row["submission"],
-            onFailure: (row["on_failure"] as String?).flatMap(FailurePolicy.init(rawValue:)), rehearsal: row["rehearsal"])
+            onFailure: (row["on_failure"] as String?).flatMap(FailurePolicy.init(rawValue:)), rehearsal: row["rehearsal"],
+            submitter: (row["submitter"] as Int64?).flatMap { uid_t(exactly: $0) } ?? 0)
     }
 
     private static func date(_ seconds: Double?) -> Date? {

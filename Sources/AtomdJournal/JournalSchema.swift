@@ -116,6 +116,12 @@ enum JournalSchema {
         migrator.registerMigration("v6-rehearsal") { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN rehearsal TEXT")
         }
+        // Who submitted the run (a uid): a submitter steers its own runs,
+        // and what restarts work is admitted under its limits. NULL for
+        // runs journaled before: they count as root's.
+        migrator.registerMigration("v7-submitter") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN submitter INTEGER")
+        }
         return migrator
     }
 }

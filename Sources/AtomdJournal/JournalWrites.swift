@@ -13,11 +13,11 @@ enum JournalWrites {
         }
         try db.cachedStatement(sql: """
             INSERT INTO runs (id, job_name, job_file, job_text, job_sha256, vars, status, created_at, spool_file, submission, on_failure,
-                              rehearsal)
-            VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)
+                              rehearsal, submitter)
+            VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [run.id, run.jobName, run.jobFile, run.jobText, SHA256.hex(Array(run.jobText.utf8)),
                              JSONValue.object(run.vars).json, run.createdAt.timeIntervalSince1970, run.spoolFile,
-                             run.submission, run.onFailure?.rawValue, run.rehearsal])
+                             run.submission, run.onFailure?.rawValue, run.rehearsal, Int64(run.submitter)])
     }
 
     static func apply(_ event: EngineEvent, in db: Database) throws {

@@ -36,21 +36,21 @@ public final class OpenedPluginFile: Sendable {
 }
 
 /// The checks of DESIGN.md section 6, made before a byte of a plugin runs:
-/// a regular file, which with every directory above it (symlinks resolved,
-/// the directory that holds the link checked too) is owned by a trusted
-/// user and writable by nobody else; opened without following symlinks and
-/// checked again on the open descriptor; optionally on a SHA-256 allowlist.
+/// the path is walked as written, and every directory on the way and every
+/// symlink followed (`TrustedDirectory.walk`, the rule the agent's own
+/// directories follow) is owned by a trusted user, the directories writable
+/// by nobody else; the file is a regular file with the same owners, opened
+/// without following symlinks and checked on the open descriptor;
+/// optionally on a SHA-256 allowlist.
 struct PluginFileCheck {
     let settings: PluginSettings
 
     func open(_ path: String) throws(PluginError) -> OpenedPluginFile {
-        guard let resolved = Self.resolve(path) else {
-            throw PluginError(path, "cannot be resolved: \(String(cString: strerror(errno)))")
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        try checkDirectories(of: resolved, file: path)
-        if let linkDirectory = Self.resolve(directory.isEmpty ? "." : directory), linkDirectory != (resolved as NSString).deletingLastPathComponent {
-            try checkDirectories(of: linkDirectory + "/x", file: path)
+        let resolved: String
+        do {
+            resolved = try TrustedDirectory.walk(path, trusting: settings.trustedOwners, to: .file)
+        } catch {
+            throw PluginError(path, "\(error.kind == .directory ? "the directory " : "")\(error.path) \(error.message)", hint: error.fix)
         }
         let fd = Glibc.open(resolved, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
@@ -75,37 +75,14 @@ struct PluginFileCheck {
         return opened
     }
 
-    static func resolve(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
-    /// Every directory from / down to the one holding `resolved`.
-    private func checkDirectories(of resolved: String, file: String) throws(PluginError) {
-        var current = ""
-        let parts = resolved.split(separator: "/").dropLast()
-        for directory in ["/"] + parts.map({ String($0) }) {
-            current = directory == "/" ? "/" : (current == "/" ? "/" : current + "/") + directory
-            var info = stat()
-            guard lstat(current, &info) == 0 else {
-                throw PluginError(file, "cannot examine the directory \(current): \(String(cString: strerror(errno)))")
-            }
-            try checkOwnership(info, of: "the directory \(current)", file: file, isDirectory: true)
-        }
-    }
-
-    private func checkOwnership(_ info: stat, of what: String, file: String, isDirectory: Bool = false) throws(PluginError) {
+    /// The plugin file itself, on its open descriptor.
+    private func checkOwnership(_ info: stat, of what: String, file: String) throws(PluginError) {
         guard settings.trustedOwners.contains(info.st_uid) else {
             let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(info.st_uid)"
             throw PluginError(file, "\(what) is owned by \(owner), not by root or the agent's user",
                               hint: "chown root: it, or move the plugin somewhere only root can write")
         }
-        let writableByOthers = info.st_mode & (S_IWGRP | S_IWOTH) != 0
-        // A sticky directory owned by root (/tmp) lets others add entries but
-        // not rename or remove ours, so it cannot be used to swap a path.
-        let stickyRoot = isDirectory && info.st_mode & S_ISVTX != 0 && info.st_uid == 0
-        guard !writableByOthers || stickyRoot else {
+        guard info.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
             throw PluginError(file, "\(what) is writable by its group or by everyone (mode \(String(info.st_mode & 0o7777, radix: 8)))",
                               hint: "chmod go-w it: anyone who can write there can make atomd run their code")
         }

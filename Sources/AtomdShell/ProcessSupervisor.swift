@@ -68,17 +68,22 @@ public struct ProcessSupervisor: Sendable {
         options.createSession = true
         var executable = interpreter.path
         var arguments = interpreter.arguments + [workspace.scriptFile]
+        var launchEnvironment = environment
         if let account {
             // Privileges are dropped by setpriv rather than by the library's
             // userID options: those make it fork this multi-threaded process
-            // and run code between fork and exec, which can deadlock.
-            arguments = try account.setprivArguments() + [executable] + arguments
+            // and run code between fork and exec, which can deadlock. The
+            // job's variables are set only after the drop (ShellEnvironment).
+            let handOver = ShellEnvironment.handOver(environment, shell: try Interpreter.resolve("sh").path, token: token,
+                                                     command: [executable] + arguments)
+            launchEnvironment = handOver.helpers
+            arguments = try account.setprivArguments() + handOver.command
             executable = try UserAccount.setpriv()
         }
         if let cgroup { (executable, arguments) = cgroup.entering(executable, arguments) }
         let launch = Launch(
             executable: executable, arguments: arguments,
-            environment: environment, workingDirectory: command.workingDirectory, options: options)
+            environment: launchEnvironment, workingDirectory: command.workingDirectory, options: options)
         let control = ProcessControl(grace: command.killGrace)
         let spawned = Task { [log] in
             try await launch.run(control: control, keepRunning: command.keepRunning, started: { group in

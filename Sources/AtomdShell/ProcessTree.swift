@@ -106,7 +106,17 @@ enum ProcessTree {
     /// group: SIGTERM, up to `grace`, then SIGKILL. The token, unique to one
     /// run, tells them apart from processes that merely reuse a recorded pid.
     static func terminateInterrupted(prefix: String, grace: Duration) async -> [pid_t] {
-        let found = allProcesses().filter { carries($0, tokenPrefix: prefix) }
+        await terminate(allProcesses().filter { carries($0, tokenPrefix: prefix) }, grace: grace)
+    }
+
+    /// Stops every process that carries exactly `token`, with its process
+    /// group. A recorded process group id alone is never signalled: once
+    /// its processes are gone the kernel hands the id to someone else's.
+    static func terminate(token: String, grace: Duration) async -> [pid_t] {
+        await terminate(allProcesses().filter { carries($0, token: token) }, grace: grace)
+    }
+
+    private static func terminate(_ found: [pid_t], grace: Duration) async -> [pid_t] {
         guard !found.isEmpty else { return [] }
         let groups = Set(found.map { getpgid($0) }.filter { $0 > 1 })
         for group in groups { kill(-group, SIGTERM) }

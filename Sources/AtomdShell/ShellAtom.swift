@@ -71,16 +71,18 @@ public struct ShellAtom: Atom {
     /// Stops what a `keep_running` step left running.
     public func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws {
         let command = try Self.command(input)
-        guard case .integer(let group)? = outputs?["process_group"], case .string(let token)? = outputs?["process_token"] else {
+        guard case .string(let token)? = outputs?["process_token"] else {
             // The step failed or was interrupted before its outputs were
             // recorded: its processes still carry the attempt's token.
             let stopped = await ProcessTree.terminateInterrupted(prefix: context.attemptKey + "#", grace: command.killGrace)
             context.log("[atomd] stopped \(stopped.count) process(es) of attempt \(context.attemptKey)")
             return
         }
-        await ProcessTree.terminate(group: pid_t(group), grace: command.killGrace, reap: true)
-        await ProcessTree.terminateOrphans(token: token, grace: command.killGrace)
-        context.log("[atomd] stopped process group \(group)")
+        // Only processes that carry the step's token: the recorded group id
+        // may belong to someone else's processes by now.
+        let stopped = await ProcessTree.terminate(token: token, grace: command.killGrace)
+        ProcessTree.reapOrphans()
+        context.log("[atomd] stopped \(stopped.count) process(es) of the step")
     }
 
     /// Recovery: stops what the interrupted attempt (or its check) left

@@ -61,6 +61,79 @@ struct PluginSafetyTests {
         #expect(error.message.contains("the directory \(outside) is writable"))
     }
 
+    /// A fresh directory directly in /tmp (sticky, world-writable, root's), where any user can make entries.
+    static func inTmp(_ label: String) -> String { "/tmp/atomd-\(label)-\(UUID().uuidString)" }
+
+    /// Issue 30, item 10: only the resolved path used to be checked, so a
+    /// directory reached through another user's directory or symlink was
+    /// accepted, although that user can point it elsewhere at any time.
+    @Test("A plugin directory reached through another user's directory is refused, naming it")
+    func throughAnotherUsersDirectory() async throws {
+        let outsider = try TestUsers.outsider
+        let good = try settings(["kv"])
+        #expect(await refusal("kv", good) == nil)
+        let evil = Self.inTmp("evil")
+        defer { try? FileManager.default.removeItem(atPath: evil) }
+        #expect(mkdir(evil, 0o755) == 0)
+        #expect(chown(evil, outsider.uid, outsider.gid) == 0)
+        #expect(symlink(good.directories[0], evil + "/plugins") == 0)
+        var through = good
+        through.directories = [evil + "/plugins"]
+        let error = try #require(await refusal("kv", through), "a plugin directory reached through \(evil) (owned by \(outsider)) was accepted")
+        #expect(error.message.contains("the directory \(evil) is owned by \(outsider.name), not by root or the agent's user"), "\(error)")
+        // The agent's own directories are checked by the same function.
+        let refused = #expect(throws: TrustedDirectory.Refusal.self) { try TrustedDirectory.check(evil + "/plugins") }
+        #expect(refused?.path == evil, "\(String(describing: refused))")
+    }
+
+    @Test("A symlink owned by another user on the way to a plugin is refused, naming it")
+    func throughAnotherUsersSymlink() async throws {
+        let outsider = try TestUsers.outsider
+        let good = try settings(["kv"])
+        // In /tmp (sticky): its owner, and only its owner, can replace it.
+        let link = Self.inTmp("link")
+        defer { unlink(link) }
+        #expect(symlink(good.directories[0], link) == 0)
+        #expect(lchown(link, outsider.uid, outsider.gid) == 0)
+        for configured in [link, link + "/"] {
+            var through = good
+            through.directories = [configured]
+            let error = try #require(await refusal("kv", through), "\(configured), a link owned by \(outsider), was accepted")
+            #expect(error.message.contains("\(link) is a symlink owned by \(outsider.name), not by root or the agent's user"), "\(error)")
+        }
+        // The plugin file itself as another user's link, in a directory only root can write.
+        let plugins = try PluginFixtures.directory("plugins")
+        #expect(symlink(good.directories[0] + "/libkv.so", plugins + "/kv.so") == 0)
+        #expect(lchown(plugins + "/kv.so", outsider.uid, outsider.gid) == 0)
+        var linked = good
+        linked.directories = [plugins]
+        let error = try #require(await refusal("kv", linked))
+        #expect(error.message.contains("\(plugins)/kv.so is a symlink owned by \(outsider.name)"), "\(error)")
+        let refused = #expect(throws: TrustedDirectory.Refusal.self) { try TrustedDirectory.check(link) }
+        #expect(refused?.path == link, "\(String(describing: refused))")
+    }
+
+    @Test("A plugin directory reached through root's symlinks loads")
+    func throughRootsSymlinks() async throws {
+        let good = try settings(["kv"])
+        // A root-owned link in /tmp, and one in a directory only root can write, pointing at the first.
+        let link = Self.inTmp("link")
+        defer { unlink(link) }
+        #expect(symlink(good.directories[0], link) == 0)
+        let holder = try PluginFixtures.directory("holder")
+        #expect(symlink(link, holder + "/plugins") == 0)
+        // A relative link too: ../NAME from inside holder.
+        #expect(symlink("../" + (good.directories[0] as NSString).lastPathComponent, holder + "/relative") == 0)
+        let viaParent = holder + "/../" + (holder as NSString).lastPathComponent
+        for configured in [link, holder + "/plugins", holder + "/relative", holder + "/./relative/", viaParent + "/plugins"] {
+            var through = good
+            through.directories = [configured]
+            let error = await refusal("kv", through)
+            #expect(error == nil, "\(configured): \(String(describing: error))")
+            #expect(throws: Never.self, "\(configured)") { try TrustedDirectory.check(configured) }
+        }
+    }
+
     @Test("Only files on the SHA-256 allowlist load")
     func allowlist() async throws {
         var settings = try settings(["kv"])

@@ -1,5 +1,6 @@
 import AtomdEngine
 import AtomdSpec
+import AtomdTestSupport
 import Foundation
 @testable import AtomdShell
 import Glibc
@@ -138,6 +139,45 @@ import Testing
         #expect(getpgid(server) == pid_t(group))
         try await atom.revert(input, outputs: result.outputs, context: context())
         #expect(!isRunning(server))
+    }
+
+    /// Issue 30, item 6: the revert signalled the recorded process group id
+    /// whatever now had it. Once the step's processes are gone the kernel
+    /// hands the id to other processes; the revert must stop only those
+    /// that carry the step's token. Here the recorded id is a victim's
+    /// own group (as after reuse), started as another user.
+    @Test(.timeLimit(.minutes(1))) func theRevertNeverSignalsAGroupThatNoLongerCarriesTheToken() async throws {
+        try #require(geteuid() == 0, "the privilege tests run as root")
+        let outsider = try TestUsers.outsider
+        let (supervisor, directory) = try makeSupervisor()
+        let atom = ShellAtom(supervisor: supervisor)
+        let input: JSONValue = .object([
+            "script": .string("sleep 600 > /dev/null 2>&1 &\necho $! > \(directory)/server.pid"),
+            "keep_running": .bool(true), "kill_grace_ms": .integer(500),
+        ])
+        let result = try await atom.execute(input, context: context())
+        let server = try pid(in: directory + "/server.pid")
+        // The victim: a new session (so its own group), another user's, no token.
+        let victim = Process()
+        victim.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        victim.arguments = ["--reuid=\(outsider.uid)", "--regid=\(outsider.gid)", "--clear-groups", "/usr/bin/setsid", "/bin/sleep", "600"]
+        // Not the test's own output: the run's reader would wait for it.
+        victim.standardOutput = FileHandle.nullDevice
+        victim.standardError = FileHandle.nullDevice
+        try victim.run()
+        // SIGKILL: children of this process start with its blocked signals.
+        defer { kill(victim.processIdentifier, SIGKILL) }
+        var group: pid_t = 0
+        for _ in 0..<500 where group != victim.processIdentifier {
+            group = getpgid(victim.processIdentifier)
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        try #require(group == victim.processIdentifier, "the victim did not get a group of its own")
+        guard case .object(var outputs) = result.outputs else { throw ShellError("no outputs") }
+        outputs["process_group"] = .integer(Int64(group))
+        try await atom.revert(input, outputs: .object(outputs), context: context())
+        #expect(victim.isRunning, "the revert killed a process group that is not the step's")
+        #expect(!isRunning(server), "the step's own process must still be stopped, found by its token")
     }
 
     @Test func theLogIsTimestampedAndTagged() async throws {

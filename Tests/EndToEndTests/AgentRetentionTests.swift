@@ -26,9 +26,11 @@ import Testing
         #expect(JournalSQL.execute(home + "/journal.sqlite", "UPDATE runs SET closed_at = closed_at - \(Self.fortyDays) WHERE id = '\(old)'"))
         try Self.age(home + "/logs/" + old)
         try Self.age(home + "/spool/done/old.yaml")
-        // Log directories the journal does not know: one old, one recent.
-        for orphan in ["gone-old", "gone-new"] { try FileManager.default.createDirectory(atPath: home + "/logs/" + orphan, withIntermediateDirectories: false) }
-        try Self.age(home + "/logs/gone-old")
+        // Log directories the journal does not know (named like runs: the
+        // agent refuses a logs directory holding anything else): one old, one recent.
+        let (goneOld, goneNew) = ("20200101-000000-0000aa", "20200101-000000-0000bb")
+        for orphan in [goneOld, goneNew] { try FileManager.default.createDirectory(atPath: home + "/logs/" + orphan, withIntermediateDirectories: false) }
+        try Self.age(home + "/logs/" + goneOld)
 
         let agent = try AgentProcess.start(home: home)
         defer { _ = agent.stop() }
@@ -37,7 +39,7 @@ import Testing
         #expect(!after.stdout.contains(old) && after.stdout.contains(new), "\(after.stdout)")
         #expect(try AtomdProcess.run(["show", old, "--home", home, "--socket", home + "/none.sock"]).status != 0)
         let logs = Set(try FileManager.default.contentsOfDirectory(atPath: home + "/logs"))
-        #expect(logs == [new, "gone-new"], "\(logs)")
+        #expect(logs == [new, goneNew], "\(logs)")
         #expect(agent.jobs(in: "done") == ["new.yaml"])
     }
 

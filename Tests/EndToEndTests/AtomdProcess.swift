@@ -1,3 +1,4 @@
+import AtomdTestSupport
 import Foundation
 import Testing
 
@@ -33,10 +34,11 @@ enum AtomdProcess {
     /// Runs atomd to the end. Output goes to files rather than pipes, so
     /// nothing can stall on a full pipe.
     /// `asUser`: run as that uid (and gid), through setpriv.
-    static func run(_ arguments: [String], environment: [String: String] = [:], asUser: uid_t? = nil) throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:], asUser: uid_t? = nil,
+                    account: TestUsers.Account? = nil) throws -> Result {
         try #require(FileManager.default.isExecutableFile(atPath: binary.path),
                      "no atomd binary at \(binary.path); build it with 'swift build' first")
-        return try start(arguments, environment: environment, asUser: asUser).finish()
+        return try start(arguments, environment: environment, asUser: asUser, account: account).finish()
     }
 }
 
@@ -87,14 +89,19 @@ struct RunningAtomd {
 
 extension AtomdProcess {
     /// `environment`: added to this process's environment.
-    static func start(_ arguments: [String], environment: [String: String] = [:], asUser: uid_t? = nil) throws -> RunningAtomd {
+    /// `account`: run as that account, with its groups.
+    static func start(_ arguments: [String], environment: [String: String] = [:], asUser: uid_t? = nil,
+                      account: TestUsers.Account? = nil) throws -> RunningAtomd {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let stdoutURL = directory.appendingPathComponent("stdout"), stderrURL = directory.appendingPathComponent("stderr")
         try Data().write(to: stdoutURL)
         try Data().write(to: stderrURL)
         let process = Process()
-        if let asUser {
+        if let account {
+            process.executableURL = URL(fileURLWithPath: account.setpriv[0])
+            process.arguments = Array(account.setpriv.dropFirst()) + [binary.path] + arguments
+        } else if let asUser {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             process.arguments = ["--reuid=\(asUser)", "--regid=\(asUser)", "--clear-groups", binary.path] + arguments
         } else {

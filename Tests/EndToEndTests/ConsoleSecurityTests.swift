@@ -1,3 +1,4 @@
+import AtomdTestSupport
 import Foundation
 import Testing
 
@@ -42,16 +43,16 @@ import Testing
     }
 
     /// A link from `atomd console --json`, as `user` (nil: root).
-    static func link(_ agent: AgentProcess, asUser: uid_t? = nil) throws -> (url: String, steer: Bool) {
-        let result = try AtomdProcess.run(["console", "--json", "--home", agent.home], asUser: asUser)
+    static func link(_ agent: AgentProcess, asUser: uid_t? = nil, account: TestUsers.Account? = nil) throws -> (url: String, steer: Bool) {
+        let result = try AtomdProcess.run(["console", "--json", "--home", agent.home], asUser: asUser, account: account)
         try #require(result.status == 0, "atomd console failed: \(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         return (try #require(object["url"] as? String), try #require(object["steer"] as? Bool))
     }
 
     /// Signs in with a fresh link: the session cookie and the CSRF token.
-    static func signIn(_ agent: AgentProcess, asUser: uid_t? = nil) throws -> (base: String, cookie: String, csrf: String) {
-        let (url, _) = try link(agent, asUser: asUser)
+    static func signIn(_ agent: AgentProcess, asUser: uid_t? = nil, account: TestUsers.Account? = nil) throws -> (base: String, cookie: String, csrf: String) {
+        let (url, _) = try link(agent, asUser: asUser, account: account)
         let base = try Self.base(of: url)
         let login = try request(url)
         #expect(login.status == 303)

@@ -18,9 +18,12 @@ public struct RunListing: Codable, Sendable {
     public var duration_seconds: Double?
     /// A rehearsal run (`atomd rehearse`): the failure it injected.
     public var rehearsal: String?
+    /// Who submitted it: the user who may steer it besides the admins.
+    public var submitter: String
 
     public init(_ run: JournaledRun) {
         rehearsal = run.rehearsal
+        submitter = UserDatabase.name(of: run.submitter)
         id = run.id
         job = run.jobName
         job_file = run.jobFile

@@ -2,9 +2,16 @@ import Foundation
 import Hummingbird
 import NIOCore
 
+/// A request context that knows who is asking: the routes that steer a run
+/// check it against the run's submitter.
+protocol CallerContext: RequestContext {
+    /// Nil when the caller cannot be told.
+    func caller() async -> PeerCredentials?
+}
+
 /// The request context of the control API: the connection, so that the
 /// caller's credentials can be asked of the kernel (SO_PEERCRED).
-public struct ControlContext: RequestContext {
+public struct ControlContext: CallerContext {
     public var coreContext: CoreRequestContextStorage
     let channel: any Channel
 
@@ -22,6 +29,8 @@ public struct ControlContext: RequestContext {
         guard let raw = try? await future.get() else { return nil }
         return PeerCredentials(uid: raw.uid, gid: raw.gid, pid: raw.pid)
     }
+
+    func caller() async -> PeerCredentials? { await peer() }
 }
 
 /// A caller's identity from SO_PEERCRED.

@@ -25,7 +25,7 @@ enum ControlRoutes {
 
     /// The routes both the socket and the console serve; who may call them
     /// is for the router's middleware to decide.
-    static func add<Routes: RouterMethods>(to router: Routes, agent: Agent) {
+    static func add<Routes: RouterMethods>(to router: Routes, agent: Agent) where Routes.Context: CallerContext {
         router.get("healthz") { _, _ in
             let running = await agent.liveRuns().count, queued = await agent.queuedFiles.count
             let accepting = await agent.isAccepting
@@ -74,7 +74,8 @@ enum ControlRoutes {
             let submission = try submission(in: request.uri)
             let body = try await collect(request, upTo: YAMLLimits.jobFile.maxBytes, within: .seconds(30))
             do {
-                let filed = try await agent.submit(name: name, bytes: Array(buffer: body), submission: submission)
+                let filed = try await agent.submit(name: name, bytes: Array(buffer: body), submission: submission,
+                                                   caller: try await caller(context))
                 return try json(["file": filed, "submission": submission.token], status: .accepted)
             } catch let error as SubmitError {
                 return try encoded(SubmitFailure(error), status: HTTPResponse.Status(code: error.status))
@@ -125,7 +126,7 @@ enum ControlRoutes {
             }
         }
         router.get("runs/:id/rollback/targets") { request, context in
-            let handle = try await liveHandle(agent, context)
+            let handle = try await liveHandle(agent, context, steering: false)
             let start = request.uri.queryParameters["from"].map(String.init)
             let modeText = request.uri.queryParameters["mode"].map(String.init) ?? RollbackMode.token.rawValue
             guard let mode = RollbackMode(rawValue: modeText) else {
@@ -135,7 +136,7 @@ enum ControlRoutes {
         }
         router.post("runs/:id/rollback/retry") { _, context in
             let runID = context.parameters.get("id") ?? ""
-            let file = try await agent.retryRevert(runID)
+            let file = try await agent.retryRevert(runID, caller: try await caller(context))
             return try json(["run_id": runID, "requested": "retry", "file": file], status: .accepted)
         }
         router.post("runs/:id/revert") { _, context in
@@ -234,13 +235,22 @@ enum ControlRoutes {
         return run
     }
 
-    private static func liveHandle(_ agent: Agent, _ context: some RequestContext) async throws -> RunHandle {
+    /// The live run the request names; with `steering`, only if its caller may steer it.
+    private static func liveHandle(_ agent: Agent, _ context: some CallerContext, steering: Bool = true) async throws -> RunHandle {
         let run = try run(agent, context)
         guard let handle = await agent.handle(run.id) else {
             throw APIError(.conflict, "run \(run.id) is not running in this agent (\(run.status.rawValue))",
                            hint: run.isOpen ? "a run from `atomd run` is steered from its terminal" : "it has ended")
         }
-        return handle
+        guard steering else { return handle }
+        return try await agent.steerable(run.id, by: try await caller(context))
+    }
+
+    private static func caller(_ context: some CallerContext) async throws -> PeerCredentials {
+        guard let caller = await context.caller() else {
+            throw APIError(.forbidden, "the caller's credentials cannot be read", hint: "connect through the Unix socket")
+        }
+        return caller
     }
 
     static func encoded(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -21,7 +21,7 @@ extension Agent {
         }
     }
 
-    var accessPolicy: AccessPolicy { AccessPolicy(group: settings.group, publicRead: settings.publicRead) }
+    var accessPolicy: AccessPolicy { AccessPolicy(group: settings.group, publicRead: settings.publicRead, admins: settings.admins) }
 
     func liveRuns() async -> [LiveSummary] {
         var summaries: [LiveSummary] = []
@@ -51,14 +51,53 @@ extension Agent {
     }
 
     /// Validates a job and drops it into incoming/ as a producer would
-    /// (written aside, synced, renamed in without replacing anything).
-    /// Returns the name it arrived under.
-    func submit(name: String, bytes: [UInt8], submission: SpoolSubmission?) async throws(SubmitError) -> String {
-        _ = try await JobAdmission.admitted(name: name, bytes: bytes, runAs: settings.runAs, vars: submission?.vars ?? [:])
+    /// (written aside, synced, renamed in without replacing anything), with
+    /// its caller as the submitter in the sidecar. Returns the name it
+    /// arrived under.
+    func submit(name: String, bytes: [UInt8], submission: SpoolSubmission, caller: PeerCredentials) async throws(SubmitError) -> String {
+        var submission = submission
+        submission.submitter = caller.uid
+        _ = try await JobAdmission.admitted(name: name, bytes: bytes, limits: limits(for: caller.uid), vars: submission.vars)
         do {
             return try SpoolDrop.write(bytes, named: name, submission: submission, into: settings.spool)
         } catch {
             throw SubmitError(status: 500, message: error.description)
+        }
+    }
+}
+
+/// Steering: who may steer which run, and under which limits.
+extension Agent {
+    /// The live run `caller` may steer, or why not: it must be theirs (or
+    /// they an admin), and its job must pass `api.run_as` for them as it
+    /// would if they had submitted it, since steering starts its work again.
+    func steerable(_ runID: String, by caller: PeerCredentials) async throws(APIError) -> RunHandle {
+        guard let run = live[runID] else {
+            throw APIError(.conflict, "run \(runID) is not running in this agent")
+        }
+        try await authorize(caller, steering: runID, submitter: run.submitter, job: run.job)
+        return run.handle
+    }
+
+    /// Refuses a caller who neither submitted the run nor may steer every run.
+    func checkOwnership(_ caller: PeerCredentials, steering runID: String, submitter: uid_t) throws(APIError) {
+        if let refusal = accessPolicy.steeringRefusal(caller, submitter: submitter) {
+            throw APIError(.forbidden, refusal, hint: "ask \(AccessPolicy.name(of: submitter)), root or a member of api.admins to steer run \(runID)")
+        }
+    }
+
+    /// Refuses `caller` what `steerable` refuses, for a run given by its
+    /// submitter and job.
+    func authorize(_ caller: PeerCredentials, steering runID: String, submitter: uid_t, job: Job) async throws(APIError) {
+        try checkOwnership(caller, steering: runID, submitter: submitter)
+        let limits = limits(for: caller.uid)
+        guard limits != nil else { return }
+        do {
+            try await OwnThread.run { Result { () throws(SubmitError) in try JobAdmission.check(job, file: job.file, limits: limits) } }.get()
+        } catch {
+            throw APIError(.forbidden, "run \(runID) does what api.run_as does not allow \(AccessPolicy.name(of: caller.uid)): "
+                           + error.diagnostics.map(\.message).joined(separator: "; "),
+                           hint: "root or the agent's user may steer it")
         }
     }
 }

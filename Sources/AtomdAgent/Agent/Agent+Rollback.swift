@@ -10,7 +10,8 @@ extension Agent {
     /// the journal ties the run to a name in processing/ before the file is
     /// written there, so a restart at any point either resumes it or finds
     /// it as it was (filed failed, not reopened). Returns the file.
-    func retryRevert(_ runID: String) async throws(APIError) -> String {
+    /// `caller` must be allowed to steer the run, as for a live run.
+    func retryRevert(_ runID: String, caller: PeerCredentials) async throws(APIError) -> String {
         let run: JournaledRun?, history: [EngineEvent]
         do {
             run = try journal.run(runID)
@@ -19,6 +20,8 @@ extension Agent {
             throw APIError(.internalServerError, "the journal cannot be read: \(error)")
         }
         guard let run else { throw APIError(.notFound, "no run \(runID)", hint: "GET /runs lists the runs") }
+        // Whose run it is comes first: its state is no business of others.
+        try checkOwnership(caller, steering: runID, submitter: run.submitter)
         guard run.status == .revertFailed, !run.isOpen, handle(runID) == nil else {
             throw APIError(.conflict, "run \(runID) is \(run.status.rawValue)\(run.isOpen ? " and still open" : ""); --retry retries a failed revert",
                            hint: "a run that ended revert_failed can be retried; `atomd show \(runID)` shows the run")
@@ -31,6 +34,7 @@ extension Agent {
             throw APIError(.unprocessableContent, "the journaled job no longer loads: \(error.diagnostics.first?.description ?? "")")
         }
         if let onFailure = run.onFailure { job.onFailure = onFailure }
+        try await authorize(caller, steering: runID, submitter: run.submitter, job: job)
         let name = SpoolNames.isJob(label) ? label : "retried.yaml"
         guard let file = (0..<10_000).lazy.map({ Spool.numbered(name, $0) }).first(where: {
             !FileManager.default.fileExists(atPath: settings.spool.processing + "/" + $0)
@@ -43,10 +47,10 @@ extension Agent {
         } catch {
             throw APIError(.internalServerError, "cannot put the run back into processing/: \(error)")
         }
-        guard let (registry, secrets) = await prepare(job, file: file, runID: runID) else {
+        guard let (registry, secrets) = await prepare(job, file: file, runID: runID, limits: limits(for: run.submitter)) else {
             throw APIError(.unprocessableContent, "the run cannot be prepared again; failed/\(file).error.json says why")
         }
-        launch(file, runID: runID, job: job, resumed: true) { engine throws(RunSetupError) in
+        launch(file, runID: runID, job: job, submitter: run.submitter, resumed: true) { engine throws(RunSetupError) in
             try engine.retryRevert(RunRequest(job: job, runID: runID, vars: run.vars, secrets: secrets), history: history)
         } registry: { registry }
         guard handle(runID) != nil else {

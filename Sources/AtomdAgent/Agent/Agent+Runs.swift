@@ -37,31 +37,41 @@ extension Agent {
             refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
             return
         }
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            refuse(file, SpoolReport(file: file, message: "cannot be examined: \(String(cString: strerror(errno)))"))
+            return
+        }
         do {
-            submission = try SpoolSubmission.read(beside: file, in: settings.spool.processing)
+            submission = try SpoolSubmission.read(beside: file, in: settings.spool.processing, owner: info.st_uid)
         } catch {
             refuse(file, SpoolReport(file: file, message: error.description))
             return
         }
+        // The claim let only files of root and the agent's user through; one
+        // of them wrote the sidecar, which names the API's caller.
+        let submitter = submission?.submitter ?? info.st_uid
+        let limits = limits(for: submitter)
         do {
-            job = try await JobAdmission.admitted(name: file, bytes: bytes, runAs: settings.runAs, vars: submission?.vars ?? [:])
+            job = try await JobAdmission.admitted(name: file, bytes: bytes, limits: limits, vars: submission?.vars ?? [:])
         } catch {
             refuse(file, error.report(for: file))
             return
         }
         if let onFailure = submission?.onFailure { job.onFailure = onFailure }
-        guard let (registry, secrets) = await prepare(job, file: file, runID: nil) else { return }
+        guard let (registry, secrets) = await prepare(job, file: file, runID: nil, limits: limits) else { return }
         let runID = RunID.make()
         do {
             try await journal.createRun(NewRun(id: runID, jobName: job.name, jobFile: path,
                                                jobText: String(decoding: bytes, as: UTF8.self), vars: submission?.vars ?? [:],
-                                               spoolFile: file, submission: submission?.token, onFailure: submission?.onFailure))
+                                               spoolFile: file, submission: submission?.token, onFailure: submission?.onFailure,
+                                               submitter: submitter))
         } catch {
             // Left in processing/: the next start tries it again.
             log.error("\(file): the journal cannot record a new run (\(error)); the job waits in processing/ for the next start")
             return
         }
-        launch(file, runID: runID, job: job) { [job] engine throws(RunSetupError) in
+        launch(file, runID: runID, job: job, submitter: submitter) { [job] engine throws(RunSetupError) in
             try engine.start(RunRequest(job: job, runID: runID, vars: submission?.vars ?? [:], secrets: secrets))
         } registry: { registry }
     }
@@ -84,8 +94,17 @@ extension Agent {
             return
         }
         if let onFailure = run.onFailure { job.onFailure = onFailure }
-        guard let (registry, secrets) = await prepare(job, file: file, runID: runID) else { return }
-        launch(file, runID: runID, job: job, resumed: true) { engine throws(RunSetupError) in
+        // Resuming starts work again: under the limits of today's policy.
+        let limits = limits(for: run.submitter)
+        do {
+            try JobAdmission.check(job, file: file, limits: limits)
+        } catch {
+            let problems = error.diagnostics.map(\.description).joined(separator: "; ")
+            log.error("run \(runID) (\(file)) is not resumed: \(error.message) for its submitter \(AccessPolicy.name(of: run.submitter)): \(problems); it stays open in processing/ until the policy allows it again")
+            return
+        }
+        guard let (registry, secrets) = await prepare(job, file: file, runID: runID, limits: limits) else { return }
+        launch(file, runID: runID, job: job, submitter: run.submitter, resumed: true) { engine throws(RunSetupError) in
             try engine.resume(RunRequest(job: job, runID: runID, vars: run.vars,
                                          secrets: secrets), history: history)
         } registry: { registry }
@@ -93,10 +112,10 @@ extension Agent {
 
     /// The atoms and secrets a run needs; a job that cannot have them is
     /// filed in failed/ with why.
-    func prepare(_ job: Job, file: String, runID: String?) async -> (AtomRegistry, [String: String])? {
+    func prepare(_ job: Job, file: String, runID: String?, limits: RunAsPolicy?) async -> (AtomRegistry, [String: String])? {
         let secrets: [String: String]
         do {
-            secrets = try SecretResolver.resolve(job.secrets)
+            secrets = try await OwnThread.run { Result { () throws(SecretResolver.Failure) in try SecretResolver.resolve(job.secrets, limits: limits) } }.get()
         } catch {
             refuse(file, SpoolReport(file: file, message: error.description,
                                      hint: "give the agent the variable or file (systemd: Environment=, EnvironmentFile= or LoadCredential=)",
@@ -112,7 +131,13 @@ extension Agent {
         }
     }
 
-    func launch(_ file: String, runID: String, job: Job, resumed: Bool = false, _ begin: (Engine) throws(RunSetupError) -> RunHandle,
+    /// What `api.run_as` allows a job of `submitter`: nil (anything) for
+    /// root and the agent's user.
+    func limits(for submitter: uid_t) -> RunAsPolicy? {
+        accessPolicy.ownsAgent(submitter) ? nil : settings.runAs
+    }
+
+    func launch(_ file: String, runID: String, job: Job, submitter: uid_t, resumed: Bool = false, _ begin: (Engine) throws(RunSetupError) -> RunHandle,
                         registry: () -> AtomRegistry) {
         let engine = Engine(registry: registry(), journal: journal, locks: locks, listeners: [metrics.listener(for: job), events])
         let handle: RunHandle
@@ -123,7 +148,7 @@ extension Agent {
             return
         }
         if let claimed = claimedAt.removeValue(forKey: file) { metrics.observeQueueWait(ContinuousClock.now - claimed) }
-        live[runID] = LiveRun(runID: runID, file: file, jobName: job.name, handle: handle, catalog: catalog, started: .now)
+        live[runID] = LiveRun(runID: runID, file: file, job: job, submitter: submitter, handle: handle, catalog: catalog, started: .now)
         log.info("\(file): run \(runID) \(resumed ? "resumed" : "started")")
         Task {
             let report = await handle.wait()

@@ -52,6 +52,7 @@ public actor Agent {
             try FileManager.default.createDirectory(atPath: settings.logs, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             try TrustedDirectory.check(settings.logs)
+            try RunLogs.checkOnlyRuns(in: settings.logs)
             for directory in settings.plugins.directories where FileManager.default.fileExists(atPath: directory) {
                 try TrustedDirectory.check(directory)
             }

@@ -19,7 +19,9 @@ public struct AgentSettings: Sendable {
     public var group: gid_t?
     public var publicRead: Bool
     /// `api.run_as`; nil: jobs may act as any user.
-    public var runAs: Set<String>?
+    public var runAs: RunAsPolicy?
+    /// `api.admins`, resolved: they steer every run.
+    public var admins: Admins
     public var plugins: PluginSettings
     /// `agent.retention`: closed runs, their step logs, done/ job files.
     public var retention: Retention
@@ -40,7 +42,8 @@ public struct AgentSettings: Sendable {
         stopTimeout = config.agent.stopTimeout ?? .seconds(60)
         durability = config.agent.journalSync == "normal" ? .normal : .full
         publicRead = config.api.publicRead ?? false
-        runAs = config.api.runAs.map(Set.init)
+        runAs = config.api.runAs.map(RunAsPolicy.init)
+        admins = try Admins(config.api.admins ?? Principals())
         plugins = PluginSettings(config, home: home)
         listen = config.api.listen
         consoleTLS = config.api.tls.map {

@@ -2,7 +2,7 @@ import Hummingbird
 
 /// The request context of the web console: the session its cookie names,
 /// once `ConsoleGuard` has found it.
-public struct ConsoleContext: RequestContext {
+public struct ConsoleContext: CallerContext {
     public var coreContext: CoreRequestContextStorage
     var session: ConsoleSessions.Session?
     var sessionID: String?
@@ -10,4 +10,7 @@ public struct ConsoleContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
     }
+
+    /// Whoever asked for the session's login link on the socket.
+    func caller() async -> PeerCredentials? { session?.peer }
 }

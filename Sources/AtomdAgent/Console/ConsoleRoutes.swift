@@ -77,9 +77,9 @@ extension Agent {
         guard let console else {
             throw APIError(.notFound, "this agent serves no console", hint: "set api.listen: 127.0.0.1:8470 in its configuration and restart it")
         }
-        let user = getpwuid(peer.uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid \(peer.uid)"
+        let user = AccessPolicy.name(of: peer.uid)
         let steer = accessPolicy.allows(peer, readOnly: false)
-        let token = console.sessions.link(user: user, steer: steer)
+        let token = console.sessions.link(user: user, peer: peer, steer: steer)
         return ConsoleLink(url: console.endpoint.loginURL(token: token), user: user, steer: steer,
                            expires_at: Date().addingTimeInterval(Double(ConsoleSessions.linkLifetime.components.seconds)))
     }

@@ -12,12 +12,15 @@ final class ConsoleSessions: Sendable {
         /// Steer (POST) as well as read: the link's caller could steer through the socket.
         var steer: Bool
         var user: String
+        /// Who asked for the link: whose runs the session steers.
+        var peer: PeerCredentials
         var expires: ContinuousClock.Instant
     }
 
     private struct Link {
         var steer: Bool
         var user: String
+        var peer: PeerCredentials
         var expires: ContinuousClock.Instant
     }
 
@@ -36,11 +39,11 @@ final class ConsoleSessions: Sendable {
     private let state = Mutex(State())
 
     /// A new one-time login token for `user`.
-    func link(user: String, steer: Bool) -> String {
+    func link(user: String, peer: PeerCredentials, steer: Bool) -> String {
         let token = Self.randomToken()
         let now = ContinuousClock.now
         state.withLock { state in
-            Self.admit(Link(steer: steer, user: user, expires: now + Self.linkLifetime), as: token, into: &state.links,
+            Self.admit(Link(steer: steer, user: user, peer: peer, expires: now + Self.linkLifetime), as: token, into: &state.links,
                        limit: Self.maxLinks, now: now, expires: \.expires)
         }
         return token
@@ -53,7 +56,7 @@ final class ConsoleSessions: Sendable {
         return state.withLock { state -> String? in
             guard let link = state.links.removeValue(forKey: token), link.expires > now else { return nil }
             let id = Self.randomToken()
-            Self.admit(Session(csrf: Self.randomToken(), steer: link.steer, user: link.user, expires: now + Self.sessionLifetime),
+            Self.admit(Session(csrf: Self.randomToken(), steer: link.steer, user: link.user, peer: link.peer, expires: now + Self.sessionLifetime),
                        as: id, into: &state.sessions, limit: Self.maxSessions, now: now, expires: \.expires)
             return id
         }

@@ -3,13 +3,16 @@ import AtomdSpec
 
 /// The checks a job given to the agent passes before anything of it is
 /// written or run, the same for `POST /jobs` and the spool: a job file's
-/// name, a valid job, and only users `api.run_as` allows.
+/// name, a valid job, and only what `api.run_as` allows its submitter.
+/// Whatever (re)starts work (a submission, a claim, a resumption, a retry,
+/// a rollback) passes it again under the limits of whoever asked.
 /// Synchronous and free of I/O, so that Fuzz/ControlRequest can drive it
 /// with hostile bytes; callers run it on a thread of its own.
 public enum JobAdmission {
     /// The job in `bytes`, or why it is refused (with an HTTP status).
     /// `vars`: `atomd submit --var` values, each declared by the job.
-    public static func admit(name: String, bytes: [UInt8], runAs allowed: Set<String>?,
+    /// `limits`: nil for root and the agent's user.
+    public static func admit(name: String, bytes: [UInt8], limits: RunAsPolicy?,
                              vars: [String: JSONValue] = [:]) throws(SubmitError) -> Job {
         guard SpoolNames.isJob(name) else {
             throw SubmitError(status: 400, message: "'\(name)' is not a job file name", hint: "use NAME.yaml or NAME.yml, no '/' and no leading '.'")
@@ -24,21 +27,22 @@ public enum JobAdmission {
             throw SubmitError(status: 422, message: "--var \(unknown): the job declares no variable '\(unknown)'",
                               hint: "declared: \(job.vars.keys.sorted().joined(separator: ", "))")
         }
-        if let allowed {
-            let violations = RunAsPolicy.violations(job, file: name, allowed: allowed)
-            guard violations.isEmpty else {
-                throw SubmitError(status: 403, message: "the job acts as users api.run_as does not allow", diagnostics: violations)
-            }
-        }
+        try check(job, file: name, limits: limits)
         return job
+    }
+
+    /// The `api.run_as` part alone, for a job already loaded.
+    static func check(_ job: Job, file: String, limits: RunAsPolicy?) throws(SubmitError) {
+        guard let violations = limits?.violations(job, file: file), !violations.isEmpty else { return }
+        throw SubmitError(status: 403, message: "the job does what api.run_as does not allow", diagnostics: violations)
     }
 
     /// `admit` on a thread of its own: loading a large job would otherwise
     /// hold one of the cooperative pool's few threads.
-    static func admitted(name: String, bytes: [UInt8], runAs allowed: Set<String>?,
+    static func admitted(name: String, bytes: [UInt8], limits: RunAsPolicy?,
                          vars: [String: JSONValue] = [:]) async throws(SubmitError) -> Job {
         try await OwnThread.run {
-            Result { () throws(SubmitError) in try admit(name: name, bytes: bytes, runAs: allowed, vars: vars) }
+            Result { () throws(SubmitError) in try admit(name: name, bytes: bytes, limits: limits, vars: vars) }
         }.get()
     }
 }

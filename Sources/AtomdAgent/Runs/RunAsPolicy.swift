@@ -1,42 +1,66 @@
 import AtomdSpec
 import Foundation
 
-/// `api.run_as`: the users a job given to the agent (through its socket or
-/// its spool) may act as. Whoever may submit jobs can otherwise run
-/// anything as atomd's user, root on a host install. A `run:` action acts
-/// as its `user:`, or as atomd's user without one; a plugin step acts as
-/// atomd's user; an http step does not act on the host.
-enum RunAsPolicy {
-    /// Every action of `job` that acts as a user not in `allowed`.
-    static func violations(_ job: Job, file: String, allowed: Set<String>) -> [Diagnostic] {
-        let agentUser = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
-        let listed = allowed.sorted().joined(separator: ", ")
+/// `api.run_as`: what a job may act as and read when it comes from a
+/// submitter other than root or the agent's user. Whoever may submit jobs
+/// could otherwise run anything as atomd's user, root on a host install.
+/// - A `run:` action acts as its `user:`, or as atomd's user without one; a
+///   plugin step acts as atomd's user; an http step does not act on the host.
+/// - It runs with that user's primary group unless `group:` names another,
+///   which must be one of the user's own groups (as `id USER` lists them)
+///   or one `groups:` lists.
+/// - Secrets come only from files under the directories `secrets:` lists,
+///   never from the agent's environment.
+public struct RunAsPolicy: Sendable, Hashable {
+    public var users: Set<String>
+    public var groups: Set<String>
+    /// Absolute directories, without a trailing '/'.
+    public var secretDirectories: [String]
+
+    public init(_ config: RunAsConfig) {
+        users = Set(config.users)
+        groups = Set(config.groups)
+        secretDirectories = config.secrets.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+    }
+
+    /// Every action and secret of `job` this policy does not allow.
+    func violations(_ job: Job, file: String) -> [Diagnostic] {
+        let agentUser = AccessPolicy.name(of: geteuid())
+        let listed = users.sorted().joined(separator: ", ")
         var found: [Diagnostic] = []
         for step in job.allSteps {
             for (place, action) in step.actions {
                 let what = "step '\(step.id)'" + (place.isEmpty ? "" : " (its \(place))")
                 switch action {
                 case .run(let shell):
-                    guard let user = shell.user else {
-                        if !allowed.contains(agentUser) {
+                    let user: String
+                    if let template = shell.user {
+                        guard let name = template.literalText else {
+                            found.append(Diagnostic(file: file, location: template.location,
+                                                    message: "\(what) computes its user:, and api.run_as needs to know it before the run",
+                                                    hint: "write one of \(listed) literally"))
+                            continue
+                        }
+                        user = name
+                        if !users.contains(name) {
+                            found.append(Diagnostic(file: file, location: template.location,
+                                                    message: "\(what) runs as \(name), which api.run_as does not allow",
+                                                    hint: "use one of \(listed)"))
+                            continue
+                        }
+                    } else {
+                        user = agentUser
+                        if !users.contains(agentUser) {
                             found.append(Diagnostic(file: file, location: step.location,
                                                     message: "\(what) would run as \(agentUser), which api.run_as does not allow",
                                                     hint: "add user: with one of \(listed)"))
+                            continue
                         }
-                        continue
                     }
-                    guard let name = user.literalText else {
-                        found.append(Diagnostic(file: file, location: user.location,
-                                                message: "\(what) computes its user:, and api.run_as needs to know it before the run",
-                                                hint: "write one of \(listed) literally"))
-                        continue
+                    if let group = shell.group, let problem = groupProblem(group, user: user, what: what) {
+                        found.append(Diagnostic(file: file, location: group.location, message: problem.message, hint: problem.hint))
                     }
-                    if !allowed.contains(name) {
-                        found.append(Diagnostic(file: file, location: user.location,
-                                                message: "\(what) runs as \(name), which api.run_as does not allow",
-                                                hint: "use one of \(listed)"))
-                    }
-                case .plugin where !allowed.contains(agentUser):
+                case .plugin where !users.contains(agentUser):
                     found.append(Diagnostic(file: file, location: step.location,
                                             message: "\(what) runs a plugin atom as \(agentUser), which api.run_as does not allow",
                                             hint: "ask the operator to list \(agentUser) in api.run_as, or use run: with one of \(listed)"))
@@ -44,6 +68,55 @@ enum RunAsPolicy {
                 }
             }
         }
+        for (name, source) in job.secrets.sorted(by: { $0.key < $1.key }) {
+            let location = job.secretLocations[name] ?? job.location
+            switch source {
+            case .environment(let variable):
+                found.append(Diagnostic(file: file, location: location,
+                                        message: "secret '\(name)' reads the agent's environment variable \(variable), which jobs limited by api.run_as may not",
+                                        hint: secretHint))
+            case .file(let path) where secretDirectory(holding: path) == nil:
+                found.append(Diagnostic(file: file, location: location,
+                                        message: "secret '\(name)' reads \(path), outside the directories api.run_as.secrets lists",
+                                        hint: secretHint))
+            case .file: continue
+            }
+        }
         return found
+    }
+
+    private var secretHint: String {
+        secretDirectories.isEmpty
+            ? "ask the operator for a directory of secrets in api.run_as: { secrets: [DIR] }"
+            : "use file: under " + secretDirectories.joined(separator: " or ")
+    }
+
+    /// The listed directory `path` lies in, and the path below it; nil when
+    /// it lies in none. Paths with `.` or `..` components lie in none.
+    func secretDirectory(holding path: String) -> (directory: String, relative: [String])? {
+        let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard path.hasPrefix("/"), !components.contains(where: { $0 == "." || $0 == ".." }) else { return nil }
+        for directory in secretDirectories {
+            let base = directory.split(separator: "/").map(String.init)
+            guard components.count > base.count, Array(components.prefix(base.count)) == base else { continue }
+            return (directory, Array(components.dropFirst(base.count)))
+        }
+        return nil
+    }
+
+    /// Why `user` may not run with `group:`; nil when it may.
+    private func groupProblem(_ template: Template, user: String, what: String) -> (message: String, hint: String)? {
+        guard let group = template.literalText else {
+            return ("\(what) computes its group:, and api.run_as needs to know it before the run", "write the group literally")
+        }
+        if groups.contains(group) { return nil }
+        guard let gid = UserDatabase.group(named: group) else {
+            return ("\(what) runs with group \(group), which does not exist", "use one of \(user)'s groups (`id \(user)`)")
+        }
+        if let account = UserDatabase.user(named: user), UserDatabase.groups(of: account)?.contains(gid) == true {
+            return nil
+        }
+        return ("\(what) runs as \(user) with group \(group), which is not one of \(user)'s groups and api.run_as does not list",
+                "drop group:, use one of \(user)'s own groups (`id \(user)`), or ask the operator to add it to api.run_as: { groups: [...] }")
     }
 }

@@ -10,15 +10,20 @@ public struct SpoolSubmission: Codable, Sendable, Hashable {
     public var vars: [String: JSONValue]
     public var onFailure: FailurePolicy?
     public var token: String
+    /// Who submitted the job through the control API (the agent writes the
+    /// sidecar for them); nil: the job file's owner.
+    public var submitter: uid_t?
 
     enum CodingKeys: String, CodingKey {
-        case vars, onFailure = "on_failure", token
+        case vars, onFailure = "on_failure", token, submitter
     }
 
-    public init(vars: [String: JSONValue] = [:], onFailure: FailurePolicy? = nil, token: String = UUID().uuidString.lowercased()) {
+    public init(vars: [String: JSONValue] = [:], onFailure: FailurePolicy? = nil, token: String = UUID().uuidString.lowercased(),
+                submitter: uid_t? = nil) {
         self.vars = vars
         self.onFailure = onFailure
         self.token = token
+        self.submitter = submitter
     }
 
     /// Larger sidecars are refused.
@@ -30,10 +35,13 @@ public struct SpoolSubmission: Codable, Sendable, Hashable {
     }
 
     /// Reads the sidecar of `name` in `directory`: nil when there is none;
-    /// opened without following links, a regular file, size-capped.
-    static func read(beside name: String, in directory: String) throws(SpoolError) -> SpoolSubmission? {
+    /// opened without following links, a regular file, size-capped. With
+    /// `owner` (the job file's), it passes the job file's own checks and
+    /// must have the same owner: anyone who may write into incoming/ could
+    /// otherwise give a job of root's their variables and their token.
+    static func read(beside name: String, in directory: String, owner: uid_t? = nil) throws(SpoolError) -> SpoolSubmission? {
         let path = directory + "/" + sidecar(of: name)
-        guard let bytes = try SpoolFile.read(path, maxBytes: maxBytes) else { return nil }
+        guard let bytes = try SpoolFile.read(path, maxBytes: maxBytes, owner: owner) else { return nil }
         guard let submission = try? JSONDecoder().decode(SpoolSubmission.self, from: Data(bytes)) else {
             throw SpoolError(path, "is not a submission written by `atomd submit`", hint: "remove it, or submit the job again")
         }

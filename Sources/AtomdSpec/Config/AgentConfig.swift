@@ -67,14 +67,44 @@ public struct APISection: Sendable, Hashable {
     public var group: String?
     /// Any local user may call the read-only endpoints. Default false.
     public var publicRead: Bool?
-    /// The users jobs given to the agent may act as (`user:` of `run:`
-    /// actions; atomd's own user for actions without one and for plugin
-    /// atoms). Default: not set, any user.
-    public var runAs: [String]?
+    /// What jobs of submitters other than root and the agent's user may act
+    /// as and read. Default: not set, anything.
+    public var runAs: RunAsConfig?
+    /// Who may steer every run, not only their own (root and the agent's
+    /// user always may).
+    public var admins: Principals?
     /// Where the web console is served; nil: no console.
     public var listen: ConsoleAddress?
     /// HTTPS for the console; required when `listen` is not a loopback address.
     public var tls: ConsoleTLS?
 
     public init() {}
+}
+
+/// Users and groups named in the configuration (`api.admins`).
+public struct Principals: Sendable, Hashable {
+    public var users: [String] = []
+    public var groups: [String] = []
+
+    public init(users: [String] = [], groups: [String] = []) {
+        self.users = users
+        self.groups = groups
+    }
+}
+
+/// `api.run_as`: a list of users, or `{ users, groups, secrets }`. A job
+/// acts as a user (`user:` of `run:` actions; atomd's own user for actions
+/// without one and for plugin atoms) with one of that user's own groups or
+/// one listed in `groups`, and reads secret files only under the
+/// directories in `secrets` (never the agent's environment).
+public struct RunAsConfig: Sendable, Hashable {
+    public var users: [String] = []
+    public var groups: [String] = []
+    public var secrets: [String] = []
+
+    public init(users: [String] = [], groups: [String] = [], secrets: [String] = []) {
+        self.users = users
+        self.groups = groups
+        self.secrets = secrets
+    }
 }

@@ -72,7 +72,8 @@ public enum ConfigLoader {
         if let socket = keys("socket") { api.socket = path(socket, "api.socket", context: context) }
         if let group = keys("group") { api.group = context.name(group, "api.group", pattern: .label) }
         if let publicRead = keys("public_read") { api.publicRead = context.bool(publicRead, "api.public_read") }
-        if let runAs = keys("run_as") { api.runAs = context.stringList(runAs, "api.run_as").map(\.0) }
+        if let runAs = keys("run_as") { api.runAs = decodeRunAs(runAs, context: context) }
+        if let admins = keys("admins") { api.admins = decodePrincipals(admins, "api.admins", context: context) }
         let listen = keys("listen")
         if let listen, let text = context.string(listen, "api.listen") {
             switch ConsoleAddress.parse(text) {
@@ -91,6 +92,49 @@ public enum ConfigLoader {
         }
         keys.finish()
         return api
+    }
+
+    /// `api.run_as: [USER, ...]` or `{ users: [...], groups: [...], secrets: [DIR, ...] }`.
+    private static func decodeRunAs(_ node: YAMLNode, context: DecodeContext) -> RunAsConfig {
+        guard case .mapping = node.kind else {
+            return RunAsConfig(users: names(node, "api.run_as", context: context))
+        }
+        var runAs = RunAsConfig()
+        guard var keys = MappingReader(node, "api.run_as", context: context) else { return runAs }
+        if let users = keys("users") { runAs.users = names(users, "api.run_as.users", context: context) }
+        if let groups = keys("groups") { runAs.groups = names(groups, "api.run_as.groups", context: context) }
+        if let secrets = keys("secrets") {
+            for (directory, location) in context.stringList(secrets, "api.run_as.secrets") {
+                guard directory.hasPrefix("/"), !directory.contains("\0"), !directory.split(separator: "/").contains("..") else {
+                    context.error(location, "'api.run_as.secrets' lists absolute directories without '..', not '\(directory)'",
+                                  hint: "for example secrets: [/etc/atomd/secrets/deploy]")
+                    continue
+                }
+                runAs.secrets.append(directory)
+            }
+        }
+        keys.finish()
+        return runAs
+    }
+
+    /// `api.admins: [USER, ...]` or `{ users: [...], groups: [...] }`.
+    private static func decodePrincipals(_ node: YAMLNode, _ field: String, context: DecodeContext) -> Principals {
+        guard case .mapping = node.kind else { return Principals(users: names(node, field, context: context)) }
+        var principals = Principals()
+        guard var keys = MappingReader(node, field, context: context) else { return principals }
+        if let users = keys("users") { principals.users = names(users, field + ".users", context: context) }
+        if let groups = keys("groups") { principals.groups = names(groups, field + ".groups", context: context) }
+        keys.finish()
+        return principals
+    }
+
+    /// User or group names: what `useradd` accepts, nothing a lookup could misread.
+    private static func names(_ node: YAMLNode, _ field: String, context: DecodeContext) -> [String] {
+        guard case .sequence(let items) = node.kind else {
+            context.error(node.location, "'\(field)' must be a list of names, not \(node.kindName)", hint: "for example [deploy]")
+            return []
+        }
+        return items.compactMap { context.name($0, field, pattern: .label) }
     }
 
     /// `api.tls: { cert: FILE, key: FILE }`, both required.

@@ -27,7 +27,8 @@ struct JobDecoder {
         let description = keys("description").flatMap { context.string($0, "description") }
         let vars = keys("vars").map(decodeVars) ?? [:]
         let env = keys("env").map { decodeEnvironment($0, "env") } ?? []
-        let secrets = keys("secrets").map(decodeSecrets) ?? [:]
+        let secretsNode = keys("secrets")
+        let secrets = secretsNode.map(decodeSecrets) ?? [:]
         let defaults = keys("defaults").map(decodeDefaults) ?? StepDefaults()
         let onFailure = keys("on_failure").flatMap(decodeFailurePolicy) ?? .revert
         let rollback = keys("rollback").map(decodeRollback) ?? RollbackOptions()
@@ -45,10 +46,14 @@ struct JobDecoder {
         let finally = keys("finally").map { steps.decodeList($0, "finally", parentMode: .sequence) } ?? []
         keys.finish()
         guard let version, let name else { return nil }
-        return Job(
+        var job = Job(
             file: context.file, version: version, name: name, description: description, vars: vars, env: env,
             secrets: secrets, defaults: defaults, onFailure: onFailure, rollback: rollback, rehearseAllowed: rehearse, steps: main,
             finally: finally, location: root.location)
+        if case .mapping(let pairs)? = secretsNode?.kind {
+            for pair in pairs { job.secretLocations[pair.key.scalarText] = pair.value.location }
+        }
+        return job
     }
 
     private func decodeVars(_ node: YAMLNode) -> [String: JSONValue] {

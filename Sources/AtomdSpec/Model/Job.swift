@@ -8,6 +8,8 @@ public struct Job: Sendable, Hashable {
     public var vars: [String: JSONValue]
     public var env: [EnvironmentVariable]
     public var secrets: [String: SecretSource]
+    /// Where each secret is declared, for admission's diagnostics.
+    public var secretLocations: [String: SourceLocation] = [:]
     public var defaults: StepDefaults
     public var onFailure: FailurePolicy
     public var rollback: RollbackOptions

@@ -48,8 +48,14 @@ struct ConfigCheckCommand: AsyncParsableCommand {
         var stop_timeout_seconds: Int64
         var journal_sync: String
         var public_read: Bool
-        var run_as: [String]?
+        var run_as: RunAs?
         var plugin_directories: [String]
+    }
+
+    struct RunAs: Encodable {
+        var users: [String]
+        var groups: [String]
+        var secrets: [String]
     }
 
     func run() async throws {
@@ -71,12 +77,17 @@ struct ConfigCheckCommand: AsyncParsableCommand {
         let checked = Checked(file: path, home: settings.home, spool: settings.spool.root, logs: settings.logs, socket: settings.socket,
                               max_runs: settings.maxRuns, stop_timeout_seconds: settings.stopTimeout.components.seconds,
                               journal_sync: settings.durability == .full ? "full" : "normal", public_read: settings.publicRead,
-                              run_as: settings.runAs?.sorted(), plugin_directories: settings.plugins.directories)
+                              run_as: settings.runAs.map { RunAs(users: $0.users.sorted(), groups: $0.groups.sorted(), secrets: $0.secretDirectories) },
+                              plugin_directories: settings.plugins.directories)
         if output.json { return try Output.json(checked) }
         Output.line("\(path): ok")
         Output.line("  spool \(checked.spool), logs \(checked.logs), socket \(checked.socket)")
         Output.line("  up to \(checked.max_runs) runs at once, stop timeout \(checked.stop_timeout_seconds)s, journal sync \(checked.journal_sync)")
-        Output.line("  api: public_read \(checked.public_read), run_as " + (checked.run_as.map { $0.joined(separator: ", ") } ?? "any user"))
+        let runAs = checked.run_as.map { runAs in
+            "users " + runAs.users.joined(separator: ", ") + (runAs.groups.isEmpty ? "" : "; groups " + runAs.groups.joined(separator: ", "))
+                + (runAs.secrets.isEmpty ? "" : "; secrets under " + runAs.secrets.joined(separator: ", "))
+        }
+        Output.line("  api: public_read \(checked.public_read), run_as " + (runAs ?? "any user"))
         Output.line("  plugins from " + (checked.plugin_directories.isEmpty ? "nowhere" : checked.plugin_directories.joined(separator: ", ")))
     }
 }

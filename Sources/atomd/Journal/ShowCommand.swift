@@ -44,7 +44,7 @@ struct ShowCommand: AsyncParsableCommand {
         }
         let run = shown.run
         Output.line("run \(run.id): \(run.status.rawValue)\(shown.detail.map { " — \($0)" } ?? "")")
-        Output.line("job \(run.job) from \(run.job_file) (sha256 \(shown.job_sha256.prefix(12)))")
+        Output.line("job \(run.job) from \(run.job_file) (sha256 \(shown.job_sha256.prefix(12))), submitted by \(run.submitter)")
         let held = shown.waiting != nil
         Output.line("started \(run.started_at.map(TimeText.utc) ?? "-") UTC, took \(TimeText.duration(from: run.started_at, to: run.finished_at))"
                     + (run.open && !held ? "; not closed: `atomd resume \(run.id)` finishes it" : ""))
