@@ -18,6 +18,28 @@ import Testing
         }
     }
 
+    @Test func runAsAndAdminsTakeAListOrTheirLongForm() throws {
+        let short = try config("api:\n  run_as: [deploy, www-data]\n  admins: [alice]\n").api
+        #expect(short.runAs == RunAsConfig(users: ["deploy", "www-data"]))
+        #expect(short.admins == Principals(users: ["alice"]))
+        let long = try config("""
+            api:
+              run_as: { users: [deploy], groups: [www-data], secrets: [/etc/atomd/secrets/deploy] }
+              admins: { users: [alice], groups: [ops] }
+            """).api
+        #expect(long.runAs == RunAsConfig(users: ["deploy"], groups: ["www-data"], secrets: ["/etc/atomd/secrets/deploy"]))
+        #expect(long.admins == Principals(users: ["alice"], groups: ["ops"]))
+        let refused = problems("""
+            api:
+              run_as: { users: deploy, groups: ["a b"], secrets: [relative, /x/../etc], users2: [] }
+              admins: root
+            """).map(\.description)
+        for part in ["2:20: error: 'api.run_as.users' must be a list of names", "'a b' is not valid", "not 'relative'", "not '/x/../etc'",
+                     "unknown key 'users2'", "3:11: error: 'api.admins' must be a list of names"] {
+            #expect(refused.contains { $0.contains(part) }, "\(part): \(refused)")
+        }
+    }
+
     @Test func everyPluginKeyIsRead() throws {
         let digest = String(repeating: "aB", count: 32)
         let loaded = try config("""
