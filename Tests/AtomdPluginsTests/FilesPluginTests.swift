@@ -84,16 +84,7 @@ struct FilesPluginTests {
     @Test("files.extract adds what the archive holds, replaces nothing, and its revert removes exactly that")
     func extract() async throws {
         let extract = try await atom("files.extract", in: catalog)
-        let source = root + "/src"
-        try FileManager.default.createDirectory(atPath: source + "/bin", withIntermediateDirectories: true)
-        try "run".write(toFile: source + "/bin/app", atomically: true, encoding: .utf8)
-        try "readme".write(toFile: source + "/README", atomically: true, encoding: .utf8)
-        let archive = root + "/app.tar.gz"
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tar.arguments = ["tar", "-czf", archive, "-C", source, "."]
-        try tar.run()
-        tar.waitUntilExit()
+        let archive = try archive(["bin/app": "run", "README": "readme"])
         let target = root + "/release"
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         try "mine".write(toFile: target + "/keep.txt", atomically: true, encoding: .utf8)

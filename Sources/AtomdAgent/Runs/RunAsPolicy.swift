@@ -34,28 +34,12 @@ public struct RunAsPolicy: Sendable, Hashable {
                 switch action {
                 case .run(let shell):
                     let user: String
-                    if let template = shell.user {
-                        guard let name = template.literalText else {
-                            found.append(Diagnostic(file: file, location: template.location,
-                                                    message: "\(what) computes its user:, and api.run_as needs to know it before the run",
-                                                    hint: "write one of \(listed) literally"))
-                            continue
-                        }
-                        user = name
-                        if !users.contains(name) {
-                            found.append(Diagnostic(file: file, location: template.location,
-                                                    message: "\(what) runs as \(name), which api.run_as does not allow",
-                                                    hint: "use one of \(listed)"))
-                            continue
-                        }
-                    } else {
-                        user = agentUser
-                        if !users.contains(agentUser) {
-                            found.append(Diagnostic(file: file, location: step.location,
-                                                    message: "\(what) would run as \(agentUser), which api.run_as does not allow",
-                                                    hint: "add user: with one of \(listed)"))
-                            continue
-                        }
+                    switch userProblem(shell.user, agentUser: agentUser, what: what) {
+                    case .success(let allowed): user = allowed
+                    case .failure(let problem):
+                        found.append(Diagnostic(file: file, location: shell.user?.location ?? step.location,
+                                                message: problem.message, hint: problem.hint))
+                        continue
                     }
                     if let group = shell.group, let problem = groupProblem(group, user: user, what: what) {
                         found.append(Diagnostic(file: file, location: group.location, message: problem.message, hint: problem.hint))
@@ -102,6 +86,27 @@ public struct RunAsPolicy: Sendable, Hashable {
             return (directory, Array(components.dropFirst(base.count)))
         }
         return nil
+    }
+
+    struct Problem: Error {
+        var message: String
+        var hint: String
+    }
+
+    /// The user a `run:` action acts as (its `user:`, else the agent's),
+    /// or why this policy does not allow it.
+    private func userProblem(_ template: Template?, agentUser: String, what: String) -> Result<String, Problem> {
+        let listed = users.sorted().joined(separator: ", ")
+        guard let template else {
+            return users.contains(agentUser) ? .success(agentUser)
+                : .failure(Problem(message: "\(what) would run as \(agentUser), which api.run_as does not allow", hint: "add user: with one of \(listed)"))
+        }
+        guard let name = template.literalText else {
+            return .failure(Problem(message: "\(what) computes its user:, and api.run_as needs to know it before the run",
+                                    hint: "write one of \(listed) literally"))
+        }
+        return users.contains(name) ? .success(name)
+            : .failure(Problem(message: "\(what) runs as \(name), which api.run_as does not allow", hint: "use one of \(listed)"))
     }
 
     /// Why `user` may not run with `group:`; nil when it may.
