@@ -176,6 +176,31 @@ import Testing
         #expect(!reportText.contains(firstHash) && !agent.log.contains(firstHash))
     }
 
+    /// An http step runs in the agent, as root: through `unix_socket:` it
+    /// was a root client of atomd's own socket (a job of root's, unlimited),
+    /// and its TLS files were opened as root.
+    @Test(.timeLimit(.minutes(2))) func anHTTPStepCannotActAsRootThroughASocketOrFiles() async throws {
+        let agent = try await Self.startAgent()
+        defer { _ = agent.stop() }
+        let submitter = try TestUsers.submitter, directory = try Self.scratch()
+        let inner = "version: 1\\nname: inner\\nsteps:\\n  - { id: a, run: \\\"id -u > \(directory)/inner\\\" }\\n"
+        let viaSocket = """
+            version: 1
+            name: relay
+            steps:
+              - id: relay
+                http: { method: POST, url: "http://atomd/jobs?name=inner.yaml", unix_socket: \(agent.home)/atomd.sock, body: "\(inner)", expect: [202] }
+            """
+        let refused = try Self.submit(agent, "relay.yaml", viaSocket, as: submitter)
+        #expect(refused.status == 403 && refused.body.contains("uses unix_socket, which the agent would open as root"), "\(refused)")
+        for field in ["ca_file", "client_cert", "client_key"] {
+            let job = "version: 1\nname: t\nsteps:\n  - { id: a, http: { method: GET, url: \"https://127.0.0.1:9/\", \(field): /etc/shadow } }\n"
+            let answer = try Self.submit(agent, "\(field).yaml", job, as: submitter)
+            #expect(answer.status == 403 && answer.body.contains("uses \(field), which the agent would open as root"), "\(field): \(answer)")
+        }
+        #expect(agent.jobs(in: "incoming").isEmpty && !FileManager.default.fileExists(atPath: directory + "/inner"))
+    }
+
     // MARK: items 4 and 9
 
     /// `atomd rollback --retry` ran root's failed revert as uid 0 for a

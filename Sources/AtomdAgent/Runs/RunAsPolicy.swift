@@ -48,7 +48,19 @@ public struct RunAsPolicy: Sendable, Hashable {
                     found.append(Diagnostic(file: file, location: step.location,
                                             message: "\(what) runs a plugin atom as \(agentUser), which api.run_as does not allow",
                                             hint: "ask the operator to list \(agentUser) in api.run_as, or use run: with one of \(listed)"))
-                case .plugin, .http, .group: continue
+                case .http(let http):
+                    // curl opens these as root: a socket (atomd's own, docker's)
+                    // is a root client of that service; a key or CA file is
+                    // a root-only file read on the submitter's behalf.
+                    let rootOnly = [("unix_socket", http.unixSocket), ("ca_file", http.tls.caFile),
+                                    ("client_cert", http.tls.clientCertificate), ("client_key", http.tls.clientKey)]
+                    for (field, template) in rootOnly {
+                        guard let template else { continue }
+                        found.append(Diagnostic(file: file, location: template.location,
+                                                message: "\(what) uses \(field), which the agent would open as \(agentUser); jobs limited by api.run_as may not",
+                                                hint: "call the API over http(s) without it, or ask root to run this job"))
+                    }
+                case .plugin, .group: continue
                 }
             }
         }
