@@ -280,7 +280,7 @@ extension ConsoleAssets {
         const reverting = detail.steps.filter((step) => step.status === 'reverting').map((step) => step.id);
         const header = el('div', { class: 'run-head' },
           el('h1', {}, `${run.job} `, badge(run.status)),
-          el('p', { class: 'muted' }, `run ${run.id} · ${run.job_file} · started ${when(run.started_at)} · took ${took(run.started_at, run.finished_at)}`),
+          el('p', { class: 'muted' }, `run ${run.id} · ${run.job_file} · submitted by ${run.submitter} · started ${when(run.started_at)} · took ${took(run.started_at, run.finished_at)}`),
           detail.detail ? el('p', {}, detail.detail) : null,
           detail.waiting && detail.waiting.length ? el('p', { class: 'waiting' }, 'Waiting for a decision: ', detail.waiting.join(', ')) : null,
           (detail.locks || []).map((text) => el('p', { class: 'muted' }, text)),
