@@ -69,21 +69,25 @@ public struct ProcessSupervisor: Sendable {
         var executable = interpreter.path
         var arguments = interpreter.arguments + [workspace.scriptFile]
         var launchEnvironment = environment
+        var workingDirectory = command.workingDirectory
         if let account {
             // Privileges are dropped by setpriv rather than by the library's
             // userID options: those make it fork this multi-threaded process
             // and run code between fork and exec, which can deadlock. The
             // job's variables are set only after the drop (ShellEnvironment).
-            let handOver = ShellEnvironment.handOver(environment, shell: try Interpreter.resolve("sh").path, token: token,
-                                                     command: [executable] + arguments)
+            // `cwd:` too is entered after the drop: root could enter a
+            // directory the user cannot, and the step would read from it.
+            let handOver = ShellEnvironment.handOver(environment, directory: workingDirectory, shell: try Interpreter.resolve("sh").path,
+                                                     token: token, command: [executable] + arguments)
             launchEnvironment = handOver.helpers
+            workingDirectory = nil
             arguments = try account.setprivArguments() + handOver.command
             executable = try UserAccount.setpriv()
         }
         if let cgroup { (executable, arguments) = cgroup.entering(executable, arguments) }
         let launch = Launch(
             executable: executable, arguments: arguments,
-            environment: launchEnvironment, workingDirectory: command.workingDirectory, options: options)
+            environment: launchEnvironment, workingDirectory: workingDirectory, options: options)
         let control = ProcessControl(grace: command.killGrace)
         let spawned = Task { [log] in
             try await launch.run(control: control, keepRunning: command.keepRunning, started: { group in

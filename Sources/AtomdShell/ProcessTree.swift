@@ -106,28 +106,43 @@ enum ProcessTree {
     /// group: SIGTERM, up to `grace`, then SIGKILL. The token, unique to one
     /// run, tells them apart from processes that merely reuse a recorded pid.
     static func terminateInterrupted(prefix: String, grace: Duration) async -> [pid_t] {
-        await terminate(allProcesses().filter { carries($0, tokenPrefix: prefix) }, grace: grace)
-    }
-
-    /// Stops every process that carries exactly `token`, with its process
-    /// group. A recorded process group id alone is never signalled: once
-    /// its processes are gone the kernel hands the id to someone else's.
-    static func terminate(token: String, grace: Duration) async -> [pid_t] {
-        await terminate(allProcesses().filter { carries($0, token: token) }, grace: grace)
-    }
-
-    private static func terminate(_ found: [pid_t], grace: Duration) async -> [pid_t] {
+        let carrying = { (pid: pid_t) in carries(pid, tokenPrefix: prefix) }
+        let found = allProcesses().filter(carrying)
         guard !found.isEmpty else { return [] }
-        let groups = Set(found.map { getpgid($0) }.filter { $0 > 1 })
-        for group in groups { kill(-group, SIGTERM) }
-        for pid in found { kill(pid, SIGTERM) }
+        signal(found, SIGTERM, while: carrying)
         let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline, found.contains(where: isRunning) {
+        while ContinuousClock.now < deadline, found.contains(where: { isRunning($0) && carrying($0) }) {
+            reap(found)
             try? await Task.sleep(for: .milliseconds(10))
         }
-        for group in groups where found.contains(where: isRunning) { kill(-group, SIGKILL) }
-        for pid in found where isRunning(pid) { kill(pid, SIGKILL) }
+        // Looked up again: an id freed during the grace period may be
+        // someone else's by now, and what forked meanwhile is new.
+        for _ in 0..<8 {
+            let left = allProcesses().filter(carrying)
+            guard !left.isEmpty else { break }
+            signal(left, SIGKILL, while: carrying)
+            try? await Task.sleep(for: .milliseconds(10))
+            reap(left)
+        }
+        reap(found)
         return found
+    }
+
+    /// Signals each process that still carries the token, and the process
+    /// group of each that leads one: a group whose leader carries the token
+    /// is the step's, and holds what cleared its environment.
+    private static func signal(_ pids: [pid_t], _ signal: Int32, while carrying: (pid_t) -> Bool) {
+        for pid in pids where carrying(pid) {
+            if getpgid(pid) == pid { kill(-pid, signal) }
+            kill(pid, signal)
+        }
+    }
+
+    /// Collects those of `pids` that are this process's children (orphans
+    /// handed to the subreaper): a killed daemon that led its own session
+    /// would otherwise stay a zombie of the agent.
+    private static func reap(_ pids: [pid_t]) {
+        for pid in pids { waitpid(pid, nil, WNOHANG) }
     }
 
     private static func allProcesses() -> [pid_t] {

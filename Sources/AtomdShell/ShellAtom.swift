@@ -68,21 +68,14 @@ public struct ShellAtom: Atom {
         return state
     }
 
-    /// Stops what a `keep_running` step left running.
+    /// Stops what a `keep_running` step left running: the processes whose
+    /// token starts with the attempt's own key. Not the recorded process
+    /// group, which the kernel hands to others once it is empty, and not a
+    /// token from the outputs, which a job's declared `outputs:` can set.
     public func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws {
         let command = try Self.command(input)
-        guard case .string(let token)? = outputs?["process_token"] else {
-            // The step failed or was interrupted before its outputs were
-            // recorded: its processes still carry the attempt's token.
-            let stopped = await ProcessTree.terminateInterrupted(prefix: context.attemptKey + "#", grace: command.killGrace)
-            context.log("[atomd] stopped \(stopped.count) process(es) of attempt \(context.attemptKey)")
-            return
-        }
-        // Only processes that carry the step's token: the recorded group id
-        // may belong to someone else's processes by now.
-        let stopped = await ProcessTree.terminate(token: token, grace: command.killGrace)
-        ProcessTree.reapOrphans()
-        context.log("[atomd] stopped \(stopped.count) process(es) of the step")
+        let stopped = await ProcessTree.terminateInterrupted(prefix: context.attemptKey + "#", grace: command.killGrace)
+        context.log("[atomd] stopped \(stopped.count) process(es) of attempt \(context.attemptKey)")
     }
 
     /// Recovery: stops what the interrupted attempt (or its check) left

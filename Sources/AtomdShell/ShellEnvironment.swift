@@ -46,12 +46,13 @@ extension ShellEnvironment {
     static let chunkPrefix = "ATOMD_HANDOVER_"
 
     /// The helpers' environment and the command line that, run as the
-    /// step's user, sets `environment` and execs `command`.
-    static func handOver(_ environment: [String: String], shell: String, token: String,
+    /// step's user, enters `directory` (with the user's rights, not
+    /// root's), sets `environment` and execs `command`.
+    static func handOver(_ environment: [String: String], directory: String?, shell: String, token: String,
                          command: [String]) -> (helpers: [String: String], command: [String]) {
-        var text = ""
+        var text = directory.map { "cd -- " + quoted($0) + " || exit 126\n" } ?? ""
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
-            text += "export \(name)='" + value.replacingOccurrences(of: "'", with: "'\\''") + "'\n"
+            text += "export \(name)=" + quoted(value) + "\n"
         }
         var helpers = base
         helpers[ProcessTree.tokenVariable] = token
@@ -68,7 +69,12 @@ extension ShellEnvironment {
             start = end
         }
         let joined = names.map { "$" + $0 }.joined()
-        let script = names.isEmpty ? #"exec "$@""# : #"eval ""# + joined + #""; unset "# + names.joined(separator: " ") + #"; exec "$@""#
+        let script = names.isEmpty ? #"exec "$@""# : #"eval ""# + joined + #"" || exit 126; unset "# + names.joined(separator: " ") + #"; exec "$@""#
         return (helpers, [shell, "-c", script, "atomd-environment"] + command)
+    }
+
+    /// `text` in single quotes, each `'` as `'\''`: one word to sh, nothing expanded.
+    private static func quoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -30,7 +30,12 @@ import Testing
     @Test func aSpoolOthersCanWriteToIsRefusedWithTheFix() throws {
         defer { try? FileManager.default.removeItem(atPath: spool.layout.root) }
         try spool.layout.checkTrusted()
+        // Its group may write incoming/ only if it is sticky (issue 30):
+        // members could otherwise rename the agent's jobs and sidecars.
         chmod(spool.layout.incoming, 0o770)
+        let shared = #expect(throws: TrustedDirectory.Refusal.self) { try spool.layout.checkTrusted() }
+        #expect(shared?.fix.contains("chmod +t \(spool.layout.incoming)") == true, "\(String(describing: shared))")
+        chmod(spool.layout.incoming, 0o1770)
         try spool.layout.checkTrusted()
         for (directory, mode, fix) in [(spool.layout.incoming, mode_t(0o777), "chmod o-w"), (spool.layout.processing, 0o777, "chmod go-w"),
                                        (spool.layout.failed, 0o770, "chmod go-w"), (spool.layout.root, 0o757, "chmod go-w")] {

@@ -85,7 +85,7 @@ import Testing
         let script = names.map { "printf '%s' \"$\($0)\" > \(directory)/\($0)" }.joined(separator: "\n")
         let (supervisor, logs) = try makeSupervisor()
         defer { try? FileManager.default.removeItem(atPath: logs) }
-        #expect(ShellEnvironment.handOver(variables, shell: "/bin/sh", token: "t", command: []).helpers.keys
+        #expect(ShellEnvironment.handOver(variables, directory: nil, shell: "/bin/sh", token: "t", command: []).helpers.keys
             .filter { $0.hasPrefix(ShellEnvironment.chunkPrefix) }.count > 1, "the test must cross several hand-over variables")
         let outcome = try await supervisor.run(ShellCommand(script: script, environment: variables, user: deploy.name), context: context())
         #expect(outcome.exitCode == 0, "\(outcome.tail)")
@@ -98,10 +98,35 @@ import Testing
         }
     }
 
+    /// `cwd:` was entered as root before the drop: a step as deploy read
+    /// a file in a directory below a root-only one. Now it is entered as
+    /// the step's user, and the step fails before running anything.
+    @Test(.timeLimit(.minutes(1))) func theWorkingDirectoryIsEnteredWithTheStepsRights() async throws {
+        try #require(geteuid() == 0, "the privilege tests run as root")
+        let deploy = try TestUsers.deploy
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-cwd-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/locked/open", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        chmod(directory + "/locked", 0o700)
+        chmod(directory + "/locked/open", 0o755)
+        try "root-private-data".write(toFile: directory + "/locked/open/data", atomically: true, encoding: .utf8)
+        chmod(directory + "/locked/open/data", 0o644)
+        let (supervisor, logs) = try makeSupervisor()
+        defer { try? FileManager.default.removeItem(atPath: logs) }
+        let refused = try await supervisor.run(ShellCommand(script: "cat data", workingDirectory: directory + "/locked/open", user: deploy.name),
+                                               context: context())
+        #expect(refused.exitCode == 126, "\(refused.tail)")
+        #expect(!refused.tail.contains("root-private-data"), "the step read through a directory only root may enter")
+        chmod(directory + "/locked", 0o755)
+        let allowed = try await supervisor.run(ShellCommand(script: "cat data; echo; pwd", workingDirectory: directory + "/locked/open",
+                                                            user: deploy.name), context: context())
+        #expect(allowed.exitCode == 0 && allowed.tail == ["root-private-data", directory + "/locked/open"], "\(allowed.tail)")
+    }
+
     /// The helpers that still have root's rights see atomd's fixed base
     /// and the hand-over text, never a job variable by its name.
     @Test func theHelpersEnvironmentHoldsNoJobVariable() {
-        let (helpers, command) = ShellEnvironment.handOver(["LD_PRELOAD": "/x.so", "PATH": "/evil", "NAME": "v"], shell: "/bin/sh",
+        let (helpers, command) = ShellEnvironment.handOver(["LD_PRELOAD": "/x.so", "PATH": "/evil", "NAME": "v"], directory: "/srv", shell: "/bin/sh",
                                                            token: "key#1", command: ["/bin/bash", "script"])
         #expect(helpers["LD_PRELOAD"] == nil && helpers["NAME"] == nil)
         #expect(helpers["PATH"] == ShellEnvironment.base["PATH"])

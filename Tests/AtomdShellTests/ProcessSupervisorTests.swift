@@ -129,7 +129,9 @@ import Testing
             "keep_running": .bool(true), "kill_grace_ms": .integer(500),
         ])
         #expect(atom.providesRevert(for: input))
-        let result = try await atom.execute(input, context: context())
+        // A step of its own: the revert stops what carries its attempt's key.
+        let attempt = context(step: "keep-\(UUID().uuidString)")
+        let result = try await atom.execute(input, context: attempt)
         let server = try pid(in: pidFile)
         #expect(isRunning(server))
         guard case .integer(let group) = result.outputs["process_group"] else {
@@ -137,7 +139,7 @@ import Testing
             return
         }
         #expect(getpgid(server) == pid_t(group))
-        try await atom.revert(input, outputs: result.outputs, context: context())
+        try await atom.revert(input, outputs: result.outputs, context: attempt)
         #expect(!isRunning(server))
     }
 
@@ -155,7 +157,8 @@ import Testing
             "script": .string("sleep 600 > /dev/null 2>&1 &\necho $! > \(directory)/server.pid"),
             "keep_running": .bool(true), "kill_grace_ms": .integer(500),
         ])
-        let result = try await atom.execute(input, context: context())
+        let attempt = context(step: "keep-\(UUID().uuidString)")
+        let result = try await atom.execute(input, context: attempt)
         let server = try pid(in: directory + "/server.pid")
         // The victim: a new session (so its own group), another user's, no token.
         let victim = Process()
@@ -173,10 +176,21 @@ import Testing
             try await Task.sleep(for: .milliseconds(2))
         }
         try #require(group == victim.processIdentifier, "the victim did not get a group of its own")
+        // Another run's service, whose token a job's declared `outputs:` copied.
+        let service = Process()
+        service.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        service.arguments = ["/bin/sleep", "600"]
+        service.environment = [ProcessTree.tokenVariable: "other-run/svc/1#42"]
+        service.standardOutput = FileHandle.nullDevice
+        service.standardError = FileHandle.nullDevice
+        try service.run()
+        defer { kill(service.processIdentifier, SIGKILL) }
         guard case .object(var outputs) = result.outputs else { throw ShellError("no outputs") }
         outputs["process_group"] = .integer(Int64(group))
-        try await atom.revert(input, outputs: .object(outputs), context: context())
+        outputs["process_token"] = .string("other-run/svc/1#42")
+        try await atom.revert(input, outputs: .object(outputs), context: attempt)
         #expect(victim.isRunning, "the revert killed a process group that is not the step's")
+        #expect(service.isRunning, "the revert killed another run's service through a token in the outputs")
         #expect(!isRunning(server), "the step's own process must still be stopped, found by its token")
     }
 

@@ -120,6 +120,17 @@ extension AtomdProcess {
 }
 
 extension AtomdProcess {
+    /// Runs `/bin/sh -c command` as `account`; its exit status.
+    static func shell(_ command: String, as account: TestUsers.Account) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: account.setpriv[0])
+        process.arguments = Array(account.setpriv.dropFirst()) + ["/bin/sh", "-c", command]
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     /// Starts atomd, sends SIGINT once the output shows `text`, and waits for it to end.
     static func interrupt(_ arguments: [String], once text: String) async throws -> Result {
         let run = try start(arguments)

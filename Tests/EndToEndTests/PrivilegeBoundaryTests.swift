@@ -20,7 +20,7 @@ import Testing
 
     /// An agent whose socket the test accounts can reach, limited as the
     /// issue's attacker found it, plus `secrets` and `admins`.
-    static func startAgent(extra: String = "") async throws -> AgentProcess {
+    static func startAgent(extra: String = "", secrets: [String] = []) async throws -> AgentProcess {
         let deploy = try TestUsers.deploy, admin = try TestUsers.admin
         _ = (try TestUsers.submitter, try TestUsers.otherSubmitter, try TestUsers.outsider)
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-agent-\(UUID().uuidString)").path
@@ -29,7 +29,7 @@ import Testing
         let config = """
             api:
               group: \(TestUsers.apiGroup)
-              run_as: { users: [\(deploy.name)], groups: [\(TestUsers.foreignGroup)], secrets: [\(home)/secrets] }
+              run_as: { users: [\(deploy.name)], groups: [\(TestUsers.foreignGroup)], secrets: [\(([home + "/secrets"] + secrets).joined(separator: ", "))] }
               admins: [\(admin.name)]
             \(extra)
             """
@@ -136,7 +136,9 @@ import Testing
     // MARK: item 3
 
     @Test(.timeLimit(.minutes(2))) func secretsComeOnlyFromListedDirectoriesNeverAsRoot() async throws {
-        let agent = try await Self.startAgent()
+        // A listed directory that does not exist yet, in world-writable /tmp.
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-secrets-\(UUID().uuidString)").path
+        let agent = try await Self.startAgent(secrets: [missing])
         defer { _ = agent.stop() }
         let deploy = try TestUsers.deploy, submitter = try TestUsers.submitter, directory = try Self.scratch()
         let shadow = try String(contentsOfFile: "/etc/shadow", encoding: .utf8)
@@ -162,18 +164,29 @@ import Testing
         chown(team, submitter.uid, submitter.gid)
         #expect(symlink("/etc/shadow", team + "/key") == 0)
         #expect(try Self.submit(agent, "link.yaml", job("{ file: \(team)/key }"), as: submitter).status == 202)
+        // The outsider makes the missing listed directory a link to /etc.
+        let planted = try AtomdProcess.shell("ln -s /etc \(missing)", as: try TestUsers.outsider)
+        #expect(planted == 0)
+        defer { unlink(missing) }
+        #expect(try Self.submit(agent, "planted.yaml", job("{ file: \(missing)/shadow }"), as: submitter).status == 202)
         // The legitimate use: a root-owned 0600 file in the listed directory.
         try "s3cr3t-v4lue\n".write(toFile: agent.home + "/secrets/token", atomically: true, encoding: .utf8)
         chmod(agent.home + "/secrets/token", 0o600)
         #expect(try Self.submit(agent, "good.yaml", job("{ file: \(agent.home)/secrets/token }"), as: submitter).status == 202)
-        let filed = try await agent.waitForFiled(2)
-        #expect(filed.done == ["good.yaml"] && filed.failed == ["link.yaml"], "\(filed)")
+        let filed = try await agent.waitForFiled(3)
+        #expect(filed.done == ["good.yaml"] && filed.failed == ["link.yaml", "planted.yaml"], "\(filed)")
+        let plantedReport = try agent.report("planted.yaml")
+        #expect((plantedReport["message"] as? String)?.contains("api.run_as.secrets: \(missing): is a symlink owned by") == true,
+                "\(plantedReport)")
         let report = try agent.report("link.yaml")
         #expect((report["message"] as? String)?.contains("owned by uid \(submitter.uid) or writable by others") == true, "\(report)")
         #expect(try String(contentsOfFile: directory + "/seen", encoding: .utf8) == "s3cr3t-v4lue")
         let firstHash = try #require(shadow.split(separator: "\n").first { $0.hasPrefix("root:") }).split(separator: ":")[1]
-        let reportText = try String(contentsOfFile: agent.spool + "/failed/link.yaml.error.json", encoding: .utf8)
-        #expect(!reportText.contains(firstHash) && !agent.log.contains(firstHash))
+        for name in ["link.yaml", "planted.yaml"] {
+            let reportText = try String(contentsOfFile: agent.spool + "/failed/\(name).error.json", encoding: .utf8)
+            #expect(!reportText.contains(firstHash))
+        }
+        #expect(!agent.log.contains(firstHash) && !FileManager.default.fileExists(atPath: directory + "/seen-shadow"))
     }
 
     /// An http step runs in the agent, as root: through `unix_socket:` it
@@ -290,7 +303,7 @@ import Testing
         // incoming/ as scripts/install makes it: writable by the API group.
         let incoming = agent.spool + "/incoming"
         chown(incoming, 0, try TestUsers.gid(TestUsers.apiGroup))
-        chmod(incoming, 0o770)
+        chmod(incoming, 0o1770)
         let planted = Process()
         planted.executableURL = URL(fileURLWithPath: "/bin/sh")
         planted.arguments = ["-c", submitter.setpriv.joined(separator: " ")

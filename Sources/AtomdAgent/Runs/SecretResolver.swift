@@ -59,7 +59,16 @@ public enum SecretResolver {
         func failure(_ what: String) -> Failure {
             Failure(description: "secret '\(secret)': \(what)")
         }
-        var fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        // The listed directory and everything on the way to it, as the
+        // agent's own directories: a link or a directory someone else owns
+        // above it would let them point it at /etc.
+        let resolved: String
+        do {
+            resolved = try TrustedDirectory.walk(directory, trusting: [0, geteuid()], to: .directory(groupWritable: false))
+        } catch {
+            throw failure("api.run_as.secrets: \(error)")
+        }
+        var fd = open(resolved, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw failure("cannot open \(directory): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var path = directory

@@ -21,7 +21,8 @@ public struct SpoolLayout: Sendable, Hashable {
     /// only for the agent (0700); `incoming/` 0770 so that a group of
     /// producers can drop jobs. Existing directories are left as they are.
     public func create() throws(SpoolError) {
-        for (path, mode) in [(root, 0o755), (incoming, 0o770), (processing, 0o700), (done, 0o700), (failed, 0o700)] {
+        // incoming/ is sticky: its group may add jobs but not move the agent's.
+        for (path, mode) in [(root, 0o755), (incoming, 0o1770), (processing, 0o700), (done, 0o700), (failed, 0o700)] {
             guard mkdir(path, mode_t(mode)) == 0 || errno == EEXIST else {
                 throw SpoolError(path, "cannot create the spool directory: \(String(cString: strerror(errno)))")
             }

@@ -108,8 +108,10 @@ public enum TrustedDirectory {
             pending += link.split(separator: "/").reversed().map(String.init)
         }
         if case .directory(let groupWritable) = target {
+            let what = current == path ? "" : " (where \(path) leads)"
             try checkDirectory(current, trusted: trusted, others: groupWritable ? S_IWOTH : S_IWGRP | S_IWOTH, stickyAllowed: false,
-                               what: current == path ? "" : " (where \(path) leads)")
+                               what: what)
+            try checkStickyIfShared(current, what: what)
         }
         return current
     }
@@ -137,6 +139,18 @@ public enum TrustedDirectory {
             throw Refusal(path: directory, message: "is writable by \(mode & S_IWOTH != 0 ? "everyone" : "its group") (mode \(String(mode, radix: 8)))\(what)",
                           fix: "run chmod \(chmod) \(directory): whoever can write there can replace what atomd finds in it")
         }
+    }
+
+    /// A directory its group may write must be sticky: there members can
+    /// add names but not rename or remove the agent's files (the job and
+    /// sidecar `POST /jobs` wrote for another member).
+    private static func checkStickyIfShared(_ directory: String, what: String) throws(Refusal) {
+        var info = stat()
+        guard lstat(directory, &info) == 0 else { return }
+        let mode = info.st_mode & 0o7777
+        guard mode & S_IWGRP != 0, mode & S_ISVTX == 0 else { return }
+        throw Refusal(path: directory, message: "is writable by its group but not sticky (mode \(String(mode, radix: 8)))\(what)",
+                      fix: "run chmod +t \(directory): members could otherwise rename or remove each other's jobs and the agent's")
     }
 
     private static func owner(_ uid: uid_t) -> String {
