@@ -65,7 +65,18 @@ struct ExtractArchive: Revertible, Checkable {
                     input: archive, directory: staging.descriptor)
         }
         var conflicts: [String] = []
-        if result.status == 0 { try Self.move(from: staging, into: directory, conflicts: &conflicts) }
+        if result.status == 0 {
+            // What tar, as root, made from the archive's modes: a setuid
+            // copy of a shell, a 0666 device node. Settled before anything
+            // is moved where the directory's owner can reach it.
+            let refused = try Self.defuse(staging)
+            guard refused.isEmpty else {
+                try directory.removeTree(Self.stagingName(call))
+                throw AtomFailure("\(input.archive) holds what atomd does not extract (devices, FIFOs, sockets): "
+                    + refused.joined(separator: ", "), retryable: false)
+            }
+            try Self.move(from: staging, into: directory, conflicts: &conflicts)
+        }
         try directory.removeTree(Self.stagingName(call))
         directory.sync()
         guard result.status == 0 else {

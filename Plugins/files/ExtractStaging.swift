@@ -25,6 +25,30 @@ extension ExtractArchive {
         return staging
     }
 
+    /// Clears the setuid and setgid bits of everything tar unpacked in
+    /// `staging` (only atomd can reach it) and returns the entries that are
+    /// neither files, directories nor links, which the caller refuses.
+    static func defuse(_ staging: DirectoryHandle, depth: Int = 0) throws -> [String] {
+        guard depth < 256 else { return [staging.path] }
+        var refused: [String] = []
+        for name in try staging.entries() {
+            guard let info = staging.status(name) else { continue }
+            let kind = info.st_mode & S_IFMT, mode = info.st_mode & 0o7777
+            switch kind {
+            case S_IFREG, S_IFDIR:
+                if mode & (S_ISUID | S_ISGID) != 0, fchmodat(staging.descriptor, name, mode & ~(S_ISUID | S_ISGID), 0) != 0 {
+                    throw FileSystem.failure(errno, "cannot clear the setuid bits of", staging.joined(name))
+                }
+                if kind == S_IFDIR, let child = try staging.directory(name, for: staging.joined(name)) {
+                    refused += try defuse(child, depth: depth + 1)
+                }
+            case S_IFLNK: continue
+            default: refused.append(staging.joined(name))
+            }
+        }
+        return refused
+    }
+
     /// Moves what tar unpacked in `staging` into `target`, replacing nothing:
     /// a free name takes the entry (a whole directory in one rename), a
     /// directory on both sides is merged, anything else stays behind and is

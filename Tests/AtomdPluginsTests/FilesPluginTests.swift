@@ -106,6 +106,36 @@ struct FilesPluginTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: target).sorted() == ["README", "keep.txt"])
     }
 
+    /// Issue 30 attack review: tar, as root, kept an archive's setuid bits
+    /// (a setuid copy of `id` ran as root for the directory's owner) and
+    /// made its device nodes.
+    @Test("files.extract clears setuid bits and refuses special files", .timeLimit(.minutes(1)))
+    func extractDefusesModes() async throws {
+        let extract = try await atom("files.extract", in: catalog)
+        let suid = try archive(["app/tool": "#!/bin/sh\n", "app/sub/helper": "x"]) { source in
+            chmod(source + "/app/tool", 0o4755)
+            chmod(source + "/app/sub/helper", 0o2755)
+        }
+        let target = root + "/release-modes"
+        let input: JSONValue = .object(["archive": .string(suid), "directory": .string(target)])
+        _ = try await extract.execute(input, context: context(key: "run-modes/step/1"))
+        var info = stat()
+        #expect(lstat(target + "/app/tool", &info) == 0 && info.st_mode & 0o7777 == 0o755, "mode \(String(info.st_mode & 0o7777, radix: 8))")
+        #expect(lstat(target + "/app/sub/helper", &info) == 0 && info.st_mode & 0o7777 == 0o755, "mode \(String(info.st_mode & 0o7777, radix: 8))")
+        try await extract.revert(input, outputs: nil, context: context(key: "run-modes/step/1"))
+        #expect(!FileManager.default.fileExists(atPath: target))
+        let fifo = try archive(["app/ok": "x"]) { source in
+            #expect(mkfifo(source + "/app/pipe", 0o666) == 0)
+        }
+        let other = root + "/release-fifo"
+        let fifoInput: JSONValue = .object(["archive": .string(fifo), "directory": .string(other)])
+        let refused = try #require(await failure { _ = try await extract.execute(fifoInput, context: context(key: "run-fifo/step/1")) })
+        #expect(refused.message.contains("holds what atomd does not extract") && refused.message.contains("app/pipe"), "\(refused.message)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: other)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty,
+                "nothing of the archive may be moved into place")
+        try await extract.revert(fifoInput, outputs: nil, context: context(key: "run-fifo/step/1"))
+    }
+
     @Test("files.extract refuses an archive with entries outside its directory")
     func hostileArchive() async throws {
         let extract = try await atom("files.extract", in: catalog)
@@ -293,13 +323,15 @@ extension FilesPluginTests {
     }
 
     /// A .tar.gz of `files` (relative path: content), made with tar in `root`.
-    func archive(_ files: [String: String]) throws -> String {
+    /// `adjust`: changes the source tree (modes, special files) before tar reads it.
+    func archive(_ files: [String: String], adjust: (String) throws -> Void = { _ in }) throws -> String {
         let source = root + "/archive-source-\(UUID().uuidString)"
         for (path, content) in files {
             let file = source + "/" + path
             try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try content.write(toFile: file, atomically: true, encoding: .utf8)
         }
+        try adjust(source)
         let archive = root + "/app.tar.gz"
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
