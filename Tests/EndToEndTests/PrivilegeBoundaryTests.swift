@@ -294,6 +294,22 @@ import Testing
         _ = try await Self.run(of: "steered.yaml", agent, status: "succeeded")
     }
 
+    /// A console session kept the rights of its login for 12 hours; now
+    /// each request is checked against the policy in force.
+    @Test(.timeLimit(.minutes(2))) func aConsoleSessionLosesWhatItsUserLoses() async throws {
+        let agent = try await Self.startAgent(extra: "  listen: 127.0.0.1:0")
+        defer { _ = agent.stop() }
+        let (base, cookie, _) = try ConsoleSecurityTests.signIn(agent, account: try TestUsers.otherSubmitter)
+        #expect(try ConsoleSecurityTests.request(base + "/api/runs", headers: ["Cookie: \(cookie)"]).status == 200)
+        let config = try String(contentsOfFile: agent.home + "/atomd.yaml", encoding: .utf8)
+        try config.replacingOccurrences(of: "group: \(TestUsers.apiGroup)", with: "group: \(TestUsers.foreignGroup)")
+            .write(toFile: agent.home + "/atomd.yaml", atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        try await agent.waitForLog("reloaded the configuration")
+        let refused = try ConsoleSecurityTests.request(base + "/api/runs", headers: ["Cookie: \(cookie)"])
+        #expect(refused.status == 403 && refused.body.contains("may no longer read from this agent"), "\(refused.body)")
+    }
+
     // MARK: item 5
 
     @Test(.timeLimit(.minutes(2))) func aSidecarPlantedByAnotherUserIsRefusedWithItsJob() async throws {

@@ -11,6 +11,9 @@ import Hummingbird
 struct ConsoleGuard: RouterMiddleware {
     let sessions: ConsoleSessions
     let endpoint: ConsoleEndpoint
+    /// Asked again on every request: a user removed from api.group (or
+    /// api.admins) loses the console at once, not when the session ends.
+    let agent: Agent
 
     static let cookie = "atomd_session"
     static let csrfHeader = HTTPField.Name("X-CSRF-Token")
@@ -31,6 +34,7 @@ struct ConsoleGuard: RouterMiddleware {
             guard let id = request.cookies[Self.cookie]?.value, let session = sessions.session(id) else {
                 throw ConsoleRefusal(.unauthorized, "not signed in", hint: "run `atomd console` and open the link it prints")
             }
+            let reads = request.method == .get || request.method == .head || request.uri.path == "/api/logout"
             if request.method != .get && request.method != .head {
                 guard let token = Self.csrfHeader.flatMap({ request.headers[$0] }), ConsoleSessions.same(token, session.csrf) else {
                     throw ConsoleRefusal(.forbidden, "the request carries no valid CSRF token", hint: "reload the page")
@@ -39,6 +43,10 @@ struct ConsoleGuard: RouterMiddleware {
                     throw ConsoleRefusal(.forbidden, "\(session.user) may read but not steer this agent",
                                          hint: "ask for membership in the agent's api.group")
                 }
+            }
+            guard await agent.accessPolicy.allows(session.peer, readOnly: reads) else {
+                throw ConsoleRefusal(.forbidden, "\(session.user) may no longer \(reads ? "read from" : "steer") this agent",
+                                     hint: "ask for membership in the agent's api.group")
             }
             context.session = session
             context.sessionID = id

@@ -8,7 +8,7 @@ import Hummingbird
 enum ConsoleRoutes {
     static func router(agent: Agent, console: Console) -> Router<ConsoleContext> {
         let router = Router(context: ConsoleContext.self)
-        router.add(middleware: ConsoleGuard(sessions: console.sessions, endpoint: console.endpoint))
+        router.add(middleware: ConsoleGuard(sessions: console.sessions, endpoint: console.endpoint, agent: agent))
         router.get("login") { request, _ in
             guard let token = request.uri.queryParameters["token"].map(String.init), let id = console.sessions.redeem(token) else {
                 throw ConsoleRefusal(.unauthorized, "this login link has been used or has expired", hint: "run `atomd console` for a new one")
