@@ -60,7 +60,7 @@ public struct ProcessSupervisor: Sendable {
                                                 token: token, account: account)
         let log = try StepLog(path: logPath(context), cap: logCap, tailBytes: tailBytes)
         defer { log.close() }
-        let cgroup = try StepCgroup(containment, limits: command.limits, keepRunning: command.keepRunning)
+        let cgroup = try StepCgroup(containment, limits: command.limits, keepRunning: command.keepRunning, attemptKey: context.attemptKey)
         let rlimits = StepCgroup.fallback(containment, limits: command.limits)
         if rlimits?.cpu != nil { log.append("[atomd] limits.cpu is not enforced here: no cpu controller (atomd agent says which method is in force)", stream: "err") }
 

@@ -75,7 +75,10 @@ public struct ShellAtom: Atom {
     public func revert(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws {
         let command = try Self.command(input)
         let stopped = await ProcessTree.terminateInterrupted(prefix: context.attemptKey + "#", grace: command.killGrace)
-        context.log("[atomd] stopped \(stopped.count) process(es) of attempt \(context.attemptKey)")
+        // What dropped the token and left the group is still in the cgroup.
+        let cgroups = await StepCgroup.killKept(supervisor.containment, attemptKey: context.attemptKey)
+        context.log("[atomd] stopped \(stopped.count) process(es) of attempt \(context.attemptKey)"
+                    + (cgroups > 0 ? " and emptied its cgroup" : ""))
     }
 
     /// Recovery: stops what the interrupted attempt (or its check) left

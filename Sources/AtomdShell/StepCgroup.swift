@@ -15,12 +15,15 @@ final class StepCgroup: Sendable {
 
     /// Nil when `containment` has no cgroups; the caller then limits with setrlimit.
     /// `keepRunning`: the step's processes outlive it (and atomd); its
-    /// cgroup is named `keep-…` so that no later atomd kills them.
-    init?(_ containment: Containment, limits: StepLimits?, keepRunning: Bool) throws(ShellError) {
+    /// cgroup is named `keep-PID-KEY` (KEY from the attempt's key) so that
+    /// no later atomd kills them but the step's revert finds them.
+    init?(_ containment: Containment, limits: StepLimits?, keepRunning: Bool, attemptKey: String = "") throws(ShellError) {
         guard case .cgroup(let base, let controllers, let legacyBases) = containment else { return nil }
-        let name = "\(keepRunning ? "keep" : "step")-\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue)"
+        let name = keepRunning ? "keep-\(getpid())-\(Self.keyHash(attemptKey))"
+            : "step-\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue)"
         let path = base + "/" + name
-        guard mkdir(path, 0o755) == 0 else {
+        // A re-run of an interrupted keep_running attempt keeps its key.
+        guard mkdir(path, 0o755) == 0 || (keepRunning && errno == EEXIST) else {
             throw ShellError("cannot create the step's cgroup \(path): \(String(cString: strerror(errno)))")
         }
         var settings: [(String, String)] = []
@@ -88,6 +91,42 @@ final class StepCgroup: Sendable {
     /// Whether a process is still in the cgroup.
     var isPopulated: Bool {
         Containment.read(path + "/cgroup.events").contains("populated 1")
+    }
+
+    /// FNV-1a of an attempt's key, in hex: a cgroup name, the same in
+    /// every atomd process (the revert may run after a restart).
+    static func keyHash(_ key: String) -> String {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01B3
+        }
+        return String(hash, radix: 16)
+    }
+
+    /// The revert of a `keep_running` step: kills everything in the cgroups
+    /// its attempt left (whichever atomd made them), also what dropped the
+    /// token and left the process group, and removes them. Returns how
+    /// many cgroups it found.
+    static func killKept(_ containment: Containment, attemptKey: String) async -> Int {
+        guard case .cgroup(let base, _, _) = containment else { return 0 }
+        let suffix = "-" + keyHash(attemptKey)
+        let kept = FileIO.list(base).filter { $0.hasPrefix("keep-") && $0.hasSuffix(suffix) && $0.split(separator: "-").count == 3 }
+        for name in kept {
+            let path = base + "/" + name
+            if !Containment.write(path + "/cgroup.kill", "1") {
+                for line in Containment.read(path + "/cgroup.procs").split(separator: "\n") {
+                    if let pid = pid_t(line) { Glibc.kill(pid, SIGKILL) }
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(2)
+            while Containment.read(path + "/cgroup.events").contains("populated 1"), ContinuousClock.now < deadline {
+                ProcessTree.reapOrphans()
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            rmdir(path)
+        }
+        return kept.count
     }
 
     /// Removes the directories once their processes are gone (a killed

@@ -125,7 +125,12 @@ import Testing
         let pidFile = directory + "/server.pid"
         let atom = ShellAtom(supervisor: supervisor)
         let input: JSONValue = .object([
-            "script": .string("sleep 600 > /dev/null 2>&1 &\necho $! > \(pidFile)"),
+            "script": .string("""
+                sleep 600 > /dev/null 2>&1 &
+                echo $! > \(pidFile)
+                env -i setsid sleep 601 > /dev/null 2>&1 < /dev/null &
+                echo $! > \(directory)/escaped.pid
+                """),
             "keep_running": .bool(true), "kill_grace_ms": .integer(500),
         ])
         #expect(atom.providesRevert(for: input))
@@ -139,8 +144,17 @@ import Testing
             return
         }
         #expect(getpgid(server) == pid_t(group))
+        let escaped = try pid(in: directory + "/escaped.pid")
+        #expect(isRunning(escaped))
         try await atom.revert(input, outputs: result.outputs, context: attempt)
         #expect(!isRunning(server))
+        // Without the token and in a session of its own, it is found by
+        // the step's cgroup (where atomd can make one).
+        if case .cgroup = supervisor.containment {
+            #expect(!isRunning(escaped), "a process that dropped the token outlived the revert")
+        } else {
+            kill(escaped, SIGKILL)
+        }
     }
 
     /// Issue 30, item 6: the revert signalled the recorded process group id
