@@ -52,8 +52,10 @@ public struct Spool: Sendable {
             return .ignored
         case .reject(let message, let hint):
             let report = SpoolReport(file: name, message: message, hint: hint)
-            guard let filed = try move(source, into: layout.failed, from: layout.incoming) else { return .ignored }
+            // The sidecar goes while the refused job still holds its name: a
+            // new submission of that name cannot land in between and lose its own.
             unlink(layout.incoming + "/" + SpoolSubmission.sidecar(of: name))
+            guard let filed = try move(source, into: layout.failed, from: layout.incoming) else { return .ignored }
             try write(report, beside: filed)
             return .rejected(filed)
         case .accept:
