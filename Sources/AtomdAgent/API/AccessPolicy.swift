@@ -34,7 +34,7 @@ struct AccessPolicy: Sendable {
     /// Why `peer` may not steer a run `submitter` submitted; nil when it may.
     func steeringRefusal(_ peer: PeerCredentials, submitter: uid_t) -> String? {
         guard !isAdmin(peer), peer.uid != submitter else { return nil }
-        return "\(Self.name(of: peer.uid)) may steer only the runs they submitted, and this run was submitted by \(Self.name(of: submitter))"
+        return "\(UserDatabase.name(of: peer.uid)) may steer only the runs they submitted, and this run was submitted by \(UserDatabase.name(of: submitter))"
     }
 
     /// The user's groups from the group database (SO_PEERCRED carries only
@@ -43,10 +43,6 @@ struct AccessPolicy: Sendable {
         guard var user = UserDatabase.user(id: uid) else { return [primary] }
         user.gid = primary
         return Set(UserDatabase.groups(of: user) ?? [primary])
-    }
-
-    static func name(of uid: uid_t) -> String {
-        UserDatabase.name(of: uid)
     }
 }
 

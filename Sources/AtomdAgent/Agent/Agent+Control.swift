@@ -82,7 +82,7 @@ extension Agent {
     /// Refuses a caller who neither submitted the run nor may steer every run.
     func checkOwnership(_ caller: PeerCredentials, steering runID: String, submitter: uid_t) throws(APIError) {
         if let refusal = accessPolicy.steeringRefusal(caller, submitter: submitter) {
-            throw APIError(.forbidden, refusal, hint: "ask \(AccessPolicy.name(of: submitter)), root or a member of api.admins to steer run \(runID)")
+            throw APIError(.forbidden, refusal, hint: "ask \(UserDatabase.name(of: submitter)), root or a member of api.admins to steer run \(runID)")
         }
     }
 
@@ -90,12 +90,17 @@ extension Agent {
     /// submitter and job.
     func authorize(_ caller: PeerCredentials, steering runID: String, submitter: uid_t, job: Job) async throws(APIError) {
         try checkOwnership(caller, steering: runID, submitter: submitter)
+        try await checkAdmission(caller, steering: runID, job: job)
+    }
+
+    /// Refuses a caller whose `api.run_as` would not admit the run's job.
+    func checkAdmission(_ caller: PeerCredentials, steering runID: String, job: Job) async throws(APIError) {
         let limits = limits(for: caller.uid)
         guard limits != nil else { return }
         do {
             try await OwnThread.run { Result { () throws(SubmitError) in try JobAdmission.check(job, file: job.file, limits: limits) } }.get()
         } catch {
-            throw APIError(.forbidden, "run \(runID) does what api.run_as does not allow \(AccessPolicy.name(of: caller.uid)): "
+            throw APIError(.forbidden, "run \(runID) does what api.run_as does not allow \(UserDatabase.name(of: caller.uid)): "
                            + error.diagnostics.map(\.message).joined(separator: "; "),
                            hint: "root or the agent's user may steer it")
         }

@@ -34,7 +34,7 @@ extension Agent {
             throw APIError(.unprocessableContent, "the journaled job no longer loads: \(error.diagnostics.first?.description ?? "")")
         }
         if let onFailure = run.onFailure { job.onFailure = onFailure }
-        try await authorize(caller, steering: runID, submitter: run.submitter, job: job)
+        try await checkAdmission(caller, steering: runID, job: job)
         let name = SpoolNames.isJob(label) ? label : "retried.yaml"
         guard let file = (0..<10_000).lazy.map({ Spool.numbered(name, $0) }).first(where: {
             !FileManager.default.fileExists(atPath: settings.spool.processing + "/" + $0)

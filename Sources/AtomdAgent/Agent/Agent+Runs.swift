@@ -100,7 +100,7 @@ extension Agent {
             try JobAdmission.check(job, file: file, limits: limits)
         } catch {
             let problems = error.diagnostics.map(\.description).joined(separator: "; ")
-            log.error("run \(runID) (\(file)) is not resumed: \(error.message) for its submitter \(AccessPolicy.name(of: run.submitter)): \(problems); it stays open in processing/ until the policy allows it again")
+            log.error("run \(runID) (\(file)) is not resumed: \(error.message) for its submitter \(UserDatabase.name(of: run.submitter)): \(problems); it stays open in processing/ until the policy allows it again")
             return
         }
         guard let (registry, secrets) = await prepare(job, file: file, runID: runID, limits: limits) else { return }

@@ -77,7 +77,7 @@ extension Agent {
         guard let console else {
             throw APIError(.notFound, "this agent serves no console", hint: "set api.listen: 127.0.0.1:8470 in its configuration and restart it")
         }
-        let user = AccessPolicy.name(of: peer.uid)
+        let user = UserDatabase.name(of: peer.uid)
         let steer = accessPolicy.allows(peer, readOnly: false)
         let token = console.sessions.link(user: user, peer: peer, steer: steer)
         return ConsoleLink(url: console.endpoint.loginURL(token: token), user: user, steer: steer,

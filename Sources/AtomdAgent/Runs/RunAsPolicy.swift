@@ -25,7 +25,7 @@ public struct RunAsPolicy: Sendable, Hashable {
 
     /// Every action and secret of `job` this policy does not allow.
     func violations(_ job: Job, file: String) -> [Diagnostic] {
-        let agentUser = AccessPolicy.name(of: geteuid())
+        let agentUser = UserDatabase.name(of: geteuid())
         let listed = users.sorted().joined(separator: ", ")
         var found: [Diagnostic] = []
         for step in job.allSteps {
@@ -122,18 +122,18 @@ public struct RunAsPolicy: Sendable, Hashable {
     }
 
     /// Why `user` may not run with `group:`; nil when it may.
-    private func groupProblem(_ template: Template, user: String, what: String) -> (message: String, hint: String)? {
+    private func groupProblem(_ template: Template, user: String, what: String) -> Problem? {
         guard let group = template.literalText else {
-            return ("\(what) computes its group:, and api.run_as needs to know it before the run", "write the group literally")
+            return Problem(message: "\(what) computes its group:, and api.run_as needs to know it before the run", hint: "write the group literally")
         }
         if groups.contains(group) { return nil }
         guard let gid = UserDatabase.group(named: group) else {
-            return ("\(what) runs with group \(group), which does not exist", "use one of \(user)'s groups (`id \(user)`)")
+            return Problem(message: "\(what) runs with group \(group), which does not exist", hint: "use one of \(user)'s groups (`id \(user)`)")
         }
         if let account = UserDatabase.user(named: user), UserDatabase.groups(of: account)?.contains(gid) == true {
             return nil
         }
-        return ("\(what) runs as \(user) with group \(group), which is not one of \(user)'s groups and api.run_as does not list",
-                "drop group:, use one of \(user)'s own groups (`id \(user)`), or ask the operator to add it to api.run_as: { groups: [...] }")
+        return Problem(message: "\(what) runs as \(user) with group \(group), which is not one of \(user)'s groups and api.run_as does not list",
+                       hint: "drop group:, use one of \(user)'s own groups (`id \(user)`), or ask the operator to add it to api.run_as: { groups: [...] }")
     }
 }
