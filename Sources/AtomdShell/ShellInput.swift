@@ -46,7 +46,7 @@ extension ShellCommand {
         guard shell.takesValuesInScript else {
             throw EvaluationError(message: "\(shell.shell ?? "this interpreter") cannot take '${{' values in its script text; pass them through env:")
         }
-        let places = ScriptScanner.contexts(of: shell.script)
+        let places = ScriptClassifier.places(of: shell.script)
         var text = ""
         var variables: [String: String] = [:]
         var index = 0

@@ -30,7 +30,7 @@ import Testing
         #expect(rows.allSatisfy { $0["status"] as? String == "reverted" && ($0["left_behind"] as? [String])?.isEmpty == true })
         let afterSwitch = rows.first { $0["step"] as? String == "switch" && $0["when"] as? String == "after" }
         #expect(afterSwitch?["reverted"] as? [String] == ["switch", "stop-old", "unpack", "drain", "build"], "\(afterSwitch ?? [:])")
-        #expect(result.stderr.contains("deploy-app.yaml:99:5: warning: step 'stop-old': no check and no state probe"), "\(result.stderr)")
+        #expect(result.stderr.contains("deploy-app.yaml:100:5: warning: step 'stop-old': no check and no state probe"), "\(result.stderr)")
         // The world as the first install left it: release 1.0 running, the host in the pool.
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/current")) == root + "/releases/1.0")
         #expect(DeployCrashTests.appProcesses(root).count == 1)

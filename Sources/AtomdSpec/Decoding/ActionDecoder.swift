@@ -125,7 +125,7 @@ struct ActionDecoder {
                           hint: "pass the value through the step's env: { NAME: \"${{ \(first.source) }}\" } and read \(reader)")
             return
         }
-        for (expression, place) in zip(script.expressions, ScriptScanner.contexts(of: script)) {
+        for (expression, place) in zip(script.expressions, ScriptClassifier.places(of: script)) {
             if let refusal = place.refusal { context.error(expression.location, refusal.message, hint: refusal.hint) }
         }
     }

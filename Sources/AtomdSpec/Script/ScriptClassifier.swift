@@ -1,0 +1,301 @@
+/// Decides, for each `${{ }}` of a bash script, whether its value stays data:
+/// a value is allowed only where the scanner and the command tables know
+/// bash (and the command) take it as one word of text, and refused anywhere
+/// else. A value assigned to a variable follows the variable: where the
+/// variable is used decides too.
+public enum ScriptClassifier {
+    /// One place per expression of `template`, in order.
+    public static func places(of template: Template) -> [ScriptPlace] {
+        let scanner = ScriptScanner(template)
+        var decision = Decision(commands: scanner.commands, functions: scanner.functions)
+        for (occurrence, refusal) in scanner.refused { decision.refuse(occurrence, refusal) }
+        for index in scanner.commands.indices { decision.classify(index) }
+        decision.refusePipelines()
+        return scanner.quoting.enumerated().map { index, quoting in
+            ScriptPlace(quoting: quoting, refusal: decision.refusals[index])
+        }
+    }
+
+    private struct Decision {
+        let commands: [ScriptCommandLine]
+        var refusals: [Int: ScriptRefusal] = [:]
+        /// The expressions each variable may hold.
+        private var taint: [String: Set<Int>] = [:]
+        /// Variables declared with -i (arithmetic on assignment) or -n (a name).
+        private var evaluatedNames: Set<String> = []
+
+        /// Functions the script defines (and `function name` declares).
+        private let functions: Set<String>
+
+        init(commands: [ScriptCommandLine], functions: Set<String>) {
+            self.commands = commands
+            self.functions = functions.union(commands.compactMap { command in
+                let start = command.start
+                guard start + 1 < command.words.count, command.words[start].literalText == "function" else { return nil }
+                return command.words[start + 1].literalText
+            })
+            collectDeclarations()
+            collectTaint()
+        }
+
+        private func sources(_ occurrence: ScriptOccurrence) -> Set<Int> {
+            switch occurrence {
+            case .expression(let index): [index]
+            case .variable(let name): taint[name] ?? []
+            }
+        }
+
+        mutating func refuse(_ occurrence: ScriptOccurrence, _ refusal: ScriptRefusal) {
+            let reason: ScriptRefusal
+            if case .variable(let name) = occurrence { reason = refusal.through(variable: name) } else { reason = refusal }
+            for index in sources(occurrence) where refusals[index] == nil { refusals[index] = reason }
+        }
+
+        private mutating func refuse(_ words: some Sequence<ScriptWord>, _ refusal: ScriptRefusal) {
+            for word in words { for occurrence in word.everything { refuse(occurrence, refusal) } }
+        }
+
+        // MARK: Variables
+
+        /// Every assignment a command makes, with what is assigned.
+        private func assignments(_ command: ScriptCommandLine) -> [(name: String, values: [ScriptOccurrence])] {
+            var found: [(String, [ScriptOccurrence])] = []
+            let words = command.words
+            let start = command.start
+            if start < words.count, ["for", "select"].contains(words[start].literalText), start + 1 < words.count,
+               let name = words[start + 1].literalText {
+                found.append((name, words.dropFirst(start + 2).flatMap(\.everything)))
+            }
+            var arguments = words[start...].filter { $0.equals != nil }
+            if let name = command.name, !ScriptCommands.declarations.contains(name) {
+                arguments = Array(words[start..<command.commandIndex])
+                let given = words.dropFirst(command.commandIndex + 1)
+                if functions.contains(name) || name == "set" {
+                    // What a function or `set --` is given becomes $1, $@, ….
+                    for positional in ["@", "*"] + (1...9).map(String.init) {
+                        found.append((positional, given.flatMap(\.everything)))
+                    }
+                }
+                if name == "printf", let option = given.firstIndex(where: { $0.literalText == "-v" }),
+                   option + 1 < words.count, let assigned = words[option + 1].literalText {
+                    found.append((assigned, given.flatMap(\.everything)))
+                }
+            }
+            for word in arguments {
+                if let name = word.assignedName {
+                    found.append((name, word.occurrences.filter(\.afterEquals).map(\.occurrence) + word.nested))
+                }
+            }
+            return found
+        }
+
+        private mutating func collectTaint() {
+            let edges = commands.flatMap(assignments)
+            var changed = true
+            while changed {
+                changed = false
+                for (name, values) in edges {
+                    let before = taint[name, default: []].count
+                    for value in values { taint[name, default: []].formUnion(sources(value)) }
+                    if taint[name, default: []].count != before { changed = true }
+                }
+            }
+        }
+
+        private mutating func collectDeclarations() {
+            for command in commands {
+                guard let name = command.name, ScriptCommands.declarations.contains(name) else { continue }
+                let arguments = command.words.dropFirst(command.commandIndex + 1)
+                let flags = arguments.compactMap(\.literalText).filter { $0.hasPrefix("-") }.joined()
+                guard flags.contains("i") || flags.contains("n") else { continue }
+                for word in arguments {
+                    if let assigned = word.assignedName {
+                        evaluatedNames.insert(assigned)
+                    } else if let text = word.literalText, !text.hasPrefix("-") {
+                        evaluatedNames.insert(text)
+                    }
+                }
+            }
+        }
+
+        // MARK: Commands
+
+        mutating func classify(_ index: Int) {
+            let command = commands[index]
+            let words = command.words
+            let start = command.start
+            if !command.input.isEmpty, !isDataReader(command) {
+                for occurrence in command.input { refuse(occurrence, .stdin(command.name ?? "a command named by a value")) }
+            }
+            guard start < words.count else { return }
+            switch words[start].literalText {
+            case "for", "select":
+                if start + 1 < words.count { refuse([words[start + 1]], .loopVariable) }
+                return
+            case "case":
+                return
+            case "[[":
+                classifyConditional(Array(words[(start + 1)...]))
+                return
+            case "function":
+                refuse(words.dropFirst(start + 1), .name)
+                return
+            default:
+                break
+            }
+            let commandIndex = command.commandIndex
+            for word in words[start..<commandIndex] { classifyAssignment(word) }
+            guard commandIndex < words.count else { return }
+            guard let name = command.name else {
+                refuse(words[commandIndex...], .command)
+                return
+            }
+            let arguments = Array(words[(commandIndex + 1)...])
+            if ScriptCommands.declarations.contains(name) {
+                classifyDeclaration(arguments)
+            } else if ScriptCommands.builtins.contains(name) {
+                if ScriptCommands.dataBuiltins.contains(name) {
+                    classifyDataBuiltin(name, arguments)
+                } else {
+                    refuse(arguments, .builtin(name))
+                    if name == "let" {
+                        for word in arguments { refuseArithmeticNames(in: word) }
+                    }
+                }
+            } else if ScriptCommands.wrappers.contains(name) {
+                refuse(arguments, .wrapper(name))
+            } else if ScriptCommands.isInterpreter(name) {
+                let program = Self.programIndex(arguments) ?? arguments.count
+                refuse(arguments[..<min(arguments.count, program + 1)], .program(name))
+            }
+        }
+
+        private mutating func classifyAssignment(_ word: ScriptWord) {
+            refuse(word.occurrences.filter { !$0.afterEquals }.map(\.occurrence), .name)
+            guard let name = word.assignedName else { return }
+            let values = word.occurrences.filter(\.afterEquals).map(\.occurrence) + word.nested
+            if evaluatedNames.contains(name) {
+                refuse(values, .integerVariable(name))
+            } else if ScriptCommands.decidesExecution(name) {
+                refuse(values, .executionVariable(name))
+            }
+            if let assignedIndex = word.assignedSubscript {
+                for variable in ScriptWord.names(inArithmetic: assignedIndex) { refuse(.variable(variable), .arithmetic) }
+            }
+        }
+
+        private mutating func refuse(_ occurrences: [ScriptOccurrence], _ refusal: ScriptRefusal) {
+            for occurrence in occurrences { refuse(occurrence, refusal) }
+        }
+
+        private mutating func refuseArithmeticNames(in word: ScriptWord) {
+            for variable in ScriptWord.names(inArithmetic: word.text) { refuse(.variable(variable), .arithmetic) }
+        }
+
+        private mutating func classifyDeclaration(_ arguments: [ScriptWord]) {
+            let flags = arguments.compactMap(\.literalText).filter { $0.hasPrefix("-") || $0.hasPrefix("+") }.joined()
+            if flags.contains(where: { "inaA".contains($0) }) {
+                refuse(arguments, .declarationFlags)
+                return
+            }
+            for word in arguments {
+                if word.equals != nil {
+                    classifyAssignment(word)
+                } else {
+                    refuse([word], .name)
+                }
+            }
+        }
+
+        private mutating func classifyDataBuiltin(_ name: String, _ arguments: [ScriptWord]) {
+            for (index, word) in arguments.enumerated() where !word.everything.isEmpty {
+                let previous = index > 0 ? arguments[index - 1] : nil
+                switch name {
+                case "test", "[":
+                    if let previous, previous.literalText.map({ ["-v", "-R"].contains($0) }) ?? true {
+                        refuse([word], .testName)
+                    }
+                case "printf", "wait":
+                    if let option = previous?.literalText, option == (name == "printf" ? "-v" : "-p") {
+                        refuse([word], .printfName)
+                    }
+                default:
+                    break
+                }
+            }
+        }
+
+        private static let arithmeticOperators: Set<String> = ["-eq", "-ne", "-lt", "-le", "-gt", "-ge"]
+
+        /// Inside `[[ ]]` operators are never values; the sides of numeric
+        /// ones are arithmetic, the operand of -v and -R a name.
+        private mutating func classifyConditional(_ words: [ScriptWord]) {
+            for (index, word) in words.enumerated() {
+                let previous = index > 0 ? words[index - 1].literalText : nil
+                let next = index + 1 < words.count ? words[index + 1].literalText : nil
+                if [previous, next].contains(where: { $0.map(Self.arithmeticOperators.contains) ?? false }) {
+                    refuse([word], .conditionalArithmetic)
+                    refuseArithmeticNames(in: word)
+                } else if previous == "-v" || previous == "-R" {
+                    refuse([word], .testName)
+                }
+            }
+        }
+
+        /// The index of the argument that is an interpreter's program: the
+        /// one after -c or -e, or the first operand that does not follow an
+        /// option (which might be that option's argument).
+        static func programIndex(_ arguments: [ScriptWord]) -> Int? {
+            var afterOption = false
+            for (index, word) in arguments.enumerated() {
+                guard let text = word.literalText else { return nil }
+                if ScriptCommands.programOptions.contains(text) {
+                    return index + 1 < arguments.count ? index + 1 : nil
+                }
+                if text == "--" { return index + 1 < arguments.count ? index + 1 : nil }
+                if text.hasPrefix("-") {
+                    afterOption = true
+                } else if afterOption {
+                    afterOption = false
+                } else {
+                    return index
+                }
+            }
+            return nil
+        }
+
+        // MARK: Input
+
+        /// Whether what the command reads on standard input stays data: it
+        /// is a known reader of data, or an interpreter given its program.
+        private func isDataReader(_ command: ScriptCommandLine) -> Bool {
+            guard let name = command.name else { return false }
+            if ScriptCommands.dataReaders.contains(name) { return true }
+            guard ScriptCommands.isInterpreter(name) else { return false }
+            let arguments = Array(command.words.dropFirst(command.commandIndex + 1))
+            return Self.programIndex(arguments).map { arguments[$0].literalText != "-" } ?? false
+        }
+
+        /// A command whose output reaches one that reads its input as code
+        /// (`… | bash`, `tee >(sh)`): its values would become that code.
+        mutating func refusePipelines() {
+            var members: [Int: [Int]] = [:]
+            for (index, command) in commands.enumerated() { members[command.pipeline, default: []].append(index) }
+            for indices in members.values {
+                var reader: String?
+                for index in indices.reversed() {
+                    let command = commands[index]
+                    let sinks = command.words.flatMap(\.sinks).filter { !isDataReader(commands[$0]) }
+                    if let sink = sinks.first { reader = reader ?? commands[sink].name ?? "a command named by a value" }
+                    if let reader {
+                        refuse(command.words, .pipeline(reader))
+                        refuse(command.input, .pipeline(reader))
+                    }
+                    if !command.words.isEmpty, !isDataReader(command), index != indices.first {
+                        reader = reader ?? command.name ?? "a command named by a value"
+                    }
+                }
+            }
+        }
+    }
+}
