@@ -14,7 +14,7 @@ extension HTTPAtom {
         }
         var input: [String: JSONValue] = [
             "method": .string(http.method),
-            "url": .string(try values.string(http.url)),
+            "url": .string(try URLTemplate.render(http.url, values: values)),
             "headers": .object(try strings(http.headers)),
             "query": .object(try strings(http.query)),
             "expect": .array(http.expect.map { .integer(Int64($0)) }),

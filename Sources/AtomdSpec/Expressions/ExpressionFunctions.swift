@@ -19,6 +19,7 @@ public enum ExpressionFunctions {
         "success": Signature(minArguments: 0, maxArguments: 0, usage: "success()"),
         "failure": Signature(minArguments: 0, maxArguments: 0, usage: "failure()"),
         "always": Signature(minArguments: 0, maxArguments: 0, usage: "always()"),
+        "url_raw": Signature(minArguments: 1, maxArguments: 1, usage: "url_raw(value)"),
     ]
 
     /// Run states in which `failure()` is true.
@@ -45,6 +46,9 @@ public enum ExpressionFunctions {
             return .bool(failedRunStates.contains(runStatus.interpolated))
         case ("always", 0):
             return .bool(true)
+        case ("url_raw", 1):
+            // The value itself: an http: url inserts it without encoding.
+            return .string(arguments[0].interpolated)
         default:
             throw EvaluationError(message: "unknown function or wrong number of arguments: \(name)/\(arguments.count)")
         }
