@@ -34,6 +34,41 @@ import Testing
         }
     }
 
+    /// The issue's secret as real programs print it: `set -x`, `printf %q`,
+    /// a hex dump, JSON with ASCII escapes, Python's repr, ascii and bytes.
+    @Test func quotedAndEscapedFormsPrintedByRealProgramsAreMasked() throws {
+        let secret = "it's wörd\"x"
+        let mask = SecretMask([secret])
+        let programs: [(String, [String], String)] = [
+            ("/bin/bash", ["-c", "set -x; : \"$RT_PW\""], "w"),
+            ("/bin/bash", ["-c", "printf '%q\\n' \"$RT_PW\""], "w"),
+            ("/bin/bash", ["-c", "LC_ALL=C printf '%q\\n' \"$RT_PW\""], "w"),
+            ("/bin/bash", ["-c", "printf '%s' \"$RT_PW\" | od -An -tx1 | tr -d ' \\n'"], "77c3b6"),
+            ("/bin/bash", ["-c", "printf '%s' \"$RT_PW\" | od -An -tx1 | tr -d ' \\n' | tr a-f A-F"], "77C3B6"),
+            ("/usr/bin/python3", ["-c", "import json, os; print(json.dumps(os.environ['RT_PW']))"], "w"),
+            ("/usr/bin/python3", ["-c", "import os; print(repr(os.environ['RT_PW']))"], "w"),
+            ("/usr/bin/python3", ["-c", "import os; print(ascii(os.environ['RT_PW']))"], "w"),
+            ("/usr/bin/python3", ["-c", "import os; print(repr(os.environ['RT_PW'].encode()))"], "w"),
+        ]
+        for (executable, arguments, fragment) in programs {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.environment = ["RT_PW": secret, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(printed.contains(fragment), "\(arguments): \(printed)")
+            let masked = mask(printed)
+            #expect(masked.contains("***") && !masked.contains("rd") && !masked.contains(fragment == "w" ? "s w" : fragment),
+                    "\(arguments.last ?? ""): \(printed) -> \(masked)")
+        }
+    }
+
     @Test func eachLineOfAMultiLineSecretIsMasked() {
         let key = "-----BEGIN KEY-----\nMIIBVwIBADANBgkqhkiG\n-----END KEY-----"
         let mask = SecretMask([key])

@@ -1,9 +1,10 @@
 import Foundation
 
 /// The forms in which a secret's bytes can show up in text atomd stores: as
-/// written, line by line, JSON-escaped, percent-encoded, and base64-encoded
-/// at any position inside a longer encoded text (a Basic-auth header is the
-/// base64 of `user:password`, which an API may echo back).
+/// written, line by line, JSON-escaped, percent-encoded, base64-encoded at any
+/// position inside a longer encoded text (a Basic-auth header is the base64 of
+/// `user:password`, which an API may echo back), and quoted or escaped as
+/// shells, hex dumps and Python print strings (SecretForms+Quoting).
 enum SecretForms {
     static func of(_ value: String) -> [String] {
         guard value.utf8.count >= SecretMask.minimumLength else { return [] }
@@ -12,9 +13,11 @@ enum SecretForms {
         if lines.count > 1 { forms += lines.map(String.init) }
         forms += percentEncoded(value)
         forms += base64Fragments(Array(value.utf8))
+        forms += quoted(value)
         // Any of them inside a JSON text: a response body an API echoed.
         forms += forms.flatMap(jsonEscaped)
-        return forms.filter { $0.utf8.count >= SecretMask.minimumLength }
+        var seen: Set<String> = []
+        return forms.filter { $0.utf8.count >= SecretMask.minimumLength && seen.insert($0).inserted }
     }
 
     private static func jsonEscaped(_ value: String) -> [String] {

@@ -1,0 +1,119 @@
+/// How programs print a string they quote or escape: bash's `set -x` and
+/// `${x@Q}`, `printf %q`, hex dumps, JSON that escapes all but ASCII, and
+/// Python's `repr` and `ascii`. Only the inside of the quotes is a form: it
+/// is what sits in the text, whatever quote surrounds it.
+extension SecretForms {
+    static func quoted(_ value: String) -> [String] {
+        let bytes = Array(value.utf8)
+        var forms = [
+            // 'it'\''s': set -x, ${x@Q}, Python's shlex.quote.
+            value.replacingOccurrences(of: "'", with: "'\\''"),
+            backslashEscaped(value),
+            ansiC(bytes),
+            bytes.map { hex($0, uppercase: false) }.joined(),
+            bytes.map { hex($0, uppercase: true) }.joined(),
+            jsonASCII(value),
+        ]
+        for quote in ["'", "\""] { forms.append(pythonRepr(value, quote: quote, asciiOnly: false)) }
+        for quote in ["'", "\""] { forms.append(pythonRepr(value, quote: quote, asciiOnly: true)) }
+        forms.append(pythonBytesRepr(bytes))
+        return forms
+    }
+
+    private static func hex(_ byte: UInt8, uppercase: Bool) -> String {
+        let digits = Array(uppercase ? "0123456789ABCDEF" : "0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+
+    /// `printf %q` in a UTF-8 locale: a backslash before each character the
+    /// shell treats specially.
+    private static func backslashEscaped(_ value: String) -> String {
+        let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+,:=@%^")
+        var out = ""
+        for character in value {
+            if !plain.contains(character), character.isASCII { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+
+    /// `$'…'` as `printf %q` and `set -x` write a string with non-printable
+    /// or non-ASCII bytes (octal escapes).
+    private static func ansiC(_ bytes: [UInt8]) -> String {
+        var out = ""
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "'"): out += "\\'"
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case UInt8(ascii: "\n"): out += "\\n"
+            case UInt8(ascii: "\t"): out += "\\t"
+            case UInt8(ascii: "\r"): out += "\\r"
+            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
+            default: out += "\\" + String(byte, radix: 8).leftPadded(3)
+            }
+        }
+        return out
+    }
+
+    /// JSON with every non-ASCII character as `\uXXXX` (Python's json.dumps,
+    /// many loggers).
+    private static func jsonASCII(_ value: String) -> String {
+        var out = ""
+        for unit in value.utf16 {
+            switch unit {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(UInt8(unit)))
+            default: out += "\\u" + String(unit, radix: 16).leftPadded(4)
+            }
+        }
+        return out
+    }
+
+    /// The inside of Python's `repr(str)` (or `ascii(str)`) in the given quote.
+    private static func pythonRepr(_ value: String, quote: String, asciiOnly: Bool) -> String {
+        var out = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where String(scalar) == quote: out += "\\" + quote
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "\\x" + String(scalar.value, radix: 16).leftPadded(2)
+            case _ where asciiOnly && scalar.value > 0x7F:
+                let digits = String(scalar.value, radix: 16)
+                out += scalar.value <= 0xFF ? "\\x" + digits.leftPadded(2)
+                    : scalar.value <= 0xFFFF ? "\\u" + digits.leftPadded(4) : "\\U" + digits.leftPadded(8)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// The inside of Python's `repr(bytes)`: `\xc3\xb6` for what is not ASCII.
+    private static func pythonBytesRepr(_ bytes: [UInt8]) -> String {
+        var out = ""
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case UInt8(ascii: "'"): out += "\\'"
+            case UInt8(ascii: "\n"): out += "\\n"
+            case UInt8(ascii: "\r"): out += "\\r"
+            case UInt8(ascii: "\t"): out += "\\t"
+            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
+            default: out += "\\x" + hex(byte, uppercase: false)
+            }
+        }
+        return out
+    }
+}
+
+private extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
