@@ -223,6 +223,13 @@ class Console:
     def wait_step(self, step, status):
         self.until(f"step {step} {status}", lambda: self.step_status(step) == status)
 
+    def stream_connections(self):
+        return self.safe(lambda: self.driver.find_element(By.ID, "stream").get_attribute("data-connections"))
+
+    def wait_stream(self, state):
+        self.until(f"the event stream {state}",
+                   lambda: self.safe(lambda: self.driver.find_element(By.ID, "stream").get_attribute("data-state")) == state)
+
     def wait_run(self, status):
         self.until(f"run {status}", lambda: self.run_status() == status)
 
@@ -370,6 +377,16 @@ steps:
         self.driver.get(self.base + f"#/runs/{run_id}")
         self.wait_step("hold", "running")
         assert self.stored_session() == self.session
+        # The event stream (fetch, with the session header) breaks and comes
+        # back: the browser's connections to the console are killed (ss -K,
+        # as root), and the page opens the stream again.
+        self.wait_stream("live")
+        assert self.stream_connections() == "1", self.stream_connections()
+        port = urllib.parse.urlsplit(self.base).port
+        subprocess.run(["ss", "-K", "dst", "127.0.0.1", "dport", "=", str(port)], check=True, capture_output=True, timeout=20)
+        self.until("the event stream opened again", lambda: self.stream_connections() == "2")
+        self.wait_stream("live")
+        still = self.page_reloads()
         self.steer("Pause")
         self.confirm()
         self.release("target")
@@ -379,6 +396,16 @@ steps:
         self.confirm()
         self.wait_run("succeeded")
         self.wait_step("after", "succeeded")
+        self.wait_stream("ended")
+        assert still(), "the page was reloaded: the run was not followed live"
+        # Across the reconnection, every journaled event is in the feed once:
+        # none missed, none twice (Last-Event-ID).
+        history = subprocess.run(["curl", "-sS", "--max-time", "20", "--unix-socket", self.home + "/atomd.sock",
+                                  f"http://atomd/runs/{run_id}/events?follow=false"],
+                                 check=True, capture_output=True, text=True, timeout=60).stdout
+        journaled = [line for line in history.splitlines() if line in ("event: run", "event: step", "event: note", "event: closed")]
+        shown = self.driver.find_elements(By.CSS_SELECTOR, "#feed li")
+        assert len(shown) == len(journaled), f"{len(shown)} events shown, {len(journaled)} journaled"
 
     def watch_live_success(self):
         self.submit("watch-live", f"""

@@ -180,7 +180,9 @@ extension ConsoleAssets {
       const plan = await api(path + '/plan').catch(() => null);
       const feed = el('ol', { class: 'feed', id: 'feed', 'aria-live': 'polite', 'aria-label': 'Events' });
       const view = el('div', { id: 'run-view' });
-      main.replaceChildren(view, el('section', { 'aria-labelledby': 'events-title' }, el('h2', { id: 'events-title' }, 'Events'), feed));
+      // Whether the stream is open: a broken one is retried, and the reader is told.
+      const streaming = el('p', { class: 'muted', id: 'stream', 'data-state': 'connecting' }, 'Connecting…');
+      main.replaceChildren(view, el('section', { 'aria-labelledby': 'events-title' }, el('h2', { id: 'events-title' }, 'Events'), streaming, feed));
       let detail = null, shown = '';
 
       // Redrawn only when something changed, and the focused control keeps
@@ -316,7 +318,15 @@ extension ConsoleAssets {
         if (pending) return;
         pending = setTimeout(() => { pending = null; refresh().catch(() => {}); }, 150);
       };
-      follow(`/api${path}/events`, (kind, data) => {
+      const streamStates = { live: 'Following live.', reconnecting: 'The stream broke; reconnecting…', ended: 'The run has ended.', refused: 'The stream was refused.' };
+      let connections = 0;
+      const onState = (name) => {
+        // How many times the stream was opened: 1 unless it broke and came back.
+        if (name === 'live') streaming.dataset.connections = String(++connections);
+        streaming.dataset.state = name;
+        streaming.textContent = streamStates[name];
+      };
+      follow(`/api${path}/events`, onState, (kind, data) => {
         if (!['run', 'step', 'note', 'closed'].includes(kind)) return;
         const event = JSON.parse(data);
         const text = [event.step, event.status, event.detail].filter(Boolean).join(' · ');
@@ -331,7 +341,7 @@ extension ConsoleAssets {
     // fields; a blank line ends an event) and reconnects with Last-Event-ID
     // when the stream breaks, so nothing journaled is missed or shown twice;
     // it ends at the 'closed' event, on 401, or when the view is left.
-    function follow(url, onEvent) {
+    function follow(url, onState, onEvent) {
       const abort = new AbortController();
       state.cleanups.push(() => abort.abort());
       let lastID = null, delay = 500;
@@ -340,9 +350,9 @@ extension ConsoleAssets {
         if (lastID !== null) headers['Last-Event-ID'] = lastID;
         const response = await fetch(url, { headers, credentials: 'omit', cache: 'no-store', signal: abort.signal });
         if (response.status === 401) { signedOut(); return true; }
-        // Refused for good (no such run, no right to it): trying again would not help.
-        if (response.status >= 400 && response.status < 500) return true;
+        if (response.status >= 400 && response.status < 500) { onState('refused'); return true; }
         if (!response.ok || !response.body) return false;
+        onState('live');
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '', kind = '', data = [], id = null;
         for (;;) {
@@ -351,13 +361,14 @@ extension ConsoleAssets {
           delay = 500;
           buffer += value;
           let end;
-          while ((end = buffer.search(/\r\n|\r|\n/)) >= 0) {
+          // A CR at the very end may be the first half of a CRLF: wait for more.
+          while ((end = buffer.search(/\r\n|\r|\n/)) >= 0 && !(end === buffer.length - 1 && buffer[end] === '\r')) {
             const line = buffer.slice(0, end);
             buffer = buffer.slice(end + (buffer.startsWith('\r\n', end) ? 2 : 1));
             if (line === '') {
               if (id !== null) lastID = id;
               if (data.length) onEvent(kind || 'message', data.join('\n'));
-              if (kind === 'closed') return true;
+              if (kind === 'closed') { onState('ended'); return true; }
               kind = ''; data = []; id = null;
               continue;
             }
@@ -380,6 +391,7 @@ extension ConsoleAssets {
             if (abort.signal.aborted) return;
           }
           if (finished) return;
+          onState('reconnecting');
           // A broken stream: try again, waiting longer each time up to 10 s.
           await new Promise((resolve) => setTimeout(resolve, delay));
           delay = Math.min(delay * 2, 10000);
