@@ -6,10 +6,16 @@ scenario into --shots. Exits 0 when every scenario passed; each wait has a
 time limit, and a failure prints what the page showed."""
 
 import argparse
+import http.server
+import json
 import pathlib
 import subprocess
 import sys
+import threading
 import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
@@ -22,6 +28,126 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 LIMIT = 45  # seconds, for any one thing to show
+
+# The page another local user serves on another port of 127.0.0.1: it tries
+# every way a page has to reach the console with the operator's browser, and
+# writes down what each gave it. Inline script is fine here: this is the
+# attacker's page, not the console.
+ATTACK_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>another port</title></head><body>
+<h1>a page on another port</h1><pre id="out"></pre>
+<script>
+const params = new URLSearchParams(location.search);
+const C = params.get('console'), RUN = params.get('run');
+const results = {};
+const errors = [];
+window.addEventListener('error', (event) => errors.push(String(event.message)));
+// Each element's load or error, or a note after a time limit: never hangs.
+function settle(node) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('no answer within 10 s'), 10000);
+    node.addEventListener('load', () => { clearTimeout(timer); resolve('load'); }, { once: true });
+    node.addEventListener('error', () => { clearTimeout(timer); resolve('error'); }, { once: true });
+  });
+}
+async function answer(response) {
+  return { type: response.type, status: response.status, body: await response.text() };
+}
+async function attempt(name, action) {
+  try { results[name] = await action(); } catch (error) { results[name] = 'threw ' + error.name; }
+}
+(async () => {
+  await attempt('document.cookie', () => document.cookie);
+  await attempt('storage', () => JSON.stringify({ session: { ...sessionStorage }, local: { ...localStorage } }));
+  await attempt('fetch session', async () => answer(await fetch(C + '/api/session', { credentials: 'include' })));
+  await attempt('fetch session no-cors', async () => answer(await fetch(C + '/api/session', { credentials: 'include', mode: 'no-cors' })));
+  await attempt('fetch runs no-cors', async () => answer(await fetch(C + '/api/runs', { credentials: 'include', mode: 'no-cors' })));
+  await attempt('pause no-cors', async () => answer(await fetch(C + `/api/runs/${RUN}/pause`,
+    { method: 'POST', credentials: 'include', mode: 'no-cors', body: '{}' })));
+  await attempt('cancel with a header', async () => answer(await fetch(C + `/api/runs/${RUN}/cancel`,
+    { method: 'POST', credentials: 'include', headers: { Authorization: 'Bearer ' + '0'.repeat(64), 'Content-Type': 'application/json' }, body: '{}' })));
+  await attempt('form post', async () => {
+    const frame = document.createElement('iframe');
+    frame.name = 'sink';
+    document.body.append(frame);
+    const form = document.createElement('form');
+    form.method = 'POST'; form.action = C + `/api/runs/${RUN}/cancel`; form.target = 'sink'; form.enctype = 'text/plain';
+    const field = document.createElement('input');
+    field.name = '{"x":"'; field.value = '"}';
+    form.append(field);
+    document.body.append(form);
+    const posted = settle(frame);
+    form.submit();
+    const how = await posted;
+    let inside;
+    try { inside = frame.contentDocument ? frame.contentDocument.documentElement.outerHTML : 'no document'; } catch (error) { inside = 'threw ' + error.name; }
+    return { how, inside };
+  });
+  await attempt('img', async () => {
+    const image = new Image();
+    const how = settle(image);
+    image.src = C + '/api/session';
+    return { how: await how, width: image.naturalWidth };
+  });
+  await attempt('script', async () => {
+    const script = document.createElement('script');
+    const how = settle(script);
+    script.src = C + '/api/session';
+    document.head.append(script);
+    return await how;
+  });
+  await attempt('frame of the console', async () => {
+    const frame = document.createElement('iframe');
+    const how = settle(frame);
+    frame.src = C + '/#/runs';
+    document.body.append(frame);
+    const loaded = await how;
+    let storage;
+    try { storage = JSON.stringify({ ...frame.contentWindow.sessionStorage }); } catch (error) { storage = 'threw ' + error.name; }
+    return { loaded, storage };
+  });
+  await attempt('event stream', () => new Promise((resolve) => {
+    const source = new EventSource(C + `/api/runs/${RUN}/events`, { withCredentials: true });
+    const timer = setTimeout(() => { source.close(); resolve('no answer within 10 s'); }, 10000);
+    source.onmessage = (event) => { clearTimeout(timer); source.close(); resolve('message ' + event.data); };
+    source.addEventListener('step', (event) => { clearTimeout(timer); source.close(); resolve('step ' + event.data); });
+    source.onerror = () => { clearTimeout(timer); source.close(); resolve('error'); };
+  }));
+  results.errors = errors;
+  window.results = results;
+  document.getElementById('out').textContent = JSON.stringify(results, null, 2);
+  document.body.dataset.done = 'yes';
+})();
+</script></body></html>"""
+
+
+class AttackerServer:
+    """A tiny HTTP server on another port of 127.0.0.1, as any local user
+    could run: it serves ATTACK_PAGE and writes down the headers of every
+    request the browser sends it (a cookie for 127.0.0.1 would be among them)."""
+
+    def __init__(self):
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                received.append((self.path, {name.lower(): value for name, value in self.headers.items()}))
+                body = ATTACK_PAGE.encode() if self.path.startswith("/?") else b"nothing here"
+                self.send_response(200 if self.path.startswith("/?") else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Console:
@@ -97,6 +223,13 @@ class Console:
     def wait_step(self, step, status):
         self.until(f"step {step} {status}", lambda: self.step_status(step) == status)
 
+    def stream_connections(self):
+        return self.safe(lambda: self.driver.find_element(By.ID, "stream").get_attribute("data-connections"))
+
+    def wait_stream(self, state):
+        self.until(f"the event stream {state}",
+                   lambda: self.safe(lambda: self.driver.find_element(By.ID, "stream").get_attribute("data-state")) == state)
+
     def wait_run(self, status):
         self.until(f"run {status}", lambda: self.run_status() == status)
 
@@ -124,21 +257,155 @@ class Console:
         self.driver.execute_script("window.__noReload = true")
         return lambda: self.driver.execute_script("return window.__noReload === true")
 
+    def agent_status(self, run_id):
+        """The run's status as the agent has it, asked over its control socket:
+        from outside the browser, so nothing a page did can fake it."""
+        out = subprocess.run(["curl", "-sS", "--max-time", "20", "--unix-socket", self.home + "/atomd.sock",
+                              f"http://atomd/runs/{run_id}"], check=True, capture_output=True, text=True, timeout=60).stdout
+        return json.loads(out)["run"]["status"]
+
+    def console_get(self, path, headers):
+        """A request to the console from outside the browser: (status, body)."""
+        request = urllib.request.Request(self.base.rstrip("/") + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def stored_session(self):
+        return self.driver.execute_script("return sessionStorage.getItem('atomd_session')")
+
     # -- scenarios ------------------------------------------------------------
 
     def log_in(self, link):
         self.base = link.split("/login")[0] + "/"
+        assert "/login#token=" in link, link
         self.driver.get(link)
         self.until("the runs page", lambda: "Runs" in self.text() and "steer" in self.text())
         assert "token" not in self.driver.current_url, self.driver.current_url
-        cookie = self.driver.get_cookie("atomd_session")
-        assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
-        assert self.driver.execute_script("return document.cookie") == "", "the session cookie is readable by scripts"
-        # The link is good once.
+        # The session lives in this tab's sessionStorage; the browser holds no cookie at all.
+        self.session = self.stored_session()
+        assert self.session and len(self.session) == 64, self.session
+        assert self.driver.get_cookies() == [], self.driver.get_cookies()
+        assert self.driver.execute_script("return document.cookie") == "", "a cookie is readable by scripts"
+        # No page the server sends holds the session, even asked with it.
+        status, html = self.console_get("/", {"Authorization": f"Bearer {self.session}"})
+        assert status == 200 and self.session not in html, status
+        assert self.session not in self.driver.page_source
+        # The link is good once; a refused link leaves this tab's session alone.
         self.driver.get(link)
         self.until("the used link refused", lambda: "used or has expired" in self.text())
         self.driver.get(self.base)
-        self.until("still signed in", lambda: "Runs" in self.text())
+        self.until("still signed in", lambda: "Runs" in self.text() and "steer" in self.text())
+        # A reload keeps the tab signed in.
+        self.driver.refresh()
+        self.until("signed in after a reload", lambda: "Runs" in self.text() and "steer" in self.text())
+        assert self.stored_session() == self.session
+        # Another tab is not signed in, not even with the session as a cookie.
+        console_tab = self.driver.current_window_handle
+        self.driver.switch_to.new_window("tab")
+        self.driver.get(self.base)
+        self.until("a new tab signed out", lambda: "Signed out" in self.text())
+        self.driver.add_cookie({"name": "atomd_session", "value": self.session, "path": "/"})
+        self.driver.refresh()
+        self.until("a cookie does not sign in", lambda: "Signed out" in self.text())
+        self.driver.delete_all_cookies()
+        self.driver.close()
+        self.driver.switch_to.window(console_tab)
+
+    def attack_from(self, server, run_id, where):
+        """Opens the attacker's page (in a new tab, or in the console's own
+        tab) and returns what it learned."""
+        query = urllib.parse.urlencode({"console": self.base.rstrip("/"), "run": run_id})
+        self.driver.get(f"http://127.0.0.1:{server.port}/?{query}")
+        self.until(f"the attacks ({where}) to finish",
+                   lambda: self.driver.execute_script("return document.body && document.body.dataset.done === 'yes'"))
+        results = self.driver.execute_script("return window.results")
+        print(f"attacker page ({where}): {json.dumps(results)[:2000]}", flush=True)
+        return results
+
+    def another_port(self):
+        """A page served by another local user on another port of 127.0.0.1,
+        opened in the same browser after sign-in, gets nothing usable, and
+        steers nothing; the console, meanwhile, still steers."""
+        self.submit("target", f"""
+version: 1
+name: target
+steps:
+  - {{ id: hold, timeout: 3m, run: "while [ ! -e {self.gate('target')} ]; do sleep 0.05; done" }}
+  - {{ id: after, run: "echo after" }}
+""")
+        run_id = self.open_run_of("target")
+        self.wait_step("hold", "running")
+        console_tab = self.driver.current_window_handle
+        server = AttackerServer()
+        try:
+            self.driver.switch_to.new_window("tab")
+            in_new_tab = self.attack_from(server, run_id, "a new tab")
+            self.shot("13-another-port")
+            self.driver.close()
+            self.driver.switch_to.window(console_tab)
+            # The console's own tab, whose sessionStorage holds the session.
+            in_console_tab = self.attack_from(server, run_id, "the console's tab")
+        finally:
+            server.close()
+        for results in (in_new_tab, in_console_tab):
+            text = json.dumps(results)
+            assert self.session not in text, "the attacker's page learned the session"
+            assert '"steer"' not in text and "root" not in text, f"the attacker's page read the console's data: {text}"
+            assert results["document.cookie"] == "", results["document.cookie"]
+            assert results["storage"] == '{"session":{},"local":{}}', results["storage"]
+            # A readable cross-origin answer needs CORS, which the console never grants.
+            assert results["fetch session"] == "threw TypeError", results["fetch session"]
+            assert results["cancel with a header"] == "threw TypeError", results["cancel with a header"]
+            for name in ("fetch session no-cors", "fetch runs no-cors", "pause no-cors"):
+                assert results[name] == {"type": "opaque", "status": 0, "body": ""}, (name, results[name])
+            assert results["img"]["how"] == "error" and results["img"]["width"] == 0, results["img"]
+            assert results["script"] == "error", results["script"]
+            assert results["form post"]["inside"] in ("threw SecurityError", "no document"), results["form post"]
+            assert results["frame of the console"]["storage"] == "threw SecurityError", results["frame of the console"]
+            assert results["event stream"] == "error", results["event stream"]
+        # What the browser sent the other port's server: no cookie, no session.
+        assert server.received, "the attacker's server saw no request"
+        for path, headers in server.received:
+            assert "cookie" not in headers and "authorization" not in headers, (path, headers)
+            assert all(self.session not in value for value in headers.values()), (path, headers)
+        # Nothing was steered: the agent still runs the run, as it says over its own socket.
+        assert self.agent_status(run_id) == "running", self.agent_status(run_id)
+        # Back in the console: still signed in, and it steers the same run.
+        self.driver.get(self.base + f"#/runs/{run_id}")
+        self.wait_step("hold", "running")
+        assert self.stored_session() == self.session
+        # The event stream (fetch, with the session header) breaks and comes
+        # back: the browser's connections to the console are killed (ss -K,
+        # as root), and the page opens the stream again.
+        self.wait_stream("live")
+        assert self.stream_connections() == "1", self.stream_connections()
+        port = urllib.parse.urlsplit(self.base).port
+        subprocess.run(["ss", "-K", "dst", "127.0.0.1", "dport", "=", str(port)], check=True, capture_output=True, timeout=20)
+        self.until("the event stream opened again", lambda: self.stream_connections() == "2")
+        self.wait_stream("live")
+        still = self.page_reloads()
+        self.steer("Pause")
+        self.confirm()
+        self.release("target")
+        self.wait_run("paused")
+        assert self.agent_status(run_id) == "paused", self.agent_status(run_id)
+        self.steer("Resume")
+        self.confirm()
+        self.wait_run("succeeded")
+        self.wait_step("after", "succeeded")
+        self.wait_stream("ended")
+        assert still(), "the page was reloaded: the run was not followed live"
+        # Across the reconnection, every journaled event is in the feed once:
+        # none missed, none twice (Last-Event-ID).
+        history = subprocess.run(["curl", "-sS", "--max-time", "20", "--unix-socket", self.home + "/atomd.sock",
+                                  f"http://atomd/runs/{run_id}/events?follow=false"],
+                                 check=True, capture_output=True, text=True, timeout=60).stdout
+        journaled = [line for line in history.splitlines() if line in ("event: run", "event: step", "event: note", "event: closed")]
+        shown = self.driver.find_elements(By.CSS_SELECTOR, "#feed li")
+        assert len(shown) == len(journaled), f"{len(shown)} events shown, {len(journaled)} journaled"
 
     def watch_live_success(self):
         self.submit("watch-live", f"""
@@ -309,8 +576,11 @@ steps:
         self.until("the sign-out button", lambda: self.driver.find_element(By.ID, "signout").is_displayed())
         self.click("#signout")
         self.until("signed out", lambda: "Signed out" in self.text())
+        assert self.stored_session() is None, "the session stayed in sessionStorage"
+        status, _ = self.console_get("/api/session", {"Authorization": f"Bearer {self.session}"})
+        assert status == 401, f"the session still works after signing out: {status}"
         self.driver.get(self.base)
-        self.until("refused once signed out", lambda: "not signed in" in self.text())
+        self.until("signed out after a reload", lambda: "Signed out" in self.text())
 
 
 def main():
@@ -319,7 +589,7 @@ def main():
         parser.add_argument("--" + name, required=True)
     args = parser.parse_args()
     console = Console(args)
-    scenarios = [console.watch_live_success, console.watch_compensation, console.pause_and_resume,
+    scenarios = [console.another_port, console.watch_live_success, console.watch_compensation, console.pause_and_resume,
                  console.roll_back, console.other_pages, console.sign_out]
     failed = False
     try:

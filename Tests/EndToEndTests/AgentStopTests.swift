@@ -10,10 +10,10 @@ import Testing
         let agent = try AgentProcess.start(config: "api:\n  listen: 127.0.0.1:0\n")
         try await agent.waitForLog("ready:")
         let runID = try await ConsoleSecurityTests.heldRun(agent)
-        let (base, cookie, _) = try ConsoleSecurityTests.signIn(agent)
+        let (base, session) = try ConsoleSecurityTests.signIn(agent)
         let streams = [
             ["--unix-socket", agent.home + "/atomd.sock", "http://atomd/runs/\(runID)/events"],
-            ["-H", "Cookie: \(cookie)", base + "/api/runs/\(runID)/events"],
+            ["-H", ConsoleSecurityTests.bearer(session), base + "/api/runs/\(runID)/events"],
         ].enumerated().map { index, arguments -> (Process, String) in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -3,7 +3,9 @@ import Testing
 
 /// The console in a real browser (Tests/Console/browser_test.py): headless
 /// Chromium through Selenium drives a real agent. It signs in through a
-/// one-time link, watches a job run live to success and one compensate,
+/// one-time link, lets a page on another loopback port try to use the
+/// session (it gets nothing, steers nothing), watches a job run live to
+/// success and one compensate,
 /// pauses and resumes one, rolls one back, and saves a screenshot of each
 /// into .build/console-screenshots/.
 @Suite struct ConsoleBrowserTests {
@@ -41,7 +43,7 @@ import Testing
         let printed = await text.value
         #expect(process.terminationStatus == 0, "the browser test failed:\n\(printed)\nagent log:\n\(agent.log)")
         for name in ["01-run-live", "02-run-succeeded", "03-step-logs", "04-compensating", "05-reverted", "06-paused",
-                     "07-rollback-targets", "08-rolled-back", "09-plugins", "10-health", "11-runs-filtered", "12-run-on-a-phone"] {
+                     "07-rollback-targets", "08-rolled-back", "09-plugins", "10-health", "11-runs-filtered", "12-run-on-a-phone", "13-another-port"] {
             let size = (try? FileManager.default.attributesOfItem(atPath: "\(shots)/\(name).png")[.size] as? Int) ?? 0
             #expect(size > 1000, "no screenshot \(name).png")
         }

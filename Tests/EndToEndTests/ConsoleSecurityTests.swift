@@ -3,19 +3,22 @@ import Foundation
 import Testing
 
 /// The console's doors, tried with curl as a hostile page or user would:
-/// no cookie, a used link, a POST without its CSRF token, a forged Origin,
-/// a rebinding Host, a read-only user steering.
+/// no session header, a cookie instead of it, a used link, a malformed or
+/// oversized header, a forged Origin, a rebinding Host, a CORS preflight,
+/// a read-only user steering.
 @Suite struct ConsoleSecurityTests {
     struct Reply {
         var status: Int
         var headers: String
         var body: String
 
-        /// The `Set-Cookie` header line, if any.
-        var setCookie: Substring? { headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") } }
+        /// Whether any header of the answer is `name` (case-insensitive).
+        func has(_ name: String) -> Bool {
+            headers.split(separator: "\r\n").contains { $0.lowercased().hasPrefix(name.lowercased() + ":") }
+        }
 
-        /// `atomd_session=ID`, as a `Cookie:` header sends it back.
-        var sessionCookie: String? { setCookie?.split(separator: " ").dropFirst().first.map { String($0.dropLast()) } }
+        /// The body as a JSON object, if it is one.
+        var object: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] }
     }
 
     /// `http://127.0.0.1:PORT` of a login link.
@@ -23,12 +26,21 @@ import Testing
         String(link[..<(try #require(link.range(of: "/login")).lowerBound)])
     }
 
+    /// The one-time token of a login link, from its #fragment.
+    static func token(of link: String) throws -> String {
+        String(link[(try #require(link.range(of: "/login#token=")).upperBound)...])
+    }
+
+    /// The header that carries a session.
+    static func bearer(_ session: String) -> String { "Authorization: Bearer \(session)" }
+
     /// One request to the console; `-i` output split into status, headers and body.
-    static func request(_ url: String, method: String = "GET", headers: [String] = [], extra: [String] = []) throws -> Reply {
+    static func request(_ url: String, method: String = "GET", headers: [String] = [], body: String? = nil,
+                        extra: [String] = []) throws -> Reply {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["curl", "-sS", "-i", "--max-time", "20", "-X", method] + extra + headers.flatMap { ["-H", $0] }
-            + (method == "POST" ? ["--data", "{}"] : []) + [url]
+            + (method == "POST" ? ["--data", body ?? "{}"] : []) + [url]
         let output = Pipe()
         process.standardOutput = output
         // A refused connection is status 0; curl's own complaint is not needed.
@@ -50,18 +62,23 @@ import Testing
         return (try #require(object["url"] as? String), try #require(object["steer"] as? Bool))
     }
 
-    /// Signs in with a fresh link: the session cookie and the CSRF token.
-    static func signIn(_ agent: AgentProcess, asUser: uid_t? = nil, account: TestUsers.Account? = nil) throws -> (base: String, cookie: String, csrf: String) {
+    /// Trades a link's token at `POST /api/login`, as the page's script does.
+    static func redeem(_ link: String, extra: [String] = []) throws -> Reply {
+        let token = try Self.token(of: link)
+        return try request(try base(of: link) + "/api/login", method: "POST", headers: ["Content-Type: application/json"],
+                           body: #"{"token":"\#(token)"}"#, extra: extra)
+    }
+
+    /// Signs in with a fresh link: the console's base URL and the session id
+    /// its requests carry in `Authorization: Bearer`.
+    static func signIn(_ agent: AgentProcess, asUser: uid_t? = nil, account: TestUsers.Account? = nil) throws -> (base: String, session: String) {
         let (url, _) = try link(agent, asUser: asUser, account: account)
-        let base = try Self.base(of: url)
-        let login = try request(url)
-        #expect(login.status == 303)
-        let line = try #require(login.setCookie)
-        #expect(line.contains("HttpOnly") && line.contains("SameSite=Strict") && line.contains("Path=/"))
-        let cookie = try #require(login.sessionCookie)
-        let session = try request(base + "/api/session", headers: ["Cookie: \(cookie)"])
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(session.body.utf8)) as? [String: Any], "\(session.body)")
-        return (base, cookie, try #require(object["csrf"] as? String))
+        let login = try redeem(url)
+        #expect(login.status == 200, "\(login.body)")
+        // No cookie, ever: the session is in the body, for the page to keep.
+        #expect(!login.has("Set-Cookie"), "\(login.headers)")
+        let session = try #require(login.object?["session"] as? String, "\(login.body)")
+        return (try base(of: url), session)
     }
 
     /// Submits a job whose one step runs until HOME/go exists; returns its run once running.
@@ -81,57 +98,121 @@ import Testing
         return agent
     }
 
-    @Test func withoutASessionEverythingButTheLoginIsRefused() async throws {
+    @Test func withoutTheSessionHeaderOnlyThePageAndTheLoginAnswer() async throws {
         let agent = try await Self.startAgent()
         defer { _ = agent.stop() }
         let (url, steer) = try Self.link(agent)
         #expect(steer)
+        #expect(url.contains("/login#token="), "the token is not in the link's fragment: \(url)")
         let base = try Self.base(of: url)
-        for path in ["/", "/api/runs", "/api/healthz", "/api/session", "/api/plugins"] {
-            #expect(try Self.request(base + path).status == 401, "\(path) without a cookie")
+        for path in ["/api/runs", "/api/healthz", "/api/session", "/api/plugins", "/api/runs/x/events", "/nowhere"] {
+            #expect(try Self.request(base + path).status == 401, "\(path) without a session")
         }
-        #expect(try Self.request(base + "/api/runs", headers: ["Cookie: atomd_session=forged"]).status == 401)
-        #expect(try Self.request(base + "/login?token=forged").status == 401)
-        #expect(try Self.request(base + "/login").status == 401)
-        // The page says what to do, in a page a browser shows.
-        let page = try Self.request(base + "/")
-        #expect(page.body.contains("atomd console") && page.headers.contains("text/html"))
+        // The page and the login page are the same static text: no data, no session.
+        let page = try Self.request(base + "/"), landing = try Self.request(base + "/login")
+        #expect(page.status == 200 && page.headers.contains("text/html") && landing.body == page.body)
+        // A made-up token, a body that is not the expected JSON: refused, clearly.
+        let forged = try Self.request(base + "/api/login", method: "POST", body: #"{"token":"forged"}"#)
+        #expect(forged.status == 401 && forged.body.contains("used or has expired"), "\(forged.body)")
+        let garbage = try Self.request(base + "/api/login", method: "POST", body: "not json")
+        #expect(garbage.status == 400, "\(garbage.body)")
+        let huge = try Self.request(base + "/api/login", method: "POST", body: String(repeating: "a", count: 100_000))
+        #expect(huge.status == 413 || huge.status == 400, "\(huge.status) \(huge.body)")
         // A link is good once.
-        #expect(try Self.request(url).status == 303)
-        #expect(try Self.request(url).status == 401)
+        let first = try Self.redeem(url)
+        #expect(first.status == 200 && !first.has("Set-Cookie"), "\(first.headers)")
+        let session = try #require(first.object?["session"] as? String)
+        #expect(first.object?["user"] as? String == "root" && first.object?["steer"] as? Bool == true)
+        #expect(try Self.redeem(url).status == 401)
+        // With the header, the API answers; the page still holds no session.
+        #expect(try Self.request(base + "/api/runs", headers: [Self.bearer(session)]).status == 200)
+        let signedIn = try Self.request(base + "/", headers: [Self.bearer(session)])
+        #expect(signedIn.status == 200 && !signedIn.body.contains(session) && !signedIn.has("Set-Cookie"))
+        // The session as a cookie, as the console used to send it: nothing.
+        for cookie in ["Cookie: atomd_session=\(session)", "Cookie: session=\(session); atomd_session=\(session)"] {
+            let old = try Self.request(base + "/api/session", headers: [cookie])
+            #expect(old.status == 401 && !old.body.contains("steer"), "a cookie was accepted: \(old.status) \(old.body)")
+        }
         // The console's address is not the control API's: no login link is handed out there.
-        #expect(try Self.request(base + "/console/login", method: "POST").status == 401)
+        #expect(try Self.request(base + "/console/login", method: "POST", headers: [Self.bearer(session)]).status == 404)
     }
 
-    @Test func postsNeedTheCSRFTokenAndTheConsolesOwnOriginAndHost() async throws {
+    @Test func postsNeedTheSessionHeaderAndTheConsolesOwnOriginAndHost() async throws {
         let agent = try await Self.startAgent()
         defer { _ = agent.stop() }
         let runID = try await Self.heldRun(agent)
-        let (base, cookie, csrf) = try Self.signIn(agent)
+        let (base, session) = try Self.signIn(agent)
         let pause = base + "/api/runs/\(runID)/pause"
         let port = try #require(base.split(separator: ":").last)
-        let refusals: [(String, [String])] = [
-            ("no CSRF token", ["Cookie: \(cookie)"]),
-            ("a wrong CSRF token", ["Cookie: \(cookie)", "X-CSRF-Token: \(String(csrf.reversed()))"]),
-            ("a forged Origin", ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)", "Origin: http://evil.example"]),
-            ("another port's Origin", ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)", "Origin: http://127.0.0.1:1"]),
-            ("a rebinding Host", ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)", "Host: evil.example:\(port)"]),
+        let refusals: [(String, [String], Int)] = [
+            ("no session header", [], 401),
+            ("only the session cookie", ["Cookie: atomd_session=\(session)"], 401),
+            ("another session", [Self.bearer(String(session.reversed()))], 401),
+            ("a forged Origin", [Self.bearer(session), "Origin: http://evil.example"], 403),
+            ("another port's Origin", [Self.bearer(session), "Origin: http://127.0.0.1:1"], 403),
+            ("a rebinding Host", [Self.bearer(session), "Host: evil.example:\(port)"], 403),
         ]
-        for (what, headers) in refusals {
+        for (what, headers, status) in refusals {
             let reply = try Self.request(pause, method: "POST", headers: headers)
-            #expect(reply.status == 403, "a POST with \(what): \(reply.status) \(reply.body)")
+            #expect(reply.status == status, "a POST with \(what): \(reply.status) \(reply.body)")
+        }
+        // A page on another port must ask before it may send Authorization
+        // (a CORS preflight): it is refused, and nothing ever allows it.
+        for origin in ["http://127.0.0.1:1", base] {
+            let preflight = try Self.request(pause, method: "OPTIONS", headers: [
+                "Origin: \(origin)", "Access-Control-Request-Method: POST", "Access-Control-Request-Headers: authorization"])
+            #expect(!(200..<300).contains(preflight.status) && !preflight.headers.lowercased().contains("access-control-allow"),
+                    "a preflight from \(origin) was answered: \(preflight.headers)")
         }
         // Nothing was paused by the refused requests.
         let shown = try AgentControlTests.curl(agent.home + "/atomd.sock", "/runs/\(runID)")
         #expect(shown.contains("\"status\":\"running\""))
-        // With all three, it goes through.
-        let allowed = try Self.request(pause, method: "POST",
-                                       headers: ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)", "Origin: \(base)"])
+        // With the header, from the console's own origin, it goes through.
+        let allowed = try Self.request(pause, method: "POST", headers: [Self.bearer(session), "Origin: \(base)"])
         #expect(allowed.status == 202, "\(allowed.body)")
         #expect(allowed.headers.contains("Content-Security-Policy: default-src 'none'"))
         #expect(allowed.headers.contains("X-Frame-Options: DENY"))
+        #expect(!allowed.headers.lowercased().contains("access-control-allow"))
         FileManager.default.createFile(atPath: agent.home + "/go", contents: nil)
         _ = try await AgentControlTests().waitForRun(status: "paused", agent)
+    }
+
+    /// Whatever a client puts in Authorization: a 401 that says what is
+    /// wrong, or, past the server's header limits, a refusal of the request;
+    /// the agent goes on serving either way.
+    @Test func aMalformedOrOversizedSessionHeaderIsRefusedClearly() async throws {
+        let agent = try await Self.startAgent()
+        defer { _ = agent.stop() }
+        let (base, session) = try Self.signIn(agent)
+        let malformed = [
+            "Authorization: Bearer",
+            "Authorization: Bearer ",
+            "Authorization: Basic cm9vdDpyb290",
+            "Authorization: bearer\(session)",
+            "Authorization: Bearer \(session)0",
+            "Authorization: Bearer \(session.uppercased())",
+            "Authorization: Bearer \(String(session.dropLast()))ü",
+            "Authorization: Bearer \(String(repeating: "0", count: 64))",
+            "Authorization: Bearer \(String(repeating: "a", count: 15_000))",
+            "Authorization: Bearer \(session), Bearer \(session)",
+        ]
+        for header in malformed {
+            let reply = try Self.request(base + "/api/session", headers: [header])
+            #expect(reply.status == 401, "\(header.prefix(60)): \(reply.status) \(reply.body)")
+            let error = reply.object?["error"] as? String ?? ""
+            #expect(error.contains("Authorization") || error.contains("session has ended"), "\(header.prefix(60)): \(reply.body)")
+            #expect(!reply.body.contains(session))
+        }
+        // The same header twice, each one well formed: one credential or none.
+        let twice = try Self.request(base + "/api/session", headers: [Self.bearer(session), Self.bearer(session)])
+        #expect(twice.status == 401, "\(twice.body)")
+        // Beyond the server's header limit (16 KiB a field): refused before the console sees it.
+        let oversized = try Self.request(base + "/api/session", headers: ["Authorization: Bearer " + String(repeating: "a", count: 40_000)])
+        #expect(oversized.status != 200 && !oversized.body.contains(session), "\(oversized.status)")
+        // Nothing crashed: the agent runs and the real session still works.
+        #expect(agent.running.process.isRunning)
+        let fine = try Self.request(base + "/api/session", headers: [Self.bearer(session)])
+        #expect(fine.status == 200 && fine.object?["user"] as? String == "root", "\(fine.body)")
     }
 
     @Test func aReadOnlyUserWatchesButCannotSteer() async throws {
@@ -141,16 +222,16 @@ import Testing
         chmod(agent.home, 0o755)
         let (_, steer) = try Self.link(agent, asUser: 65534)
         #expect(!steer)
-        let (base, cookie, csrf) = try Self.signIn(agent, asUser: 65534)
-        #expect(try Self.request(base + "/api/runs", headers: ["Cookie: \(cookie)"]).status == 200)
-        let refused = try Self.request(base + "/api/runs/none/pause", method: "POST", headers: ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)"])
+        let (base, session) = try Self.signIn(agent, asUser: 65534)
+        #expect(try Self.request(base + "/api/runs", headers: [Self.bearer(session)]).status == 200)
+        let refused = try Self.request(base + "/api/runs/none/pause", method: "POST", headers: [Self.bearer(session)])
         #expect(refused.status == 403 && refused.body.contains("may read but not steer"), "\(refused.body)")
         // Signing out ends the session.
-        #expect(try Self.request(base + "/api/logout", method: "POST", headers: ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)"]).status == 204)
-        #expect(try Self.request(base + "/api/runs", headers: ["Cookie: \(cookie)"]).status == 401)
+        #expect(try Self.request(base + "/api/logout", method: "POST", headers: [Self.bearer(session)]).status == 204)
+        #expect(try Self.request(base + "/api/runs", headers: [Self.bearer(session)]).status == 401)
     }
 
-    /// With `api.tls`: HTTPS, a Secure cookie, no plain HTTP; a key other
+    /// With `api.tls`: HTTPS, no cookie, no plain HTTP; a key other
     /// users may read is refused before anything is served.
     @Test func theConsoleOverTLS() async throws {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path + "/AtomdHTTPTests/Fixtures/tls"
@@ -171,12 +252,12 @@ import Testing
         #expect(url.hasPrefix("https://127.0.0.1:"))
         let base = try Self.base(of: url)
         let trust = ["--cacert", fixtures + "/ca.pem"]
-        let login = try Self.request(url, extra: trust)
-        #expect(login.status == 303 && login.headers.contains("SameSite=Strict") && login.headers.contains("; Secure"), "\(login.headers)")
-        let cookie = try #require(login.sessionCookie)
-        #expect(try Self.request(base + "/api/runs", headers: ["Cookie: \(cookie)"], extra: trust).status == 200)
+        let login = try Self.redeem(url, extra: trust)
+        #expect(login.status == 200 && !login.has("Set-Cookie"), "\(login.headers)")
+        let session = try #require(login.object?["session"] as? String)
+        #expect(try Self.request(base + "/api/runs", headers: [Self.bearer(session)], extra: trust).status == 200)
         // Plain HTTP on the same port gets no answer from the console.
-        #expect(try Self.request(base.replacingOccurrences(of: "https://", with: "http://") + "/api/runs", headers: ["Cookie: \(cookie)"]).status == 0)
+        #expect(try Self.request(base.replacingOccurrences(of: "https://", with: "http://") + "/api/runs", headers: [Self.bearer(session)]).status == 0)
         // Without the CA, curl refuses the certificate: the console is not reached in clear.
         #expect(try Self.request(base + "/api/runs").status == 0)
     }

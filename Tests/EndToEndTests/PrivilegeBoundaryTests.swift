@@ -274,9 +274,9 @@ import Testing
         let cli = try AtomdProcess.run(["skip", runID, "flaky", "--home", agent.home], account: other)
         #expect(cli.status != 0 && cli.stderr.contains(says), "\(cli)")
         // The console says the same to the other submitter's browser session.
-        let (base, cookie, csrf) = try ConsoleSecurityTests.signIn(agent, account: other)
+        let (base, session) = try ConsoleSecurityTests.signIn(agent, account: other)
         let console = try ConsoleSecurityTests.request(base + "/api/runs/\(runID)/cancel", method: "POST",
-                                                       headers: ["Cookie: \(cookie)", "X-CSRF-Token: \(csrf)"])
+                                                       headers: [ConsoleSecurityTests.bearer(session)])
         #expect(console.status == 403 && console.body.contains(says), "\(console.body)")
         // Reading stays open to every member of api.group.
         #expect(try Self.call(agent, "/runs/\(runID)", as: other).status == 200)
@@ -299,14 +299,14 @@ import Testing
     @Test(.timeLimit(.minutes(2))) func aConsoleSessionLosesWhatItsUserLoses() async throws {
         let agent = try await Self.startAgent(extra: "  listen: 127.0.0.1:0")
         defer { _ = agent.stop() }
-        let (base, cookie, _) = try ConsoleSecurityTests.signIn(agent, account: try TestUsers.otherSubmitter)
-        #expect(try ConsoleSecurityTests.request(base + "/api/runs", headers: ["Cookie: \(cookie)"]).status == 200)
+        let (base, session) = try ConsoleSecurityTests.signIn(agent, account: try TestUsers.otherSubmitter)
+        #expect(try ConsoleSecurityTests.request(base + "/api/runs", headers: [ConsoleSecurityTests.bearer(session)]).status == 200)
         let config = try String(contentsOfFile: agent.home + "/atomd.yaml", encoding: .utf8)
         try config.replacingOccurrences(of: "group: \(TestUsers.apiGroup)", with: "group: \(TestUsers.foreignGroup)")
             .write(toFile: agent.home + "/atomd.yaml", atomically: true, encoding: .utf8)
         agent.signal(SIGHUP)
         try await agent.waitForLog("reloaded the configuration")
-        let refused = try ConsoleSecurityTests.request(base + "/api/runs", headers: ["Cookie: \(cookie)"])
+        let refused = try ConsoleSecurityTests.request(base + "/api/runs", headers: [ConsoleSecurityTests.bearer(session)])
         #expect(refused.status == 403 && refused.body.contains("may no longer read from this agent"), "\(refused.body)")
     }
 

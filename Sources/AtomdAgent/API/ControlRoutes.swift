@@ -293,7 +293,7 @@ public struct APIError: Error, HTTPResponseError {
 /// A request's whole body, or 408 when it takes longer than `limit` to
 /// arrive: a client trickling a byte now and then would hold its connection
 /// (and the idle timeout, reset by each byte) for ever.
-private func collect(_ request: Request, upTo maxBytes: Int, within limit: Duration) async throws -> ByteBuffer {
+func collect(_ request: Request, upTo maxBytes: Int, within limit: Duration) async throws -> ByteBuffer {
     try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
         group.addTask { try await request.body.collect(upTo: maxBytes) }
         group.addTask {

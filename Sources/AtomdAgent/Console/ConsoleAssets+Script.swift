@@ -4,7 +4,12 @@ extension ConsoleAssets {
     // The atomd console: one page, views chosen by the address's #fragment.
     // Every element is built with textContent: nothing from the agent is parsed as HTML.
 
-    const state = { session: null, cleanups: [] };
+    const state = { session: null, token: null, cleanups: [] };
+    // The session id lives in this tab's sessionStorage, which only pages of
+    // this exact origin (scheme, host and port) can read; it is sent in the
+    // Authorization header, never a cookie, so no other page, port or site
+    // can make the browser send it. A reload keeps it; a new tab signs in anew.
+    const storageKey = 'atomd_session';
     const runStatuses = ['queued', 'running', 'paused', 'reverting', 'succeeded', 'reverted', 'revert_failed', 'failed', 'cancelled'];
 
     class Failure extends Error {
@@ -16,10 +21,14 @@ extension ConsoleAssets {
       }
     }
 
+    function authorization() {
+      return { Authorization: `Bearer ${state.token || ''}` };
+    }
+
     async function api(path, options = {}) {
-      const init = { method: options.method || 'GET', credentials: 'same-origin', headers: {} };
+      // credentials 'omit': the console's own requests need no cookie, and none is ever set.
+      const init = { method: options.method || 'GET', credentials: 'omit', headers: authorization() };
       if (init.method !== 'GET') {
-        init.headers['X-CSRF-Token'] = state.session ? state.session.csrf : '';
         init.headers['Content-Type'] = 'application/json';
         init.body = JSON.stringify(options.body || {});
       }
@@ -75,11 +84,13 @@ extension ConsoleAssets {
       return error.message + (error.rule ? ` [rule: ${error.rule}]` : '') + (error.hint ? ` — ${error.hint}` : '');
     }
 
-    function signedOut() {
+    function signedOut(why) {
       state.session = null;
+      state.token = null;
+      sessionStorage.removeItem(storageKey);
       cleanUp();
       const main = document.getElementById('main');
-      main.replaceChildren(el('h1', {}, 'Signed out'),
+      main.replaceChildren(el('h1', {}, 'Signed out'), why ? el('p', {}, why) : null,
         el('p', {}, 'Run `atomd console` on the agent\'s machine and open the link it prints.'));
     }
 
@@ -169,7 +180,9 @@ extension ConsoleAssets {
       const plan = await api(path + '/plan').catch(() => null);
       const feed = el('ol', { class: 'feed', id: 'feed', 'aria-live': 'polite', 'aria-label': 'Events' });
       const view = el('div', { id: 'run-view' });
-      main.replaceChildren(view, el('section', { 'aria-labelledby': 'events-title' }, el('h2', { id: 'events-title' }, 'Events'), feed));
+      // Whether the stream is open: a broken one is retried, and the reader is told.
+      const streaming = el('p', { class: 'muted', id: 'stream', 'data-state': 'connecting' }, 'Connecting…');
+      main.replaceChildren(view, el('section', { 'aria-labelledby': 'events-title' }, el('h2', { id: 'events-title' }, 'Events'), streaming, feed));
       let detail = null, shown = '';
 
       // Redrawn only when something changed, and the focused control keeps
@@ -300,23 +313,90 @@ extension ConsoleAssets {
       }
 
       await refresh();
-      const source = new EventSource(`/api${path}/events`);
-      state.cleanups.push(() => source.close());
       let pending = null;
       const later = () => {
         if (pending) return;
         pending = setTimeout(() => { pending = null; refresh().catch(() => {}); }, 150);
       };
-      for (const kind of ['run', 'step', 'note', 'closed']) {
-        source.addEventListener(kind, (message) => {
-          const event = JSON.parse(message.data);
-          const text = [event.step, event.status, event.detail].filter(Boolean).join(' · ');
-          feed.prepend(el('li', {}, el('time', {}, when(event.time).slice(11, 19)), ` ${kind}: ${text}`));
-          while (feed.children.length > 200) feed.lastChild.remove();
-          if (kind === 'closed') source.close();
-          later();
-        });
+      const streamStates = { live: 'Following live.', reconnecting: 'The stream broke; reconnecting…', ended: 'The run has ended.', refused: 'The stream was refused.' };
+      let connections = 0;
+      const onState = (name) => {
+        // How many times the stream was opened: 1 unless it broke and came back.
+        if (name === 'live') streaming.dataset.connections = String(++connections);
+        streaming.dataset.state = name;
+        streaming.textContent = streamStates[name];
+      };
+      follow(`/api${path}/events`, onState, (kind, data) => {
+        if (!['run', 'step', 'note', 'closed'].includes(kind)) return;
+        const event = JSON.parse(data);
+        const text = [event.step, event.status, event.detail].filter(Boolean).join(' · ');
+        feed.prepend(el('li', {}, el('time', {}, when(event.time).slice(11, 19)), ` ${kind}: ${text}`));
+        while (feed.children.length > 200) feed.lastChild.remove();
+        later();
+      });
+    }
+
+    // Follows a server-sent event stream with fetch(), as EventSource cannot
+    // send the Authorization header. Parses the SSE format (event, data, id
+    // fields; a blank line ends an event) and reconnects with Last-Event-ID
+    // when the stream breaks, so nothing journaled is missed or shown twice;
+    // it ends at the 'closed' event, on 401, or when the view is left.
+    function follow(url, onState, onEvent) {
+      const abort = new AbortController();
+      state.cleanups.push(() => abort.abort());
+      let lastID = null, delay = 500;
+      async function once() {
+        const headers = { ...authorization(), Accept: 'text/event-stream' };
+        if (lastID !== null) headers['Last-Event-ID'] = lastID;
+        const response = await fetch(url, { headers, credentials: 'omit', cache: 'no-store', signal: abort.signal });
+        if (response.status === 401) { signedOut(); return true; }
+        if (response.status >= 400 && response.status < 500) { onState('refused'); return true; }
+        if (!response.ok || !response.body) return false;
+        onState('live');
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '', kind = '', data = [], id = null;
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return false;
+          delay = 500;
+          buffer += value;
+          let end;
+          // A CR at the very end may be the first half of a CRLF: wait for more.
+          while ((end = buffer.search(/\r\n|\r|\n/)) >= 0 && !(end === buffer.length - 1 && buffer[end] === '\r')) {
+            const line = buffer.slice(0, end);
+            buffer = buffer.slice(end + (buffer.startsWith('\r\n', end) ? 2 : 1));
+            if (line === '') {
+              if (id !== null) lastID = id;
+              if (data.length) onEvent(kind || 'message', data.join('\n'));
+              if (kind === 'closed') { onState('ended'); return true; }
+              kind = ''; data = []; id = null;
+              continue;
+            }
+            if (line.startsWith(':')) continue;
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const text = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'event') kind = text;
+            else if (field === 'data') data.push(text);
+            else if (field === 'id') id = text;
+          }
+        }
       }
+      (async () => {
+        while (!abort.signal.aborted) {
+          let finished = false;
+          try {
+            finished = await once();
+          } catch (error) {
+            if (abort.signal.aborted) return;
+          }
+          if (finished) return;
+          onState('reconnecting');
+          // A broken stream: try again, waiting longer each time up to 10 s.
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          delay = Math.min(delay * 2, 10000);
+        }
+      })();
     }
 
     // ---- Logs -------------------------------------------------------------
@@ -409,7 +489,31 @@ extension ConsoleAssets {
       }
     }
 
+    // A login link lands on /login#token=…: the fragment never reaches the
+    // server. The token leaves the address bar and the history before it is
+    // used, then is traded once for a session kept in this tab only.
+    async function signIn() {
+      const match = /^#token=([0-9a-f]+)$/.exec(location.hash);
+      if (!match) return;
+      history.replaceState(null, '', '/');
+      const response = await fetch('/api/login', { method: 'POST', credentials: 'omit',
+        headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: match[1] }) });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Failure(response.status, body);
+      sessionStorage.setItem(storageKey, body.session);
+    }
+
     async function start() {
+      try {
+        await signIn();
+      } catch (error) {
+        // A used or expired link: say so. A session this tab already holds stays.
+        const main = document.getElementById('main');
+        main.replaceChildren(el('h1', {}, 'Cannot sign in'), el('p', {}, failureText(error)));
+        return;
+      }
+      state.token = sessionStorage.getItem(storageKey);
+      if (!state.token) return signedOut();
       try {
         state.session = await api('/session');
       } catch (error) {

@@ -1,6 +1,6 @@
 import Hummingbird
 
-/// The request context of the web console: the session its cookie names,
+/// The request context of the web console: the session its Authorization header names,
 /// once `ConsoleGuard` has found it.
 public struct ConsoleContext: CallerContext {
     public var coreContext: CoreRequestContextStorage

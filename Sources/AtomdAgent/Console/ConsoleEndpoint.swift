@@ -37,13 +37,15 @@ final class ConsoleEndpoint: Sendable {
     }
 
     /// The link `atomd console` prints; an agent listening on every address
-    /// is reached by this machine's name.
+    /// is reached by this machine's name. The token rides in the #fragment:
+    /// the browser never sends it (no server or proxy log, no Referer), and
+    /// the page's script trades it for a session.
     func loginURL(token: String) -> String {
         var host = ConsoleAddress(host: address.host, port: port).description
         if address.isUnspecified {
             var name = [CChar](repeating: 0, count: 256)
             host = (gethostname(&name, name.count) == 0 ? String(cString: name) : "localhost") + ":\(port)"
         }
-        return "\(scheme)://\(host)/login?token=\(token)"
+        return "\(scheme)://\(host)/login#token=\(token)"
     }
 }

@@ -4,10 +4,17 @@ import Hummingbird
 /// The console's doors, checked before any route runs:
 /// - the Host header must name this server (see `ConsoleEndpoint.accepts`);
 /// - an Origin, when sent, must be this server as the request named it;
-/// - outside `/login` and the static assets, the session cookie must name a
-///   live session (401 otherwise);
-/// - a POST must carry the session's CSRF token in `X-CSRF-Token` and come
-///   from a session that may steer (403 otherwise).
+/// - outside the page, its assets and `/api/login`, `Authorization: Bearer
+///   SESSION` must name a live session (401 otherwise; a cookie counts for
+///   nothing);
+/// - a POST must come from a session that may steer (403 otherwise).
+///
+/// No CSRF token: the session itself travels in a header that only the
+/// console's own script knows the value of. Another page cannot read it
+/// (sessionStorage is per origin, and the port is part of the origin), the
+/// browser never adds it on its own (unlike a cookie, which it sends to
+/// every port of 127.0.0.1), and a page on another origin cannot even set
+/// it without a CORS preflight, which gets no Access-Control-Allow-* here.
 struct ConsoleGuard: RouterMiddleware {
     let sessions: ConsoleSessions
     let endpoint: ConsoleEndpoint
@@ -15,10 +22,9 @@ struct ConsoleGuard: RouterMiddleware {
     /// api.admins) loses the console at once, not when the session ends.
     let agent: Agent
 
-    static let cookie = "atomd_session"
-    static let csrfHeader = HTTPField.Name("X-CSRF-Token")
-    /// Reachable without a session: they hold no data.
-    static let open: Set<String> = ["/login", "/console.js", "/console.css"]
+    /// Reachable without a session: the page and its assets hold no data,
+    /// and `/api/login` is how a one-time token becomes a session.
+    static let open: Set<String> = ["/", "/login", "/console.js", "/console.css", "/api/login"]
 
     func handle(_ request: Request, context: ConsoleContext,
                 next: (Request, ConsoleContext) async throws -> Response) async throws -> Response {
@@ -31,18 +37,15 @@ struct ConsoleGuard: RouterMiddleware {
         }
         var context = context
         if !Self.open.contains(request.uri.path) {
-            guard let id = request.cookies[Self.cookie]?.value, let session = sessions.session(id) else {
-                throw ConsoleRefusal(.unauthorized, "not signed in", hint: "run `atomd console` and open the link it prints")
+            let id = try Self.sessionID(in: request.headers)
+            guard let session = sessions.session(id) else {
+                throw ConsoleRefusal(.unauthorized, "the session has ended or was never signed in",
+                                     hint: "run `atomd console` and open the link it prints")
             }
             let reads = request.method == .get || request.method == .head || request.uri.path == "/api/logout"
-            if request.method != .get && request.method != .head {
-                guard let token = Self.csrfHeader.flatMap({ request.headers[$0] }), ConsoleSessions.same(token, session.csrf) else {
-                    throw ConsoleRefusal(.forbidden, "the request carries no valid CSRF token", hint: "reload the page")
-                }
-                guard session.steer || request.uri.path == "/api/logout" else {
-                    throw ConsoleRefusal(.forbidden, "\(session.user) may read but not steer this agent",
-                                         hint: "ask for membership in the agent's api.group")
-                }
+            guard reads || session.steer else {
+                throw ConsoleRefusal(.forbidden, "\(session.user) may read but not steer this agent",
+                                     hint: "ask for membership in the agent's api.group")
             }
             guard await agent.accessPolicy.allows(session.peer, readOnly: reads) else {
                 throw ConsoleRefusal(.forbidden, "\(session.user) may no longer \(reads ? "read from" : "steer") this agent",
@@ -54,6 +57,24 @@ struct ConsoleGuard: RouterMiddleware {
         var response = try await next(request, context)
         response.headers.append(contentsOf: Self.securityHeaders)
         return response
+    }
+
+    /// The session id of `Authorization: Bearer ID`, or a 401 saying what is
+    /// wrong with the header. Exactly one such header, in exactly that form:
+    /// anything else (two of them, another scheme, a value of the wrong size
+    /// or alphabet) is refused before any lookup.
+    static func sessionID(in headers: HTTPFields) throws -> String {
+        let values = headers[values: .authorization]
+        guard !values.isEmpty else {
+            throw ConsoleRefusal(.unauthorized, "not signed in", hint: "run `atomd console` and open the link it prints")
+        }
+        let prefix = "Bearer "
+        guard values.count == 1, let value = values.first, value.hasPrefix(prefix),
+              ConsoleSessions.isWellFormed(value.dropFirst(prefix.count)) else {
+            throw ConsoleRefusal(.unauthorized, "the Authorization header is not `Bearer SESSION` with a session this console made",
+                                 hint: "sign in again: run `atomd console` and open the link it prints")
+        }
+        return String(value.dropFirst(prefix.count))
     }
 
     /// Scripts, styles and data from this server only, no framing, no referrer.

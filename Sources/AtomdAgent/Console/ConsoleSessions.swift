@@ -3,12 +3,13 @@ import Synchronization
 
 /// The web console's login links and browser sessions. Nothing is written
 /// to disk: an agent restart signs everyone out, and no password or token
-/// can be read from a file.
+/// can be read from a file. A session id is a bearer credential the page
+/// keeps in its own sessionStorage and sends in `Authorization`, never a
+/// cookie: a cookie for 127.0.0.1 is sent to every port of that host, so
+/// any local user's server on another port would receive it.
 final class ConsoleSessions: Sendable {
     /// What a signed-in browser may do, fixed when its link was made.
     struct Session: Sendable {
-        /// Sent back in `X-CSRF-Token` with every POST.
-        var csrf: String
         /// Steer (POST) as well as read: the link's caller could steer through the socket.
         var steer: Bool
         var user: String
@@ -56,7 +57,7 @@ final class ConsoleSessions: Sendable {
         return state.withLock { state -> String? in
             guard let link = state.links.removeValue(forKey: token), link.expires > now else { return nil }
             let id = Self.randomToken()
-            Self.admit(Session(csrf: Self.randomToken(), steer: link.steer, user: link.user, peer: link.peer, expires: now + Self.sessionLifetime),
+            Self.admit(Session(steer: link.steer, user: link.user, peer: link.peer, expires: now + Self.sessionLifetime),
                        as: id, into: &state.sessions, limit: Self.maxSessions, now: now, expires: \.expires)
             return id
         }
@@ -89,16 +90,16 @@ final class ConsoleSessions: Sendable {
         _ = state.withLock { $0.sessions.removeValue(forKey: id) }
     }
 
+    /// Whether `text` could be a token `randomToken` made: 64 lowercase hex
+    /// digits. Checked before any lookup, so a hostile header of any size
+    /// or bytes is refused as malformed rather than hashed and searched.
+    static func isWellFormed(_ text: Substring) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
     /// 256 bits from the system's CSPRNG (getrandom), as hex.
     static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
-    }
-
-    /// Equal strings, in time that does not depend on where they differ.
-    static func same(_ a: String, _ b: String) -> Bool {
-        let left = Array(a.utf8), right = Array(b.utf8)
-        guard left.count == right.count else { return false }
-        return zip(left, right).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

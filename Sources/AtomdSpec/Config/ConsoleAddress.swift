@@ -5,7 +5,7 @@ import Foundation
 /// Port 0 takes any free port (`atomd console` prints the one in use).
 ///
 /// A loopback address serves plain HTTP. Any other needs `api.tls`: a
-/// session cookie sent in clear over a network is a password sent in clear.
+/// session token sent in clear over a network is a password sent in clear.
 public struct ConsoleAddress: Sendable, Hashable, CustomStringConvertible {
     /// An IP address: `127.0.0.1`, `::1`, `10.0.0.5`, `0.0.0.0`.
     public var host: String

@@ -10,10 +10,11 @@ struct ConsoleCommand: AsyncParsableCommand {
             The agent serves the console when its configuration sets api.listen (for example \
             127.0.0.1:8470; an address other than loopback needs api.tls, and is served over \
             HTTPS). The link is good once, for two minutes; \
-            opening it signs the browser in for 12 hours with an HttpOnly, SameSite=Strict \
-            cookie, with the rights the control socket gives you: members of api.group and the \
-            agent's user steer runs (pause, resume, cancel, retry, skip, roll back); other users \
-            admitted by api.public_read only watch. No password is stored anywhere; an agent \
+            opening it signs that browser tab in for 12 hours (the session lives in the tab, \
+            never in a cookie: another tab needs a link of its own), with the rights the \
+            control socket gives you: members of api.group and the agent's user steer runs \
+            (pause, resume, cancel, retry, skip, roll back); other users admitted by \
+            api.public_read only watch. No password is stored anywhere; an agent \
             restart signs every browser out.
 
             From another machine: `ssh -L 8470:127.0.0.1:8470 HOST`, then open the link there.
