@@ -25,6 +25,9 @@ struct ValidateCommand: AsyncParsableCommand {
             (values computed by ${{ }} are checked when the step runs). When no plugin \
             directory exists, a warning says that plugins were not checked.
 
+            A step that gets a secret and runs as a user: is warned about (other processes of \
+            that user can read its environment while it runs); the warning does not fail the file.
+
             --strict also reports what `atomd rehearse` could not prove, as warnings that make \
             the file fail: steps with no check or state probe, steps with no revert that are not \
             `revert: none`, reverts that read outputs a failed execute may not have produced.
@@ -98,7 +101,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 registry = loaded
             }
             let warnings = RehearsalWarnings.of(job, registry: registry)
-            results[index].warnings = warnings.map(Problem.init)
+            results[index].warnings += warnings.map(Problem.init)
             if !warnings.isEmpty { results[index].valid = false }
         }
     }
@@ -114,7 +117,8 @@ struct ValidateCommand: AsyncParsableCommand {
         var job: String?
         var steps: Int?
         var errors: [Problem]
-        /// `--strict`: what a rehearsal could not prove.
+        /// Who else can read a step's secrets; with `--strict`, also what a
+        /// rehearsal could not prove (which alone fails the file).
         var warnings: [Problem] = []
         /// The job, for the checks that need the plugins.
         var loaded: Job?
@@ -132,6 +136,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 job = loaded.name
                 steps = loaded.allSteps.count
                 errors = []
+                warnings = SecretExposure.warnings(loaded).map(Problem.init)
             } catch {
                 valid = false
                 errors = error.diagnostics.map(Problem.init)
