@@ -6,7 +6,7 @@ import AtomdSpec
 /// query or the fragment it is percent-encoded (all but `A-Z a-z 0-9 - . _ ~`),
 /// so an id like `../volumes/x?force=true` stays one path segment. A value
 /// that starts the URL is its base (`${{ vars.api }}/servers`) and goes in as
-/// written; one in the host part may not contain a delimiter. `url_raw(x)`
+/// written; one in the host part may not contain a delimiter or a port. `url_raw(x)`
 /// inserts a value as written anywhere.
 enum URLTemplate {
     private enum Component { case base, authority, path, queryOrFragment }
@@ -27,11 +27,18 @@ enum URLTemplate {
                 case .base:
                     url += value
                 case .authority:
-                    if let bad = value.unicodeScalars.first(where: { "/?#@\\ ".unicodeScalars.contains($0) || $0.value < 0x21 }) {
+                    if let bad = value.unicodeScalars.first(where: { "/?#@\\: ".unicodeScalars.contains($0) || $0.value < 0x21 }) {
                         throw EvaluationError(message: "the value of ${{ \(expression.source) }} in the url's host part contains '\(bad.escaped(asASCII: true))', which would change where the request goes; use url_raw() if that is meant")
                     }
                     url += value
-                case .path, .queryOrFragment:
+                case .path:
+                    // Servers that decode before they resolve would take
+                    // %2E%2E for `..` too: such a value is refused.
+                    guard value != ".", value != ".." else {
+                        throw EvaluationError(message: "the value of ${{ \(expression.source) }} is '\(value)', which in a url's path would be a dot segment (the parent of the path it is in)")
+                    }
+                    url += encoded(value)
+                case .queryOrFragment:
                     url += encoded(value)
                 }
             }
@@ -49,8 +56,6 @@ enum URLTemplate {
     private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
 
     static func encoded(_ value: String) -> String {
-        // `.` and `..` alone would be dot segments, which curl resolves.
-        if value == "." || value == ".." { return String(repeating: "%2E", count: value.count) }
         var out = ""
         for byte in value.utf8 {
             if unreserved.contains(byte) {

@@ -40,6 +40,15 @@ struct ScriptValueFuzzTests {
         "python3 - <<< \"print('V')\"", "sed -e \"s/a/V/\" /dev/null", "f() { eval \"$1\"; }; f V",
         "echo V | while read -r l; do eval \"$l\"; done", "alias a=V", "x=V; (( x > 0 ))", "[ V V ]", "test -R V",
         "printf -v y '%s' V; eval \"$y\"", "cat <<EOF\n$(V)\nEOF", "echo $(( 1 + ${x:-V} ))",
+        // What the attack review of the first version found.
+        "bash <<EOF\ntrue\\\nEOF\necho V\nEOF", "x=$(cat <<EOF\nhi\nEOF)\nsh -c V\nEOF", "sh < <(echo V)",
+        "read -r x < <(echo V); sh -c \"$x\"", "echo V | (sh)", "echo V > >(sh); wait", "x=V; declare -i n; n=x",
+        "x=V; declare -a a; [[ -v a[x] ]] || true", "x=V; printf -v \"a[x]\" %s y", "x=V; read -r \"a[x]\" <<< foo",
+        "x=V; a=(1 2); unset \"a[x]\"", "x=V; test -v 'a[x]'", "f() { for a; do sh -c \"$a\"; done; }; f V",
+        "/usr/bin/time sh -c V", "prlimit --nofile=100 sh -c V", "setarch x86_64 sh -c V", "rbash -c V",
+        "git -c \"alias.x=!V\" x", "tar -cf /dev/null --checkpoint=1 --checkpoint-action=\"exec=V\" /etc/hostname",
+        "perl -n -e 'print' V", "hash -p /bin/bash cat; cat <<EOF\nV\nEOF", "shopt -s expand_aliases; alias cat=bash\ncat <<EOF\nV\nEOF",
+        "cat() { bash; }; cat <<EOF\nV\nEOF",
     ]
 
     /// What the value is replaced by around `V`.
@@ -65,7 +74,7 @@ struct ScriptValueFuzzTests {
             "\"; touch \(marker); \"", "touch \(marker)", "/;e touch \(marker) #", "\"); system(\"touch \(marker)\"); (\"",
             "'); import os; os.system('touch \(marker)'); print('", "__import__('os').system('touch \(marker)')",
             "); system(\"touch \(marker)\"); (", "x'$(touch \(marker))'", "\ntouch \(marker)\n", "$(touch${IFS}\(marker))",
-            "a[$(touch \(marker))]+1", "-v",
+            "a[$(touch \(marker))]+1", "-v", "touch \(marker)|",
         ]
     }
 
@@ -187,6 +196,15 @@ struct ScriptValueFuzzTests {
         let runs = try Self.codeRuns(scripts.map(\.text))
         for (index, context) in Self.knownEvaluating.enumerated() {
             #expect(runs.contains { $0[0] == index }, "no payload ran code in \(context): the harness cannot see an escape")
+        }
+    }
+
+    /// Nesting deep enough to exhaust the scanner's stack is refused, not a crash.
+    @Test func deepNestingIsRefusedWithoutCrashing() throws {
+        for (open, close) in [("echo $(", ")"), ("echo ${x:-", "}"), ("echo \"$(", ")\"")] {
+            let script = String(repeating: open, count: 3000) + "V" + String(repeating: close, count: 3000)
+            let places = ScriptClassifier.places(of: try Self.template(script))
+            #expect(places.first?.refusal?.message.contains("nest more than 100 deep") == true)
         }
     }
 

@@ -80,8 +80,17 @@ struct JobDecoder {
                               hint: "choose another name")
             }
         }
-        return context.templateMap(node, field, keys: "environment variable name", pattern: .identifier)
+        let variables = context.templateMap(node, field, keys: "environment variable name", pattern: .identifier)
             .map { EnvironmentVariable(name: $0.name, value: $0.value) }
+        // A value (from --var, an API, a sidecar) must not decide what runs:
+        // the same names a script may not assign one to (ScriptCommands).
+        for variable in variables where ScriptCommands.decidesExecution(variable.name) {
+            if let expression = variable.value.expressions.first {
+                context.error(expression.location, "'${{' in \(variable.name), which decides what runs (a search path, a library, a shell's startup file, a command line)",
+                              hint: "set \(variable.name) literally, or choose among known values in the script with case")
+            }
+        }
+        return variables
     }
 
     private func decodeSecrets(_ node: YAMLNode) -> [String: SecretSource] {

@@ -7,6 +7,9 @@ public enum ScriptClassifier {
     /// One place per expression of `template`, in order.
     public static func places(of template: Template) -> [ScriptPlace] {
         let scanner = ScriptScanner(template)
+        if scanner.tooDeep {
+            return scanner.quoting.map { ScriptPlace(quoting: $0, refusal: .tooDeep) }
+        }
         var decision = Decision(commands: scanner.commands, functions: scanner.functions)
         for (occurrence, refusal) in scanner.refused { decision.refuse(occurrence, refusal) }
         for index in scanner.commands.indices { decision.classify(index) }
@@ -26,6 +29,8 @@ public enum ScriptClassifier {
 
         /// Functions the script defines (and `function name` declares).
         private let functions: Set<String>
+        /// The script uses alias, hash or enable: no name means what it says.
+        private let renames: Bool
 
         init(commands: [ScriptCommandLine], functions: Set<String>) {
             self.commands = commands
@@ -34,6 +39,9 @@ public enum ScriptClassifier {
                 guard start + 1 < command.words.count, command.words[start].literalText == "function" else { return nil }
                 return command.words[start + 1].literalText
             })
+            // An alias, a hashed path or a disabled builtin can make any
+            // name run something else.
+            renames = commands.contains { ["alias", "hash", "enable"].contains($0.name ?? "") }
             collectDeclarations()
             collectTaint()
         }
@@ -64,7 +72,9 @@ public enum ScriptClassifier {
             let start = command.start
             if start < words.count, ["for", "select"].contains(words[start].literalText), start + 1 < words.count,
                let name = words[start + 1].literalText {
-                found.append((name, words.dropFirst(start + 2).flatMap(\.everything)))
+                // `for a; do` walks the positional parameters.
+                let list = words.dropFirst(start + 2)
+                found.append((name, list.isEmpty ? [.variable("@")] : list.flatMap(\.everything)))
             }
             var arguments = words[start...].filter { $0.equals != nil }
             if let name = command.name, !ScriptCommands.declarations.contains(name) {
@@ -72,7 +82,7 @@ public enum ScriptClassifier {
                 let given = words.dropFirst(command.commandIndex + 1)
                 if functions.contains(name) || name == "set" {
                     // What a function or `set --` is given becomes $1, $@, ….
-                    for positional in ["@", "*"] + (1...9).map(String.init) {
+                    for positional in ["@", "*", "BASH_ARGV"] + (1...9).map(String.init) {
                         found.append((positional, given.flatMap(\.everything)))
                     }
                 }
@@ -124,6 +134,13 @@ public enum ScriptClassifier {
             let command = commands[index]
             let words = command.words
             let start = command.start
+            // `a[x]` as a name anywhere (test -v, printf -v, read, unset):
+            // bash evaluates the subscript.
+            for word in words + command.targets {
+                if let open = word.bytes.firstIndex(of: UInt8(ascii: "[")), ScriptWord.isName(word.bytes[..<open]) {
+                    refuseArithmeticNames(in: ScriptWord(bytes: Array(word.bytes[open...])))
+                }
+            }
             if !command.input.isEmpty, !isDataReader(command) {
                 for occurrence in command.input { refuse(occurrence, .stdin(command.name ?? "a command named by a value")) }
             }
@@ -162,8 +179,18 @@ public enum ScriptClassifier {
                         for word in arguments { refuseArithmeticNames(in: word) }
                     }
                 }
-            } else if ScriptCommands.wrappers.contains(name) {
+            } else if ScriptCommands.wrappers.contains(name) || ScriptCommands.isWrapperFamily(name) {
                 refuse(arguments, .wrapper(name))
+            } else if let options = ScriptCommands.codeOptions[name] {
+                // Options whose value the program runs (git -c alias.x=!cmd,
+                // tar --checkpoint-action=exec=cmd), with the value inside
+                // the option word or after it.
+                for (position, word) in arguments.enumerated() {
+                    let previous = position > 0 ? arguments[position - 1].literalText ?? "" : ""
+                    if options.contains(where: { word.text.hasPrefix($0) || previous == $0 }) {
+                        refuse([word], .wrapper(name))
+                    }
+                }
             } else if ScriptCommands.isInterpreter(name) {
                 let program = Self.programIndex(arguments) ?? arguments.count
                 refuse(arguments[..<min(arguments.count, program + 1)], .program(name))
@@ -176,6 +203,9 @@ public enum ScriptClassifier {
             let values = word.occurrences.filter(\.afterEquals).map(\.occurrence) + word.nested
             if evaluatedNames.contains(name) {
                 refuse(values, .integerVariable(name))
+                if let equals = word.equals {
+                    refuseArithmeticNames(in: ScriptWord(bytes: Array(word.bytes[(equals + 1)...])))
+                }
             } else if ScriptCommands.decidesExecution(name) {
                 refuse(values, .executionVariable(name))
             }
@@ -269,7 +299,7 @@ public enum ScriptClassifier {
         /// Whether what the command reads on standard input stays data: it
         /// is a known reader of data, or an interpreter given its program.
         private func isDataReader(_ command: ScriptCommandLine) -> Bool {
-            guard let name = command.name else { return false }
+            guard let name = command.name, !renames, !functions.contains(name) else { return false }
             if ScriptCommands.dataReaders.contains(name) { return true }
             guard ScriptCommands.isInterpreter(name) else { return false }
             let arguments = Array(command.words.dropFirst(command.commandIndex + 1))
@@ -285,7 +315,7 @@ public enum ScriptClassifier {
                 var reader: String?
                 for index in indices.reversed() {
                     let command = commands[index]
-                    let sinks = command.words.flatMap(\.sinks).filter { !isDataReader(commands[$0]) }
+                    let sinks = (command.words + command.targets).flatMap(\.sinks).filter { !isDataReader(commands[$0]) }
                     if let sink = sinks.first { reader = reader ?? commands[sink].name ?? "a command named by a value" }
                     if let reader {
                         refuse(command.words, .pipeline(reader))

@@ -47,7 +47,23 @@ enum ScriptCommands {
         "parallel", "tmux", "screen", "at", "batch", "ssh", "scp", "rsync", "docker", "podman", "kubectl",
         "nerdctl", "ctr", "crictl", "lxc", "lxc-attach", "schroot", "fakeroot", "proot", "firejail", "bwrap",
         "sqlite3", "psql", "mysql", "mariadb", "redis-cli", "mongo", "mongosh", "gdb", "vim", "vi", "nvim", "ex",
-        "ed", "emacs", "less", "more", "man",
+        "ed", "emacs", "less", "more", "man", "time", "prlimit", "setarch", "linux32", "linux64", "i386", "x86_64",
+        "choom", "uclampset", "rbash", "perl", "cgexec", "capsh", "faketime", "catchsegv", "torsocks", "proxychains",
+        "unbuffer", "caffeinate", "systemd-inhibit", "dbus-run-session", "xvfb-run", "expect", "tclsh",
+    ]
+
+    /// The dynamic loader runs the program it is given, under any name.
+    static func isWrapperFamily(_ name: String) -> Bool {
+        name.hasPrefix("ld-linux") || name.hasPrefix("ld.so")
+    }
+
+    /// Options of ordinary programs whose value the program runs.
+    static let codeOptions: [String: [String]] = [
+        "git": ["-c", "--config-env", "--upload-pack", "--receive-pack", "--exec", "-u"],
+        "tar": ["--checkpoint-action", "--to-command", "--use-compress-program", "-I", "--info-script", "-F",
+                "--new-volume-script", "--rsh-command", "--rmt-command"],
+        "rsync": ["-e", "--rsh", "--rsync-path"],
+        "zip": ["-TT", "--unzip-command"],
     ]
 
     /// Programs that treat what they read on standard input as data, so a

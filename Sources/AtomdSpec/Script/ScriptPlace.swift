@@ -83,6 +83,10 @@ public struct ScriptRefusal: Sendable, Hashable {
         message: "'${{' would name the variable printf -v or wait -p assigns, and bash evaluates a subscript in a name",
         hint: "write the variable name literally")
 
+    static let tooDeep = ScriptRefusal(
+        message: "'${{' is in a script whose expansions and substitutions nest more than 100 deep, which atomd does not follow",
+        hint: "nest less, or pass the value through env:")
+
     static func builtin(_ name: String) -> ScriptRefusal {
         ScriptRefusal(message: "'${{' in the arguments of the builtin '\(name)', which evaluates them as code, arithmetic or variable names",
                       hint: throughEnvironment)

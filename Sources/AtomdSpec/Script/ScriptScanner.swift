@@ -13,6 +13,12 @@ struct ScriptScanner {
     private var pendingHeredocs: [(delimiter: [Int], quoted: Bool, stripTabs: Bool, command: Int?)] = []
     /// Every occurrence in the order met, to find those nested in a word.
     private var log: [ScriptOccurrence] = []
+    /// How deep expansions and substitutions nest here; past `maximumDepth`
+    /// the scanner stops (its recursion would exhaust the stack) and every
+    /// value of the script is refused.
+    private var depth = 0
+    private static let maximumDepth = 100
+    private(set) var tooDeep = false
 
     private(set) var quoting: [ScriptPlace.Quoting]
     private(set) var commands: [ScriptCommandLine] = []
@@ -74,6 +80,8 @@ struct ScriptScanner {
 
     /// Commands up to `closer` or the end of the script.
     private mutating func scanCommands(_ closer: Closer) -> Ending {
+        guard enter() else { return .end }
+        defer { depth -= 1 }
         var pipeline = newPipeline()
         var command = ScriptCommandLine()
         var conditional = false
@@ -149,6 +157,17 @@ struct ScriptScanner {
         }
     }
 
+    /// One level deeper, or the end of scanning when that is too deep.
+    private mutating func enter() -> Bool {
+        depth += 1
+        guard depth <= Self.maximumDepth else {
+            tooDeep = true
+            position = units.count
+            return false
+        }
+        return true
+    }
+
     private mutating func newPipeline() -> Int {
         nextPipeline += 1
         return nextPipeline
@@ -181,7 +200,7 @@ struct ScriptScanner {
             || command.words.count == command.start + 1 && command.words[command.start].literalText == "for" {
             position += 2
             scanArithmetic(closer: Self.closeParen, doubled: true)
-        } else if let last = command.words.indices.last, command.words[last].equals == command.words[last].bytes.count,
+        } else if let last = command.words.indices.last, command.words[last].equals.map({ $0 + 1 }) == command.words[last].bytes.count,
                   position > 0, units[position - 1] == Self.equals {
             position += 1
             scanArrayElements(into: &command.words[last])
@@ -194,6 +213,12 @@ struct ScriptScanner {
             let pipeline = command.pipeline
             finish(&command, pipeline: pipeline)
         } else {
+            // A subshell's commands are its own; what it reads from a pipe
+            // is not known to be data, so it stands in its pipeline as an
+            // unknown command.
+            var subshell = ScriptWord()
+            subshell.bytes = Array("( … )".utf8)
+            command.words.append(subshell)
             position += 1
             _ = scanCommands(.parenthesis)
         }
@@ -253,12 +278,18 @@ struct ScriptScanner {
             scanHeredocOperator()
             return
         }
+        var reads = false
         for operator_ in ["&>>", "&>", ">>", ">&", ">|", "<&", "<>", ">", "<"] where next(is: operator_) {
             position += operator_.utf8.count
+            reads = operator_.hasPrefix("<")
             break
         }
         skipBlanks()
-        command.targets.append(scanWord())
+        let target = scanWord()
+        // `< <(cmd)` feeds cmd's output to the command; `> >(cmd)` feeds
+        // the command's output to cmd.
+        if reads { command.input += target.nested }
+        command.targets.append(target)
     }
 
     /// The word after `<<` or `<<-`: the delimiter, quoted if any part of it is.
@@ -295,14 +326,24 @@ struct ScriptScanner {
         let heredocs = pendingHeredocs
         pendingHeredocs = []
         for heredoc in heredocs {
+            var continued = false
             while position < units.count {
                 if heredoc.stripTabs { while peek() == Self.tab { position += 1 } }
                 var end = position
                 while end < units.count, units[end] != Self.newline { end += 1 }
-                if Array(units[position..<end]) == heredoc.delimiter {
+                let line = Array(units[position..<end])
+                // A line after one ending in a backslash (unquoted heredoc) is joined
+                // to it, so it cannot be the delimiter.
+                if !continued, line == heredoc.delimiter {
                     position = min(units.count, end + 1)
                     break
                 }
+                // bash also ends a heredoc in $( … ) at `EOF)`.
+                if !continued, line.starts(with: heredoc.delimiter + [Self.closeParen]) {
+                    position += heredoc.delimiter.count
+                    break
+                }
+                continued = !heredoc.quoted && line.reversed().prefix { $0 == Self.backslash }.count % 2 == 1
                 var body = ScriptWord()
                 scanHeredocLine(upTo: end, quoted: heredoc.quoted, into: &body)
                 if let command = heredoc.command { commands[command].input += body.everything }
@@ -447,6 +488,8 @@ struct ScriptScanner {
 
     /// `$'…'`, `$"…"`, `$((…))`, `$[…]`, `$(…)`, `${…}`, `$name` or a plain `$`.
     private mutating func scanDollar(into word: inout ScriptWord, quoted: Bool) {
+        guard enter() else { return }
+        defer { depth -= 1 }
         if next(is: "$'"), !quoted {
             position += 2
             word.isLiteral = false

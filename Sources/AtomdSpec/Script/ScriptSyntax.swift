@@ -24,6 +24,10 @@ struct ScriptWord {
     /// Where in `bytes` the assignment's `=` is.
     var equals: Int?
 
+    init() {}
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
     var text: String { String(decoding: bytes, as: UTF8.self) }
     var literalText: String? { isLiteral ? text : nil }
     var everything: [ScriptOccurrence] { occurrences.map(\.occurrence) + nested }
