@@ -104,10 +104,50 @@ extension Agent {
             return
         }
         guard let (registry, secrets) = await prepare(job, file: file, runID: runID, limits: limits) else { return }
+        guard let history = await guardResumption(file, runID: runID, history: history) else { return }
         launch(file, runID: runID, job: job, submitter: run.submitter, resumed: true) { engine throws(RunSetupError) in
             try engine.resume(RunRequest(job: job, runID: runID, vars: run.vars,
                                          secrets: secrets), history: history)
         } registry: { registry }
+        // An operator resumed a parked run: it comes back paused, and goes on now.
+        if unparking.remove(runID) != nil { await live[runID]?.handle.resume() }
+    }
+
+    /// The history to resume the run with, the "resuming" marker journaled
+    /// at its end (ResumeGuard); nil when the run is parked instead.
+    private func guardResumption(_ file: String, runID: String, history: [EngineEvent]) async -> [EngineEvent]? {
+        switch ResumeGuard.verdict(history) {
+        case .parked:
+            log.warning("run \(runID) (\(file)) is parked: the agent died while resuming it; `atomd resume \(runID)` tries again")
+            parked.insert(runID)
+            return nil
+        case .park(let crashed):
+            let parking = ResumeGuard.parking(runID: runID, after: history, crashed: crashed)
+            do {
+                try await journal.record([parking])
+            } catch {
+                // Not resumed either way: resuming is what killed the agent.
+                log.error("run \(runID): cannot journal that it is parked (\(error)); it is not resumed")
+            }
+            log.error("run \(runID) (\(file)): \(parking.detail ?? "parked")")
+            parked.insert(runID)
+            return nil
+        case .resume(let crashed):
+            // A run paused by its operator does no work when resumed: not
+            // counted (an unparked run comes back paused, then is resumed,
+            // and counts again from its next start).
+            if ResumeGuard.staysPaused(history) { return history }
+            let marker = ResumeGuard.marker(runID: runID, after: history, crashed: crashed)
+            do {
+                try await journal.record([marker])
+            } catch {
+                log.error("run \(runID) (\(file)): cannot journal its resumption (\(error)); it is not resumed until the next start")
+                return nil
+            }
+            if crashed > 0 { log.warning("run \(runID) (\(file)): \(marker.detail ?? "")") }
+            ResumeGuard.crashIfArmed()
+            return history + [marker]
+        }
     }
 
     /// The atoms and secrets a run needs; a job that cannot have them is
@@ -164,5 +204,40 @@ extension Agent {
         await fileEnded(run.file, runID: runID, status: report.status, reason: reason)
         updateStatus()
         await pump()
+    }
+}
+
+/// Parked runs (ResumeGuard) come back only when an operator asks.
+extension Agent {
+    /// `atomd resume RUN` on a run parked in this agent: journals that it
+    /// was released and resumes it. False when the run is not parked here.
+    func unpark(_ runID: String, caller: PeerCredentials) async throws(APIError) -> Bool {
+        guard parked.contains(runID), live[runID] == nil else { return false }
+        let run: JournaledRun?, history: [EngineEvent]
+        do {
+            run = try journal.run(runID)
+            history = try journal.events(of: runID)
+        } catch {
+            throw APIError(.internalServerError, "cannot read run \(runID) from the journal: \(error)")
+        }
+        guard let run, let file = run.spoolFile else { return false }
+        let job: Job
+        do {
+            job = try await Self.load(bytes: Array(run.jobText.utf8), file: file)
+        } catch {
+            throw APIError(.conflict, "run \(runID)'s job no longer loads: \(error.diagnostics.map(\.description).joined(separator: "; "))")
+        }
+        try await authorize(caller, steering: runID, submitter: run.submitter, job: job)
+        do {
+            try await journal.record([ResumeGuard.unparking(runID: runID, after: history, by: UserDatabase.name(of: caller.uid))])
+        } catch {
+            throw APIError(.internalServerError, "cannot journal that run \(runID) is resumed: \(error)")
+        }
+        parked.remove(runID)
+        unparking.insert(runID)
+        log.notice("run \(runID) (\(file)): \(UserDatabase.name(of: caller.uid)) resumes the parked run")
+        queue.append(.resume(file: file, runID: runID))
+        await pump()
+        return true
     }
 }

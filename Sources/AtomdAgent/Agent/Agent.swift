@@ -25,6 +25,11 @@ public actor Agent {
     var pumping = false
     /// Runs left running by `stop`: the next start resumes them.
     var abandoned: Set<String> = []
+    /// Runs parked by ResumeGuard: open in the journal, left in processing/,
+    /// not resumed until an operator asks (`atomd resume`).
+    var parked: Set<String> = []
+    /// Parked runs an operator asked to resume, until they are running again.
+    var unparking: Set<String> = []
     var watcher: SpoolWatcher?
     let started = ContinuousClock.now
     public nonisolated let metrics = AgentMetrics()
