@@ -44,6 +44,9 @@ public actor Agent {
         self.settings = settings
         self.log = log
         self.notifier = notifier
+        // Before anything opens a descriptor: see DescriptorBudget.
+        let descriptors = DescriptorBudget.raiseSoftLimit()
+        log.info("file descriptors: up to \(descriptors.after)\(descriptors.after != descriptors.before ? " (raised from \(descriptors.before))" : ""), \(DescriptorBudget.reserve) kept for steps and reverts")
         spool = Spool(layout: settings.spool)
         queue = RunQueue(limit: settings.maxRuns)
         catalog = PluginCatalog(settings: settings.plugins)
