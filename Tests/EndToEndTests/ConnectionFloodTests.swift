@@ -140,3 +140,51 @@ import Testing
         #expect(agent.log.contains("refusing connections"), "\(agent.log)")
     }
 }
+
+/// Issue 31: a claimed job the journal cannot take now (here: another
+/// process holds the journal's write lock past the busy timeout) stays in
+/// processing/ and starts once the journal takes writes again, without a
+/// restart. Before, it waited in processing/ for the next start.
+@Suite struct ClaimedJobRetryTests {
+    static let holder = #"""
+        import sqlite3, sys, time, os
+        db, locked, release = sys.argv[1], sys.argv[2], sys.argv[3]
+        con = sqlite3.connect(db, isolation_level=None, timeout=30)
+        con.execute("BEGIN EXCLUSIVE")
+        open(locked, "w").close()
+        deadline = time.monotonic() + 90
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        con.execute("COMMIT")
+        con.close()
+        """#
+
+    @Test(.timeLimit(.minutes(2))) func aJobTheJournalCannotTakeYetIsTriedAgainNotLeftBehind() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let script = agent.home + "/hold.py", locked = agent.home + "/locked", release = agent.home + "/release"
+        try Self.holder.write(toFile: script, atomically: true, encoding: .utf8)
+        let hold = Process()
+        hold.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        hold.arguments = [script, agent.home + "/journal.sqlite", locked, release]
+        hold.standardInput = FileHandle.nullDevice
+        hold.standardOutput = FileHandle.nullDevice
+        hold.standardError = FileHandle.nullDevice
+        try hold.run()
+        defer { _ = FileManager.default.createFile(atPath: release, contents: nil) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !FileManager.default.fileExists(atPath: locked) {
+            try #require(hold.isRunning, "the lock holder ended early")
+            try #require(ContinuousClock.now < deadline, "the journal was never locked")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try agent.drop("later.yaml", "version: 1\nname: later\nsteps:\n  - { id: a, run: \"true\" }\n")
+        try await agent.waitForLog("later.yaml: the journal cannot record a new run")
+        #expect(agent.jobs(in: "processing") == ["later.yaml"])
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
+        hold.waitUntilExit()
+        let filed = try await agent.waitForFiled(1, limit: .seconds(60))
+        #expect(filed.done == ["later.yaml"], "\(filed)\n\(agent.log)")
+    }
+}

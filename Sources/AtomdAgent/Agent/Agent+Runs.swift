@@ -34,18 +34,18 @@ extension Agent {
         do {
             bytes = try JobLoader.read(path)
         } catch {
-            refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
+            refuseUnlessShort(.start(file: file), SpoolReport(file: file, diagnostics: error.diagnostics))
             return
         }
         var info = stat()
         guard lstat(path, &info) == 0 else {
-            refuse(file, SpoolReport(file: file, message: "cannot be examined: \(String(cString: strerror(errno)))"))
+            refuseUnlessShort(.start(file: file), SpoolReport(file: file, message: "cannot be examined: \(String(cString: strerror(errno)))"))
             return
         }
         do {
             submission = try SpoolSubmission.read(beside: file, in: settings.spool.processing, owner: info.st_uid)
         } catch {
-            refuse(file, SpoolReport(file: file, message: error.description))
+            refuseUnlessShort(.start(file: file), SpoolReport(file: file, message: error.description))
             return
         }
         // The claim let only files of root and the agent's user through; one
@@ -67,8 +67,8 @@ extension Agent {
                                                spoolFile: file, submission: submission?.token, onFailure: submission?.onFailure,
                                                submitter: submitter))
         } catch {
-            // Left in processing/: the next start tries it again.
-            log.error("\(file): the journal cannot record a new run (\(error)); the job waits in processing/ for the next start")
+            // Never dropped: it stays claimed in processing/ and is tried again.
+            retryLater(.start(file: file), because: "the journal cannot record a new run (\(error))")
             return
         }
         launch(file, runID: runID, job: job, submitter: submitter) { [job] engine throws(RunSetupError) in
@@ -82,7 +82,7 @@ extension Agent {
             run = try journal.run(runID)
             history = try journal.events(of: runID)
         } catch {
-            log.error("\(file): cannot read run \(runID) from the journal: \(error)")
+            retryLater(.resume(file: file, runID: runID), because: "cannot read run \(runID) from the journal (\(error))")
             return
         }
         guard let run else { return }
@@ -141,7 +141,7 @@ extension Agent {
             do {
                 try await journal.record([marker])
             } catch {
-                log.error("run \(runID) (\(file)): cannot journal its resumption (\(error)); it is not resumed until the next start")
+                retryLater(.resume(file: file, runID: runID), because: "cannot journal the resumption of run \(runID) (\(error))")
                 return nil
             }
             if crashed > 0 { log.warning("run \(runID) (\(file)): \(marker.detail ?? "")") }
@@ -239,5 +239,45 @@ extension Agent {
         queue.append(.resume(file: file, runID: runID))
         await pump()
         return true
+    }
+}
+
+/// A claimed job is never dropped on an error of the agent's own (issue 31:
+/// with its descriptors used up, a claimed job stayed in processing/ until
+/// a restart): it is started again a moment later, or filed with its reason.
+extension Agent {
+    static let retryDelay = Duration.seconds(1)
+
+    /// Queues `entry` again after `retryDelay`. The file stays in
+    /// processing/, so if the agent stops first the next start takes it up:
+    /// the delayed task may be lost without losing the job.
+    func retryLater(_ entry: RunQueue.Entry, because reason: String) {
+        log.warning("\(entry.file): \(reason); it stays claimed in processing/ and is tried again in \(Self.retryDelay)")
+        if !deferred.contains(entry) { deferred.append(entry) }
+        guard !retryScheduled else { return }
+        retryScheduled = true
+        Task { [weak self] in
+            try? await Task.sleep(for: Self.retryDelay)
+            await self?.retryDeferred()
+        }
+    }
+
+    private func retryDeferred() async {
+        retryScheduled = false
+        guard accepting else { return }
+        let entries = deferred
+        deferred = []
+        for entry in entries { queue.append(entry) }
+        await pump()
+    }
+
+    /// A job that cannot be read while descriptors are short is not the
+    /// job's fault: it waits instead of being filed as failed.
+    func refuseUnlessShort(_ entry: RunQueue.Entry, _ report: SpoolReport) {
+        if DescriptorBudget.free() < DescriptorBudget.reserve / 4 {
+            retryLater(entry, because: "\(report.message) while the agent is short of file descriptors")
+        } else {
+            refuse(entry.file, report)
+        }
     }
 }

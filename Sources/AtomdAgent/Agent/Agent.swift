@@ -30,6 +30,10 @@ public actor Agent {
     var parked: Set<String> = []
     /// Parked runs an operator asked to resume, until they are running again.
     var unparking: Set<String> = []
+    /// Claimed jobs that could not start for a passing reason (the journal
+    /// or descriptors): still in processing/, queued again by `retryLater`.
+    var deferred: [RunQueue.Entry] = []
+    var retryScheduled = false
     var watcher: SpoolWatcher?
     let started = ContinuousClock.now
     public nonisolated let metrics = AgentMetrics()
