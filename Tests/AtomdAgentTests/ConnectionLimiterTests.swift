@@ -12,12 +12,18 @@ import Testing
         #expect(limiter.admit("uid 1000") == nil)
         #expect(limiter.admit("uid 1000") == nil)
         #expect(limiter.admit("uid 1000")?.contains("has 2 connections open") == true)
-        #expect(limiter.admit("uid 0") == nil)
-        #expect(limiter.admit("uid 0")?.contains("3 connections are open") == true)
+        #expect(limiter.admit("uid 1001") == nil)
+        #expect(limiter.admit("uid 1001")?.contains("3 connections are open") == true)
         limiter.release("uid 1000")
-        #expect(limiter.admit("uid 0") == nil)
+        #expect(limiter.admit("uid 1001") == nil)
         #expect(limiter.openCount == 3)
         #expect(limiter.refusedCount == 2)
+        limiter.release("uid 1000")
+        limiter.release("uid 1001")
+        limiter.release("uid 1001")
+        // Root is held to the total only.
+        for _ in 0..<3 { #expect(limiter.admit("uid 0") == nil) }
+        #expect(limiter.admit("uid 0")?.contains("3 connections are open") == true)
     }
 
     /// Below the reserve every connection is refused, whoever asks: the
