@@ -86,9 +86,11 @@ public struct Engine: Sendable {
     private func environment(of job: Job, contexts: [String: JSONValue], mask: SecretMask) throws(RunSetupError) -> JSONValue {
         let evaluator = ExpressionEvaluator(contexts: contexts, taint: mask)
         var values: [String: JSONValue] = [:]
+        // The job's env goes into every step's input: it alone may not take more.
+        let budget = ActionValues(evaluator: evaluator, environment: [])
         for variable in job.env {
             do {
-                values[variable.name] = .string(try evaluator.renderString(variable.value))
+                values[variable.name] = .string(try budget.string(variable.value))
             } catch {
                 throw RunSetupError("env \(variable.name): \(mask(error.message))")
             }

@@ -58,6 +58,8 @@ extension ShellCommand {
                 index += 1
                 if let refusal = place.refusal { throw EvaluationError(message: refusal.message) }
                 let value = try values.evaluator.evaluate(expression).interpolated
+                // Each value becomes a variable of the step's process: part of its input.
+                try values.charge(value.utf8.count)
                 guard !value.utf8.contains(0) else {
                     throw EvaluationError(message: "the value of ${{ \(expression.source) }} contains a NUL byte, which no environment variable can hold")
                 }

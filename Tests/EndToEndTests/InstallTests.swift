@@ -34,7 +34,8 @@ import Testing
         for unit in [root, apiOnly] {
             #expect(unit.contains("ExecStart=/usr/bin/atomd agent --config /etc/atomd/atomd.yaml --home /var/lib/atomd"))
             for hardening in ["Type=notify", "NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectKernelTunables=yes", "StateDirectory=atomd",
-                              "RuntimeDirectory=atomd", "LogsDirectory=atomd", "KillMode=mixed", "SystemCallFilter=@system-service"] {
+                              "RuntimeDirectory=atomd", "LogsDirectory=atomd", "KillMode=mixed", "SystemCallFilter=@system-service",
+                              "LimitNOFILE=65536"] {
                 #expect(unit.contains(hardening + "\n"), "a unit lacks \(hardening)")
             }
         }

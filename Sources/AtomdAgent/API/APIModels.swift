@@ -20,9 +20,12 @@ public struct RunListing: Codable, Sendable {
     public var rehearsal: String?
     /// Who submitted it: the user who may steer it besides the admins.
     public var submitter: String
+    /// Why it is in its state, when the journal says (a parked run's reason).
+    public var detail: String?
 
     public init(_ run: JournaledRun) {
         rehearsal = run.rehearsal
+        detail = run.detail
         submitter = UserDatabase.name(of: run.submitter)
         id = run.id
         job = run.jobName

@@ -15,10 +15,12 @@ enum ControlServer {
         try prepare(path)
         let mode: mode_t = settings.publicRead ? 0o666 : 0o660
         let group = settings.group
+        let connections = ConnectionLimiter(name: "the control API", total: 256, perPeer: 32, peer: .uid, log: log)
         let app = Application(
             router: ControlRoutes.router(agent: agent),
-            server: .http1(configuration: http1),
-            configuration: .init(address: .unixDomainSocket(path: path), serverName: nil),
+            server: .http1(configuration: http1(connections)),
+            configuration: .init(address: .unixDomainSocket(path: path), serverName: nil,
+                                 availableConnectionsDelegate: connections.acceptance),
             onServerRunning: { _ in
                 if let group { chown(path, uid_t.max, group) }
                 if chmod(path, mode) == 0 {
@@ -43,8 +45,11 @@ enum ControlServer {
     /// server. A response being written (an event stream) is not cut.
     static let idleTimeout = Duration.seconds(10)
 
-    static var http1: HTTP1Channel.Configuration {
-        var configuration = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(idleTimeout.components.seconds)))
+    /// `connections`: the caps of the server (ConnectionLimiter); each
+    /// connection gets its own ConnectionGuard.
+    static func http1(_ connections: ConnectionLimiter) -> HTTP1Channel.Configuration {
+        var configuration = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionGuard(limiter: connections)],
+                                                       idleTimeout: .seconds(Int64(idleTimeout.components.seconds)))
         configuration.httpDecoder = .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100)
         return configuration
     }

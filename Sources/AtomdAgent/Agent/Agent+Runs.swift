@@ -34,18 +34,18 @@ extension Agent {
         do {
             bytes = try JobLoader.read(path)
         } catch {
-            refuse(file, SpoolReport(file: file, diagnostics: error.diagnostics))
+            refuseUnlessShort(.start(file: file), SpoolReport(file: file, diagnostics: error.diagnostics))
             return
         }
         var info = stat()
         guard lstat(path, &info) == 0 else {
-            refuse(file, SpoolReport(file: file, message: "cannot be examined: \(String(cString: strerror(errno)))"))
+            refuseUnlessShort(.start(file: file), SpoolReport(file: file, message: "cannot be examined: \(String(cString: strerror(errno)))"))
             return
         }
         do {
             submission = try SpoolSubmission.read(beside: file, in: settings.spool.processing, owner: info.st_uid)
         } catch {
-            refuse(file, SpoolReport(file: file, message: error.description))
+            refuseUnlessShort(.start(file: file), SpoolReport(file: file, message: error.description))
             return
         }
         // The claim let only files of root and the agent's user through; one
@@ -67,8 +67,8 @@ extension Agent {
                                                spoolFile: file, submission: submission?.token, onFailure: submission?.onFailure,
                                                submitter: submitter))
         } catch {
-            // Left in processing/: the next start tries it again.
-            log.error("\(file): the journal cannot record a new run (\(error)); the job waits in processing/ for the next start")
+            // Never dropped: it stays claimed in processing/ and is tried again.
+            retryLater(.start(file: file), because: "the journal cannot record a new run (\(error))")
             return
         }
         launch(file, runID: runID, job: job, submitter: submitter) { [job] engine throws(RunSetupError) in
@@ -82,7 +82,7 @@ extension Agent {
             run = try journal.run(runID)
             history = try journal.events(of: runID)
         } catch {
-            log.error("\(file): cannot read run \(runID) from the journal: \(error)")
+            retryLater(.resume(file: file, runID: runID), because: "cannot read run \(runID) from the journal (\(error))")
             return
         }
         guard let run else { return }
@@ -104,10 +104,50 @@ extension Agent {
             return
         }
         guard let (registry, secrets) = await prepare(job, file: file, runID: runID, limits: limits) else { return }
+        guard let history = await guardResumption(file, runID: runID, history: history) else { return }
         launch(file, runID: runID, job: job, submitter: run.submitter, resumed: true) { engine throws(RunSetupError) in
             try engine.resume(RunRequest(job: job, runID: runID, vars: run.vars,
                                          secrets: secrets), history: history)
         } registry: { registry }
+        // An operator resumed a parked run: it comes back paused, and goes on now.
+        if unparking.remove(runID) != nil { await live[runID]?.handle.resume() }
+    }
+
+    /// The history to resume the run with, the "resuming" marker journaled
+    /// at its end (ResumeGuard); nil when the run is parked instead.
+    private func guardResumption(_ file: String, runID: String, history: [EngineEvent]) async -> [EngineEvent]? {
+        switch ResumeGuard.verdict(history) {
+        case .parked:
+            log.warning("run \(runID) (\(file)) is parked: the agent died while resuming it; `atomd resume \(runID)` tries again")
+            parked.insert(runID)
+            return nil
+        case .park(let crashed):
+            let parking = ResumeGuard.parking(runID: runID, after: history, crashed: crashed)
+            do {
+                try await journal.record([parking])
+            } catch {
+                // Not resumed either way: resuming is what killed the agent.
+                log.error("run \(runID): cannot journal that it is parked (\(error)); it is not resumed")
+            }
+            log.error("run \(runID) (\(file)): \(parking.detail ?? "parked")")
+            parked.insert(runID)
+            return nil
+        case .resume(let crashed):
+            // A run paused by its operator does no work when resumed: not
+            // counted (an unparked run comes back paused, then is resumed,
+            // and counts again from its next start).
+            if ResumeGuard.staysPaused(history) { return history }
+            let marker = ResumeGuard.marker(runID: runID, after: history, crashed: crashed)
+            do {
+                try await journal.record([marker])
+            } catch {
+                retryLater(.resume(file: file, runID: runID), because: "cannot journal the resumption of run \(runID) (\(error))")
+                return nil
+            }
+            if crashed > 0 { log.warning("run \(runID) (\(file)): \(marker.detail ?? "")") }
+            ResumeGuard.crashIfArmed()
+            return history + [marker]
+        }
     }
 
     /// The atoms and secrets a run needs; a job that cannot have them is
@@ -164,5 +204,80 @@ extension Agent {
         await fileEnded(run.file, runID: runID, status: report.status, reason: reason)
         updateStatus()
         await pump()
+    }
+}
+
+/// Parked runs (ResumeGuard) come back only when an operator asks.
+extension Agent {
+    /// `atomd resume RUN` on a run parked in this agent: journals that it
+    /// was released and resumes it. False when the run is not parked here.
+    func unpark(_ runID: String, caller: PeerCredentials) async throws(APIError) -> Bool {
+        guard parked.contains(runID), live[runID] == nil else { return false }
+        let run: JournaledRun?, history: [EngineEvent]
+        do {
+            run = try journal.run(runID)
+            history = try journal.events(of: runID)
+        } catch {
+            throw APIError(.internalServerError, "cannot read run \(runID) from the journal: \(error)")
+        }
+        guard let run, let file = run.spoolFile else { return false }
+        let job: Job
+        do {
+            job = try await Self.load(bytes: Array(run.jobText.utf8), file: file)
+        } catch {
+            throw APIError(.conflict, "run \(runID)'s job no longer loads: \(error.diagnostics.map(\.description).joined(separator: "; "))")
+        }
+        try await authorize(caller, steering: runID, submitter: run.submitter, job: job)
+        do {
+            try await journal.record([ResumeGuard.unparking(runID: runID, after: history, by: UserDatabase.name(of: caller.uid))])
+        } catch {
+            throw APIError(.internalServerError, "cannot journal that run \(runID) is resumed: \(error)")
+        }
+        parked.remove(runID)
+        unparking.insert(runID)
+        log.notice("run \(runID) (\(file)): \(UserDatabase.name(of: caller.uid)) resumes the parked run")
+        queue.append(.resume(file: file, runID: runID))
+        await pump()
+        return true
+    }
+}
+
+/// A claimed job is never dropped on an error of the agent's own (issue 31:
+/// with its descriptors used up, a claimed job stayed in processing/ until
+/// a restart): it is started again a moment later, or filed with its reason.
+extension Agent {
+    static let retryDelay = Duration.seconds(1)
+
+    /// Queues `entry` again after `retryDelay`. The file stays in
+    /// processing/, so if the agent stops first the next start takes it up:
+    /// the delayed task may be lost without losing the job.
+    func retryLater(_ entry: RunQueue.Entry, because reason: String) {
+        log.warning("\(entry.file): \(reason); it stays claimed in processing/ and is tried again in \(Self.retryDelay)")
+        if !deferred.contains(entry) { deferred.append(entry) }
+        guard !retryScheduled else { return }
+        retryScheduled = true
+        Task { [weak self] in
+            try? await Task.sleep(for: Self.retryDelay)
+            await self?.retryDeferred()
+        }
+    }
+
+    private func retryDeferred() async {
+        retryScheduled = false
+        guard accepting else { return }
+        let entries = deferred
+        deferred = []
+        for entry in entries { queue.append(entry) }
+        await pump()
+    }
+
+    /// A job that cannot be read while descriptors are short is not the
+    /// job's fault: it waits instead of being filed as failed.
+    func refuseUnlessShort(_ entry: RunQueue.Entry, _ report: SpoolReport) {
+        if DescriptorBudget.free() < DescriptorBudget.reserve / 4 {
+            retryLater(entry, because: "\(report.message) while the agent is short of file descriptors")
+        } else {
+            refuse(entry.file, report)
+        }
     }
 }

@@ -97,7 +97,14 @@ extension Agent {
             let filed = try spool.finish(file, failure: report)
             log.warning("\(file): \(report.message); filed as failed/\(filed)")
         } catch {
-            log.error("cannot file \(file): \(error)")
+            // Not filed, not dropped: a job with no run yet is started again
+            // shortly, and filed then; one with a journaled run is taken up
+            // by the next start's recovery, which files it.
+            guard report.runID == nil else {
+                log.error("cannot file \(file): \(error); it stays in processing/ until the next start")
+                return
+            }
+            retryLater(.start(file: file), because: "cannot be filed as failed (\(error))")
         }
     }
 }

@@ -25,6 +25,15 @@ public actor Agent {
     var pumping = false
     /// Runs left running by `stop`: the next start resumes them.
     var abandoned: Set<String> = []
+    /// Runs parked by ResumeGuard: open in the journal, left in processing/,
+    /// not resumed until an operator asks (`atomd resume`).
+    var parked: Set<String> = []
+    /// Parked runs an operator asked to resume, until they are running again.
+    var unparking: Set<String> = []
+    /// Claimed jobs that could not start for a passing reason (the journal
+    /// or descriptors): still in processing/, queued again by `retryLater`.
+    var deferred: [RunQueue.Entry] = []
+    var retryScheduled = false
     var watcher: SpoolWatcher?
     let started = ContinuousClock.now
     public nonisolated let metrics = AgentMetrics()
@@ -39,6 +48,9 @@ public actor Agent {
         self.settings = settings
         self.log = log
         self.notifier = notifier
+        // Before anything opens a descriptor: see DescriptorBudget.
+        let descriptors = DescriptorBudget.raiseSoftLimit()
+        log.info("file descriptors: up to \(descriptors.after)\(descriptors.after != descriptors.before ? " (raised from \(descriptors.before))" : ""), \(DescriptorBudget.reserve) kept for steps and reverts")
         spool = Spool(layout: settings.spool)
         queue = RunQueue(limit: settings.maxRuns)
         catalog = PluginCatalog(settings: settings.plugins)

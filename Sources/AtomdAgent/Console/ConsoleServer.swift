@@ -11,7 +11,8 @@ import ServiceLifecycle
 enum ConsoleServer {
     static func service(agent: Agent, console: Console, log: Logger, ready: ServerGate) throws(AgentError) -> any Service {
         let address = console.endpoint.address
-        var server = HTTPServerBuilder.http1(configuration: ControlServer.http1)
+        let connections = Self.connections(log: log)
+        var server = HTTPServerBuilder.http1(configuration: ControlServer.http1(connections))
         if let tls = console.endpoint.tls {
             do {
                 server = try .tls(server, tlsConfiguration: try configuration(tls))
@@ -24,7 +25,8 @@ enum ConsoleServer {
         let app = Application(
             router: ConsoleRoutes.router(agent: agent, console: console),
             server: server,
-            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil,
+                                 availableConnectionsDelegate: connections.acceptance),
             onServerRunning: { channel in
                 console.endpoint.bind(port: channel.localAddress?.port ?? address.port)
                 ready.open()

@@ -27,6 +27,13 @@ public enum JobAdmission {
             throw SubmitError(status: 422, message: "--var \(unknown): the job declares no variable '\(unknown)'",
                               hint: "declared: \(job.vars.keys.sorted().joined(separator: ", "))")
         }
+        // Loading checked the sizes with the job's own values; `--var` values may be larger.
+        if !vars.isEmpty {
+            let oversized = SizeChecker.check(job, vars: vars)
+            guard oversized.isEmpty else {
+                throw SubmitError(status: 422, message: "with these --var values the job exceeds a size limit", diagnostics: oversized)
+            }
+        }
         try check(job, file: name, limits: limits)
         return job
     }

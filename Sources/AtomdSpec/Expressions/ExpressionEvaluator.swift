@@ -26,8 +26,14 @@ public struct ExpressionEvaluator: Sendable {
         self.taint = taint
     }
 
+    /// Fails when the result is larger than `ExpressionLimits.resultBytes`
+    /// (measured, not built: a value read from a context is not copied).
     public func evaluate(_ expression: Expression) throws(EvaluationError) -> JSONValue {
         let value = try evaluate(expression.root)
+        let limit = ExpressionLimits.resultBytes
+        guard value.interpolatedSize(upTo: limit) <= limit else {
+            throw ExpressionLimits.tooLarge("the value of ${{ \(expression.source.prefix(80)) }}", limit: limit)
+        }
         if let taint, expression.root.reads(context: "secrets") { taint.add(value) }
         return value
     }
@@ -38,33 +44,56 @@ public struct ExpressionEvaluator: Sendable {
         return .string(try renderString(template))
     }
 
+    /// At most `ExpressionLimits.resultBytes`: each part is measured before
+    /// it is appended, so a template repeating a large value fails early.
     public func renderString(_ template: Template) throws(EvaluationError) -> String {
+        let limit = ExpressionLimits.resultBytes
         var text = ""
         for part in template.parts {
+            let room = limit - text.utf8.count
             switch part {
-            case .literal(let literal): text += literal
-            case .expression(let expression): text += try evaluate(expression).interpolated
+            case .literal(let literal):
+                guard literal.utf8.count <= room else { throw ExpressionLimits.tooLarge("the text", limit: limit) }
+                text += literal
+            case .expression(let expression):
+                text += try evaluate(expression).interpolated(room: room, what: "the text")
             }
         }
         return text
     }
 
-    public func render(_ value: ValueTemplate) throws(EvaluationError) -> JSONValue {
+    /// A value with its templates rendered, of at most `limit` bytes as
+    /// text (`ExpressionLimits.stepInputBytes` unless the caller has less
+    /// room left): strings are counted as they are made, so a body that
+    /// names a large value a thousand times fails at the limit, not after.
+    public func render(_ value: ValueTemplate, limit: Int = ExpressionLimits.stepInputBytes) throws(EvaluationError) -> JSONValue {
+        var used = 0
+        return try render(value, used: &used, limit: limit)
+    }
+
+    private func render(_ value: ValueTemplate, used: inout Int, limit: Int) throws(EvaluationError) -> JSONValue {
+        let rendered: JSONValue
         switch value {
         case .null: return .null
         case .bool(let flag): return .bool(flag)
         case .integer(let number): return .integer(number)
         case .number(let number): return .number(number)
-        case .string(let template): return try render(template)
+        case .string(let template): rendered = try render(template)
         case .array(let items):
             var out: [JSONValue] = []
-            for item in items { out.append(try render(item)) }
+            for item in items { out.append(try render(item, used: &used, limit: limit)) }
             return .array(out)
         case .object(let members):
             var out: [String: JSONValue] = [:]
-            for (key, member) in members { out[key] = try render(member) }
+            for (key, member) in members {
+                used = used.addingSaturated(key.utf8.count)
+                out[key] = try render(member, used: &used, limit: limit)
+            }
             return .object(out)
         }
+        used = used.addingSaturated(rendered.interpolatedSize(upTo: limit))
+        guard used <= limit else { throw ExpressionLimits.tooLarge("the step's input", limit: limit) }
+        return rendered
     }
 
     func evaluate(_ node: ExpressionNode) throws(EvaluationError) -> JSONValue {
@@ -83,7 +112,7 @@ public struct ExpressionEvaluator: Sendable {
                 guard position.isFinite, position >= 0, position < Double(items.count) else { return .null }
                 return items[Int(position)]
             }
-            return container[key.interpolated]
+            return container[try key.interpolated(room: ExpressionLimits.resultBytes, what: "an index")]
         case .call(let name, let arguments):
             var values: [JSONValue] = []
             for argument in arguments { values.append(try evaluate(argument)) }

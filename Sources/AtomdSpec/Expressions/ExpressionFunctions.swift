@@ -25,21 +25,31 @@ public enum ExpressionFunctions {
     /// Run states in which `failure()` is true.
     static let failedRunStates: Set<String> = ["failed", "reverting", "reverted", "revert_failed"]
 
+    /// Every text a function builds (an object's JSON for `contains`, the
+    /// result of `format` and `toJSON`) is measured against
+    /// `ExpressionLimits.resultBytes` before it is built.
     static func apply(_ name: String, _ arguments: [JSONValue], runStatus: JSONValue) throws(EvaluationError) -> JSONValue {
+        let limit = ExpressionLimits.resultBytes
+        func text(_ index: Int) throws(EvaluationError) -> String {
+            try arguments[index].interpolated(room: limit, what: "\(name): argument \(index + 1) as text")
+        }
         switch (name, arguments.count) {
         case ("contains", 2):
             if case .array(let items) = arguments[0] { return .bool(items.contains { ExpressionEvaluator.equal($0, arguments[1]) }) }
-            return .bool(arguments[0].interpolated.contains(arguments[1].interpolated))
+            return .bool(try text(0).contains(try text(1)))
         case ("startsWith", 2):
-            return .bool(arguments[0].interpolated.hasPrefix(arguments[1].interpolated))
+            return .bool(try text(0).hasPrefix(try text(1)))
         case ("endsWith", 2):
-            return .bool(arguments[0].interpolated.hasSuffix(arguments[1].interpolated))
+            return .bool(try text(0).hasSuffix(try text(1)))
         case ("format", _) where !arguments.isEmpty:
-            return .string(try format(arguments[0].interpolated, Array(arguments.dropFirst())))
+            return .string(try format(try text(0), Array(arguments.dropFirst()), limit: limit))
         case ("toJSON", 1):
-            return .string(arguments[0].json)
+            guard arguments[0].jsonSize(upTo: limit) <= limit else { throw ExpressionLimits.tooLarge("toJSON", limit: limit) }
+            let json = arguments[0].json
+            guard json.utf8.count <= limit else { throw ExpressionLimits.tooLarge("toJSON", limit: limit) }
+            return .string(json)
         case ("fromJSON", 1):
-            return try fromJSON(arguments[0].interpolated)
+            return try fromJSON(try text(0))
         case ("success", 0):
             return .bool(!failedRunStates.contains(runStatus.interpolated) && runStatus.interpolated != "cancelled")
         case ("failure", 0):
@@ -55,7 +65,9 @@ public enum ExpressionFunctions {
     }
 
     /// `format('{0}-{1}', a, b)`; `{{` and `}}` stand for literal braces.
-    static func format(_ pattern: String, _ arguments: [JSONValue]) throws(EvaluationError) -> String {
+    /// Each argument is measured before it is appended: `'{0}'` repeated
+    /// 1,300 times over a 900 KB value stops at `limit`, not at 1.2 GB.
+    static func format(_ pattern: String, _ arguments: [JSONValue], limit: Int = ExpressionLimits.resultBytes) throws(EvaluationError) -> String {
         var out = ""
         var chars = Substring(pattern)
         while let char = chars.first {
@@ -71,13 +83,16 @@ public enum ExpressionFunctions {
                 guard index < arguments.count else {
                     throw EvaluationError(message: "format: placeholder {\(index)} has no argument (\(arguments.count) given)")
                 }
-                out += arguments[index].interpolated
+                out += try arguments[index].interpolated(room: limit - out.utf8.count, what: "format")
                 chars = after.dropFirst()
             } else {
                 out.append(char)
                 chars = chars.dropFirst()
             }
         }
+        // The pattern's own text is at most `limit` (it is a value), so the
+        // literal part of the result is bounded; checked as a whole here.
+        guard out.utf8.count <= limit else { throw ExpressionLimits.tooLarge("format", limit: limit) }
         return out
     }
 

@@ -20,6 +20,8 @@ struct JobValidator {
         for step in job.steps + job.finally {
             checkReferences(step, references, retryGroups: [])
         }
+        // Only on a job whose references hold: sizes follow them.
+        if diagnostics.isEmpty { diagnostics += SizeChecker.check(job) }
         return diagnostics
     }
 

@@ -68,6 +68,10 @@ struct RunsCommand: AsyncParsableCommand {
                          TimeText.duration(from: run.started_at, to: run.finished_at)])
         }
         TimeText.printTable(rows)
+        // A parked run says why it waits, and what releases it.
+        for run in runs where run.status == .paused && run.detail?.hasPrefix("parked") == true {
+            Output.line("\(run.id): \(run.detail ?? "")")
+        }
     }
 }
 
