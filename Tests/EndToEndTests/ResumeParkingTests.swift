@@ -6,7 +6,9 @@ import Testing
 /// paused with the reason, left in processing/, and the agent serves other
 /// jobs. `atomd resume` releases it.
 @Suite struct ResumeParkingTests {
-    @Test(.timeLimit(.minutes(3))) func aRunWhoseResumptionKillsTheAgentIsParkedAndTheAgentServesOn() async throws {
+    /// `release`: how the operator releases the parked run, `resume` or `cancel`.
+    @Test(.timeLimit(.minutes(3)), arguments: ["resume", "cancel"])
+    func aRunWhoseResumptionKillsTheAgentIsParkedAndTheAgentServesOn(release: String) async throws {
         let first = try AgentProcess.start()
         try await first.waitForLog("ready:")
         let gate = first.home + "/go"
@@ -43,11 +45,17 @@ import Testing
         let filed = try await agent.waitForFiled(1)
         #expect(filed.done == ["next.yaml"], "\(filed)")
 
-        // The operator releases it; it finishes.
-        let resume = try AtomdProcess.run(["resume", runID, "--home", agent.home])
-        #expect(resume.status == 0, "\(resume.stdout)\(resume.stderr)")
+        // The operator releases it: it finishes, or is cancelled.
+        let released = try AtomdProcess.run([release, runID, "--home", agent.home])
+        #expect(released.status == 0, "\(released.stdout)\(released.stderr)")
         _ = FileManager.default.createFile(atPath: gate, contents: nil)
         let all = try await agent.waitForFiled(2)
-        #expect(all.done.contains("held.yaml"), "\(all)\n\(agent.log)")
+        if release == "resume" {
+            #expect(all.done.contains("held.yaml"), "\(all)\n\(agent.log)")
+        } else {
+            #expect(all.failed.contains("held.yaml"), "\(all)\n\(agent.log)")
+            let listed = try AgentControlTests().cli(["runs", "--json"], agent)
+            #expect(listed.stdout.contains("\"cancelled\""), "\(listed.stdout)")
+        }
     }
 }

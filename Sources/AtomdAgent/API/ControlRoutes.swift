@@ -83,9 +83,10 @@ enum ControlRoutes {
         }
         for (verb, action) in [("pause", RunAction.pause), ("resume", .resume), ("cancel", .cancel)] {
             router.post("runs/:id/\(verb)") { _, context in
-                // A run parked after the agent died resuming it is not live: resuming it releases it.
-                if action == .resume, let id = context.parameters.get("id"),
-                   try await agent.unpark(id, caller: try await caller(context)) {
+                // A run parked after the agent died resuming it is not live:
+                // resuming or cancelling it releases it.
+                if action != .pause, let id = context.parameters.get("id"),
+                   try await agent.unpark(id, caller: try await caller(context), cancel: action == .cancel) {
                     return try json(["run_id": id, "requested": verb], status: .accepted)
                 }
                 let handle = try await liveHandle(agent, context)

@@ -109,8 +109,13 @@ extension Agent {
             try engine.resume(RunRequest(job: job, runID: runID, vars: run.vars,
                                          secrets: secrets), history: history)
         } registry: { registry }
-        // An operator resumed a parked run: it comes back paused, and goes on now.
-        if unparking.remove(runID) != nil { await live[runID]?.handle.resume() }
+        // An operator released a parked run: it comes back paused, and goes
+        // on now, or is cancelled (and compensated).
+        switch unparking.removeValue(forKey: runID) {
+        case true?: await live[runID]?.handle.cancel()
+        case false?: await live[runID]?.handle.resume()
+        case nil: break
+        }
     }
 
     /// The history to resume the run with, the "resuming" marker journaled
@@ -209,9 +214,10 @@ extension Agent {
 
 /// Parked runs (ResumeGuard) come back only when an operator asks.
 extension Agent {
-    /// `atomd resume RUN` on a run parked in this agent: journals that it
-    /// was released and resumes it. False when the run is not parked here.
-    func unpark(_ runID: String, caller: PeerCredentials) async throws(APIError) -> Bool {
+    /// `atomd resume RUN` (or `atomd cancel RUN`: `cancel`) on a run parked
+    /// in this agent: journals that it was released and resumes it (or
+    /// cancels it, which compensates it). False when it is not parked here.
+    func unpark(_ runID: String, caller: PeerCredentials, cancel: Bool = false) async throws(APIError) -> Bool {
         guard parked.contains(runID), live[runID] == nil else { return false }
         let run: JournaledRun?, history: [EngineEvent]
         do {
@@ -234,8 +240,8 @@ extension Agent {
             throw APIError(.internalServerError, "cannot journal that run \(runID) is resumed: \(error)")
         }
         parked.remove(runID)
-        unparking.insert(runID)
-        log.notice("run \(runID) (\(file)): \(UserDatabase.name(of: caller.uid)) resumes the parked run")
+        unparking[runID] = cancel
+        log.notice("run \(runID) (\(file)): \(UserDatabase.name(of: caller.uid)) \(cancel ? "cancels" : "resumes") the parked run")
         queue.append(.resume(file: file, runID: runID))
         await pump()
         return true

@@ -28,8 +28,10 @@ public actor Agent {
     /// Runs parked by ResumeGuard: open in the journal, left in processing/,
     /// not resumed until an operator asks (`atomd resume`).
     var parked: Set<String> = []
-    /// Parked runs an operator asked to resume, until they are running again.
-    var unparking: Set<String> = []
+    /// Parked runs an operator released, until they are live again: true
+    /// when the operator cancelled it (it is then compensated), false when
+    /// it resumes.
+    var unparking: [String: Bool] = [:]
     /// Claimed jobs that could not start for a passing reason (the journal
     /// or descriptors): still in processing/, queued again by `retryLater`.
     var deferred: [RunQueue.Entry] = []

@@ -64,7 +64,7 @@ enum ResumeGuard {
 
     static func parking(runID: String, after history: [EngineEvent], crashed: Int) -> EngineEvent {
         let reason = "parked: the agent died \(crashed) times in a row while resuming this run; "
-            + "it is not resumed again on its own (`atomd show \(runID)`, then `atomd resume \(runID)` or `atomd cancel \(runID)`)"
+            + "it is not resumed again on its own (`atomd show \(runID)`, then `atomd resume \(runID)`, or `atomd cancel \(runID)` to compensate it)"
         return EngineEvent(sequence: nextSequence(history), runID: runID, kind: .run(.paused), time: Date(), detail: reason,
                            data: .object(["parked": .integer(Int64(crashed)), "stays_paused": .bool(true)]))
     }
