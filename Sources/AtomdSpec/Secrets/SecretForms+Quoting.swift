@@ -1,6 +1,7 @@
 /// How programs print a string they quote or escape: bash's `set -x` and
-/// `${x@Q}`, `printf %q`, hex dumps, JSON that escapes all but ASCII, and
-/// Python's `repr` and `ascii`. Only the inside of the quotes is a form: it
+/// `${x@Q}`, `printf %q`, hex dumps, JSON that escapes all but ASCII,
+/// Python's `repr` and `ascii`, HTML escapes, Perl's `quotemeta`, and the
+/// value in another case or reversed. Only the inside of the quotes is a form: it
 /// is what sits in the text, whatever quote surrounds it.
 extension SecretForms {
     static func quoted(_ value: String) -> [String] {
@@ -17,7 +18,21 @@ extension SecretForms {
         for quote in ["'", "\""] { forms.append(pythonRepr(value, quote: quote, asciiOnly: false)) }
         for quote in ["'", "\""] { forms.append(pythonRepr(value, quote: quote, asciiOnly: true)) }
         forms.append(pythonBytesRepr(bytes))
+        forms += htmlEscaped(value)
+        // Perl's quotemeta: a backslash before each ASCII non-word character.
+        forms.append(String(value.flatMap { character -> [Character] in
+            character.isASCII && !(character.isLetter || character.isNumber || character == "_") ? ["\\", character] : [character]
+        }))
+        // Changed case (${x^^}, tr a-z A-Z) and reversed (rev).
+        forms += [value.uppercased(), value.lowercased(), String(value.reversed())]
         return forms
+    }
+
+    /// HTML and XML escapes, with each spelling of the apostrophe in use.
+    private static func htmlEscaped(_ value: String) -> [String] {
+        let base = value.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        return ["&#x27;", "&#39;", "&apos;", "'"].map { base.replacingOccurrences(of: "'", with: $0) }
     }
 
     private static func hex(_ byte: UInt8, uppercase: Bool) -> String {
