@@ -10,14 +10,14 @@ extension SecretForms {
             // 'it'\''s': set -x, ${x@Q}, Python's shlex.quote.
             value.replacingOccurrences(of: "'", with: "'\\''"),
             backslashEscaped(value),
-            ansiC(bytes),
+            escapedBytes(bytes) { "\\" + String($0, radix: 8).leftPadded(3) },
             bytes.map { hex($0, uppercase: false) }.joined(),
             bytes.map { hex($0, uppercase: true) }.joined(),
             jsonASCII(value),
         ]
         for quote in ["'", "\""] { forms.append(pythonRepr(value, quote: quote, asciiOnly: false)) }
         for quote in ["'", "\""] { forms.append(pythonRepr(value, quote: quote, asciiOnly: true)) }
-        forms.append(pythonBytesRepr(bytes))
+        forms.append(escapedBytes(bytes) { "\\x" + hex($0, uppercase: false) })
         forms += htmlEscaped(value)
         // Perl's quotemeta: a backslash before each ASCII non-word character.
         forms.append(String(value.flatMap { character -> [Character] in
@@ -52,9 +52,9 @@ extension SecretForms {
         return out
     }
 
-    /// `$'…'` as `printf %q` and `set -x` write a string with non-printable
-    /// or non-ASCII bytes (octal escapes).
-    private static func ansiC(_ bytes: [UInt8]) -> String {
+    /// Bytes with C-style escapes, as bash's `$'…'` (octal: `printf %q`,
+    /// `set -x`) and Python's `repr(bytes)` (`\xc3\xb6`) write them.
+    private static func escapedBytes(_ bytes: [UInt8], numeric: (UInt8) -> String) -> String {
         var out = ""
         for byte in bytes {
             switch byte {
@@ -64,7 +64,7 @@ extension SecretForms {
             case UInt8(ascii: "\t"): out += "\\t"
             case UInt8(ascii: "\r"): out += "\\r"
             case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
-            default: out += "\\" + String(byte, radix: 8).leftPadded(3)
+            default: out += numeric(byte)
             }
         }
         return out
@@ -104,23 +104,6 @@ extension SecretForms {
                 out += scalar.value <= 0xFF ? "\\x" + digits.leftPadded(2)
                     : scalar.value <= 0xFFFF ? "\\u" + digits.leftPadded(4) : "\\U" + digits.leftPadded(8)
             default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
-
-    /// The inside of Python's `repr(bytes)`: `\xc3\xb6` for what is not ASCII.
-    private static func pythonBytesRepr(_ bytes: [UInt8]) -> String {
-        var out = ""
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\\"): out += "\\\\"
-            case UInt8(ascii: "'"): out += "\\'"
-            case UInt8(ascii: "\n"): out += "\\n"
-            case UInt8(ascii: "\r"): out += "\\r"
-            case UInt8(ascii: "\t"): out += "\\t"
-            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
-            default: out += "\\x" + hex(byte, uppercase: false)
             }
         }
         return out
