@@ -60,6 +60,9 @@ extension ShellCommand {
                 let value = try values.evaluator.evaluate(expression).interpolated
                 // Each value becomes a variable of the step's process: part of its input.
                 try values.charge(value.utf8.count)
+                if place.optionPosition, value.hasPrefix("-") {
+                    throw EvaluationError(message: "the value of ${{ \(expression.source) }} starts with '-' where it begins an argument, so the command would read it as an option; write -- before it in the script, or check the value first")
+                }
                 guard !value.utf8.contains(0) else {
                     throw EvaluationError(message: "the value of ${{ \(expression.source) }} contains a NUL byte, which no environment variable can hold")
                 }

@@ -49,10 +49,23 @@ struct ScriptValueFuzzTests {
         "git -c \"alias.x=!V\" x", "tar -cf /dev/null --checkpoint=1 --checkpoint-action=\"exec=V\" /etc/hostname",
         "perl -n -e 'print' V", "hash -p /bin/bash cat; cat <<EOF\nV\nEOF", "shopt -s expand_aliases; alias cat=bash\ncat <<EOF\nV\nEOF",
         "cat() { bash; }; cat <<EOF\nV\nEOF",
+        // What the second attack review found.
+        "true; \\\n  eval V", "x=1 \\\n  eval V", "sh <<X\ncase a in\nX) ;;\nesac\necho V\nX",
+        "echo V >/dev/null; eval \"$_\"", "if [[ V =~ ^(.*)$ ]]; then echo $(( BASH_REMATCH[1] + 1 )); fi",
+        ": \"${y:=V}\"; eval \"$y\"", "set -- V; getopts x: o; eval \"$OPTARG\"", "declare -n r=x; x=V; eval \"$r\"",
+        "x=V; declare -i y=x", "x=V; a=([x]=1)", "f=-i; declare $f n=V", "printf V hello", "printf -vV '%s' hello",
+        "sleep 0 & wait -n V", "( echo V ) | sh", "{ echo V; } | sh", "if true; then echo V; fi | sh",
+        "for i in 1; do echo V; done | sh", "! { echo V; } | bash", "x=V; f() { echo \"$x\"; }; f | sh",
+        "exec 3> >(sh); echo V >&3; exec 3>&-; wait $!", "exec > >(sh); echo V; exec >&-; wait $!",
+        "coproc sh; echo V >&\"${COPROC[1]}\"; exec {COPROC[1]}>&-; wait", "sh /dev/stdin <<EOF\nV\nEOF",
+        "bash /proc/self/fd/0 <<< V", "python3 /dev/stdin <<EOF\nV\nEOF", "awk -f /dev/stdin <<EOF\nV\nEOF",
+        "sed -f /dev/stdin /etc/hostname <<EOF\nV\nEOF", "BASH_CMDS[cat]=/bin/sh; cat <<EOF\nV\nEOF",
+        "shopt -s expand_aliases; BASH_ALIASES[echo]=eval; echo V", "a=(1); declare a=V",
+        "f(){ local -a list; local list=V; }; f", "sed 's/a/b/' /etc/hostname V",
     ]
 
     /// What the value is replaced by around `V`.
-    static let quotings = ["V", "\"V\"", "'V'", "\"a V b\"", "xV"]
+    static let quotings = ["V", "\"V\"", "'V'", "\"a V b\""]
 
     /// Compound commands a context (at `@@`) is nested in.
     static let wrappers = [
@@ -74,7 +87,9 @@ struct ScriptValueFuzzTests {
             "\"; touch \(marker); \"", "touch \(marker)", "/;e touch \(marker) #", "\"); system(\"touch \(marker)\"); (\"",
             "'); import os; os.system('touch \(marker)'); print('", "__import__('os').system('touch \(marker)')",
             "); system(\"touch \(marker)\"); (", "x'$(touch \(marker))'", "\ntouch \(marker)\n", "$(touch${IFS}\(marker))",
-            "a[$(touch \(marker))]+1", "-v", "touch \(marker)|",
+            "a[$(touch \(marker))]+1", "-v", "touch \(marker)|", "-xtouch \(marker)", "BEGIN{system(\"touch \(marker)\")}",
+            "1e touch \(marker)", "($(touch \(marker)))", "-e1e touch \(marker)", "-va[$(touch \(marker))]",
+            "-pa[$(touch \(marker))]", "--open-files-in-pager=touch \(marker)",
         ]
     }
 
@@ -91,7 +106,7 @@ struct ScriptValueFuzzTests {
     }
 
     /// The script as the agent hands it to bash, or nil when refused.
-    static func rendered(_ script: String) throws -> (text: String, refused: Bool) {
+    static func rendered(_ script: String) throws -> (text: String, refused: Bool, optionPosition: Bool) {
         let template = try template(script)
         let places = ScriptClassifier.places(of: template)
         var text = ""
@@ -104,19 +119,21 @@ struct ScriptValueFuzzTests {
                 index += 1
             }
         }
-        return (text, places.contains { $0.refusal != nil })
+        return (text, places.contains { $0.refusal != nil }, places.contains(where: \.optionPosition))
     }
 
     /// Runs each script under bash once per payload; the pairs (script,
     /// payload) that made bash touch the marker.
-    static func codeRuns(_ scripts: [String]) throws -> Set<[Int]> {
+    static func codeRuns(_ scripts: [(text: String, refused: Bool, optionPosition: Bool)]) throws -> Set<[Int]> {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("work"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let payloads = payloads(marker: directory.appendingPathComponent("pwned").path)
         try Data(payloads.joined(separator: "\0").appending("\0").utf8).write(to: directory.appendingPathComponent("payloads"))
         for (index, script) in scripts.enumerated() {
-            try Data(script.utf8).write(to: directory.appendingPathComponent("\(index).sh"))
+            try Data(script.text.utf8).write(to: directory.appendingPathComponent("\(index).sh"))
+            // The agent refuses a value starting with '-' where it would be an option.
+            if script.optionPosition { try Data().write(to: directory.appendingPathComponent("\(index).opt")) }
         }
         // Two drivers side by side, each with its own marker: the scripts
         // are many and bash is quick.
@@ -127,6 +144,7 @@ struct ScriptValueFuzzTests {
               n=0
               while IFS= read -r -d '' p; do
                 p=${p//pwned/pwned-$2}
+                if [ -e "$1/$i.opt" ] && [ "${p#-}" != "$p" ]; then n=$((n+1)); continue; fi
                 rm -f "$1/pwned-$2"
                 ATOMD_VALUE_1="$p" timeout -s KILL 5 bash "$1/$i.sh" </dev/null >/dev/null 2>&1
                 [ -e "$1/pwned-$2" ] && printf '%s %s\\n' "$i" "$n" >> "$1/hits-$2"
@@ -164,7 +182,7 @@ struct ScriptValueFuzzTests {
         }
         var generator = SeededGenerator(seed: 0x5C21_F7)
         for context in contexts {
-            for _ in 0..<2 {
+            for _ in 0..<1 {
                 var script = context.replacingOccurrences(of: "V", with: quotings.randomElement(using: &generator) ?? "V")
                 for _ in 0..<2 {
                     script = (wrappers.randomElement(using: &generator) ?? "@@").replacingOccurrences(of: "@@", with: script)
@@ -179,11 +197,11 @@ struct ScriptValueFuzzTests {
     func acceptedScriptsStayData() throws {
         let candidates = try Self.scripts().map { ($0, try Self.rendered($0)) }
         let accepted = candidates.filter { !$0.1.refused }
-        let runs = try Self.codeRuns(accepted.map(\.1.text))
+        let runs = try Self.codeRuns(accepted.map(\.1))
         let escaped = Set(runs.map { $0[0] }).sorted().map { accepted[$0].0 }
         #expect(escaped.isEmpty, "accepted by validate, yet bash ran the value as code: \(escaped)")
         // The allowlist must leave the common forms usable.
-        #expect(accepted.count * 3 > candidates.count, "only \(accepted.count) of \(candidates.count) scripts accepted")
+        #expect(accepted.count * 4 > candidates.count, "only \(accepted.count) of \(candidates.count) scripts accepted")
     }
 
     @Test("the contexts that evaluate are refused, and bash does run code in each")
@@ -193,7 +211,7 @@ struct ScriptValueFuzzTests {
             #expect(script.refused, "validate accepted \(context)")
         }
         // Rendered as if accepted, so that bash shows what a value would do there.
-        let runs = try Self.codeRuns(scripts.map(\.text))
+        let runs = try Self.codeRuns(scripts.map { ($0.text, false, false) })
         for (index, context) in Self.knownEvaluating.enumerated() {
             #expect(runs.contains { $0[0] == index }, "no payload ran code in \(context): the harness cannot see an escape")
         }
@@ -206,6 +224,16 @@ struct ScriptValueFuzzTests {
             let places = ScriptClassifier.places(of: try Self.template(script))
             #expect(places.first?.refusal?.message.contains("nest more than 100 deep") == true)
         }
+    }
+
+    /// Values passed along a long chain of variables, written newest first,
+    /// are followed in one pass, not one pass per link (the scanner must not
+    /// be a way to stall validation).
+    @Test func aLongChainOfVariablesIsFollowedQuickly() throws {
+        let links = (1...20_000).reversed().map { "x\($0)=$x\($0 - 1)" }.joined(separator: "\n")
+        let script = links + "\nx0=V\neval \"$x20000\""
+        let places = ScriptClassifier.places(of: try Self.template(script))
+        #expect(places.first?.refusal != nil)
     }
 
     @Test("common scripts are accepted", arguments: [

@@ -25,6 +25,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: marker))
     }
 
+    /// A value that begins an argument word with no `--` before it would be
+    /// an option (GNU sed's `-e1e cmd` runs cmd): it is refused when the step
+    /// is built; after `--`, or inside a word, it is data.
+    @Test func aValueThatWouldBeAnOptionIsRefused() throws {
+        let atom = ShellAtom(supervisor: try makeSupervisor().0)
+        let values = ActionValues(evaluator: ExpressionEvaluator(contexts: ["vars": .object(["evil": .string("-e1e touch /tmp/x")])]),
+                                  environment: [])
+        #expect(throws: EvaluationError.self) {
+            _ = try atom.input(for: try action("    run: sed 's/a/b/' /etc/hostname ${{ vars.evil }}\n"), values: values)
+        }
+        for safe in ["sed 's/a/b/' -- ${{ vars.evil }}", "echo ${{ vars.evil }}", "grep -e x \"file${{ vars.evil }}\""] {
+            _ = try atom.input(for: try action("    run: \(safe)\n"), values: values)
+        }
+    }
+
     /// A script line in one quoting context, and what it must write to
     /// `seen` given the value: the value itself, never altered.
     struct Place: Sendable, CustomStringConvertible {

@@ -7,15 +7,16 @@ public enum ScriptClassifier {
     /// One place per expression of `template`, in order.
     public static func places(of template: Template) -> [ScriptPlace] {
         let scanner = ScriptScanner(template)
-        if scanner.tooDeep {
-            return scanner.quoting.map { ScriptPlace(quoting: $0, refusal: .tooDeep) }
+        if scanner.tooDeep || scanner.ambiguous {
+            return scanner.quoting.map { ScriptPlace(quoting: $0, refusal: scanner.tooDeep ? .tooDeep : .ambiguous) }
         }
-        var decision = Decision(commands: scanner.commands, functions: scanner.functions)
+        var decision = Decision(scanner)
         for (occurrence, refusal) in scanner.refused { decision.refuse(occurrence, refusal) }
         for index in scanner.commands.indices { decision.classify(index) }
         decision.refusePipelines()
         return scanner.quoting.enumerated().map { index, quoting in
-            ScriptPlace(quoting: quoting, refusal: decision.refusals[index])
+            ScriptPlace(quoting: quoting, refusal: decision.scriptWide ?? decision.refusals[index],
+                        optionPosition: decision.optionPositions.contains(index))
         }
     }
 
@@ -32,16 +33,45 @@ public enum ScriptClassifier {
         /// The script uses alias, hash or enable: no name means what it says.
         private let renames: Bool
 
-        init(commands: [ScriptCommandLine], functions: Set<String>) {
+        /// Set when something in the script makes every value unsafe.
+        var scriptWide: ScriptRefusal?
+        /// Expressions that start an argument word no `--` precedes: a value
+        /// there must not start with `-` (checked when the value is known).
+        var optionPositions: Set<Int> = []
+        private let implicitAssignments: [(name: String, values: [ScriptOccurrence])]
+        private let arrays: Set<String>
+
+        init(_ scanner: ScriptScanner) {
+            let commands = scanner.commands
             self.commands = commands
-            self.functions = functions.union(commands.compactMap { command in
+            implicitAssignments = scanner.implicitAssignments
+            // Arrays are also what declare -a/-A, mapfile and read -a name.
+            var arrays = scanner.arrays
+            for command in commands {
+                guard let name = command.name else { continue }
+                let arguments = command.words.dropFirst(command.commandIndex + 1)
+                let flags = arguments.compactMap(\.literalText).filter { $0.hasPrefix("-") }.joined()
+                let declaresArrays = ScriptCommands.declarations.contains(name) && (flags.contains("a") || flags.contains("A"))
+                guard declaresArrays || ["mapfile", "readarray"].contains(name) || name == "read" && flags.contains("a") else { continue }
+                for word in arguments {
+                    if let assigned = word.assignedName { arrays.insert(assigned) }
+                    if let text = word.literalText, ScriptWord.isName(Array(text.utf8)) { arrays.insert(text) }
+                }
+            }
+            self.arrays = arrays
+            self.functions = scanner.functions.union(commands.compactMap { command in
                 let start = command.start
                 guard start + 1 < command.words.count, command.words[start].literalText == "function" else { return nil }
                 return command.words[start + 1].literalText
             })
             // An alias, a hashed path or a disabled builtin can make any
-            // name run something else.
-            renames = commands.contains { ["alias", "hash", "enable"].contains($0.name ?? "") }
+            // name run something else; a coprocess takes output anywhere.
+            let renaming: Set<String> = ["alias", "hash", "enable", "coproc"]
+            renames = commands.contains { command in
+                renaming.contains(command.name ?? "") || command.words.contains { ["coproc"].contains($0.literalText) }
+                    || command.words.contains { ["BASH_CMDS", "BASH_ALIASES"].contains($0.assignedName) }
+            }
+            if renames { scriptWide = .renamed }
             collectDeclarations()
             collectTaint()
         }
@@ -90,6 +120,23 @@ public enum ScriptClassifier {
                    option + 1 < words.count, let assigned = words[option + 1].literalText {
                     found.append((assigned, given.flatMap(\.everything)))
                 }
+                if name == "getopts" {
+                    found.append(("OPTARG", given.flatMap(\.everything) + [.variable("@")]))
+                }
+            }
+            // What bash assigns by itself: `$_` (the last argument) and the
+            // matches of `[[ =~ ]]`.
+            let everything = words.flatMap(\.everything)
+            found.append(("_", everything))
+            if start < words.count, words[start].literalText == "[[" { found.append(("BASH_REMATCH", everything)) }
+            // A nameref and its target are one variable.
+            if let name = command.name, ScriptCommands.declarations.contains(name),
+               words.contains(where: { $0.literalText?.hasPrefix("-") == true && $0.literalText?.contains("n") == true }) {
+                for word in words where word.equals != nil {
+                    guard let reference = word.assignedName, let equals = word.equals, word.isLiteral else { continue }
+                    let target = String(decoding: word.bytes[(equals + 1)...].prefix { $0 != UInt8(ascii: "[") }, as: UTF8.self)
+                    found += [(reference, [.variable(target)]), (target, [.variable(reference)])]
+                }
             }
             for word in arguments {
                 if let name = word.assignedName {
@@ -99,15 +146,35 @@ public enum ScriptClassifier {
             return found
         }
 
+        /// Spreads each variable's expressions to the variables assigned
+        /// from it, a variable at a time (a worklist), within a budget: past
+        /// it the script is too tangled to follow and every value is refused.
         private mutating func collectTaint() {
-            let edges = commands.flatMap(assignments)
-            var changed = true
-            while changed {
-                changed = false
-                for (name, values) in edges {
-                    let before = taint[name, default: []].count
-                    for value in values { taint[name, default: []].formUnion(sources(value)) }
-                    if taint[name, default: []].count != before { changed = true }
+            let edges = commands.flatMap(assignments) + implicitAssignments
+            var readers: [String: Set<String>] = [:]
+            var pending: [String] = []
+            for (name, values) in edges {
+                for value in values {
+                    switch value {
+                    case .expression(let index):
+                        if taint[name, default: []].insert(index).inserted { pending.append(name) }
+                    case .variable(let source):
+                        readers[source, default: []].insert(name)
+                    }
+                }
+            }
+            var work = 0
+            while let name = pending.popLast() {
+                let held = taint[name] ?? []
+                for reader in readers[name] ?? [] {
+                    work += held.count
+                    guard work <= 2_000_000 else {
+                        scriptWide = .tooTangled
+                        return
+                    }
+                    let before = taint[reader, default: []].count
+                    taint[reader, default: []].formUnion(held)
+                    if taint[reader, default: []].count != before { pending.append(reader) }
                 }
             }
         }
@@ -163,10 +230,11 @@ public enum ScriptClassifier {
             let commandIndex = command.commandIndex
             for word in words[start..<commandIndex] { classifyAssignment(word) }
             guard commandIndex < words.count else { return }
-            guard let name = command.name else {
+            guard let name = command.name, !name.isEmpty else {
                 refuse(words[commandIndex...], .command)
                 return
             }
+            notePositions(name, Array(words[(commandIndex + 1)...]))
             let arguments = Array(words[(commandIndex + 1)...])
             if ScriptCommands.declarations.contains(name) {
                 classifyDeclaration(arguments)
@@ -224,13 +292,24 @@ public enum ScriptClassifier {
 
         private mutating func classifyDeclaration(_ arguments: [ScriptWord]) {
             let flags = arguments.compactMap(\.literalText).filter { $0.hasPrefix("-") || $0.hasPrefix("+") }.joined()
-            if flags.contains(where: { "inaA".contains($0) }) {
+            // Flags written through a variable could be any of them.
+            let unknownFlags = arguments.contains { $0.equals == nil && !$0.isLiteral }
+            if unknownFlags || flags.contains(where: { "inaA".contains($0) }) {
                 refuse(arguments, .declarationFlags)
+                for word in arguments {
+                    guard let equals = word.equals else { continue }
+                    refuseArithmeticNames(in: ScriptWord(bytes: Array(word.bytes[(equals + 1)...])))
+                }
                 return
             }
             for word in arguments {
                 if word.equals != nil {
                     classifyAssignment(word)
+                    // A declaration of a name used as an array takes
+                    // `([i]=v)` text as an array, evaluating `i`.
+                    if let name = word.assignedName, arrays.contains(name) {
+                        refuse(word.occurrences.filter(\.afterEquals).map(\.occurrence) + word.nested, .arrayDeclaration(name))
+                    }
                 } else {
                     refuse([word], .name)
                 }
@@ -246,7 +325,12 @@ public enum ScriptClassifier {
                         refuse([word], .testName)
                     }
                 case "printf", "wait":
-                    if let option = previous?.literalText, option == (name == "printf" ? "-v" : "-p") {
+                    // A value could be the option itself (`-va[$(cmd)]`): printf's
+                    // format and wait's ids need a `--` or a literal before them.
+                    let option = name == "printf" ? "-v" : "-p"
+                    let ended = arguments[..<index].contains { $0.literalText == "--" }
+                    let formatSeen = name == "printf" && arguments[..<index].contains { !($0.literalText?.hasPrefix("-") ?? true) }
+                    if previous?.literalText == option || word.text.hasPrefix(option) || !(ended || formatSeen) {
                         refuse([word], .printfName)
                     }
                 default:
@@ -303,12 +387,45 @@ public enum ScriptClassifier {
             if ScriptCommands.dataReaders.contains(name) { return true }
             guard ScriptCommands.isInterpreter(name) else { return false }
             let arguments = Array(command.words.dropFirst(command.commandIndex + 1))
-            return Self.programIndex(arguments).map { arguments[$0].literalText != "-" } ?? false
+            // A program read from standard input is what the heredoc holds.
+            guard let program = Self.programIndex(arguments), let text = arguments[program].literalText else { return false }
+            return text != "-" && !text.hasPrefix("/dev/") && !text.hasPrefix("/proc/")
+        }
+
+        /// Commands whose arguments a value could turn into options: all but
+        /// the builtins that take none that matter.
+        private static let optionless: Set<String> = ["echo", "true", "false", ":", "exit", "return", "shift", "test", "[",
+                                                      "cd", "pushd", "popd", "dirs", "type", "umask", "ulimit", "set"]
+
+        /// Values that start an argument word no `--` precedes: a value
+        /// starting with `-` there would be an option (`sed 's/a/b/' -e1e…`,
+        /// `git grep --open-files-in-pager=…`), which the step then refuses.
+        private mutating func notePositions(_ name: String, _ arguments: [ScriptWord]) {
+            guard !Self.optionless.contains(name) else { return }
+            for word in arguments {
+                if word.literalText == "--" { return }
+                if let first = word.leadingExpression { optionPositions.insert(first) }
+            }
+        }
+
+        /// What ends a compound command, or calls a function: its output is
+        /// not one simple command's.
+        private func isCompound(_ command: ScriptCommandLine) -> Bool {
+            guard let first = command.words.first?.literalText else { return false }
+            return ["}", "fi", "done", "esac", "( … )"].contains(first) || functions.contains(command.name ?? "")
         }
 
         /// A command whose output reaches one that reads its input as code
         /// (`… | bash`, `tee >(sh)`): its values would become that code.
+        /// A compound command or function piped there, or a `>( )` into
+        /// such a reader anywhere (whose descriptor any command may write
+        /// to), makes every value of the script unsafe.
         mutating func refusePipelines() {
+            for command in commands {
+                for sink in (command.words + command.targets).flatMap(\.sinks) where !isDataReader(commands[sink]) {
+                    scriptWide = scriptWide ?? .pipeline(commands[sink].name ?? "a command named by a value")
+                }
+            }
             var members: [Int: [Int]] = [:]
             for (index, command) in commands.enumerated() { members[command.pipeline, default: []].append(index) }
             for indices in members.values {
@@ -321,6 +438,7 @@ public enum ScriptClassifier {
                         refuse(command.words, .pipeline(reader))
                         refuse(command.input, .pipeline(reader))
                     }
+                    if let reader, isCompound(command) { scriptWide = scriptWide ?? .pipeline(reader) }
                     if !command.words.isEmpty, !isDataReader(command), index != indices.first {
                         reader = reader ?? command.name ?? "a command named by a value"
                     }

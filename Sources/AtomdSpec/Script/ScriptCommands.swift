@@ -49,7 +49,7 @@ enum ScriptCommands {
         "sqlite3", "psql", "mysql", "mariadb", "redis-cli", "mongo", "mongosh", "gdb", "vim", "vi", "nvim", "ex",
         "ed", "emacs", "less", "more", "man", "time", "prlimit", "setarch", "linux32", "linux64", "i386", "x86_64",
         "choom", "uclampset", "rbash", "perl", "cgexec", "capsh", "faketime", "catchsegv", "torsocks", "proxychains",
-        "unbuffer", "caffeinate", "systemd-inhibit", "dbus-run-session", "xvfb-run", "expect", "tclsh",
+        "unbuffer", "caffeinate", "systemd-inhibit", "dbus-run-session", "xvfb-run", "expect", "tclsh", "make",
     ]
 
     /// The dynamic loader runs the program it is given, under any name.
@@ -63,6 +63,7 @@ enum ScriptCommands {
         "tar": ["--checkpoint-action", "--to-command", "--use-compress-program", "-I", "--info-script", "-F",
                 "--new-volume-script", "--rsh-command", "--rmt-command"],
         "rsync": ["-e", "--rsh", "--rsync-path"],
+        "sort": ["--compress-program"],
         "zip": ["-TT", "--unzip-command"],
     ]
 
@@ -92,7 +93,7 @@ enum ScriptCommands {
                                   "SHELLOPTS", "BASHOPTS", "EDITOR", "VISUAL", "PAGER", "BROWSER", "SHELL",
                                   "LESSOPEN", "LESSCLOSE", "PERL5LIB", "PERLLIB", "RUBYLIB", "PYTHONSTARTUP",
                                   "PYTHONHOME", "GIT_SSH", "GCONV_PATH", "HOSTALIASES", "BASH_XTRACEFD"]
-        return exact.contains(variable) || variable.hasPrefix("LD_") || variable.hasPrefix("BASH_FUNC")
+        return exact.contains(variable) || variable.hasPrefix("LD_") || variable.hasPrefix("BASH_FUNC") || variable.hasPrefix("GIT_")
             || variable.hasSuffix("PATH") || variable.hasSuffix("OPT") || variable.hasSuffix("OPTS")
             || variable.contains("OPTIONS") || variable.hasSuffix("_COMMAND") || variable.hasSuffix("_CMD")
             || variable.hasSuffix("ASKPASS") || variable.hasSuffix("PAGER") || variable.hasSuffix("EDITOR")

@@ -21,6 +21,16 @@ public struct ScriptPlace: Sendable, Hashable {
     public var quoting: Quoting
     /// Why the value cannot go here, and the safe form; nil where it can.
     public var refusal: ScriptRefusal?
+    /// The value starts an argument word of a command that takes options,
+    /// with no `--` before it: a value starting with `-` is refused when the
+    /// step runs (it would be an option).
+    public var optionPosition: Bool
+
+    public init(quoting: Quoting, refusal: ScriptRefusal?, optionPosition: Bool = false) {
+        self.quoting = quoting
+        self.refusal = refusal
+        self.optionPosition = optionPosition
+    }
 
     /// The script text that reads environment variable `name` here.
     public func reference(to name: String) -> String {
@@ -86,6 +96,21 @@ public struct ScriptRefusal: Sendable, Hashable {
     static let tooDeep = ScriptRefusal(
         message: "'${{' is in a script whose expansions and substitutions nest more than 100 deep, which atomd does not follow",
         hint: "nest less, or pass the value through env:")
+
+    static let ambiguous = ScriptRefusal(
+        message: "'${{' is in a script with a heredoc line that starts with its delimiter (EOF) but goes on, where bash's end of the heredoc is not certain",
+        hint: "end the heredoc on a line of its own")
+    static let renamed = ScriptRefusal(
+        message: "'${{' is in a script that renames commands or routes output (alias, hash, enable, coproc, BASH_CMDS, BASH_ALIASES), so no command name there can be trusted",
+        hint: "call programs by their names and paths without renaming them, or pass the value through env:")
+    static let tooTangled = ScriptRefusal(
+        message: "'${{' is in a script whose variables pass values among themselves in more ways than atomd follows",
+        hint: "assign the value to fewer variables, or pass it through env:")
+
+    static func arrayDeclaration(_ name: String) -> ScriptRefusal {
+        ScriptRefusal(message: "'${{' is given to a declaration of \(name), which the script uses as an array: bash takes a value such as ([$(cmd)]=1) as array text",
+                      hint: "assign the value with \(name)=\"${{ … }}\" (no local/declare), or use another variable")
+    }
 
     static func builtin(_ name: String) -> ScriptRefusal {
         ScriptRefusal(message: "'${{' in the arguments of the builtin '\(name)', which evaluates them as code, arithmetic or variable names",

@@ -19,6 +19,13 @@ struct ScriptScanner {
     private var depth = 0
     private static let maximumDepth = 100
     private(set) var tooDeep = false
+    /// Something makes the script's parse uncertain (a heredoc line that
+    /// starts with its delimiter): every value is refused.
+    private(set) var ambiguous = false
+    /// Assignments bash makes inside an expansion (`${y:=value}`).
+    private(set) var implicitAssignments: [(name: String, values: [ScriptOccurrence])] = []
+    /// Variables the script uses as arrays anywhere.
+    private(set) var arrays: Set<String> = []
 
     private(set) var quoting: [ScriptPlace.Quoting]
     private(set) var commands: [ScriptCommandLine] = []
@@ -72,8 +79,17 @@ struct ScriptScanner {
         return Self.metacharacters.contains(after)
     }
 
+    /// Blanks and line continuations (a `\\` before a newline joins lines).
     private mutating func skipBlanks() {
-        while peek() == Self.space || peek() == Self.tab { position += 1 }
+        while true {
+            if peek() == Self.space || peek() == Self.tab {
+                position += 1
+            } else if peek() == Self.backslash, peek(1) == Self.newline {
+                position += 2
+            } else {
+                return
+            }
+        }
     }
 
     // MARK: Commands
@@ -203,6 +219,7 @@ struct ScriptScanner {
         } else if let last = command.words.indices.last, command.words[last].equals.map({ $0 + 1 }) == command.words[last].bytes.count,
                   position > 0, units[position - 1] == Self.equals {
             position += 1
+            if let name = command.words[last].assignedName { arrays.insert(name) }
             scanArrayElements(into: &command.words[last])
         } else if command.words.count > command.start {
             // name () { …; }: a function's body is commands of its own.
@@ -338,8 +355,10 @@ struct ScriptScanner {
                     position = min(units.count, end + 1)
                     break
                 }
-                // bash also ends a heredoc in $( … ) at `EOF)`.
+                // bash also ends a heredoc in $( … ) at `EOF)`, and where
+                // exactly it does so is not worth guessing.
                 if !continued, line.starts(with: heredoc.delimiter + [Self.closeParen]) {
+                    ambiguous = true
                     position += heredoc.delimiter.count
                     break
                 }
@@ -384,6 +403,7 @@ struct ScriptScanner {
     private mutating func record(expressionAt quoting: ScriptPlace.Quoting, in word: inout ScriptWord) {
         guard let unit = peek(), unit < 0 else { return }
         self.quoting[-1 - unit] = quoting
+        if word.bytes.isEmpty, word.occurrences.isEmpty { word.leadingExpression = -1 - unit }
         record(.expression(-1 - unit), in: &word)
         word.expands()
         position += 1
@@ -560,6 +580,7 @@ struct ScriptScanner {
             if "@*123456789".unicodeScalars.map(Self.byte).contains(unit) { name = String(UnicodeScalar(UInt8(unit))) }
         }
         if peek() == Self.openBracket {
+            if !name.isEmpty { arrays.insert(name) }
             position += 1
             scanArithmetic(closer: Self.closeBracket, doubled: false)
         }
@@ -587,8 +608,10 @@ struct ScriptScanner {
             refuseUntilBrace(.unknownExpansion)
             return
         }
+        let assigns = unit == Self.equals || unit == Self.byte(":") && peek(1) == Self.equals
         while let op = peek(), op >= 0, operators.contains(op) { position += 1 }
-        scanParameterWord(into: &word, quoting: inner)
+        let assigned = nested { $0.scanParameterWord(into: &word, quoting: inner) }
+        if assigns, !name.isEmpty { implicitAssignments.append((name, assigned)) }
     }
 
     /// The word of `${x:-word}`, `${x#pattern}`, `${x/pattern/text}`: text.
@@ -649,6 +672,7 @@ struct ScriptScanner {
                     _ = scanner.scanCommands(.parenthesis)
                 } else if unit == Self.openParen || unit == Self.openBracket || unit == Self.openBrace {
                     depth += 1
+                    text.append(UInt8(unit))
                     scanner.position += 1
                 } else if unit == closer, depth == 0 {
                     scanner.position += 1
@@ -656,6 +680,7 @@ struct ScriptScanner {
                     return
                 } else if unit == Self.closeParen || unit == Self.closeBracket || unit == Self.closeBrace {
                     depth = max(0, depth - 1)
+                    text.append(UInt8(unit))
                     scanner.position += 1
                 } else {
                     text.append(UInt8(unit))
@@ -684,6 +709,10 @@ struct ScriptScanner {
             if position == before { position += 1 }
             if element.bytes.first == UInt8(ascii: "[") {
                 for occurrence in element.everything { refuse(occurrence, .arrayElement) }
+                let index = element.bytes.prefix { $0 != UInt8(ascii: "]") }
+                for name in ScriptWord.names(inArithmetic: String(decoding: index, as: UTF8.self)) {
+                    refuse(.variable(name), .arrayElement)
+                }
             } else {
                 for occurrence in element.occurrences.map(\.occurrence) { record(occurrence, in: &assignment) }
                 assignment.nested += element.nested

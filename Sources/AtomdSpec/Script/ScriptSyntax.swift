@@ -23,6 +23,8 @@ struct ScriptWord {
     var sinks: [Int] = []
     /// Where in `bytes` the assignment's `=` is.
     var equals: Int?
+    /// The expression the word starts with, if it starts with one.
+    var leadingExpression: Int?
 
     init() {}
 
