@@ -43,10 +43,10 @@ import Testing
     static let release = """
         version: 1
         name: release
-        vars: { dir: "", later_fails: false, mkdir_flag: "-v" }
+        vars: { dir: "", later_fails: false, converge: false }
         steps:
           - id: release
-            run: mkdir ${{ vars.mkdir_flag }} ${{ vars.dir }}/release
+            run: if [ ${{ vars.converge }} = true ]; then mkdir -p -- ${{ vars.dir }}/release; else mkdir -v -- ${{ vars.dir }}/release; fi
             check: test -d ${{ vars.dir }}/release
             revert: rm -rf ${{ vars.dir }}/release
           - id: later
@@ -71,7 +71,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: scene.world + "/release", withIntermediateDirectories: true)
         try "live".write(toFile: scene.world + "/release/app.txt", atomically: true, encoding: .utf8)
 
-        let result = try scene.runCompensated(Self.release, ["--var", "mkdir_flag=-p", "--var", "later_fails=true"])
+        let result = try scene.runCompensated(Self.release, ["--var", "converge=true", "--var", "later_fails=true"])
         #expect(scene.exists("release/app.txt"), "\(result.stdout)")
         #expect(result.stdout.contains("release: left as found"), "\(result.stdout)")
     }

@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// Issue 31: an unprivileged user floods the control socket and the console
-/// with half-sent requests. Each server keeps at most 32 of that user's (or
+/// with half-sent requests, the console's from nine loopback addresses.
+/// Each server keeps at most 32 of that user's (or
 /// address's) connections and closes the rest at once; the ones kept are
 /// closed when their request head is not complete in 10 s; the agent's
 /// descriptors stay far from its limit, and a job claimed meanwhile runs and
@@ -19,12 +20,14 @@ import Testing
             with open(report, "a") as f: f.write(line + "\n")
         conns, refused = [], {"unix": 0, "tcp": 0}
         for kind in ("unix", "tcp"):
-            for _ in range(count):
+            for i in range(count):
                 try:
                     if kind == "unix":
                         s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(path)
                     else:
-                        s = socket.create_connection((host, port), timeout=2)
+                        # From 127.0.0.1 to 127.0.0.9 in turn: any local user may,
+                        # and the console must still count them as one user.
+                        s = socket.create_connection((host, port), timeout=2, source_address=("127.0.0.%d" % (1 + i % 9), 0))
                     s.sendall(b"GET /runs HTTP/1.1\r\nHost: atomd\r\n")
                     conns.append((kind, s))
                 except OSError:

@@ -231,6 +231,35 @@ import Testing
         #expect(try Self.request(base + "/api/runs", headers: [Self.bearer(session)]).status == 401)
     }
 
+    /// Another user the socket admits (here, anyone, by `public_read`) asks
+    /// for more links and sessions than their share: only their own oldest
+    /// go, never root's session or root's pending link.
+    @Test func aFloodOfLinksAndSessionsPushesOutOnlyTheFloodersOwn() async throws {
+        let agent = try await Self.startAgent(publicRead: true)
+        defer { _ = agent.stop() }
+        chmod(agent.home, 0o755)
+        let (base, rootSession) = try Self.signIn(agent)
+        let (rootLink, _) = try Self.link(agent)
+        var own: [String] = []
+        // 4 more sessions and links than the 16 and 8 a user may hold.
+        for _ in 0..<20 { own.append(try Self.signIn(agent, asUser: 65534).session) }
+        for _ in 0..<12 { _ = try Self.link(agent, asUser: 65534) }
+        #expect(try Self.request(base + "/api/session", headers: [Self.bearer(rootSession)]).status == 200)
+        #expect(try Self.redeem(rootLink).status == 200)
+        // The flooder's oldest session went, their newest is still good.
+        #expect(try Self.request(base + "/api/session", headers: [Self.bearer(own[0])]).status == 401)
+        #expect(try Self.request(base + "/api/session", headers: [Self.bearer(own[own.count - 1])]).status == 200)
+    }
+
+    /// The router's own answers (404) carry the security headers too.
+    @Test func theRoutersOwnAnswersCarryTheSecurityHeaders() async throws {
+        let agent = try await Self.startAgent()
+        defer { _ = agent.stop() }
+        let (base, session) = try Self.signIn(agent)
+        let missing = try Self.request(base + "/api/no-such-route", method: "POST", headers: [Self.bearer(session)])
+        #expect(missing.status == 404 && missing.has("Content-Security-Policy") && missing.has("X-Frame-Options"), "\(missing.headers)")
+    }
+
     /// With `api.tls`: HTTPS, no cookie, no plain HTTP; a key other
     /// users may read is refused before anything is served.
     @Test func theConsoleOverTLS() async throws {

@@ -182,11 +182,26 @@ public struct StepLogs: Codable, Sendable {
         return found.sorted { (rank($0) > 0 ? 1 : 0, $0.attempt, $0.path, rank($0)) < (rank($1) > 0 ? 1 : 0, $1.attempt, $1.path, rank($1)) }
     }
 
+    /// What one answer holds of each log file: its last 4 MiB. A step's log
+    /// may reach 64 MiB per attempt, and an answer is built whole in memory.
+    public static let tailBytes = 4 << 20
+
     public static func lines(directory: String, step: String?) -> [StepLogs] {
         files(directory: directory, step: step).flatMap { entry -> [StepLogs] in
-            guard let data = FileManager.default.contents(atPath: entry.file),
-                  let end = data.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
-            return String(decoding: data[...end], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            guard let handle = FileHandle(forReadingAtPath: entry.file) else { return [] }
+            defer { try? handle.close() }
+            let size = (try? handle.seekToEnd()) ?? 0
+            let start = size > UInt64(tailBytes) ? size - UInt64(tailBytes) : 0
+            guard (try? handle.seek(toOffset: start)) != nil, var data = try? handle.readToEnd() else { return [] }
+            var lines: [StepLogs] = []
+            if start > 0 {
+                // Begin at a line's start, and say what was left out.
+                if let first = data.firstIndex(of: UInt8(ascii: "\n")) { data = data[(first + 1)...] }
+                lines.append(StepLogs(step: entry.path, attempt: entry.attempt, phase: entry.phase,
+                                      line: "[atomd] the first \(start >> 20) MiB of this log are left out here; read \(entry.file)"))
+            }
+            guard let end = data.lastIndex(of: UInt8(ascii: "\n")) else { return lines }
+            return lines + String(decoding: data[...end], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
                 .dropLast().map { StepLogs(step: entry.path, attempt: entry.attempt, phase: entry.phase, line: String($0)) }
         }
     }

@@ -6,7 +6,8 @@ import NIOHTTPTypes
 import Synchronization
 
 /// Caps on one server's connections: in all, per peer (a Unix socket's
-/// uid, a TCP client's address), and none at all while fewer than
+/// uid, a loopback TCP client's uid, another TCP client's address), and
+/// none at all while fewer than
 /// `DescriptorBudget.reserve` descriptors are free. Two processes of one
 /// user once held 1,400 half-sent connections and took every descriptor
 /// the agent had (issue 31); now they get `perPeer`, and the rest of the
@@ -36,7 +37,8 @@ final class ConnectionLimiter: Sendable {
     init(name: String, total: Int, perPeer: Int, peer: Peer, log: Logger,
          freeDescriptors: @escaping @Sendable () -> Int = DescriptorBudget.free) {
         self.freeDescriptors = freeDescriptors
-        unlimited = peer == .uid ? ["uid 0", "uid \(getuid())"] : []
+        // A loopback TCP peer is counted by its uid too (LoopbackOwner).
+        unlimited = ["uid 0", "uid \(getuid())"]
         self.name = name
         self.total = total
         self.perPeer = perPeer
@@ -133,7 +135,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         switch limiter.peer {
         case .address:
-            admit(channel.remoteAddress?.ipAddress ?? "an unknown address", channel: channel)
+            admit(LoopbackOwner.key(for: channel.remoteAddress), channel: channel)
         case .uid:
             guard let provider = channel as? any SocketOptionProvider else {
                 admit("an unknown peer", channel: channel)

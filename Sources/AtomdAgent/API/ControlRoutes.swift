@@ -23,6 +23,10 @@ enum ControlRoutes {
         return router
     }
 
+    /// Large answers each user may have built at once, on the socket and
+    /// the console together.
+    static let answers = AnswerSlots(perCaller: 2)
+
     /// The routes both the socket and the console serve; who may call them
     /// is for the router's middleware to decide.
     static func add<Routes: RouterMethods>(to router: Routes, agent: Agent) where Routes.Context: CallerContext {
@@ -49,13 +53,16 @@ enum ControlRoutes {
             let run = try run(agent, context)
             let live = await agent.liveRuns().first { $0.runID == run.id }
             let reserved = await agent.handle(run.id)?.reservedRollback()
-            return try encoded(RunDetail(run, steps: try agent.journal.steps(of: run.id), waiting: live?.waiting, locks: live?.locks,
-                                         reservedRollback: reserved))
+            return try await answers.with(await context.caller()) {
+                try encoded(RunDetail(run, steps: try agent.journal.steps(of: run.id), waiting: live?.waiting, locks: live?.locks,
+                                      reservedRollback: reserved))
+            }
         }
         router.get("runs/:id/logs") { request, context in
             let run = try run(agent, context)
             let step = request.uri.queryParameters["step"].map(String.init)
-            return try encoded(StepLogs.lines(directory: await agent.settings.logs + "/" + run.id, step: step))
+            let directory = await agent.settings.logs + "/" + run.id
+            return try await answers.with(await context.caller()) { try encoded(StepLogs.lines(directory: directory, step: step)) }
         }
         router.get("runs/:id/events") { request, context in
             let run = try run(agent, context)

@@ -54,7 +54,15 @@ struct ConsoleGuard: RouterMiddleware {
             context.session = session
             context.sessionID = id
         }
-        var response = try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as ConsoleRefusal {
+            throw error
+        } catch let error as HTTPResponseError {
+            // The router's own answers (404, 405) carry the headers too.
+            response = try error.response(from: request, context: context)
+        }
         response.headers.append(contentsOf: Self.securityHeaders)
         return response
     }

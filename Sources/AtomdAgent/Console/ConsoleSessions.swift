@@ -34,8 +34,12 @@ final class ConsoleSessions: Sendable {
     static let linkLifetime = Duration.seconds(120)
     /// A session ends this long after its login, however busy.
     static let sessionLifetime = Duration.seconds(12 * 3600)
-    /// Bounds on what callers can make the agent hold; the oldest goes first.
+    /// Bounds on what callers can make the agent hold. Each user has their
+    /// own share, and their own oldest goes first, so no user can push out
+    /// another's links or sessions; only when every slot is taken does the
+    /// user holding the most lose their oldest.
     static let maxLinks = 64, maxSessions = 256
+    static let maxLinksPerUser = 8, maxSessionsPerUser = 16
 
     private let state = Mutex(State())
 
@@ -45,7 +49,7 @@ final class ConsoleSessions: Sendable {
         let now = ContinuousClock.now
         state.withLock { state in
             Self.admit(Link(steer: steer, user: user, peer: peer, expires: now + Self.linkLifetime), as: token, into: &state.links,
-                       limit: Self.maxLinks, now: now, expires: \.expires)
+                       limits: (Self.maxLinks, Self.maxLinksPerUser), now: now, expires: \.expires, owner: \.peer.uid)
         }
         return token
     }
@@ -58,17 +62,29 @@ final class ConsoleSessions: Sendable {
             guard let link = state.links.removeValue(forKey: token), link.expires > now else { return nil }
             let id = Self.randomToken()
             Self.admit(Session(steer: link.steer, user: link.user, peer: link.peer, expires: now + Self.sessionLifetime),
-                       as: id, into: &state.sessions, limit: Self.maxSessions, now: now, expires: \.expires)
+                       as: id, into: &state.sessions, limits: (Self.maxSessions, Self.maxSessionsPerUser), now: now,
+                       expires: \.expires, owner: \.peer.uid)
             return id
         }
     }
 
-    /// Adds `value`, first dropping what has expired and, at `limit`, the
-    /// entry that expires soonest.
-    private static func admit<Value>(_ value: Value, as key: String, into entries: inout [String: Value], limit: Int,
-                                     now: ContinuousClock.Instant, expires: (Value) -> ContinuousClock.Instant) {
+    /// Adds `value`, first dropping what has expired; at the owner's share,
+    /// the owner's entry that expires soonest goes; at the total, that of
+    /// the owner holding the most.
+    private static func admit<Value>(_ value: Value, as key: String, into entries: inout [String: Value],
+                                     limits: (total: Int, perOwner: Int), now: ContinuousClock.Instant,
+                                     expires: (Value) -> ContinuousClock.Instant, owner: (Value) -> uid_t) {
         entries = entries.filter { expires($0.value) > now }
-        if entries.count >= limit, let oldest = entries.min(by: { expires($0.value) < expires($1.value) }) {
+        var held: [uid_t: Int] = [:]
+        for entry in entries.values { held[owner(entry), default: 0] += 1 }
+        let newOwner = owner(value)
+        var evicted: uid_t?
+        if held[newOwner, default: 0] >= limits.perOwner {
+            evicted = newOwner
+        } else if entries.count >= limits.total {
+            evicted = held.max { $0.value < $1.value }?.key
+        }
+        if let evicted, let oldest = entries.filter({ owner($0.value) == evicted }).min(by: { expires($0.value) < expires($1.value) }) {
             entries.removeValue(forKey: oldest.key)
         }
         entries[key] = value

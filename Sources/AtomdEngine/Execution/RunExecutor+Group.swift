@@ -99,13 +99,11 @@ extension RunExecutor {
         var outputs: JSONValue = .object([:])
         if !step.outputs.isEmpty {
             let evaluator = await evaluator(for: step.id, frame: frame, attempt: 1)
-            var declared: [String: JSONValue] = [:]
             do {
-                for output in step.outputs { declared[output.name] = try evaluator.render(output.value) }
+                outputs = try evaluator.renderOutputs(step.outputs)
             } catch {
                 return await fail(step, .input("outputs: \(error.message)"), effect: .none, scope: scope, frame: frame)
             }
-            outputs = .object(declared)
         }
         await state.move(step.id, to: .succeeded, data: .object(["outputs": outputs])) {
             $0.outputs = outputs

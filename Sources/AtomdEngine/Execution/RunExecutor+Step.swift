@@ -222,14 +222,12 @@ extension RunExecutor {
             // A recovered step has only its recorded outputs to read from.
             let extra: [String: JSONValue] = ["outputs": result.outputs, "response": result.response ?? result.outputs]
             let evaluator = await evaluator(for: step.id, frame: frame, attempt: attempt, extra: extra)
-            var declared: [String: JSONValue] = [:]
             do {
-                for output in step.outputs { declared[output.name] = try evaluator.render(output.value) }
+                outputs = try evaluator.renderOutputs(step.outputs)
             } catch {
                 await state.update(step.id) { $0.outputs = result.outputs }
                 return await fail(step, .input("outputs: \(error.message)"), effect: .made, scope: scope, frame: frame)
             }
-            outputs = .object(declared)
         }
         if let injected, injected.step == step.id, injected.when == .after {
             await state.update(step.id) { $0.outputs = outputs }

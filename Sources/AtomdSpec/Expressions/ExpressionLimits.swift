@@ -16,6 +16,9 @@ public enum ExpressionLimits {
     /// step that reads a 1 MiB output, passes it in `env:` and once more in
     /// its body still fits.
     public static let stepInputBytes = 4 << 20
+    /// All of one step's declared `outputs:` together: each is a result, but
+    /// 300 outputs of one 1 MiB value made a 600 MB journal entry.
+    public static let stepOutputBytes = 4 << 20
 
     static func tooLarge(_ what: String, limit: Int) -> EvaluationError {
         EvaluationError(message: "\(what) would exceed \(limit.byteText), the limit (write large data to a file and pass its path)")
