@@ -62,6 +62,19 @@ struct ScriptValueFuzzTests {
         "sed -f /dev/stdin /etc/hostname <<EOF\nV\nEOF", "BASH_CMDS[cat]=/bin/sh; cat <<EOF\nV\nEOF",
         "shopt -s expand_aliases; BASH_ALIASES[echo]=eval; echo V", "a=(1); declare a=V",
         "f(){ local -a list; local list=V; }; f", "sed 's/a/b/' /etc/hostname V",
+        // What the third attack review found.
+        "echo $(( ${y#\\)\\)} + V ))", "echo $(( ${y#\"))\"} + V ))", "(( ${y#\\)\\)} + V ))",
+        "a=(1); echo \"${a[${y#\\]\\]} + V]}\"", "x=abc; echo \"${x:${y#\\}\\}} + V}\"",
+        "x=V; n=x; y=${!n}; eval \"$y\"", "x=V; declare -n 'r=x'; eval \"$r\"", "x=V; eval 'y=$x'; eval \"$y\"",
+        "cmd=V; eval \"$(declare -p cmd | cut -d'\"' -f2)\"", "mkdir -p -- V; cd -- V; bash -c \"echo building in $PWD\"",
+        "command_not_found_handle() { echo \"missing: $1\"; eval \"$2\"; }; no-such-tool V",
+        "printf -v PS4 %s V; set -x; true", "for PS4 in V; do set -x; true; done", "n=V; trap 'echo $(( n + 1 ))' EXIT",
+        "bash -c 'echo $(( $1 + 1 ))' _ V", "{bash,-c} V", "{eval,} V", "/usr/bin/[b]ash -c V",
+        "eval 'cat() { bash; }'; cat <<END\nV\nEND", "printf 'grep() { bash; }\\n' > lib.sh; . ./lib.sh; echo V | grep x",
+        "printf -v 'BASH_CMDS[cat]' %s /bin/bash; cat <<END\nV\nEND", "echo data > in.txt; split --filter V in.txt",
+        "echo d > f.txt; tar -cf out.tar --use-compress-prog V f.txt", "echo d > f.txt; tar -cI V -f out.tar f.txt",
+        "echo d > f.txt; tar -cf out.tar --checkpoint=1 --checkpoint-act=exec=V f.txt", "export MAKEFLAGS=V; make -f /dev/null",
+        "tmp=$(mktemp); trap 'rm -f \"$tmp\"' EXIT; echo V > \"$tmp\"",
     ]
 
     /// What the value is replaced by around `V`.
@@ -89,7 +102,7 @@ struct ScriptValueFuzzTests {
             "); system(\"touch \(marker)\"); (", "x'$(touch \(marker))'", "\ntouch \(marker)\n", "$(touch${IFS}\(marker))",
             "a[$(touch \(marker))]+1", "-v", "touch \(marker)|", "-xtouch \(marker)", "BEGIN{system(\"touch \(marker)\")}",
             "1e touch \(marker)", "($(touch \(marker)))", "-e1e touch \(marker)", "-va[$(touch \(marker))]",
-            "-pa[$(touch \(marker))]", "--open-files-in-pager=touch \(marker)",
+            "-pa[$(touch \(marker))]", "--open-files-in-pager=touch \(marker)", "x$(touch \(marker))",
         ]
     }
 
@@ -215,6 +228,22 @@ struct ScriptValueFuzzTests {
         for (index, context) in Self.knownEvaluating.enumerated() {
             #expect(runs.contains { $0[0] == index }, "no payload ran code in \(context): the harness cannot see an escape")
         }
+    }
+
+    /// The values' own variables (`ATOMD_VALUE_1`) are the values: a script
+    /// that reads one is refused whole.
+    @Test func aScriptThatReadsTheValuesVariablesIsRefused() throws {
+        let location = SourceLocation(line: 1, column: 1)
+        let template = Template(parts: [.literal("echo "),
+                                        .expression(Expression(source: "vars.v", root: try ExpressionParser.parse("vars.v"), location: location)),
+                                        .literal("; eval \"$ATOMD_VALUE_1\"")], location: location)
+        #expect(ScriptClassifier.places(of: template).first?.refusal != nil)
+    }
+
+    /// A cleanup trap that reads no value keeps the script usable.
+    @Test func aTrapThatReadsNoValueIsAccepted() throws {
+        let places = ScriptClassifier.places(of: try Self.template("tmp=$(mktemp); trap 'rm -f \"$tmp\"' EXIT; echo V > \"$tmp\""))
+        #expect(places.allSatisfy { $0.refusal == nil }, "\(places.compactMap(\.refusal?.message))")
     }
 
     /// Nesting deep enough to exhaust the scanner's stack is refused, not a crash.

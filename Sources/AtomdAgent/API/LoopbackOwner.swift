@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Synchronization
 
 /// The local user behind a loopback TCP connection, from the kernel's socket
 /// table (`/proc/net/tcp`, `/proc/net/tcp6`: the client's socket is the row
@@ -18,26 +19,45 @@ enum LoopbackOwner {
         ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
     }
 
+    /// The table as last read, by local address. A flood arrives in
+    /// batches the kernel has already queued: one read serves the batch, and
+    /// a connection the table did not hold yet makes the next read.
+    /// Kept for half a second, and never trusted for root or the agent's
+    /// user (who are not held to the per-user cap): a port another user
+    /// reuses must not inherit a privileged owner.
+    private static let table = Mutex<(owners: [String: uid_t], read: ContinuousClock.Instant?)>(([:], nil))
+
     private static func uid(ip: String, port: Int) -> uid_t? {
         let wanted = tableAddress(ip: ip, port: port)
         guard !wanted.isEmpty else { return nil }
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            // Read to the end (procfs reports a size of 0), then look for the
-            // one row whose local address is the peer's, without splitting
-            // every row: under a flood the table holds thousands.
-            guard let handle = FileHandle(forReadingAtPath: table) else { continue }
+        return table.withLock { table in
+            let now = ContinuousClock.now
+            if let read = table.read, now - read < .milliseconds(500) {
+                for address in wanted {
+                    if let known = table.owners[address], known != 0, known != getuid() { return known }
+                }
+            }
+            table = (read(), now)
+            for address in wanted { if let known = table.owners[address] { return known } }
+            return nil
+        }
+    }
+
+    /// Local address to uid, from both tables. Read to the end: procfs
+    /// reports a size of 0.
+    private static func read() -> [String: uid_t] {
+        var owners: [String: uid_t] = [:]
+        for path in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            guard let handle = FileHandle(forReadingAtPath: path) else { continue }
             defer { try? handle.close() }
-            let bytes = handle.readDataToEndOfFile()
-            for address in wanted {
-                guard let found = bytes.range(of: Data(": \(address) ".utf8)) else { continue }
-                let rest = bytes[found.upperBound...].prefix { $0 != UInt8(ascii: "\n") }
-                let fields = rest.split(separator: UInt8(ascii: " "))
-                // After the local address: remote, state, queues, timer, retransmits, uid.
-                guard fields.count > 5 else { continue }
-                return uid_t(String(decoding: fields[5], as: UTF8.self))
+            for line in handle.readDataToEndOfFile().split(separator: UInt8(ascii: "\n")).dropFirst() {
+                // sl, local address, remote, state, queues, timer, retransmits, uid.
+                let fields = line.split(separator: UInt8(ascii: " "))
+                guard fields.count > 7, let uid = uid_t(String(decoding: fields[7], as: UTF8.self)) else { continue }
+                owners[String(decoding: fields[1], as: UTF8.self)] = uid
             }
         }
-        return nil
+        return owners
     }
 
     /// The ways the table writes `ip:port`: IPv4 as 8 hex digits of the

@@ -69,9 +69,19 @@ public enum ScriptClassifier {
             let renaming: Set<String> = ["alias", "hash", "enable", "coproc"]
             renames = commands.contains { command in
                 renaming.contains(command.name ?? "") || command.words.contains { ["coproc"].contains($0.literalText) }
-                    || command.words.contains { ["BASH_CMDS", "BASH_ALIASES"].contains($0.assignedName) }
+                    || command.words.contains { $0.text.contains("BASH_CMDS") || $0.text.contains("BASH_ALIASES") }
             }
             if renames { scriptWide = .renamed }
+            // Text run as code later (eval, source, trap, a callback, an
+            // indirect read, a nameref or `declare -p` fed back) takes values
+            // where no account of variables can follow: a script with values
+            // may not have any. `ATOMD_VALUE_n` are the values themselves.
+            if let evaluator = Self.evaluator(in: commands, functions: self.functions, indirect: scanner.readsIndirectly) {
+                scriptWide = scriptWide ?? .evaluating(evaluator)
+            }
+            if scanner.variablesRead.contains(where: { $0.hasPrefix(ShellAction.valueVariablePrefix) }) {
+                scriptWide = scriptWide ?? .evaluating("a read of \(ShellAction.valueVariablePrefix)N, the values' own variables")
+            }
             collectDeclarations()
             collectTaint()
         }
@@ -123,6 +133,9 @@ public enum ScriptClassifier {
                 if name == "getopts" {
                     found.append(("OPTARG", given.flatMap(\.everything) + [.variable("@")]))
                 }
+                if ["cd", "pushd", "popd"].contains(name) {
+                    for variable in ["PWD", "OLDPWD", "DIRSTACK"] { found.append((variable, given.flatMap(\.everything))) }
+                }
             }
             // What bash assigns by itself: `$_` (the last argument) and the
             // matches of `[[ =~ ]]`.
@@ -144,6 +157,38 @@ public enum ScriptClassifier {
                 }
             }
             return found
+        }
+
+        /// The first construct of the script that runs text as code later.
+        private static func evaluator(in commands: [ScriptCommandLine], functions: Set<String>, indirect: Bool) -> String? {
+            if indirect { return "${!…}" }
+            if functions.contains("command_not_found_handle") { return "command_not_found_handle" }
+            for command in commands {
+                guard let name = command.name else { continue }
+                let arguments = command.words.dropFirst(command.commandIndex + 1)
+                let options = arguments.compactMap(\.literalText).filter { $0.hasPrefix("-") && !$0.hasPrefix("--") }.joined()
+                switch name {
+                case "trap" where arguments.allSatisfy(\.isLiteral):
+                    // A trap's literal text is a script of its own: one that
+                    // runs text as code is as bad as the outer one doing so.
+                    for text in arguments.compactMap(\.literalText) {
+                        let inner = ScriptScanner(Template(literal: text, at: SourceLocation(line: 1, column: 1)))
+                        if inner.tooDeep || inner.ambiguous { return name }
+                        if let nested = evaluator(in: inner.commands, functions: inner.functions, indirect: inner.readsIndirectly) {
+                            return "\(nested) in a trap"
+                        }
+                    }
+                case "eval", "source", ".", "trap", "complete", "enable", "fc":
+                    return name
+                case "mapfile", "readarray" where options.contains("C"):
+                    return "\(name) -C"
+                case _ where ScriptCommands.declarations.contains(name) && (options.contains("p") || options.contains("n")):
+                    return "\(name) -\(options.contains("p") ? "p" : "n")"
+                default:
+                    continue
+                }
+            }
+            return nil
         }
 
         /// Spreads each variable's expressions to the variables assigned
@@ -208,6 +253,7 @@ public enum ScriptClassifier {
                     refuseArithmeticNames(in: ScriptWord(bytes: Array(word.bytes[open...])))
                 }
             }
+            refuseExecutionVariables(command)
             if !command.input.isEmpty, !isDataReader(command) {
                 for occurrence in command.input { refuse(occurrence, .stdin(command.name ?? "a command named by a value")) }
             }
@@ -246,6 +292,14 @@ public enum ScriptClassifier {
                     if name == "let" {
                         for word in arguments { refuseArithmeticNames(in: word) }
                     }
+                    if name == "trap" {
+                        // The trap's text runs later, as code: a variable it reads
+                        // must not hold a value.
+                        for text in arguments.compactMap(\.literalText) {
+                            let inner = ScriptScanner(Template(literal: text, at: SourceLocation(line: 1, column: 1)))
+                            for variable in inner.variablesRead { refuse(.variable(variable), .evaluating("trap")) }
+                        }
+                    }
                 }
             } else if ScriptCommands.wrappers.contains(name) || ScriptCommands.isWrapperFamily(name) {
                 refuse(arguments, .wrapper(name))
@@ -255,13 +309,24 @@ public enum ScriptClassifier {
                 // the option word or after it.
                 for (position, word) in arguments.enumerated() {
                     let previous = position > 0 ? arguments[position - 1].literalText ?? "" : ""
-                    if options.contains(where: { word.text.hasPrefix($0) || previous == $0 }) {
+                    if options.contains(where: { Self.names(option: $0, word.text) || Self.names(option: $0, previous) }) {
                         refuse([word], .wrapper(name))
                     }
                 }
             } else if ScriptCommands.isInterpreter(name) {
                 let program = Self.programIndex(arguments) ?? arguments.count
-                refuse(arguments[..<min(arguments.count, program + 1)], .program(name))
+                // A shell's `-c` program reads what follows as $1, $2 …,
+                // where this account of values does not go.
+                let inline = ScriptCommands.shells.contains(name) && arguments.contains { $0.literalText == "-c" }
+                refuse(arguments[..<(inline ? arguments.count : min(arguments.count, program + 1))], .program(name))
+            }
+        }
+
+        /// Assignments bash makes that are not `NAME=` words: `for NAME in`,
+        /// `printf -v NAME`. A value may not decide what runs through them either.
+        private mutating func refuseExecutionVariables(_ command: ScriptCommandLine) {
+            for (name, values) in assignments(command) where ScriptCommands.decidesExecution(name) && name != "_" {
+                refuse(values, .executionVariable(name))
             }
         }
 
@@ -354,6 +419,19 @@ public enum ScriptClassifier {
                     refuse([word], .testName)
                 }
             }
+        }
+
+        /// Whether `word` is, or starts with, `option`: GNU programs take any
+        /// unambiguous abbreviation of a long option (`--use-compress-prog`),
+        /// and short options bundle (`-cI CMD`).
+        static func names(option: String, _ word: String) -> Bool {
+            if word.hasPrefix(option) { return true }
+            if option.hasPrefix("--") {
+                let given = word.prefix { $0 != "=" }
+                return given.count >= 4 && given.hasPrefix("--") && option.hasPrefix(given)
+            }
+            guard option.count == 2, let letter = option.last, word.hasPrefix("-"), !word.hasPrefix("--") else { return false }
+            return word.dropFirst().contains(letter)
         }
 
         /// The index of the argument that is an interpreter's program: the

@@ -35,6 +35,9 @@ enum ScriptCommands {
         "awk", "gawk", "mawk", "nawk", "sed", "gsed", "m4", "bc", "dc", "make",
     ]
 
+    /// Shells: their `-c` program takes the arguments after it as $1, $2 ….
+    static let shells: Set<String> = ["sh", "bash", "dash", "zsh", "ksh", "mksh", "yash", "fish", "csh", "tcsh", "busybox", "rbash"]
+
     /// Options after which an interpreter's next argument is its program.
     static let programOptions: Set<String> = ["-c", "-e", "-E", "-f", "-m", "-r", "--eval", "--command", "--exec", "--file", "--expression"]
 
@@ -49,7 +52,7 @@ enum ScriptCommands {
         "sqlite3", "psql", "mysql", "mariadb", "redis-cli", "mongo", "mongosh", "gdb", "vim", "vi", "nvim", "ex",
         "ed", "emacs", "less", "more", "man", "time", "prlimit", "setarch", "linux32", "linux64", "i386", "x86_64",
         "choom", "uclampset", "rbash", "perl", "cgexec", "capsh", "faketime", "catchsegv", "torsocks", "proxychains",
-        "unbuffer", "caffeinate", "systemd-inhibit", "dbus-run-session", "xvfb-run", "expect", "tclsh", "make",
+        "unbuffer", "caffeinate", "systemd-inhibit", "dbus-run-session", "xvfb-run", "expect", "tclsh", "make", "sftp",
     ]
 
     /// The dynamic loader runs the program it is given, under any name.
@@ -59,7 +62,9 @@ enum ScriptCommands {
 
     /// Options of ordinary programs whose value the program runs.
     static let codeOptions: [String: [String]] = [
-        "git": ["-c", "--config-env", "--upload-pack", "--receive-pack", "--exec", "-u"],
+        "git": ["-c", "--config-env", "--upload-pack", "--receive-pack", "--exec", "-u", "-x", "--extcmd", "--exec-path",
+                "--template", "--tool"],
+        "split": ["--filter"],
         "tar": ["--checkpoint-action", "--to-command", "--use-compress-program", "-I", "--info-script", "-F",
                 "--new-volume-script", "--rsh-command", "--rmt-command"],
         "rsync": ["-e", "--rsh", "--rsync-path"],
@@ -97,5 +102,6 @@ enum ScriptCommands {
             || variable.hasSuffix("PATH") || variable.hasSuffix("OPT") || variable.hasSuffix("OPTS")
             || variable.contains("OPTIONS") || variable.hasSuffix("_COMMAND") || variable.hasSuffix("_CMD")
             || variable.hasSuffix("ASKPASS") || variable.hasSuffix("PAGER") || variable.hasSuffix("EDITOR")
+            || variable.hasSuffix("FLAGS")
     }
 }

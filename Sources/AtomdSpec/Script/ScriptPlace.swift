@@ -107,6 +107,11 @@ public struct ScriptRefusal: Sendable, Hashable {
         message: "'${{' is in a script whose variables pass values among themselves in more ways than atomd follows",
         hint: "assign the value to fewer variables, or pass it through env:")
 
+    static func evaluating(_ construct: String) -> ScriptRefusal {
+        ScriptRefusal(message: "'${{' is in a script that also runs text as code later (\(construct)), where atomd cannot follow a value",
+                      hint: "keep \(construct) out of a script that takes values, or pass the value through env: and check it first")
+    }
+
     static func arrayDeclaration(_ name: String) -> ScriptRefusal {
         ScriptRefusal(message: "'${{' is given to a declaration of \(name), which the script uses as an array: bash takes a value such as ([$(cmd)]=1) as array text",
                       hint: "assign the value with \(name)=\"${{ … }}\" (no local/declare), or use another variable")

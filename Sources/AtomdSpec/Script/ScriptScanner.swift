@@ -26,6 +26,10 @@ struct ScriptScanner {
     private(set) var implicitAssignments: [(name: String, values: [ScriptOccurrence])] = []
     /// Variables the script uses as arrays anywhere.
     private(set) var arrays: Set<String> = []
+    /// Every variable the script reads, and whether it reads one indirectly
+    /// (`${!name}`), which no name-by-name account can follow.
+    private(set) var variablesRead: Set<String> = []
+    private(set) var readsIndirectly = false
 
     private(set) var quoting: [ScriptPlace.Quoting]
     private(set) var commands: [ScriptCommandLine] = []
@@ -397,6 +401,7 @@ struct ScriptScanner {
     private mutating func record(_ occurrence: ScriptOccurrence, in word: inout ScriptWord) {
         word.occurrences.append((occurrence, word.equals != nil))
         log.append(occurrence)
+        if case .variable(let name) = occurrence { variablesRead.insert(name) }
     }
 
     /// Records the expression at the current position with its quoting.
@@ -412,6 +417,7 @@ struct ScriptScanner {
     private mutating func refuse(_ occurrence: ScriptOccurrence, _ refusal: ScriptRefusal) {
         refused.append((occurrence, refusal))
         log.append(occurrence)
+        if case .variable(let name) = occurrence { variablesRead.insert(name) }
     }
 
     /// Runs `body`, and returns the occurrences it met.
@@ -449,6 +455,8 @@ struct ScriptScanner {
                 scanDollar(into: &word, quoted: false)
             } else {
                 if unit == Self.equals, word.equals == nil, word.isAssignmentPrefix { word.equals = word.bytes.count }
+                // Unquoted, these make the word a pattern or a brace expansion.
+                if "{*?[".unicodeScalars.map(Self.byte).contains(unit) { word.isPattern = true }
                 word.bytes.append(UInt8(unit))
                 position += 1
             }
@@ -566,6 +574,7 @@ struct ScriptScanner {
         let inner: ScriptPlace.Quoting = quoted ? .doubleQuoted : .bare
         if peek() == Self.byte("!") {
             position += 1
+            readsIndirectly = true
             refuseUntilBrace(.indirection)
             return
         }
@@ -667,9 +676,26 @@ struct ScriptScanner {
                 if unit < 0 {
                     scanner.refuse(.expression(-1 - unit), .arithmetic)
                     scanner.position += 1
-                } else if unit == Self.dollar, scanner.peek(1) == Self.openParen, scanner.peek(2) != Self.openParen {
+                } else if unit == Self.backslash {
+                    // An escaped character is not the closer: skip it as bash does.
+                    text.append(UInt8(ascii: " "))
                     scanner.position += 2
-                    _ = scanner.scanCommands(.parenthesis)
+                } else if unit == Self.singleQuote || unit == Self.doubleQuote || unit == Self.backquote || unit == Self.dollar {
+                    // Quotes and expansions end where bash ends them, not at a
+                    // `)` or `]` inside them; what they hold is evaluated too.
+                    var inner = ScriptWord()
+                    if unit == Self.singleQuote {
+                        scanner.position += 1
+                        scanner.scanSingleQuoted(into: &inner, quoting: .singleQuoted)
+                    } else if unit == Self.doubleQuote {
+                        scanner.position += 1
+                        scanner.scanDoubleQuoted(into: &inner)
+                    } else if unit == Self.backquote {
+                        scanner.scanBackquoted(into: &inner)
+                    } else {
+                        scanner.scanDollar(into: &inner, quoted: true)
+                    }
+                    text += [UInt8(ascii: " ")] + inner.bytes.filter { !ScriptWord.expansionMark.contains($0) } + [UInt8(ascii: " ")]
                 } else if unit == Self.openParen || unit == Self.openBracket || unit == Self.openBrace {
                     depth += 1
                     text.append(UInt8(unit))

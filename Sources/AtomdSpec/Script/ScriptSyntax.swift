@@ -25,6 +25,8 @@ struct ScriptWord {
     var equals: Int?
     /// The expression the word starts with, if it starts with one.
     var leadingExpression: Int?
+    /// An unquoted `{`, `*`, `?` or `[`: bash may make other words of it.
+    var isPattern = false
 
     init() {}
 
@@ -130,6 +132,8 @@ struct ScriptCommandLine {
     var name: String? {
         let index = commandIndex
         guard index < words.count else { return nil }
+        // `{bash,-c}` or `/usr/bin/[b]ash`: the command bash runs is not the text.
+        if words[index].isPattern, !["[", "[[", "{", "}"].contains(words[index].text) { return nil }
         if let text = words[index].literalText { return ScriptCommands.name(text) }
         let bytes = words[index].bytes
         let mark = ScriptWord.expansionMark
