@@ -26,6 +26,8 @@ struct AgentClient {
     enum Failure: Error {
         /// No agent answers on the socket.
         case unavailable(String)
+        /// An agent is there, and this user may not use its socket.
+        case forbidden(String)
         /// The agent answered with an error.
         case refused(status: Int, message: String)
     }
@@ -38,18 +40,25 @@ struct AgentClient {
         try await send("POST", path, body: body)
     }
 
+    /// What stops this user from reaching the socket, as a failure.
+    private static func failure(_ socket: String, _ known: String? = nil) -> Failure {
+        let problem = known ?? SocketAccess.problem(socket) ?? "no agent socket at \(socket)"
+        return problem.contains("may not") ? .forbidden(problem) : .unavailable(problem)
+    }
+
     func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try APIJSON.decoder().decode(type, from: Data(bytes))
     }
 
     private func send(_ method: String, _ path: String, body: [UInt8]?) async throws(Failure) -> [UInt8] {
-        guard FileManager.default.fileExists(atPath: socket) else { throw .unavailable("no agent socket at \(socket)") }
+        guard FileManager.default.fileExists(atPath: socket) else { throw Self.failure(socket) }
         let request = HTTPRequest(method: method, url: "http://atomd" + path, headers: [("Content-Type", "application/json")],
                                   body: body, timeout: .seconds(30), connectTimeout: .seconds(5), unixSocket: socket)
         let response: HTTPResponse
         do {
             response = try await HTTPClient().send(request)
         } catch {
+            if let problem = SocketAccess.problem(socket) { throw Self.failure(socket, problem) }
             throw .unavailable("no agent answers on \(socket) (\(error))")
         }
         guard (200..<300).contains(response.status) else {
@@ -73,6 +82,9 @@ extension AgentClient.Failure {
         case .unavailable(let reason):
             Output.error("error: \(reason); is `atomd agent` running? (`systemctl status atomd`)")
             return AtomdExit.unavailable.code
+        case .forbidden(let reason):
+            Output.error("error: \(reason)")
+            return AtomdExit.usage.code
         case .refused(let status, let message):
             Output.error("error: the agent refused (\(status)): \(message)")
             return AtomdExit.usage.code
