@@ -15,6 +15,8 @@ public actor Agent {
     public private(set) var settings: AgentSettings
     let spool: Spool
     public let journal: DurableJournal
+    /// The home, held for the agent's life: no second agent or `atomd run` takes its runs.
+    let ownership: HomeOwnership
     let log: Logger
     let notifier: SystemdNotifier
     var queue: RunQueue
@@ -70,6 +72,7 @@ public actor Agent {
             for directory in settings.plugins.directories where FileManager.default.fileExists(atPath: directory) {
                 try TrustedDirectory.check(directory)
             }
+            ownership = try HomeOwnership.claim(home: settings.home, as: .agent)
             journal = try DurableJournal(path: settings.home + "/journal.sqlite", durability: settings.durability,
                                          crashHook: CrashHook.fromEnvironment(ProcessInfo.processInfo.environment))
         } catch {

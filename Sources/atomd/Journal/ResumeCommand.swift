@@ -45,6 +45,8 @@ struct ResumeCommand: AsyncParsableCommand {
             return
         }
         let (journal, run) = try selection.load()
+        let ownership = try selection.homeOptions.claim()
+        defer { withExtendedLifetime(ownership) {} }
         guard run.isOpen else {
             Output.error("run \(run.id) has already ended (\(run.status.rawValue)); nothing to resume")
             throw AtomdExit.usage.code

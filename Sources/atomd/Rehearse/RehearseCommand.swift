@@ -107,6 +107,8 @@ struct RehearseCommand: AsyncParsableCommand {
             InjectedFailure.When.allCases.map { InjectedFailure(step: step, when: $0) }
         }
         let journal = try homeOptions.journal()
+        let ownership = try homeOptions.claim()
+        defer { withExtendedLifetime(ownership) {} }
         let progress = RehearsalProgress(total: points.count, enabled: !output.json && isatty(STDERR_FILENO) == 1)
         var rows: [RehearsalRow] = []
         for (index, point) in points.enumerated() {

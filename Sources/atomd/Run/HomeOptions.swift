@@ -38,4 +38,18 @@ struct HomeOptions: ParsableArguments {
     }
 }
 
+extension HomeOptions {
+    /// Takes the home beside other commands, or stops with exit code 4 when
+    /// an agent owns it (HomeOwnership). Call after `journal()`, which makes
+    /// the home safely; keep the result for the command's life.
+    func claim() throws -> HomeOwnership {
+        do {
+            return try HomeOwnership.claim(home: home, as: .command)
+        } catch {
+            Output.error("error: \(error)")
+            throw AtomdExit.unavailable.code
+        }
+    }
+}
+
 extension DurableJournal.Durability: ExpressibleByArgument {}
