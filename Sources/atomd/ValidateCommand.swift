@@ -137,6 +137,14 @@ struct ValidateCommand: AsyncParsableCommand {
                 steps = loaded.allSteps.count
                 errors = []
                 warnings = SecretExposure.warnings(loaded).map(Problem.init)
+                if let step = loaded.allSteps.first(where: { step in
+                    if case .plugin(let action) = step.action { return action.plugin == "test" } else { return false }
+                }), !AtomSet.testAtomsEnabled {
+                    warnings.append(Problem(Diagnostic(
+                        file: path, location: step.location,
+                        message: "step '\(step.id)' uses a test atom (test.*): atomd run and the agent refuse it unless \(AtomSet.testAtomsVariable)=1 is in their environment",
+                        hint: "test atoms are for tests and demos; run with \(AtomSet.testAtomsVariable)=1")))
+                }
             } catch {
                 valid = false
                 errors = error.diagnostics.map(Problem.init)

@@ -13,7 +13,8 @@ public enum AtomSet {
     /// production agent never has them.
     public static let testAtomsVariable = "ATOMD_TEST_ATOMS"
 
-    static var testAtomsEnabled: Bool { ProcessInfo.processInfo.environment[testAtomsVariable] == "1" }
+    /// Whether this process has the test atoms.
+    public static var testAtomsEnabled: Bool { ProcessInfo.processInfo.environment[testAtomsVariable] == "1" }
 
     /// Steps log under `logs`/RUN/STEP.ATTEMPT.log: shell steps their
     /// output, http and plugin steps the lines their atoms log.

@@ -35,6 +35,11 @@ public enum JobAdmission {
             }
         }
         try check(job, file: name, limits: limits)
+        // Refused now, not filed in failed/ after the submitter was told it was accepted.
+        if job.pluginAtoms.contains(where: { $0.plugin == "test" }), !AtomSet.testAtomsEnabled {
+            throw SubmitError(status: 422, message: "the job uses test atoms (test.*), which this agent does not have",
+                              hint: "they are for tests and demos: start the agent with \(AtomSet.testAtomsVariable)=1, or use run:, http: or a plugin's atoms")
+        }
         return job
     }
 
