@@ -50,6 +50,14 @@ public enum Containment: Sendable, Equatable, CustomStringConvertible {
         guard mkdir(base, 0o755) == 0 || errno == EEXIST else {
             return .processGroups(reason: "cannot create \(base): \(String(cString: strerror(errno)))")
         }
+        // The tree may be there and not ours (root made it; this is a user's
+        // `atomd run`): a step cgroup is tried once here, not failed per step.
+        let probe = base + "/probe-\(getpid())"
+        guard mkdir(probe, 0o755) == 0 || errno == EEXIST else {
+            return .processGroups(reason: "cannot create cgroups under \(base) as uid \(geteuid()): \(String(cString: strerror(errno))); "
+                                  + "a service with Delegate=yes, or root, gets a cgroup per step")
+        }
+        rmdir(probe)
         if !controllers.isEmpty {
             write(base + "/cgroup.subtree_control", controllers.sorted().map { "+" + $0 }.joined(separator: " "))
         }
