@@ -236,6 +236,8 @@ public struct RunReport: Sendable, Codable {
     public var finally: [String] = []
     /// A rehearsal's audit: what compensation left behind.
     public var leftBehind: [RehearsalDifference] = []
+    /// A rehearsal's audit: the checks that could not tell, with why.
+    public var undetermined: [RehearsalDifference] = []
 }
 
 /// Run ids: sortable and unique enough for one agent, `20261122-120501-3f9a1c`.

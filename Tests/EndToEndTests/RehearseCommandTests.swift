@@ -40,6 +40,43 @@ import Testing
         #expect(runs.stdout.components(separatedBy: "(rehearsal: ").count - 1 == 18, "\(runs.stdout)")
     }
 
+    /// The files-plugin variant of the example: every rehearsal restores the
+    /// world and every check can tell (its unpack check needed the archive
+    /// that build's revert had deleted, and "cannot tell" counted as left behind).
+    @Test func deployAppFilesReturnsTheWorldToWhereItWasAfterEveryInjectedFailure() async throws {
+        let root = Self.temporary("atomd-rehearse-files"), home = Self.temporary("atomd-rehearse-home")
+        defer { DeployCrashTests.stopApps(root) }
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: try PluginFixtures.pluginDirectory(["files"]), toPath: home + "/plugins")
+        let result = try AtomdProcess.run(["rehearse", "etc/jobs/deploy-app-files.yaml", "--var", "root=\(root)", "--yes", "--json",
+                                           "--home", home])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let rows = Self.rows(try Self.summary(result))
+        #expect(!rows.isEmpty)
+        for row in rows {
+            #expect(row["status"] as? String == "reverted" && (row["left_behind"] as? [String])?.isEmpty == true
+                    && (row["unknown"] as? [String])?.isEmpty == true, "\(row)")
+        }
+    }
+
+    /// A check that cannot tell is reported apart, with its reason, and
+    /// does not make the rehearsal fail as if something were left behind.
+    @Test func aCheckThatCannotTellIsUnknownNotLeftBehind() async throws {
+        let job = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: unsure
+            steps:
+              - { id: a, uses: test.world, with: { flag: a, check_unknown: true } }
+              - { id: b, run: "true" }
+            """)
+        let result = try AtomdProcess.run(["rehearse", job, "--only", "b", "--yes", "--json", "--home", Self.temporary("atomd-rehearse-home")])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let rows = Self.rows(try Self.summary(result))
+        #expect(rows.allSatisfy { ($0["left_behind"] as? [String])?.isEmpty == true }, "\(rows)")
+        #expect(rows.contains { ($0["unknown"] as? [String])?.contains { $0.contains("a: check: cannot tell (test.world: cannot tell, as asked)") } == true },
+                "\(rows)")
+    }
+
     @Test func launchAndAttachLeavesNothingLiveInTheCloud() async throws {
         let cloud = try await FakeCloudProcess(["--build-delay", "20"])
         let home = Self.temporary("atomd-rehearse-home")

@@ -162,7 +162,8 @@ struct RunExecutor: Sendable {
         for id in order { if let record = records[id] { steps.append(record.masked(by: state.redact)) } }
         return RunReport(runID: state.runID, job: job.name, status: await state.status,
                          steps: steps, error: await state.journalFailure.map(state.redact.callAsFunction),
-                         finally: table.finally.flatMap(table.subtree), leftBehind: await state.differences)
+                         finally: table.finally.flatMap(table.subtree), leftBehind: await state.differences,
+                         undetermined: await state.undetermined)
     }
 
     /// The values an expression of step `id` can read right now.

@@ -34,7 +34,10 @@ extension RunExecutor {
                 // Nothing was made that a check could ask about.
                 continue
             case (.unknown(let why), _):
-                await found(RehearsalDifference(step: id, probe: .check, text: "check: cannot tell (\(why))"))
+                // Not evidence of something left: said apart, with the reason.
+                let difference = RehearsalDifference(step: id, probe: .check, text: "check: cannot tell (\(why))")
+                await state.recordUndetermined(difference)
+                await state.note(id, "rehearsal: cannot tell: \(difference.text)", data: .object(["rehearsal_undetermined": .string("check")]))
             }
         }
     }

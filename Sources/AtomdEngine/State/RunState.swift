@@ -34,9 +34,16 @@ actor RunState {
     private(set) var revertFailure: String?
     /// What a rehearsal's audit found left behind.
     private(set) var differences: [RehearsalDifference] = []
+    /// What it could not tell: a check that cannot tell is no evidence
+    /// either way.
+    private(set) var undetermined: [RehearsalDifference] = []
 
     func recordDifference(_ difference: RehearsalDifference) {
         differences.append(difference)
+    }
+
+    func recordUndetermined(_ difference: RehearsalDifference) {
+        undetermined.append(difference)
     }
 
     // Operator control.

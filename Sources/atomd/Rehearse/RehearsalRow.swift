@@ -15,6 +15,9 @@ struct RehearsalRow: Codable {
     /// Everything that differs from what the probes saw before the run,
     /// and every revert that failed.
     var left_behind: [String]
+    /// Checks that could not tell whether their step's effect is gone, with
+    /// why: not counted as left behind, and not proof that nothing is.
+    var unknown: [String] = []
     /// The run never came to the injected step (a group around it was
     /// skipped): the job ran on without the failure.
     var not_reached: Bool
@@ -55,6 +58,12 @@ struct RehearsalSummary: Encodable {
             Output.line("\(row.label) (run \(row.run_id), \(row.status.rawValue)):")
             if row.not_reached { Output.line("  the run never came to \(row.step), so the job ran on without the failure") }
             for text in row.left_behind { Output.line("  \(text)") }
+        }
+        let unknown = rehearsals.filter { !$0.unknown.isEmpty }
+        if !unknown.isEmpty {
+            Output.line("")
+            Output.line("could not tell (not counted as left behind; give these steps a check that can):")
+            for row in unknown { for text in row.unknown { Output.line("  \(row.label): \(text)") } }
         }
         if !not_run.isEmpty {
             Output.line("")

@@ -204,6 +204,7 @@ struct RehearsalRun {
                             reverted: reverted.withLock { $0 },
                             seconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18,
                             left_behind: leftBehind,
+                            unknown: report.undetermined.map { "\($0.step): \($0.text)" },
                             not_reached: report.steps.first { $0.id == point.step }.map { $0.attempts == 0 } ?? true)
     }
 }
