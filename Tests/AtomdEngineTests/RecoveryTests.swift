@@ -32,6 +32,21 @@ import Testing
         #expect(place.flags == ["a", "b"])
     }
 
+    /// Issue 32, item 8: an idempotent step cut short runs again and its
+    /// real outcome decides, even when its check finds its change: the change
+    /// was made, the step (here: a test after it) was going to fail.
+    @Test func anIdempotentStepInDoubtRunsAgainWhateverItsCheckSays() async throws {
+        let place = TestWorld()
+        let steps = "  - id: a\n    uses: test.world\n    with: { flag: a, fail: after }\n    idempotent: true\n" + world("b")
+        let scenario = CrashScenario(job: try load(job(steps)), world: place)
+        // Writes: run running (1), a running (2), a failed (3): crash before 3,
+        // with a's flag set and its check saying present.
+        let outcome = try await scenario.run(crashes: [(at: 3, after: false)])
+        #expect(outcome.report.status == .reverted, "\(outcome.report.status)")
+        #expect((outcome.report.step("a")?.attempts ?? 0) >= 2)
+        #expect(!place.flags.contains("b"), "b ran after a step that never succeeded")
+    }
+
     @Test func withoutACheckOnlyIdempotentStepsRunAgain() async throws {
         let place = TestWorld()
         let steps = "  - id: a\n    uses: test.world-nocheck\n    with: { flag: a }\n    idempotent: true\n"

@@ -9,26 +9,28 @@ extension RunExecutor {
         case runAgain
     }
 
-    /// DESIGN.md section 5: stop what the interrupted attempt left running,
-    /// then ask its check; present is success, absent runs it again. With no
-    /// usable check, an `idempotent` step runs again and any other fails
-    /// (and is compensated, or paused for the operator).
+    /// DESIGN.md section 5: stop what the interrupted attempt left running.
+    /// An `idempotent` step then runs again, under the same key, and its real
+    /// outcome decides: a check says whether a change is there, not whether
+    /// the step succeeded (`touch f && smoke-test`, cut during the smoke
+    /// test, has its file and never passed its test). Any other step asks
+    /// its check: present is success, absent runs it again, and with no
+    /// usable check it fails (and is compensated, or paused for the operator).
     func resolveInDoubt(_ step: Step, _ record: StepRecord, atom: any Atom, scope: FailureScope,
                         frame: Frame) async -> InDoubt {
         let id = step.id
         let input = await restoredInput(step, record, frame: frame)
         let key = record.executeKey(runID: state.runID)
         await atom.stopInterrupted(input ?? .null, context: context(for: record, attempt: max(record.attempts, 1), key: key, phase: .execute))
-        let probe = await check(step, input: input, outputs: record.outputs, frame: frame)
         let intro = "the agent stopped during attempt \(record.attempts)"
+        if step.idempotent {
+            await state.note(id, "\(intro); idempotent, so it runs again with idempotency key \(key), and its outcome decides")
+            return .runAgain
+        }
+        let probe = await check(step, input: input, outputs: record.outputs, frame: frame)
         switch probe {
         case .present? where record.before == .present:
             // Present now says nothing: it was present before the step ran.
-            if step.idempotent {
-                await state.note(id, "\(intro); check: present, as it was before the step ran; idempotent, so it runs again "
-                                     + "with idempotency key \(key)")
-                return .runAgain
-            }
             let message = "\(intro); its check found it present before the step ran, so whether the step changed "
                 + "anything is unknown; it is not run again blindly, and left as found"
             return .finished(await fail(step, .error(message, exitCode: nil), effect: .preexisting, scope: scope, frame: frame))
@@ -75,10 +77,6 @@ extension RunExecutor {
     }
 
     private func withoutCheck(_ step: Step, intro: String, key: String, scope: FailureScope, frame: Frame) async -> InDoubt {
-        if step.idempotent {
-            await state.note(step.id, "\(intro); idempotent, so it runs again with idempotency key \(key)")
-            return .runAgain
-        }
         let message = "\(intro); not marked idempotent, so it is not run again blindly "
             + "(whether it took effect is unknown; look for idempotency key \(key))"
         return .finished(await fail(step, .error(message, exitCode: nil), effect: .possible, scope: scope, frame: frame))
