@@ -29,6 +29,11 @@ actor RunState {
     /// The agent is stopping: no new step or revert starts, and nothing is
     /// journaled about it (the next start resumes the run as it is).
     private var held = false
+    /// Calls under way that no `running` record shows: a revert (with its
+    /// confirming check), the check and state probe before a step starts.
+    /// A stop waits for them as for a running step: a revert cut off by the
+    /// process's exit would run again at the next start.
+    private var calls = 0
     private var holdWaiters: [CheckedContinuation<Void, Never>] = []
     /// Set when a revert failed: compensation stops, the run ends revert_failed.
     private(set) var revertFailure: String?
@@ -231,6 +236,27 @@ actor RunState {
         }
     }
 
+    /// Waits while the run is held, then counts a call as under way until
+    /// `endCall`. One actor turn from the last look at `held` to the count:
+    /// a stop never sees the run idle while the call is about to start.
+    func beginCall() async {
+        while held {
+            if !deferred.isEmpty {
+                await flush()
+                continue
+            }
+            await withCheckedContinuation { holdWaiters.append($0) }
+        }
+        calls += 1
+    }
+
+    var isHeld: Bool { held }
+
+    /// The call counted by `beginCall` has ended and its outcome is recorded.
+    func endCall() {
+        calls -= 1
+    }
+
     /// Stops new steps and reverts from starting, recording nothing.
     func hold() {
         held = true
@@ -239,7 +265,7 @@ actor RunState {
     /// Whether no step is running (every running action has reached a
     /// journal boundary) and every outcome is stored.
     var isIdle: Bool {
-        deferred.isEmpty && !records.values.contains { $0.status == .running && table[$0.id]?.step.group == nil }
+        calls == 0 && deferred.isEmpty && !records.values.contains { $0.status == .running && table[$0.id]?.step.group == nil }
     }
 
     /// Stops recording: what the journal holds is what the next start
