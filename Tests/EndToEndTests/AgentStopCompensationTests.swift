@@ -124,28 +124,33 @@ import Testing
         #expect(Self.count("finished", in: log) == 0, "\(Self.text(log))")
     }
 
-    /// A check running before its step starts is waited for; the step then
-    /// does not start (it is not running), and runs at the next start.
-    @Test(.timeLimit(.minutes(3))) func aStopWaitsForARunningCheckAndTheStepStartsOnlyAfterARestart() async throws {
+    /// A check or state probe running before its step starts is waited
+    /// for; the step then does not start (it is not running), and runs at
+    /// the next start.
+    @Test(.timeLimit(.minutes(3)), arguments: ["check", "state"])
+    func aStopWaitsForARunningProbeAndTheStepStartsOnlyAfterARestart(_ probe: String) async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-agent-\(UUID().uuidString)").path
         let log = home + "/LOG", gate = home + "/go"
         let agent = try AgentProcess.start(home: home)
         try await agent.waitForLog("ready:")
+        let waits = "echo probing >> \(log); while [ ! -e \(gate) ]; do sleep 0.02; done; echo probed >> \(log)"
+        // A check saying absent, or a state probe reporting one key.
+        let line = probe == "check" ? "check: \"\(waits); exit 1\"" : "state: { run: \"\(waits); echo k=v\" }"
         try agent.drop("job.yaml", """
             version: 1
-            name: stopped-check
+            name: stopped-probe
             steps:
               - id: x
                 run: "echo 'x ran' >> \(log)"
-                check: "echo checking >> \(log); while [ ! -e \(gate) ]; do sleep 0.02; done; echo checked >> \(log); exit 1"
+                \(line)
             """)
-        try await Self.waitForLine("checking", in: log)
+        try await Self.waitForLine("probing", in: log)
         agent.signal(SIGTERM)
         try await agent.waitForLog("stopping: 1 running")
-        #expect(agent.running.process.isRunning, "the agent exited while x's check ran:\n\(agent.log)")
+        #expect(agent.running.process.isRunning, "the agent exited while x's \(probe) ran:\n\(agent.log)")
         try #require(FileManager.default.createFile(atPath: gate, contents: nil))
         #expect(agent.waitForExit() == 0)
-        #expect(Self.count("checked", in: log) == 1, "the check had not finished when the agent exited: \(Self.text(log))")
+        #expect(Self.count("probed", in: log) == 1, "the \(probe) had not finished when the agent exited: \(Self.text(log))")
         #expect(Self.count("x ran", in: log) == 0, "the step started after the stop: \(Self.text(log))")
 
         let again = try AgentProcess.start(home: home)
@@ -153,5 +158,31 @@ import Testing
         _ = try await again.waitForFiled(1)
         #expect(try Self.status(again) == "succeeded", "\(again.log)")
         #expect(Self.count("x ran", in: log) == 1, "\(Self.text(log))")
+    }
+
+    /// A second SIGTERM ends the wait at once: the step running is stopped
+    /// before the agent exits, and stays journaled running.
+    @Test(.timeLimit(.minutes(2))) func aSecondSignalStopsTheRunningStepBeforeTheAgentExits() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-agent-\(UUID().uuidString)").path
+        let log = home + "/LOG"
+        let agent = try AgentProcess.start(home: home)
+        try await agent.waitForLog("ready:")
+        try agent.drop("job.yaml", """
+            version: 1
+            name: hurried
+            steps:
+              - { id: long, run: "echo started >> \(log); sleep 30; echo finished >> \(log)" }
+            """)
+        try await Self.waitForLine("started", in: log)
+        let runID = try Self.runID(agent)
+        agent.signal(SIGTERM)
+        try await agent.waitForLog("stopping: 1 running")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExit() == 0)
+        #expect(Self.processes(of: runID).isEmpty, "left running: \(Self.processes(of: runID))\n\(agent.log)")
+        #expect(agent.log.contains("did not finish in time"), "\(agent.log)")
+        let running = JournalSQL.number(home + "/journal.sqlite",
+                                        "select count(*) from steps where run_id = '\(runID)' and step_id = 'long' and status = 'running'")
+        #expect(running == 1, "the step is not journaled as running")
     }
 }
