@@ -76,13 +76,13 @@ import Testing
         // The agent waits for the revert: it is still there to see it end.
         #expect(agent.running.process.isRunning, "the agent exited while b's revert ran:\n\(agent.log)")
         try #require(FileManager.default.createFile(atPath: gate, contents: nil))
-        #expect(agent.waitForExit() == 0)
+        #expect(try await agent.exited() == 0)
         #expect(Self.count("finished", in: log) == 1, "b's revert had not finished when the agent exited: \(Self.text(log))")
         #expect(Self.count("a reverted", in: log) == 0, "compensation went on after the stop: \(Self.text(log))")
         #expect(agent.log.contains("stopped at a step boundary"), "\(agent.log)")
 
         let again = try AgentProcess.start(home: home)
-        defer { _ = again.stop() }
+        defer { again.signal(SIGTERM) }
         _ = try await again.waitForFiled(1)
         #expect(try Self.status(again) == "reverted", "\(again.log)")
         #expect(Self.count("b reverted", in: log) == 1, "b's revert ran again: \(Self.text(log))")
@@ -104,7 +104,7 @@ import Testing
         let group = try #require(pid_t(Self.text(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(!Self.processes(of: runID).isEmpty, "the test cannot see the revert's processes")
         agent.signal(SIGTERM)
-        #expect(agent.waitForExit() == 0)
+        #expect(try await agent.exited() == 0)
         // Nothing of the revert outlives the agent: not by token, not in its group.
         #expect(Self.processes(of: runID).isEmpty, "left running: \(Self.processes(of: runID))\n\(agent.log)")
         #expect(kill(-group, 0) == -1 && errno == ESRCH, "the revert's process group \(group) is still there")
@@ -116,7 +116,7 @@ import Testing
 
         try #require(FileManager.default.createFile(atPath: gate, contents: nil))
         let again = try AgentProcess.start(home: home)
-        defer { _ = again.stop() }
+        defer { again.signal(SIGTERM) }
         _ = try await again.waitForFiled(1)
         #expect(try Self.status(again) == "reverted", "\(again.log)")
         #expect(Self.count("b reverted", in: log) == 1, "\(Self.text(log))")
@@ -149,12 +149,12 @@ import Testing
         try await agent.waitForLog("stopping: 1 running")
         #expect(agent.running.process.isRunning, "the agent exited while x's \(probe) ran:\n\(agent.log)")
         try #require(FileManager.default.createFile(atPath: gate, contents: nil))
-        #expect(agent.waitForExit() == 0)
+        #expect(try await agent.exited() == 0)
         #expect(Self.count("probed", in: log) == 1, "the \(probe) had not finished when the agent exited: \(Self.text(log))")
         #expect(Self.count("x ran", in: log) == 0, "the step started after the stop: \(Self.text(log))")
 
         let again = try AgentProcess.start(home: home)
-        defer { _ = again.stop() }
+        defer { again.signal(SIGTERM) }
         _ = try await again.waitForFiled(1)
         #expect(try Self.status(again) == "succeeded", "\(again.log)")
         #expect(Self.count("x ran", in: log) == 1, "\(Self.text(log))")
@@ -178,11 +178,24 @@ import Testing
         agent.signal(SIGTERM)
         try await agent.waitForLog("stopping: 1 running")
         agent.signal(SIGTERM)
-        #expect(agent.waitForExit() == 0)
+        #expect(try await agent.exited() == 0)
         #expect(Self.processes(of: runID).isEmpty, "left running: \(Self.processes(of: runID))\n\(agent.log)")
         #expect(agent.log.contains("did not finish in time"), "\(agent.log)")
         let running = JournalSQL.number(home + "/journal.sqlite",
                                         "select count(*) from steps where run_id = '\(runID)' and step_id = 'long' and status = 'running'")
         #expect(running == 1, "the step is not journaled as running")
+    }
+}
+
+extension AgentProcess {
+    /// The exit status, waiting without blocking a thread of the
+    /// cooperative pool (other tests run on it meanwhile).
+    func exited(limit: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + limit
+        while running.process.isRunning {
+            try #require(ContinuousClock.now < deadline, "the agent did not exit within \(limit):\n\(log)")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return waitForExit()
     }
 }

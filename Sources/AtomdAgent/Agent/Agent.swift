@@ -146,9 +146,10 @@ public actor Agent {
         for run in live.values {
             abandoned.insert(run.runID)
             let idle = await run.handle.isIdle()
-            log.notice("run \(run.runID) (\(run.file)) \(idle ? "stopped at a step boundary" : "did not finish in time; stopping what it runs"); it resumes at the next start")
+            log.notice("run \(run.runID) (\(run.file)) \(idle ? "stopped at a step boundary" : "did not finish in time"); it resumes at the next start")
             if !idle { cut.append(run) }
         }
+        if !cut.isEmpty { log.notice("stopping what \(cut.count) run(s) still run, so that it does not outlive the agent") }
         for run in cut { await run.handle.abort() }
         // A run that ended has left `live` (see `ended`).
         let cutDeadline = ContinuousClock.now + Self.cutLimit

@@ -109,7 +109,7 @@ extension RunExecutor {
             // probe before it, and never finds the run idle just as the
             // step's process is about to start. An attempt not begun when
             // the stop came does not begin.
-            await state.beginCall()
+            await state.beginCall(id)
             if attemptInSeries == 1, reusedKey == nil, await probedPresent(step, input: input, frame: frame) {
                 await state.endCall()
                 return true
