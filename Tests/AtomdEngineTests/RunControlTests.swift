@@ -185,3 +185,28 @@ final class GatedJournal: Journal {
         waiter?.resume()
     }
 }
+
+extension RunControlTests {
+    /// A stop that comes while a step's attempt fails: its retry does not
+    /// start, and the step, journaled with the failed attempt, keeps the
+    /// run from being idle no longer than that.
+    @Test func aHeldRunDoesNotStartARetryAndIsIdleBeforeIt() async throws {
+        let gate = GateAtom()
+        var harness = Harness()
+        harness.extraAtoms = [gate]
+        let handle = try harness.start(job("  - id: a\n    uses: probe.gate\n    with: { fail: true }\n    retry: { attempts: 2, delay: 1ms }\n"))
+        await gate.waitForStarted(1)
+        await handle.hold()
+        gate.open()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while await !handle.isIdle() {
+            try #require(ContinuousClock.now < deadline, "a run held before a retry never became idle")
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(gate.started == 1, "the retry started after the hold")
+        #expect(harness.log.states(of: "a") == [.running])
+        await handle.abort()
+        _ = await handle.wait()
+        #expect(gate.started == 1)
+    }
+}

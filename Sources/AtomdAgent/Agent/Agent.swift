@@ -25,6 +25,8 @@ public actor Agent {
     let locks: VisibleLocks
     var accepting = true
     var pumping = false
+    /// A second signal asked for the stop not to wait any more.
+    var hurried = false
     /// Runs left running by `stop`: the next start resumes them.
     var abandoned: Set<String> = []
     /// Runs parked by ResumeGuard: open in the journal, left in processing/,
@@ -117,10 +119,11 @@ public actor Agent {
     }
 
     /// Stops claiming, holds live runs at their next step boundary and waits
-    /// up to the stop timeout for the steps still running; the process may
-    /// exit then. Runs are not cancelled: the journal has them and the next
-    /// start resumes them. Jobs claimed but not started stay in processing/
-    /// and start then.
+    /// up to the stop timeout for the steps, reverts, checks and state
+    /// probes still running; what runs after that is cut off, its processes
+    /// stopped, and the process may exit then. Runs are not cancelled: the
+    /// journal has them and the next start resumes them. Jobs claimed but
+    /// not started stay in processing/ and start then.
     public func stop() async {
         guard accepting else { return }
         accepting = false
@@ -131,16 +134,33 @@ public actor Agent {
         for run in live.values { await run.handle.hold() }
         log.notice("stopping: \(live.count) running, \(queue.count) claimed and waiting; waiting up to \(settings.stopTimeout) for running runs")
         let deadline = ContinuousClock.now + settings.stopTimeout
-        while !live.isEmpty, ContinuousClock.now < deadline, !(await allIdle()) {
+        while !live.isEmpty, ContinuousClock.now < deadline, !hurried, !(await allIdle()) {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        // What still runs is left exactly as a crash would leave it: the
-        // journal has every transition, and the next start resumes it
-        // (steps in doubt are settled by their checks).
+        // The journal has every transition, and the next start resumes
+        // each run (steps in doubt are settled by their checks). What still
+        // runs is cut off: its calls are cancelled, which stops a shell
+        // step's processes (SIGTERM to its group, SIGKILL after its
+        // kill_grace, then leftovers carrying its token and its cgroup), so
+        // that none outlives the agent. Nothing more is journaled for such
+        // a run: its step stays running (or reverting), which is how the
+        // next start knows the attempt was interrupted.
+        var cut: [LiveRun] = []
         for run in live.values {
             abandoned.insert(run.runID)
-            let boundary = await run.handle.isIdle() ? "stopped at a step boundary" : "did not finish in time"
-            log.notice("run \(run.runID) (\(run.file)) \(boundary); it resumes at the next start")
+            let idle = await run.handle.isIdle()
+            log.notice("run \(run.runID) (\(run.file)) \(idle ? "stopped at a step boundary" : "did not finish in time"); it resumes at the next start")
+            if !idle { cut.append(run) }
+        }
+        if !cut.isEmpty { log.notice("stopping what \(cut.count) run(s) still run, so that it does not outlive the agent") }
+        for run in cut { await run.handle.abort() }
+        // A run that ended has left `live` (see `ended`).
+        let cutDeadline = ContinuousClock.now + Self.cutLimit
+        while cut.contains(where: { live[$0.runID] != nil }), ContinuousClock.now < cutDeadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if cut.contains(where: { live[$0.runID] != nil }) {
+            log.warning("a step cut off by the stop did not end within \(Self.cutLimit); its processes may outlive the agent")
         }
         // Plugin hosts serving runs left running see their pipes close when
         // this process exits, and end; killing them now would fail steps.
@@ -149,6 +169,21 @@ public actor Agent {
         events.finishAll()
         log.notice("stopped")
     }
+
+    /// A second SIGTERM or SIGINT: the stop timeout ends now. What runs is
+    /// cut off as when it runs out, so that no step's process outlives the
+    /// agent. False when the stop had already been hurried (a third
+    /// signal): the caller exits at once.
+    public func hurry() -> Bool {
+        guard !hurried else { return false }
+        hurried = true
+        return true
+    }
+
+    /// How long cut-off runs get to stop their calls: more than a shell
+    /// step's default kill_grace (10s), well within systemd's
+    /// TimeoutStopSec (90s) after the default stop timeout (60s).
+    static let cutLimit: Duration = .seconds(20)
 
     private func allIdle() async -> Bool {
         for run in live.values where !(await run.handle.isIdle()) { return false }

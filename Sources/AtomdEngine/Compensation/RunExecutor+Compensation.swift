@@ -31,25 +31,48 @@ extension RunExecutor {
 
     /// Reverts one step (or, inside-out, one group) if it changed anything.
     func compensateStep(_ id: String) async -> Bool {
-        await state.waitWhileHeld()
+        guard table[id]?.step.group == nil else {
+            await state.waitWhileHeld()
+            guard await state.isRecording else { return false }
+            return await compensateGroup(id)
+        }
+        // A stop waits for what starts here (a settling check, the revert,
+        // its confirming check) to finish and be journaled, as it waits for
+        // a running execute: the next start must not run a finished revert
+        // again. Groups are not counted: their children wait for the stop.
+        await state.beginCall()
+        let reverted = await compensateLeaf(id)
+        await state.endCall()
+        return reverted
+    }
+
+    private func compensateLeaf(_ id: String) async -> Bool {
         guard await state.isRecording else { return false }
         await settle(id)
         guard let node = table[id], let record = await state[id] else { return true }
         let step = node.step
-        if let group = step.group {
-            guard record.status != .pending, record.status != .reverted else { return true }
-            guard await hasEffects(node.children) else {
-                // Resumed after its steps were reverted but before it was.
-                if record.status == .reverting { await state.move(id, to: .reverted) { $0.effect = .undone } }
-                return true
-            }
-            if record.status != .reverting { await state.move(id, to: .reverting) }
-            let reverted = await compensateList(node.children, mode: group.mode)
-            await state.move(id, to: reverted ? .reverted : .revertFailed) {
-                $0.effect = reverted ? .undone : $0.effect
-            }
-            return reverted
+        return await compensateLeaf(step, record)
+    }
+
+    private func compensateGroup(_ id: String) async -> Bool {
+        await settle(id)
+        guard let node = table[id], let group = node.step.group, let record = await state[id] else { return true }
+        guard record.status != .pending, record.status != .reverted else { return true }
+        guard await hasEffects(node.children) else {
+            // Resumed after its steps were reverted but before it was.
+            if record.status == .reverting { await state.move(id, to: .reverted) { $0.effect = .undone } }
+            return true
         }
+        if record.status != .reverting { await state.move(id, to: .reverting) }
+        let reverted = await compensateList(node.children, mode: group.mode)
+        await state.move(id, to: reverted ? .reverted : .revertFailed) {
+            $0.effect = reverted ? .undone : $0.effect
+        }
+        return reverted
+    }
+
+    private func compensateLeaf(_ step: Step, _ record: StepRecord) async -> Bool {
+        let id = step.id
         if record.status == .revertFailed {
             // Final (DESIGN.md section 5): a resumed run never runs a failed
             // revert again on its own, or the outcome would depend on when
@@ -134,6 +157,9 @@ extension RunExecutor {
         }
         var failure = ""
         attempts: for attempt in first...max(first, policy.attempts) {
+            // Aborted by a stop that timed out: nothing more starts, and the
+            // journal keeps the revert as interrupted for the next start.
+            guard await state.isRecording else { return false }
             let key = record.revertKey(runID: state.runID, attempt: attempt)
             let context = context(for: record, attempt: attempt, key: key, phase: .revert)
             let result: Result<Void, CallFailure>
@@ -158,7 +184,11 @@ extension RunExecutor {
                 await state.update(id) { $0.revertAttempt = attempt + 1 }
                 await state.note(id, "revert attempt \(attempt) failed: \(failure); retrying in \(wait.jobText)",
                                  data: .object(["revert_attempt": .integer(Int64(attempt + 1))]))
+                // A stop does not wait out the delay: the next attempt is
+                // journaled, so the next start runs it.
+                await state.endCall()
                 try? await Task.sleep(for: wait)
+                await state.beginCall()
             }
         }
         return await revertFailed(id, "the revert of step '\(id)' failed: \(failure)")

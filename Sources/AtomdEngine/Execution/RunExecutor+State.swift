@@ -72,7 +72,12 @@ extension RunExecutor {
         guard job.onFailure == .pause else { return true }
         let reason = "the state of step '\(step.id)' changed since it ran (\(change)); waiting for the operator: "
             + "retry or revert reverts it anyway, skip leaves it as it is now"
-        switch await state.awaitRevertDecision(for: step.id, reason: reason) {
+        // The operator may take long: a stop does not wait for them (the
+        // revert has not started; the next start asks again).
+        await state.endCall()
+        let decision = await state.awaitRevertDecision(for: step.id, reason: reason)
+        await state.beginCall()
+        switch decision {
         case .skip:
             await state.update(step.id) { $0.compensation = "left as it is now: its state changed since it ran; the operator chose skip" }
             await state.note(step.id, "the operator chose to leave it; it is not reverted")

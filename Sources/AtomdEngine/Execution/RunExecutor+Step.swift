@@ -104,8 +104,21 @@ extension RunExecutor {
                 attemptInSeries = 0
                 continue
             }
+            // From here until the step is journaled running, a stop counts
+            // the attempt as under way: it waits for the check and state
+            // probe before it, and never finds the run idle just as the
+            // step's process is about to start. An attempt not begun when
+            // the stop came does not begin.
+            await state.beginCall(id)
             if attemptInSeries == 1, reusedKey == nil, await probedPresent(step, input: input, frame: frame) {
+                await state.endCall()
                 return true
+            }
+            if await state.isHeld {
+                // A stop came while the step probed: it does not start (its
+                // record is not running, so the next start probes again).
+                await state.endCall()
+                await state.beginCall()
             }
             let keyAttempt = reusedKey ?? attempt
             reusedKey = nil
@@ -118,6 +131,7 @@ extension RunExecutor {
                 $0.retryContext = frame.journaled
                 $0.revertAttempt = 0
             }
+            await state.endCall()
             // Write-ahead: without a record of the start, the action must not run.
             guard let record = await state[id], await state.isRecording else { return false }
             let context = context(for: record, attempt: attempt, key: key, phase: .execute)

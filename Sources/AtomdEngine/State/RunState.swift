@@ -29,6 +29,13 @@ actor RunState {
     /// The agent is stopping: no new step or revert starts, and nothing is
     /// journaled about it (the next start resumes the run as it is).
     private var held = false
+    /// Calls under way that no `running` record shows: a revert (with its
+    /// confirming check), the check and state probe before a step starts.
+    /// A stop waits for them as for a running step: a revert cut off by the
+    /// process's exit would run again at the next start.
+    private var calls = 0
+    /// Steps in `beginCall` waiting for a held run to go on.
+    private var waitingToRetry: Set<String> = []
     private var holdWaiters: [CheckedContinuation<Void, Never>] = []
     /// Set when a revert failed: compensation stops, the run ends revert_failed.
     private(set) var revertFailure: String?
@@ -238,6 +245,32 @@ actor RunState {
         }
     }
 
+    /// Waits while the run is held, then counts a call as under way until
+    /// `endCall`. One actor turn from the last look at `held` to the count:
+    /// a stop never sees the run idle while the call is about to start.
+    /// `step`: the step whose next attempt this is. Journaled running after
+    /// a failed attempt, it waits here at a boundary (its outcome is
+    /// stored), so it does not keep the run from being idle.
+    func beginCall(_ step: String? = nil) async {
+        if let step { waitingToRetry.insert(step) }
+        while held {
+            if !deferred.isEmpty {
+                await flush()
+                continue
+            }
+            await withCheckedContinuation { holdWaiters.append($0) }
+        }
+        if let step { waitingToRetry.remove(step) }
+        calls += 1
+    }
+
+    var isHeld: Bool { held }
+
+    /// The call counted by `beginCall` has ended and its outcome is recorded.
+    func endCall() {
+        calls -= 1
+    }
+
     /// Stops new steps and reverts from starting, recording nothing.
     func hold() {
         held = true
@@ -246,7 +279,9 @@ actor RunState {
     /// Whether no step is running (every running action has reached a
     /// journal boundary) and every outcome is stored.
     var isIdle: Bool {
-        deferred.isEmpty && !records.values.contains { $0.status == .running && table[$0.id]?.step.group == nil }
+        calls == 0 && deferred.isEmpty && !records.values.contains {
+            $0.status == .running && table[$0.id]?.step.group == nil && !waitingToRetry.contains($0.id)
+        }
     }
 
     /// Stops recording: what the journal holds is what the next start

@@ -24,9 +24,11 @@ struct AgentCommand: AsyncParsableCommand {
             exists (see etc/atomd.yaml for every key and its default).
 
             Signals: SIGTERM (systemctl stop) and SIGINT stop claiming and give running runs \
-            agent.stop_timeout to finish; what still runs then is resumed at the next start. \
-            A second SIGTERM or SIGINT stops at once, leaving \
-            running runs to the next start. SIGHUP (systemctl reload) reads the configuration again and looks up plugins anew. \
+            (and the reverts, checks and state probes running now) agent.stop_timeout to finish and be \
+            journaled; what still runs then is resumed at the next start. \
+            When it runs out, what still runs is stopped (SIGTERM, then SIGKILL after kill_grace) \
+            before the agent exits. A second SIGTERM or SIGINT ends the wait at once, leaving \
+            running runs to the next start; a third exits without waiting for steps to stop. SIGHUP (systemctl reload) reads the configuration again and looks up plugins anew. \
             Under systemd (Type=notify) the agent reports READY, STATUS, STOPPING and, when \
             WatchdogSec is set, WATCHDOG; log lines carry journald priorities.
 
@@ -81,10 +83,14 @@ struct AgentCommand: AsyncParsableCommand {
                     // The agent stops first, then the servers; signals go
                     // on being read meanwhile.
                     await services.shutDown()
-                } else {
+                } else if await agent.hurry() {
                     // A second SIGTERM or Ctrl-C: stop now, as the stop
-                    // timeout would; the journal has every run.
-                    log.notice("stopping at once: running runs resume at the next start")
+                    // timeout would (what runs is stopped, not left behind);
+                    // the journal has every run.
+                    log.notice("stopping at once: running steps are stopped; runs resume at the next start")
+                } else {
+                    // A third: exit without waiting for steps to stop.
+                    log.notice("exiting at once: steps still stopping may outlive the agent")
                     Foundation.exit(0)
                 }
             }
