@@ -17,7 +17,9 @@ import Testing
         let deadline = ContinuousClock.now + .seconds(20)
         while !condition() {
             guard ContinuousClock.now < deadline else { return false }
-            await Task.yield()
+            // A short sleep, not Task.yield(): a spinning test holds one of
+            // the few cooperative threads the run it waits for needs.
+            try? await Task.sleep(for: .milliseconds(5))
         }
         return true
     }
