@@ -87,6 +87,29 @@ import Testing
         #expect(try await cloud.live() == ["servers": [], "volumes": [], "attachments": []])
     }
 
+    /// Issue 32, item 5: the other shipped examples are rehearsed too, each
+    /// in a world of its own, and every rehearsal restores it.
+    @Test(arguments: ["compensation-demo", "parallel-prepare", "zone-fallback"])
+    func everyShippedExampleRehearsesClean(_ example: String) async throws {
+        let home = Self.temporary("atomd-rehearse-home")
+        var variables: [String] = []
+        var cloud: FakeCloudProcess?
+        if example == "parallel-prepare" { variables = ["--var", "work=\(Self.temporary("atomd-rehearse-build"))"] }
+        if example == "zone-fallback" {
+            let started = try await FakeCloudProcess()
+            cloud = started
+            variables = ["--var", "api=\(started.base)"]
+        }
+        let result = try AtomdProcess.run(["rehearse", "etc/jobs/\(example).yaml", "--yes", "--json", "--home", home] + variables)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let rows = Self.rows(try Self.summary(result))
+        #expect(!rows.isEmpty)
+        for row in rows {
+            #expect((row["left_behind"] as? [String])?.isEmpty == true && (row["unknown"] as? [String])?.isEmpty == true, "\(row)")
+        }
+        if let cloud { #expect(try await cloud.live().values.allSatisfy(\.isEmpty)) }
+    }
+
     /// `volume` forgets its revert; `link` reverts nothing either, which its
     /// state probe shows.
     static func brokenJob(_ world: String, allowed: Bool = true) -> String {
