@@ -159,6 +159,11 @@ public enum ScriptClassifier {
             return found
         }
 
+        /// A trap's literal texts, each read as the script it is.
+        static func trapScripts(_ arguments: some Sequence<ScriptWord>) -> [ScriptScanner] {
+            arguments.compactMap(\.literalText).map { ScriptScanner(Template(literal: $0, at: SourceLocation(line: 1, column: 1))) }
+        }
+
         /// The first construct of the script that runs text as code later.
         private static func evaluator(in commands: [ScriptCommandLine], functions: Set<String>, indirect: Bool) -> String? {
             if indirect { return "${!…}" }
@@ -171,8 +176,7 @@ public enum ScriptClassifier {
                 case "trap" where arguments.allSatisfy(\.isLiteral):
                     // A trap's literal text is a script of its own: one that
                     // runs text as code is as bad as the outer one doing so.
-                    for text in arguments.compactMap(\.literalText) {
-                        let inner = ScriptScanner(Template(literal: text, at: SourceLocation(line: 1, column: 1)))
+                    for inner in trapScripts(arguments) {
                         if inner.tooDeep || inner.ambiguous { return name }
                         if let nested = evaluator(in: inner.commands, functions: inner.functions, indirect: inner.readsIndirectly) {
                             return "\(nested) in a trap"
@@ -295,8 +299,7 @@ public enum ScriptClassifier {
                     if name == "trap" {
                         // The trap's text runs later, as code: a variable it reads
                         // must not hold a value.
-                        for text in arguments.compactMap(\.literalText) {
-                            let inner = ScriptScanner(Template(literal: text, at: SourceLocation(line: 1, column: 1)))
+                        for inner in Self.trapScripts(arguments) {
                             for variable in inner.variablesRead { refuse(.variable(variable), .evaluating("trap")) }
                         }
                     }

@@ -13,7 +13,7 @@ extension SecretForms {
             escapedBytes(bytes) { "\\" + String($0, radix: 8).leftPadded(3) },
             bytes.map { hex($0, uppercase: false) }.joined(),
             bytes.map { hex($0, uppercase: true) }.joined(),
-            jsonASCII(value),
+            jsonText(value, asciiOnly: true),
         ]
         for quote in ["'", "\""] { forms.append(pythonRepr(value, quote: quote, asciiOnly: false)) }
         for quote in ["'", "\""] { forms.append(pythonRepr(value, quote: quote, asciiOnly: true)) }
@@ -65,24 +65,6 @@ extension SecretForms {
             case UInt8(ascii: "\r"): out += "\\r"
             case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
             default: out += numeric(byte)
-            }
-        }
-        return out
-    }
-
-    /// JSON with every non-ASCII character as `\uXXXX` (Python's json.dumps,
-    /// many loggers).
-    private static func jsonASCII(_ value: String) -> String {
-        var out = ""
-        for unit in value.utf16 {
-            switch unit {
-            case 0x22: out += "\\\""
-            case 0x5C: out += "\\\\"
-            case 0x0A: out += "\\n"
-            case 0x0D: out += "\\r"
-            case 0x09: out += "\\t"
-            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(UInt8(unit)))
-            default: out += "\\u" + String(unit, radix: 16).leftPadded(4)
             }
         }
         return out

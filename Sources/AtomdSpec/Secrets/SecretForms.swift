@@ -21,20 +21,28 @@ enum SecretForms {
     }
 
     private static func jsonEscaped(_ value: String) -> [String] {
-        var escaped = ""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where scalar.value < 0x20: escaped += String(format: "\\u%04x", scalar.value)
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
+        let escaped = jsonText(value, asciiOnly: false)
         let slashes = escaped.replacingOccurrences(of: "/", with: "\\/")
         return [escaped, slashes].filter { $0 != value }
+    }
+
+    /// The inside of a JSON string holding `value`; with `asciiOnly`, every
+    /// character past ASCII as `\uXXXX` (Python's json.dumps, many loggers).
+    static func jsonText(_ value: String, asciiOnly: Bool) -> String {
+        var out = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || asciiOnly && scalar.value >= 0x7F:
+                for unit in String(scalar).utf16 { out += String(format: "\\u%04x", UInt32(unit)) }
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// What encoders leave as it is: only the unreserved characters
