@@ -86,6 +86,10 @@ extension Agent {
             return
         }
         guard let run else { return }
+        guard run.isOpen else {
+            await fileEnded(file, runID: runID, status: run.status, reason: run.detail)
+            return
+        }
         var job: Job
         do {
             job = try await Self.load(bytes: Array(run.jobText.utf8), file: file)
@@ -266,6 +270,29 @@ extension Agent {
             try? await Task.sleep(for: Self.retryDelay)
             await self?.retryDeferred()
         }
+    }
+
+    /// Claims what waits in incoming/ again later: a claim that failed left
+    /// its job there (with its sidecar), and no new event may come for it.
+    /// The delay doubles while claims keep failing, up to a minute.
+    func claimAgainLater(_ name: String, because error: SpoolError) {
+        if !claimRetryScheduled {
+            claimRetryDelay = claimRetryDelay.map { min($0 * 2, .seconds(60)) } ?? Self.retryDelay
+            claimRetryScheduled = true
+            let delay = claimRetryDelay ?? Self.retryDelay
+            Task { [weak self] in
+                try? await Task.sleep(for: delay)
+                await self?.claimAgain()
+            }
+        }
+        log.error("cannot claim \(name): \(error); it stays in incoming/ and is claimed again in \(claimRetryDelay ?? Self.retryDelay)")
+    }
+
+    private func claimAgain() async {
+        claimRetryScheduled = false
+        guard accepting else { return }
+        claimWaiting()
+        await pump()
     }
 
     private func retryDeferred() async {

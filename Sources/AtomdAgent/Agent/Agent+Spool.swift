@@ -56,6 +56,7 @@ extension Agent {
                 Counter(label: "atomd_spool_claims_total", dimensions: [("outcome", "claimed")]).increment()
                 queue.append(.start(file: file))
                 claimedAt[file] = .now
+                claimRetryDelay = nil
                 updateStatus()
             case .rejected(let filed):
                 log.warning("refused \(name): filed as failed/\(filed) with failed/\(filed).error.json")
@@ -64,7 +65,7 @@ extension Agent {
                 break
             }
         } catch {
-            log.error("cannot claim \(name): \(error)")
+            claimAgainLater(name, because: error)
         }
     }
 
@@ -78,7 +79,9 @@ extension Agent {
             let filed = try spool.finish(file, failure: failure)
             log.info("\(file): \(status.rawValue); filed as \(failure == nil ? "done" : "failed")/\(filed)")
         } catch {
-            log.error("cannot file \(file): \(error)")
+            // Resuming a run that has ended files it.
+            if let runID { retryLater(.resume(file: file, runID: runID), because: "cannot be filed (\(error))") }
+            else { log.error("cannot file \(file): \(error); it stays in processing/ until the next start") }
             return
         }
         if let runID {

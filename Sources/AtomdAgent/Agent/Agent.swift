@@ -40,6 +40,11 @@ public actor Agent {
     /// or descriptors): still in processing/, queued again by `retryLater`.
     var deferred: [RunQueue.Entry] = []
     var retryScheduled = false
+    /// Job files in incoming/ whose claim failed are claimed again after
+    /// this delay, doubled at each failure up to a minute; nil after a claim
+    /// succeeds.
+    var claimRetryDelay: Duration?
+    var claimRetryScheduled = false
     var watcher: SpoolWatcher?
     let started = ContinuousClock.now
     public nonisolated let metrics = AgentMetrics()
@@ -57,7 +62,9 @@ public actor Agent {
         // Before anything opens a descriptor: see DescriptorBudget.
         let descriptors = DescriptorBudget.raiseSoftLimit()
         log.info("file descriptors: up to \(descriptors.after)\(descriptors.after != descriptors.before ? " (raised from \(descriptors.before))" : ""), \(DescriptorBudget.reserve) kept for steps and reverts")
-        spool = Spool(layout: settings.spool)
+        spool = Spool(layout: settings.spool) { [log] error in
+            log.error("spool: \(error); the move stands, but a power loss may undo it")
+        }
         queue = RunQueue(limit: settings.maxRuns)
         catalog = PluginCatalog(settings: settings.plugins)
         locks = VisibleLocks(log: log)

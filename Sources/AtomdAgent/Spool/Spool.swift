@@ -5,14 +5,21 @@ import Foundation
 /// them into `processing/`, and files them in `done/` or `failed/` with a
 /// report. Every move is a rename followed by an fsync of both directories,
 /// so a job file survives a crash in exactly one place, and none is ever
-/// replaced or deleted.
+/// replaced or deleted. An error after a rename never undoes the move: the
+/// job is where the rename put it, and its caller goes on from there.
 public struct Spool: Sendable {
     public let layout: SpoolLayout
     public let check: SpoolFileCheck
+    /// Told when a move happened but a directory could not be synced after
+    /// it: the move stands (the job is taken up where it is), and only a
+    /// power loss could undo it.
+    let unsynced: @Sendable (SpoolError) -> Void
 
-    public init(layout: SpoolLayout, check: SpoolFileCheck = SpoolFileCheck()) {
+    public init(layout: SpoolLayout, check: SpoolFileCheck = SpoolFileCheck(),
+                unsynced: @escaping @Sendable (SpoolError) -> Void = { _ in }) {
         self.layout = layout
         self.check = check
+        self.unsynced = unsynced
     }
 
     /// The job files in `incoming/` (regular files with job names), oldest
@@ -55,27 +62,49 @@ public struct Spool: Sendable {
             // The sidecar goes while the refused job still holds its name: a
             // new submission of that name cannot land in between and lose its own.
             unlink(layout.incoming + "/" + SpoolSubmission.sidecar(of: name))
-            guard let filed = try move(source, into: layout.failed, from: layout.incoming) else { return .ignored }
-            try write(report, beside: filed)
+            // The report is written first: the job lands in failed/ with it.
+            guard let filed = try move(source, into: layout.failed, from: layout.incoming, report: report) else { return .ignored }
             return .rejected(filed)
         case .accept:
-            // The sidecar goes first, under the name the job will take: a
-            // crash between the two renames leaves the job to be claimed
-            // again, under the same name, and finds its sidecar there.
-            let target = (0..<10_000).lazy.map { Self.numbered(name, $0) }
-                .first { access(layout.processing + "/" + $0, F_OK) != 0 } ?? name
-            let sidecar = layout.incoming + "/" + SpoolSubmission.sidecar(of: name)
-            if access(sidecar, F_OK) == 0 {
-                guard rename(sidecar, layout.processing + "/" + SpoolSubmission.sidecar(of: target)) == 0 else {
-                    throw SpoolError(sidecar, "cannot be moved into processing/: \(String(cString: strerror(errno)))")
-                }
-            }
-            guard let claimed = try move(source, into: layout.processing, from: layout.incoming) else { return .ignored }
-            if claimed != target {
-                rename(layout.processing + "/" + SpoolSubmission.sidecar(of: target), layout.processing + "/" + SpoolSubmission.sidecar(of: claimed))
-            }
-            return .claimed(claimed)
+            return try accept(name)
         }
+    }
+
+    /// Moves an accepted job and its sidecar into processing/. The sidecar
+    /// goes first, under the name the job will take: a crash between the two
+    /// renames leaves the job to be claimed again, under the same name, and
+    /// finds its sidecar there. When the job's rename fails, the sidecar goes
+    /// back beside it, so that the job is claimed later as it was submitted,
+    /// and no job later claimed under that name finds it.
+    private func accept(_ name: String) throws(SpoolError) -> Claim {
+        let source = layout.incoming + "/" + name
+        let target = (0..<10_000).lazy.map { Self.numbered(name, $0) }
+            .first { access(layout.processing + "/" + $0, F_OK) != 0 } ?? name
+        let sidecar = layout.incoming + "/" + SpoolSubmission.sidecar(of: name)
+        let parked = layout.processing + "/" + SpoolSubmission.sidecar(of: target)
+        let hasSidecar = access(sidecar, F_OK) == 0
+        if hasSidecar {
+            guard rename(sidecar, parked) == 0 else {
+                throw SpoolError(sidecar, "cannot be moved into processing/: \(String(cString: strerror(errno)))")
+            }
+        }
+        let claimed: String?
+        do {
+            claimed = try move(source, into: layout.processing, from: layout.incoming)
+        } catch {
+            // Back beside its job, which still holds the name in incoming/.
+            if hasSidecar, atomd_rename_noreplace(parked, sidecar) != 0 { unlink(parked) }
+            throw error
+        }
+        guard let claimed else {
+            // The job was taken away: its sidecar goes with it.
+            if hasSidecar { unlink(parked) }
+            return .ignored
+        }
+        if hasSidecar, claimed != target {
+            rename(parked, layout.processing + "/" + SpoolSubmission.sidecar(of: claimed))
+        }
+        return .claimed(claimed)
     }
 
     /// Files `processing/name` in `done/`, or in `failed/` with `report`
@@ -126,6 +155,9 @@ public struct Spool: Sendable {
     private func move(_ source: String, into directory: String, from sourceDirectory: String,
                       report: SpoolReport? = nil) throws(SpoolError) -> String? {
         let name = (source as NSString).lastPathComponent
+        if directory == layout.processing, let error = SpoolFault.claimRename.strike() {
+            throw SpoolError(source, "cannot be moved into \(directory): \(String(cString: strerror(error)))")
+        }
         for attempt in 0..<10_000 {
             let candidate = Self.numbered(name, attempt)
             if let report {
@@ -133,8 +165,8 @@ public struct Spool: Sendable {
                 try write(report, beside: candidate)
             }
             if atomd_rename_noreplace(source, directory + "/" + candidate) == 0 {
-                try Self.sync(directory)
-                try Self.sync(sourceDirectory)
+                settle(directory)
+                settle(sourceDirectory)
                 return candidate
             }
             let error = errno
@@ -175,6 +207,19 @@ public struct Spool: Sendable {
             throw SpoolError(path, "cannot be written: \(String(cString: strerror(errno)))")
         }
         try Self.sync(layout.failed)
+    }
+
+    /// Syncs `directory` after a rename in it, which has happened whatever
+    /// the sync says: a failure is reported, not thrown.
+    private func settle(_ directory: String) {
+        do throws(SpoolError) {
+            if directory == layout.processing, let error = SpoolFault.claimSync.strike() {
+                throw SpoolError(directory, "cannot be synced: \(String(cString: strerror(error)))")
+            }
+            try Self.sync(directory)
+        } catch {
+            unsynced(error)
+        }
     }
 
     /// fsync of a directory: makes the renames in it durable.
