@@ -25,12 +25,18 @@ struct ValidateCommand: AsyncParsableCommand {
             (values computed by ${{ }} are checked when the step runs). When no plugin \
             directory exists, a warning says that plugins were not checked.
 
-            A step that gets a secret and runs as a user: is warned about (other processes of \
-            that user can read its environment while it runs); the warning does not fail the file.
+            Warned about without failing the file: a step that gets a secret and runs as a user: \
+            (other processes of that user can read its environment while it runs), and a run: \
+            step that is not idempotent whose script ends with a command its check does not look \
+            at (after a crash during it, the check alone decides whether the step succeeded: \
+            `touch f && smoke-test` checked with `test -e f` counts an unfinished smoke test as \
+            passed; split it, or mark it idempotent: true).
 
             --strict also reports what `atomd rehearse` could not prove, as warnings that make \
             the file fail: steps with no check or state probe, steps with no revert that are not \
-            `revert: none`, reverts that read outputs a failed execute may not have produced.
+            `revert: none`, reverts that read outputs a failed execute may not have produced, \
+            steps with `revert: none` and no check that are not idempotent (a crash during one \
+            compensates the whole run), and the steps above whose check cannot tell.
               FILE:LINE:COLUMN: warning: MESSAGE; HINT
             """
     )
@@ -100,9 +106,11 @@ struct ValidateCommand: AsyncParsableCommand {
             if let catalog, let loaded = try? await AtomSet.registry(logs: home + "/logs", for: job, catalog: catalog) {
                 registry = loaded
             }
-            let warnings = RehearsalWarnings.of(job, registry: registry)
+            let warnings = RehearsalWarnings.of(job, registry: registry) + InDoubtWarnings.readOnlyNotIdempotent(job) { step in
+                step.action.atomName.flatMap { registry[$0]?.capabilities.contains(.check) } ?? false
+            }
             results[index].warnings += warnings.map(Problem.init)
-            if !warnings.isEmpty { results[index].valid = false }
+            if !warnings.isEmpty || !InDoubtWarnings.checksThatCannotTell(job).isEmpty { results[index].valid = false }
         }
     }
 
@@ -136,7 +144,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 job = loaded.name
                 steps = loaded.allSteps.count
                 errors = []
-                warnings = SecretExposure.warnings(loaded).map(Problem.init)
+                warnings = (SecretExposure.warnings(loaded) + InDoubtWarnings.checksThatCannotTell(loaded)).map(Problem.init)
                 if let step = loaded.allSteps.first(where: { step in
                     if case .plugin(let action) = step.action { return action.plugin == "test" } else { return false }
                 }), !AtomSet.testAtomsEnabled {

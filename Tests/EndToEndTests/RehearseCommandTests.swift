@@ -191,6 +191,31 @@ import Testing
         #expect(recovered >= 4, "\(recovered) recovered runs")
     }
 
+    /// Issue 32, item 8: --crash cannot crash inside a step's script, so it
+    /// says which steps a crash there would leave to a check that cannot
+    /// tell, or fail for want of one; a plain rehearsal does not.
+    @Test func crashRehearsalsPointAtStepsACrashWouldLeaveToChance() async throws {
+        let world = Self.temporary("atomd-rehearse-world"), home = Self.temporary("atomd-rehearse-home")
+        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
+        let job = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: doubts
+            rehearse: allowed
+            steps:
+              - { id: made, run: "touch \(world)/made && date", check: "test -e \(world)/made", revert: "rm -f \(world)/made" }
+              - { id: lint, run: "test -d \(world)", revert: none }
+            """)
+        let crashed = try AtomdProcess.run(["rehearse", job, "--crash", "--json", "--home", home])
+        #expect(crashed.status == 0, "\(crashed.stdout)\(crashed.stderr)")
+        let warnings = try Self.summary(crashed)["warnings"] as? [String] ?? []
+        #expect(warnings.contains { $0.contains("step 'made': its script ends with `date`, which its check does not look at") }, "\(warnings)")
+        #expect(warnings.contains { $0.contains("step 'lint': `revert: none`, no check and not idempotent") }, "\(warnings)")
+        #expect(crashed.stderr.contains("\(job):5:5: warning: step 'made': its script ends with `date`"), "\(crashed.stderr)")
+        let plain = try AtomdProcess.run(["rehearse", job, "--json", "--home", home])
+        #expect(plain.status == 0, "\(plain.stdout)\(plain.stderr)")
+        #expect(!plain.stderr.contains("its script ends with") && !plain.stderr.contains("not idempotent"), "\(plain.stderr)")
+    }
+
     @Test func aJobThatDoesNotAllowRehearsalsIsRefusedWithoutYes() async throws {
         let world = Self.temporary("atomd-rehearse-world")
         try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)

@@ -13,6 +13,30 @@ import Testing
         }
     }
 
+    /// Issue 32, item 8: a step whose check cannot tell its success from
+    /// its first change is warned about (the file stays valid), and
+    /// --strict fails it, and a read-only step that is not idempotent.
+    @Test func stepsACrashWouldLeaveToChanceAreWarnedAbout() throws {
+        let job = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: doubts
+            steps:
+              - { id: deploy, run: "touch /tmp/f && smoke-test", check: "test -e /tmp/f", revert: "rm -f /tmp/f" }
+              - { id: lint, run: "test -s /tmp/f", revert: none, check: "true" }
+              - { id: query, run: "test -s /tmp/f", revert: none }
+            """)
+        let plain = try AtomdProcess.run(["validate", job])
+        #expect(plain.status == 0, "\(plain.stdout)\(plain.stderr)")
+        #expect(plain.stdout.contains("\(job):4:5: warning: step 'deploy': its script ends with `smoke-test`, which its check does not look at"),
+                "\(plain.stdout)")
+        #expect(plain.stdout.contains("mark it `idempotent: true` to run it again when in doubt"), "\(plain.stdout)")
+        #expect(!plain.stdout.contains("not idempotent"), "read-only steps are for --strict: \(plain.stdout)")
+        let strict = try AtomdProcess.run(["validate", "--strict", job])
+        #expect(strict.status == 2, "\(strict.stdout)\(strict.stderr)")
+        #expect(strict.stdout.contains("\(job):6:5: warning: step 'query': `revert: none`, no check and not idempotent"), "\(strict.stdout)")
+        #expect(!strict.stdout.contains("step 'lint': `revert: none`"), "\(strict.stdout)")
+    }
+
     /// `uses:` is resolved against the plugins atomd would load, and `with:`
     /// checked against each atom's input schema, by validate and submit.
     @Test func pluginAtomsAreCheckedAgainstTheInstalledPlugins() throws {

@@ -25,7 +25,12 @@ struct RehearseCommand: AsyncParsableCommand {
             `rehearse: allowed` or the command line says --yes. Before anything runs it warns \
             about what it cannot prove (also `atomd validate --strict`): steps with no check or \
             state probe, steps with no revert that are not `revert: none`, reverts that read \
-            outputs a failed execute may not have produced.
+            outputs a failed execute may not have produced. With --crash, whose crashes fall \
+            between journal writes and never inside a step's script, it also warns about what a \
+            crash there would leave to chance: a run: step whose script ends with a command its \
+            check does not look at (its check alone would decide that the step succeeded), and a \
+            step with `revert: none` and no check that is not idempotent (a crash during it \
+            compensates the whole run).
 
             Rehearsals stop at the first one that leaves something behind: the next would start \
             from a world that is no longer the one the job found, and take the leftover for how \
@@ -95,7 +100,7 @@ struct RehearseCommand: AsyncParsableCommand {
         if let point {
             return try await rehearseInChild(&job, text: text, vars: overrides, secrets: secrets, point: point, registry: registry)
         }
-        let warnings = RehearsalWarnings.of(job, registry: registry)
+        let warnings = RehearsalWarnings.of(job, registry: registry) + (crash ? crashWarnings(job, registry: registry) : [])
         for warning in warnings { Output.error(warning.warningDescription) }
         guard job.rehearseAllowed || yes else {
             Output.error("\(file): error: a rehearsal makes real changes on whatever the job targets, and this job does not say "
@@ -133,6 +138,16 @@ struct RehearseCommand: AsyncParsableCommand {
                                        not_run: notRun, passed: notRun.isEmpty && rows.allSatisfy(\.passed))
         if output.json { try Output.json(summary) } else { summary.printText() }
         if !summary.passed { throw AtomdExit.compensationFailed.code }
+    }
+
+    /// `--crash`: what a crash rehearsal cannot show, since its crashes fall
+    /// between journal writes, never inside a step's script: checks that
+    /// cannot tell a step's success from its first change, and steps in
+    /// doubt that nothing can settle.
+    private func crashWarnings(_ job: Job, registry: AtomRegistry) -> [Diagnostic] {
+        InDoubtWarnings.checksThatCannotTell(job) + InDoubtWarnings.readOnlyNotIdempotent(job) { step in
+            step.action.atomName.flatMap { registry[$0]?.capabilities.contains(.check) } ?? false
+        }
     }
 
     /// The hidden child mode of --crash: one rehearsal under the crash
