@@ -153,10 +153,12 @@ public final class RunHandle: Sendable {
     /// The report when the run has ended.
     public func wait() async -> RunReport { await task.value }
 
-    /// Stop starting steps; running ones finish.
-    public func pause() async { await state.requestPause() }
+    /// Stop starting steps; running ones finish. Refused while a rollback
+    /// reverts its path.
+    public func pause() async throws(RollbackRefusal) { try await state.requestPause() }
 
-    public func resume() async { await state.requestResume() }
+    /// Go on after a pause. Refused while a rollback reverts its path.
+    public func resume() async throws(RollbackRefusal) { try await state.requestResume() }
 
     /// Cancel: running steps are cancelled, then what was done is compensated.
     public func cancel() async { await state.requestCancel() }
@@ -166,6 +168,9 @@ public final class RunHandle: Sendable {
     public func decide(_ stepID: String, _ decision: OperatorDecision) async -> Bool {
         await state.decide(stepID, decision)
     }
+
+    /// The run's status now.
+    public func status() async -> RunStatus { await state.status }
 
     /// Steps waiting for an operator decision.
     public func waitingSteps() async -> [String] { await state.waitingSteps }

@@ -261,11 +261,11 @@ import Testing
         harness.extraAtoms = [gate]
         let handle = try harness.start(job("  - id: a\n    uses: probe.gate\n" + world("b")))
         await gate.waitForStarted(1)
-        await handle.pause()
+        try await handle.pause()
         gate.open()
         while harness.log.states(of: "a") != [.running, .succeeded] { await Task.yield() }
         #expect(harness.log.states(of: "b").isEmpty)
-        await handle.resume()
+        try await handle.resume()
         let report = await handle.wait()
         #expect(report.status == .succeeded)
         #expect(harness.log.runStates == [.running, .paused, .running, .succeeded])

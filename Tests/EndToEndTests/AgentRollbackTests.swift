@@ -125,17 +125,34 @@ import Testing
         #expect(try await agent.waitForFiled(1).failed == ["rollback.yaml"])
         #expect(files(world) == ["a", "b"], "c reverted; b's revert failed, so a was not reached")
         let early = try control.cli(["rollback", runID, "--to", "a"], agent)
-        #expect(early.status == 2 && early.stderr.contains("is not running in this agent"), "\(early.stderr)")
+        // Issue 33: the refusal says how to go on.
+        #expect(early.status == 2 && early.stderr.contains("the run is revert_failed") && early.stderr.contains("--retry"), "\(early.stderr)")
         try FileManager.default.removeItem(atPath: world + "/broken")
         let retried = try control.cli(["rollback", runID, "--retry"], agent)
         #expect(retried.status == 0, "\(retried.stderr)")
         try await waitFor(runID, status: "paused", steps: ["a": "pending", "b": "pending"], agent)
         #expect(files(world).isEmpty)
+        // Issue 33: a stream of the reopened run follows it past its first
+        // `closed`, to the end of the retried rollback and the run.
+        let socket = agent.home + "/atomd.sock"
+        let follower = Process()
+        follower.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        follower.arguments = ["-sSN", "--max-time", "60", "--unix-socket", socket, "http://atomd/runs/\(runID)/events"]
+        let stream = Pipe()
+        follower.standardOutput = stream
+        follower.standardError = FileHandle.nullDevice
+        try follower.run()
         #expect(FileManager.default.createFile(atPath: world + "/fixed", contents: nil))
         #expect(try control.cli(["resume", runID], agent).status == 0)
         let filed = try await agent.waitForFiled(2)
         #expect(filed.done == ["rollback.yaml"], "\(filed)")
         #expect(files(world) == ["a", "b", "c"])
+        let followed = String(decoding: stream.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        follower.waitUntilExit()
+        #expect(followed.components(separatedBy: "event: closed").count - 1 == 2, "both closings, the run's end last: \(followed)")
+        #expect(followed.contains(#""status":"succeeded""#) && followed.hasSuffix("\n\n"), "\(followed.suffix(600))")
+        let replayed = try AgentControlTests.curl(socket, "/runs/\(runID)/events?follow=false")
+        #expect(replayed.contains(#""status":"succeeded""#), "the replay goes past the first closing: \(replayed.suffix(600))")
         #expect(try control.cli(["rollback", runID, "--retry"], agent).status == 2, "an ended, succeeded run has nothing to retry")
     }
 

@@ -12,7 +12,7 @@ import Synchronization
 /// `atomd_spool_claims_total` is one).
 public final class AgentMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
-    private let running, queued, paused, spoolDepth: Prometheus.Gauge
+    private let running, queued, paused, rollingBack, spoolDepth: Prometheus.Gauge
     private let queueWait: DurationHistogram
     private let compensations, compensationFailures: Prometheus.Counter
     /// When each running step began, by run and step path, for its duration.
@@ -21,10 +21,11 @@ public final class AgentMetrics: Sendable {
     static let buckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600].map(Duration.seconds)
 
     public init() {
-        let help = "Runs by state now: running (including paused) and queued."
+        let help = "Runs by state now: running (including paused and rolling back), paused at a failed step, rolling back, and queued."
         running = registry.makeGauge(name: "atomd_runs_active", labels: [("state", "running")], help: help)
         queued = registry.makeGauge(name: "atomd_runs_active", labels: [("state", "queued")], help: help)
         paused = registry.makeGauge(name: "atomd_runs_active", labels: [("state", "paused")], help: help)
+        rollingBack = registry.makeGauge(name: "atomd_runs_active", labels: [("state", "rolling_back")], help: help)
         compensations = registry.makeCounter(name: "atomd_compensations_total", help: "Steps reverted by compensation.")
         compensationFailures = registry.makeCounter(name: "atomd_compensation_failures_total",
                                                     help: "Reverts that failed: something is left behind.")
@@ -103,8 +104,9 @@ public final class AgentMetrics: Sendable {
     }
 
     /// The exposition text, with the gauges read at scrape time.
-    func render(running: Int, queued: Int, incoming: Int, paused: Int) -> String {
+    func render(running: Int, queued: Int, incoming: Int, paused: Int, rollingBack: Int) -> String {
         self.running.set(Int64(running))
+        self.rollingBack.set(Int64(rollingBack))
         self.queued.set(Int64(queued))
         self.paused.set(Int64(paused))
         spoolDepth.set(Int64(incoming))

@@ -97,10 +97,14 @@ enum ControlRoutes {
                     return try json(["run_id": id, "requested": verb], status: .accepted)
                 }
                 let handle = try await liveHandle(agent, context)
-                switch action {
-                case .pause: await handle.pause()
-                case .resume: await handle.resume()
-                case .cancel: await handle.cancel()
+                do throws(RollbackRefusal) {
+                    switch action {
+                    case .pause: try await handle.pause()
+                    case .resume: try await handle.resume()
+                    case .cancel: await handle.cancel()
+                    }
+                } catch {
+                    throw APIError(.conflict, error.message, hint: error.hint, rule: error.rule)
                 }
                 return try json(["run_id": handle.runID, "requested": verb], status: .accepted)
             }
@@ -117,6 +121,13 @@ enum ControlRoutes {
             }
         }
         router.post("runs/:id/rollback") { request, context in
+            // An ended run is not live, and a rollback's failed revert ended
+            // it: its refusal says how to go on (README, "Rollback").
+            let journaled = try run(agent, context)
+            if journaled.status == .revertFailed, await agent.handle(journaled.id) == nil {
+                throw APIError(.conflict, "the run is revert_failed; a rollback needs a running or paused run",
+                               hint: "`atomd rollback RUN --retry` retries the failed revert first", rule: "run-state")
+            }
             let handle = try await liveHandle(agent, context)
             let body = try await collect(request, upTo: RollbackAsk.maxBytes, within: .seconds(30))
             let (ask, reserve) = try RollbackAsk.decode(Array(buffer: body))

@@ -3,7 +3,8 @@ import Foundation
 import Hummingbird
 
 /// `GET /runs/ID/events`: server-sent events, the journaled history after
-/// `Last-Event-ID` first, then live events until the run is closed. Each
+/// `Last-Event-ID` first, then live events until the run is closed (its
+/// last closing: a run `--retry` reopened has closed before). Each
 /// event's id is its sequence number, so a client that reconnects with
 /// Last-Event-ID misses nothing journaled.
 enum EventStream {
@@ -19,11 +20,15 @@ enum EventStream {
                 let id = event.kind.isJournaled ? "id: \(event.sequence)\n" : ""
                 try await writer.write(ByteBuffer(string: "\(id)event: \(event.kind.name)\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
             }
+            // A run reopened by `atomd rollback --retry` was closed before:
+            // only a `closed` with nothing after it ends the stream.
+            var closed = false
             for event in try agent.journal.events(of: runID, after: after) {
                 try await send(event)
                 last = event.sequence
-                if event.kind == .closed { return try await writer.finish(nil) }
+                closed = event.kind == .closed
             }
+            if closed { return try await writer.finish(nil) }
             if let live {
                 for await event in live where !event.kind.isJournaled || event.sequence > last {
                     try await send(event)

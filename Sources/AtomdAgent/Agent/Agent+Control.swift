@@ -44,10 +44,13 @@ extension Agent {
     func pluginInventory() async -> [PluginListing] { await catalog.inventory() }
 
     func metricsText() async -> String {
-        var paused = 0
-        for run in live.values where !(await run.handle.waitingSteps()).isEmpty { paused += 1 }
+        var paused = 0, rollingBack = 0
+        for run in live.values {
+            if !(await run.handle.waitingSteps()).isEmpty { paused += 1 }
+            if await run.handle.status() == .rollingBack { rollingBack += 1 }
+        }
         let incoming = (try? spool.scan().count) ?? 0
-        return metrics.render(running: live.count, queued: queue.count, incoming: incoming, paused: paused)
+        return metrics.render(running: live.count, queued: queue.count, incoming: incoming, paused: paused, rollingBack: rollingBack)
     }
 
     /// Validates a job and drops it into incoming/ as a producer would

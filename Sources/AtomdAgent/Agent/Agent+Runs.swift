@@ -117,7 +117,9 @@ extension Agent {
         // on now, or is cancelled (and compensated).
         switch unparking.removeValue(forKey: runID) {
         case true?: await live[runID]?.handle.cancel()
-        case false?: await live[runID]?.handle.resume()
+        // Refused only while an unfinished rollback goes on, which then
+        // decides itself whether the run pauses or goes on.
+        case false?: try? await live[runID]?.handle.resume()
         case nil: break
         }
     }

@@ -10,7 +10,7 @@ extension ConsoleAssets {
     // Authorization header, never a cookie, so no other page, port or site
     // can make the browser send it. A reload keeps it; a new tab signs in anew.
     const storageKey = 'atomd_session';
-    const runStatuses = ['queued', 'running', 'paused', 'reverting', 'succeeded', 'reverted', 'revert_failed', 'failed', 'cancelled'];
+    const runStatuses = ['queued', 'running', 'paused', 'rolling_back', 'reverting', 'succeeded', 'reverted', 'revert_failed', 'failed', 'cancelled'];
 
     class Failure extends Error {
       constructor(status, body) {

@@ -36,7 +36,7 @@ extension ConsoleAssets {
     .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem; border: 1px solid currentColor; white-space: nowrap; }
     .status-succeeded, .status-reverted { color: var(--ok); }
     .status-failed, .status-revert_failed, .status-cancelled { color: var(--bad); }
-    .status-running, .status-reverting, .status-queued { color: var(--busy); }
+    .status-running, .status-reverting, .status-rolling_back, .status-queued { color: var(--busy); }
     .status-paused, .status-skipped, .status-ignored { color: var(--warn); }
     .status-pending { color: var(--muted); }
     .step { color: var(--fg); border: 1px solid var(--line); border-left: 4px solid var(--line); border-radius: 6px; padding: .45rem .6rem; margin: .35rem 0; background: var(--bg); }

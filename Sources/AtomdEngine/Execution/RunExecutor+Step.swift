@@ -291,11 +291,11 @@ extension RunExecutor {
         guard job.onFailure == .pause, !frame.inFinally, step.group == nil, !(await state.cancelRequested) else { return false }
         switch await state.awaitDecision(for: id, reason: "step '\(id)' failed: \(message); waiting for the operator") {
         case .retry:
-            await state.requestResume()
+            await state.goOn()
             return true
         case .skip:
             await state.move(id, to: .skipped, detail: "skipped by the operator after: \(message)")
-            await state.requestResume()
+            await state.goOn()
             return true
         case .revert:
             scope.halt()

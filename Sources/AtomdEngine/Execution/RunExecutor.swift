@@ -36,8 +36,10 @@ struct RunExecutor: Sendable {
             await reopen()
         }
         switch await state.status {
-        case .queued, .running, .paused:
-            if await state.staysPaused {
+        case .queued, .running, .paused, .rollingBack:
+            if await state.status == .rollingBack {
+                await state.note(nil, "resumed from the journal; the rollback goes on")
+            } else if await state.staysPaused {
                 await state.note(nil, "resumed from the journal; paused as the operator left it")
             } else {
                 await state.setRun(.running, detail: resumed ? "resumed from the journal" : nil)
@@ -117,7 +119,7 @@ struct RunExecutor: Sendable {
             }
         }
         if await state.unfinishedRollback != nil {
-            await state.setRun(.running, detail: "retrying the rollback's failed revert")
+            await state.setRun(.rollingBack, detail: "retrying the rollback's failed revert")
         } else {
             await state.setRun(.reverting, detail: "retrying the failed revert; compensation goes on")
         }

@@ -32,6 +32,17 @@ public struct RollbackRequest: Sendable, Hashable, Codable {
     }
 }
 
+extension RollbackRequest {
+    /// The request the rules plan. A reservation's `start` is the step it
+    /// waits for: in TOKEN mode also the step to go back from, in ANY mode
+    /// nothing more (ANY goes back from wherever the run is).
+    var planned: RollbackRequest {
+        var request = self
+        if mode == .any { request.start = nil }
+        return request
+    }
+}
+
 /// A rollback the rules allowed: what it reverts (TOKEN) and what it makes
 /// pending again. Journaled before anything of it happens, so that a
 /// restart finishes it exactly once.

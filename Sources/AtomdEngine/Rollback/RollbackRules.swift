@@ -75,14 +75,16 @@ struct RollbackRules {
                                   + "a TOKEN rollback never crosses into or out of a group",
                                   hint: "roll back inside \(place(start)) first, or use --mode any")
         }
-        guard startIndex >= targetIndex else {
-            throw RollbackRefusal(rule: "start-after-target", "'\(startID)' comes before '\(id)'",
-                                  hint: "--from names the step to go back from: '\(id)' or a later one")
-        }
+        // Branches have no order: siblings in a parallel or graph group are
+        // refused for being apart, whichever the job lists first.
         if startIndex != targetIndex, mode != .sequence {
             let what = mode == .parallel ? "in different branches of a parallel group" : "in a graph group, which has no single path back"
             throw RollbackRefusal(rule: "same-branch", "'\(startID)' and '\(id)' are \(what)",
                                   hint: "roll back each branch on its own (--from equal to --to), or use --mode any")
+        }
+        guard startIndex >= targetIndex else {
+            throw RollbackRefusal(rule: "start-after-target", "'\(startID)' comes before '\(id)'",
+                                  hint: "--from names the step to go back from: '\(id)' or a later one")
         }
         guard [.succeeded, .failed, .ignored, .skipped].contains(startRecord.status) else {
             let hint = switch startRecord.status {
@@ -123,7 +125,7 @@ struct RollbackRules {
         let id = target.step.id
         let after = records[id]?.completion ?? 0
         let cleared = table.main.flatMap(table.subtree).filter { step in
-            guard step != id, let record = records[step] else { return step == id }
+            guard step != id, let record = records[step] else { return false }
             return record.status != .pending && record.status != .running && (record.completion ?? 0) > after
         }
         return RollbackPlan(mode: .any, target: id, start: id, reverts: [], resets: [id] + cleared, resume: resume)

@@ -7,22 +7,27 @@ extension RunExecutor {
     /// part is idempotent, so a restart that finds the plan without its end
     /// runs it again and it happens exactly once. False when a revert
     /// failed: the run is then `revert_failed` at that step.
-    func rollBack(_ plan: RollbackPlan, recovered: Bool) async -> Bool {
+    func rollBack(_ asked: RollbackPlan, recovered: Bool) async -> Bool {
+        var plan = asked
         if !recovered {
             // The run moved on between the request and now (a step that was
-            // about to start did): the rules decide again.
+            // about to start did, a reserved rollback's group has ended):
+            // the rules decide again, and the plan is made from the run as
+            // it stands now.
             let request = RollbackRequest(target: plan.target, start: plan.mode == .token ? plan.start : nil,
                                           mode: plan.mode, resume: plan.resume)
             do {
-                _ = try await state.rules(autoResume: job.rollback.autoResume).plan(request)
+                plan = try await state.rules(autoResume: job.rollback.autoResume).plan(request)
             } catch {
                 await state.note(plan.target, "the rollback to '\(plan.target)' was not done: \(error)")
                 await state.pauseAfterRollback("paused; the rollback was not done")
+                await state.finishedRollback()
                 return true
             }
-            let what = plan.mode == .token ? "from '\(plan.start)' back to '\(plan.target)', reverting \(plan.reverts.joined(separator: ", "))"
-                                           : "to '\(plan.target)' without reverting (ANY mode)"
-            await state.note(plan.target, "operator rollback \(what)", data: .object(["rollback": plan.journaled]))
+            await state.note(plan.target, "operator rollback \(Self.describe(plan))", data: .object(["rollback": plan.journaled]))
+        }
+        if await state.status != .rollingBack {
+            await state.setRun(.rollingBack, detail: "rolling back \(Self.describe(plan))")
         }
         for id in plan.reverts {
             guard await compensateStep(id) else {
@@ -36,13 +41,18 @@ extension RunExecutor {
         // Paused (or resumed) before the end is journaled: a restart between
         // the two finds the rollback unfinished and the pause in place.
         if plan.resume {
-            await state.requestResume()
+            await state.goOn("rolled back to '\(plan.target)'; going on")
         } else {
             await state.pauseAfterRollback("rolled back to '\(plan.target)'; `atomd resume RUN` runs it again")
         }
         await state.note(plan.target, "rolled back to '\(plan.target)'", data: .object(["rollback_done": .bool(true)]))
-        await state.finishedUnfinishedRollback()
+        await state.finishedRollback()
         return true
+    }
+
+    private static func describe(_ plan: RollbackPlan) -> String {
+        plan.mode == .token ? "from '\(plan.start)' back to '\(plan.target)', reverting \(plan.reverts.joined(separator: ", "))"
+                            : "to '\(plan.target)' without reverting (ANY mode)"
     }
 }
 

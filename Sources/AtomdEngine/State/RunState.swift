@@ -67,6 +67,9 @@ actor RunState {
     private(set) var rewind: RollbackPlan?
     /// A rollback a restart found begun and not done: finished first.
     private(set) var unfinishedRollback: RollbackPlan?
+    /// The rollback being carried out, from the moment the executor takes
+    /// it: no other is accepted until it has ended.
+    private(set) var carrying: RollbackPlan?
     /// The operator asked for the full compensation of the paused run.
     private(set) var revertRequested = false
     /// A rollback armed for when its start step (running now) succeeds.
@@ -296,19 +299,39 @@ actor RunState {
         for waiter in waiters { waiter.resume() }
     }
 
-    func requestPause() async {
+    func requestPause() async throws(RollbackRefusal) {
+        try refuseWhileRollingBack("paused")
         guard !pauseRequested, status == .running else { return }
         pauseRequested = true
         await setRun(.paused, detail: "paused by the operator; running steps finish", staysPaused: true)
     }
 
-    func requestResume() async {
-        guard pauseRequested || status == .paused else { return }
+    func requestResume() async throws(RollbackRefusal) {
+        try refuseWhileRollingBack("resumed")
+        await goOn()
+    }
+
+    /// The run goes on: after a pause, an operator's decision on a failed
+    /// step, or a rollback with `--resume`.
+    func goOn(_ reason: String = "resumed") async {
+        guard pauseRequested || [.paused, .rollingBack].contains(status) else { return }
         pauseRequested = false
-        if status == .paused { await setRun(.running, detail: "resumed") }
+        if [.paused, .rollingBack].contains(status) { await setRun(.running, detail: reason) }
         let waiters = resumeWaiters
         resumeWaiters = []
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// The rollback being carried out, or one a restart found unfinished.
+    var rollingBack: RollbackPlan? { carrying ?? unfinishedRollback }
+
+    /// A pause or resume asked while a rollback reverts its path would be
+    /// lost (the rollback decides what comes after it): refused, with why.
+    private func refuseWhileRollingBack(_ what: String) throws(RollbackRefusal) {
+        guard let plan = rollingBack ?? rewind else { return }
+        let then = plan.resume ? "goes on by itself (--resume)" : "pauses; `atomd resume RUN` then runs it again"
+        throw RollbackRefusal(rule: "rolling-back", "the run is rolling back to '\(plan.target)' and cannot be \(what) now",
+                              hint: "wait until the rollback has ended: the run then \(then)")
     }
 
     func runMain(_ task: Task<Bool, Never>) {
@@ -320,8 +343,12 @@ actor RunState {
     /// more, waiting steps stop waiting, and once the running ones have
     /// finished the executor carries it out.
     func requestRollback(_ request: RollbackRequest, autoResume: Bool) throws(RollbackRefusal) -> RollbackPlan {
-        guard !isUnwinding, !cancelRequested, unfinishedRollback == nil else {
-            throw RollbackRefusal(rule: "one-at-a-time", "the run is already being \(cancelRequested ? "cancelled" : "rolled back or reverted")",
+        if let plan = rollingBack ?? rewind {
+            throw RollbackRefusal(rule: "one-at-a-time", "the run is already rolling back to '\(plan.target)'",
+                                  hint: "wait until that rollback has ended (`atomd show RUN`), then ask again")
+        }
+        guard !isUnwinding, !cancelRequested else {
+            throw RollbackRefusal(rule: "one-at-a-time", "the run is already being \(cancelRequested ? "cancelled" : "reverted")",
                                   hint: "wait for that to end (`atomd show RUN`)")
         }
         let plan = try rules(autoResume: autoResume).plan(request)
@@ -344,9 +371,15 @@ actor RunState {
             throw RollbackRefusal(rule: "reserve-running", "'\(startID)' is \(record.status.rawValue), not running",
                                   hint: "a step that has finished is rolled back from now, without --reserve")
         }
+        // Checked as the run will stand when it fires. In ANY mode --from
+        // only names the step to wait for, and the steps running elsewhere
+        // will have finished by the time it is carried out.
         var then = records
         then[startID]?.status = .succeeded
-        _ = try RollbackRules(table: table, records: then, status: status, autoResume: autoResume).plan(request)
+        if request.mode == .any {
+            for (id, record) in records where record.status == .running && table[id]?.step.group == nil { then[id]?.status = .succeeded }
+        }
+        _ = try RollbackRules(table: table, records: then, status: status, autoResume: autoResume).plan(request.planned)
         var request = request
         request.resume = request.resume || autoResume
         reservation = request
@@ -364,13 +397,17 @@ actor RunState {
         return reserved
     }
 
-    /// The reserved start succeeded: the rollback is armed as if asked now.
-    /// A failed start does not fire it; it stays reserved for a retry.
+    /// The reserved start succeeded: the rollback is armed as if asked now,
+    /// and the rules decide when it is carried out, once the running steps
+    /// have finished (a step elsewhere may still run now); a refusal then
+    /// pauses the run and says why. A failed start does not fire it; it
+    /// stays reserved for a retry.
     private func fire(_ reserved: RollbackRequest) {
         reservation = nil
-        guard rewind == nil, !cancelRequested, !revertRequested,
-              let plan = try? rules(autoResume: false).plan(reserved) else { return }
-        rewind = plan
+        guard rewind == nil, !cancelRequested, !revertRequested else { return }
+        let request = reserved.planned
+        rewind = RollbackPlan(mode: request.mode, target: request.target, start: request.start ?? request.target,
+                              reverts: [], resets: [], resume: request.resume)
         wakeWaiters(with: .rollback)
     }
 
@@ -380,15 +417,20 @@ actor RunState {
         if let reserved = reservation, records[reserved.start ?? ""]?.status == .succeeded { fire(reserved) }
     }
 
-    /// The rollback armed by `requestRollback`, taken by the executor.
+    /// The rollback armed by `requestRollback`, taken by the executor to
+    /// carry out.
     func takeRewind() -> RollbackPlan? {
         defer { rewind = nil }
+        carrying = rewind
         return rewind
     }
 
-    func finishedUnfinishedRollback() {
+    /// The rollback has ended, carried out or given up.
+    func finishedRollback() {
+        carrying = nil
         unfinishedRollback = nil
     }
+
 
     func rules(autoResume: Bool) -> RollbackRules {
         RollbackRules(table: table, records: records, status: status, autoResume: autoResume)

@@ -1,6 +1,9 @@
 /// The states of a run (DESIGN.md section 4).
 public enum RunStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case queued, running, paused, reverting, succeeded, reverted
+    /// An operator rollback is reverting its path and resetting its steps;
+    /// the run then pauses, or goes on (`--resume`).
+    case rollingBack = "rolling_back"
     case revertFailed = "revert_failed"
     case failed, cancelled
 
@@ -24,8 +27,9 @@ public enum RunStatus: String, Sendable, Hashable, Codable, CaseIterable {
         case (.paused, .running), (.paused, .reverting), (.paused, .cancelled), (.paused, .failed): true
         case (.reverting, .reverted), (.reverting, .revertFailed), (.reverting, .cancelled): true
         case (.revertFailed, .reverting): true
-        // An operator rollback whose revert failed, and its retry.
-        case (.running, .revertFailed), (.paused, .revertFailed), (.revertFailed, .running): true
+        // An operator rollback, its end, a revert of it that failed, and its retry.
+        case (.running, .rollingBack), (.paused, .rollingBack), (.rollingBack, .paused), (.rollingBack, .running),
+             (.rollingBack, .revertFailed), (.revertFailed, .rollingBack): true
         default: false
         }
     }
@@ -36,7 +40,7 @@ public enum RunStatus: String, Sendable, Hashable, Codable, CaseIterable {
         case .succeeded: 0
         case .reverted, .cancelled: 1
         case .revertFailed, .failed: 3
-        case .queued, .running, .paused, .reverting: 4
+        case .queued, .running, .paused, .reverting, .rollingBack: 4
         }
     }
 }

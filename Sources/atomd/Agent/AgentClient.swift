@@ -29,7 +29,9 @@ struct AgentClient {
         /// An agent is there, and this user may not use its socket.
         case forbidden(String)
         /// The agent answered with an error.
-        case refused(status: Int, message: String)
+        /// `rule`: the rule that refused it, when the agent names one (it
+        /// holds the run, and what was asked cannot apply now).
+        case refused(status: Int, message: String, rule: String?)
     }
 
     func get(_ path: String) async throws(Failure) -> [UInt8] {
@@ -69,7 +71,7 @@ struct AgentClient {
             for problem in object?["problems"] as? [[String: Any]] ?? [] {
                 message += "\n  \(problem["line"] ?? "?"):\(problem["column"] ?? "?"): \(problem["message"] ?? "")"
             }
-            throw .refused(status: response.status, message: message)
+            throw .refused(status: response.status, message: message, rule: object?["rule"] as? String)
         }
         return response.body
     }
@@ -85,7 +87,7 @@ extension AgentClient.Failure {
         case .forbidden(let reason):
             Output.error("error: \(reason)")
             return AtomdExit.usage.code
-        case .refused(let status, let message):
+        case .refused(let status, let message, _):
             Output.error("error: the agent refused (\(status)): \(message)")
             return AtomdExit.usage.code
         }

@@ -28,7 +28,12 @@ struct RollbackCommand: AsyncParsableCommand {
 
             --reserve (with --to and --from naming a running step) arms the rollback for when that \
             step succeeds; a failure of the step does not fire it (it stays armed for a retry). \
-            One per run; `atomd show` displays it; --cancel drops it.
+            In ANY mode too (--from then only names the step to wait for: ANY goes back from \
+            wherever the run is). The rules are checked when it is armed, as the run will stand \
+            then, and again when it is carried out, once running steps have finished; a refusal \
+            then pauses the run and says why. One per run; `atomd show` displays it; --cancel \
+            drops it. While a rollback reverts its path the run is rolling_back: another \
+            rollback, a pause or a resume is refused until it has ended.
 
             --targets lists every step as a target, allowed or why not. --retry retries the revert \
             that failed in a run that ended revert_failed (the only way a failed revert runs \

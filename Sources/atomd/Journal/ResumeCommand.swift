@@ -36,7 +36,16 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = AgentClient(socket: socketOption.path(home: selection.homeOptions.home))
-        if let reply = try? await client.post("/runs/\(selection.runID.percentEscaped)/resume") {
+        var reply: [UInt8]?
+        do throws(AgentClient.Failure) {
+            reply = try await client.post("/runs/\(selection.runID.percentEscaped)/resume")
+        } catch {
+            // The agent holds the run and refused by a rule (it is rolling
+            // back): said, not worked around. Otherwise the run is not the
+            // agent's, and is finished here.
+            if case .refused(_, _, .some) = error { throw error.exit }
+        }
+        if let reply {
             if output.json {
                 try Output.json(client.decode([String: String].self, from: reply))
             } else {

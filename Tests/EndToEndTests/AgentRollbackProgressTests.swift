@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+/// Issue 33: a rollback in progress through the real agent. A reserved
+/// rollback from a group's last step runs the group again; while a
+/// rollback reverts its path, the run says `rolling_back` (show, metrics,
+/// the event stream) and refuses another rollback, a pause and a resume,
+/// with why, instead of accepting and losing them.
+@Suite(.timeLimit(.minutes(2))) struct AgentRollbackProgressTests {
+    let control = AgentControlTests()
+    let rollback = AgentRollbackTests()
+
+    func ledger(_ world: String) -> [String] {
+        ((try? String(contentsOfFile: world + "/ledger", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// A step that writes `exec ID` to the ledger (after waiting for `gate`,
+    /// if given) and `revert ID` on revert (after waiting for `revertGate`).
+    func step(_ id: String, _ world: String, gate: String? = nil, revertGate: String? = nil, indent: String = "  ") -> String {
+        let wait = gate.map { "while [ ! -e \(world)/\($0) ]; do sleep 0.02; done; " } ?? ""
+        let revertWait = revertGate.map { "while [ ! -e \(world)/\($0) ]; do sleep 0.02; done; " } ?? ""
+        return #"\#(indent)- { id: \#(id), run: "\#(wait)echo exec \#(id) >> \#(world)/ledger", revert: "\#(revertWait)echo revert \#(id) >> \#(world)/ledger" }"#
+    }
+
+    func world(_ agent: AgentProcess) throws -> String {
+        let world = agent.home + "/world"
+        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: false)
+        return world
+    }
+
+    func release(_ world: String, _ gate: String) {
+        _ = FileManager.default.createFile(atPath: world + "/" + gate, contents: nil)
+    }
+
+    @Test(arguments: ["sequence", "parallel"])
+    func aReservedRollbackFromAGroupsLastStepRunsTheGroupAgain(mode: String) async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let world = try world(agent)
+        // In a parallel group the rollback stays in s2's branch: --to s2.
+        let target = mode == "sequence" ? "s1" : "s2"
+        try agent.drop("group.yaml", """
+            version: 1
+            name: group
+            steps:
+            \(step("a", world))
+              - id: s
+                group:
+                  mode: \(mode)
+                  steps:
+            \(step("s1", world, indent: "        "))
+            \(step("s2", world, gate: "go", indent: "        "))
+            \(step("c", world))
+            """)
+        let runID = try await control.waitForRun(status: "running", agent)
+        try await rollback.waitFor(runID, status: "running", steps: ["s1": "succeeded", "s2": "running"], agent)
+        let reserved = try control.cli(["rollback", runID, "--to", target, "--from", "s2", "--reserve"], agent)
+        #expect(reserved.status == 0, "\(reserved.stderr)")
+        release(world, "go")
+        let reset = mode == "sequence" ? ["s": "pending", "s1": "pending", "s2": "pending"] : ["s": "pending", "s2": "pending"]
+        try await rollback.waitFor(runID, status: "paused", steps: reset, agent)
+        #expect(try control.cli(["resume", runID], agent).status == 0)
+        #expect(try await agent.waitForFiled(1).done == ["group.yaml"], "\(agent.log)")
+        let expected = mode == "sequence"
+            ? ["exec a", "exec s1", "exec s2", "revert s2", "revert s1", "exec s1", "exec s2", "exec c"]
+            : ["exec a", "exec s1", "exec s2", "revert s2", "exec s2", "exec c"]
+        #expect(ledger(world) == expected, "the group ran again before c")
+    }
+
+    /// ANY mode can be reserved too: --from names the step to wait for.
+    @Test func anAnyModeRollbackCanBeReserved() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let world = try world(agent)
+        try agent.drop("any.yaml", """
+            version: 1
+            name: any
+            steps:
+            \(step("a", world))
+            \(step("b", world, gate: "go"))
+            \(step("c", world))
+            """)
+        let runID = try await control.waitForRun(status: "running", agent)
+        try await rollback.waitFor(runID, status: "running", steps: ["b": "running"], agent)
+        let reserved = try control.cli(["rollback", runID, "--to", "a", "--from", "b", "--mode", "any", "--reserve"], agent)
+        #expect(reserved.status == 0, "\(reserved.stderr)")
+        release(world, "go")
+        try await rollback.waitFor(runID, status: "paused", steps: ["a": "pending", "b": "pending"], agent)
+        #expect(try control.cli(["resume", runID], agent).status == 0)
+        #expect(try await agent.waitForFiled(1).done == ["any.yaml"], "\(agent.log)")
+        #expect(ledger(world) == ["exec a", "exec b", "exec a", "exec b", "exec c"], "nothing reverted, a and b ran again")
+    }
+
+    @Test func whileRollingBackTheRunSaysSoAndRefusesWhatCannotApplyNow() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let world = try world(agent)
+        try agent.drop("slow.yaml", """
+            version: 1
+            name: slow
+            on_failure: pause
+            steps:
+            \(step("x", world))
+            \(step("y", world))
+            \(step("z", world, revertGate: "undo"))
+              - { id: d, run: "exit 1" }
+            """)
+        let runID = try await control.waitForRun(status: "paused", agent)
+        let asked = try control.cli(["rollback", runID, "--to", "y", "--from", "d"], agent)
+        #expect(asked.status == 0, "\(asked.stderr)")
+        try await rollback.waitFor(runID, status: "rolling_back", steps: ["z": "reverting"], agent)
+        #expect(try control.cli(["show", runID], agent).stdout.contains("rolling_back"))
+
+        let second = try control.cli(["rollback", runID, "--to", "x", "--from", "y"], agent)
+        #expect(second.status == 2 && second.stderr.contains("already rolling back to 'y'") && second.stderr.contains("one-at-a-time"),
+                "\(second.stdout)\(second.stderr)")
+        for verb in ["resume", "pause"] {
+            let refused = try control.cli([verb, runID], agent)
+            #expect(refused.status == 2 && refused.stderr.contains("is rolling back to 'y' and cannot be"), "\(verb): \(refused.stderr)")
+        }
+        let socket = agent.home + "/atomd.sock"
+        let metrics = try AgentControlTests.curl(socket, "/metrics")
+        #expect(metrics.contains(#"atomd_runs_active{state="rolling_back"} 1"#), "\(metrics)")
+
+        release(world, "undo")
+        try await rollback.waitFor(runID, status: "paused", steps: ["y": "pending", "z": "pending", "d": "pending", "x": "succeeded"], agent)
+        #expect(ledger(world) == ["exec x", "exec y", "exec z", "revert z", "revert y"], "the refused rollback to x never happened")
+        let events = try AgentControlTests.curl(socket, "/runs/\(runID)/events?follow=false")
+        #expect(events.contains(#""status":"rolling_back""#) || events.contains("rolling_back"), "\(events)")
+        #expect(try control.cli(["resume", runID], agent).status == 0)
+        try await rollback.waitFor(runID, status: "paused", steps: ["d": "failed"], agent)
+        #expect(ledger(world).suffix(2) == ["exec y", "exec z"])
+    }
+}
