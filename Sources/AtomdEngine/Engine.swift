@@ -40,17 +40,25 @@ public struct Engine: Sendable {
     /// again and retries its failed revert (DESIGN.md section 5: the only
     /// way a failed revert runs again). An operator rollback it belonged to
     /// then goes on; an automatic compensation goes on to its end.
-    public func retryRevert(_ request: RunRequest, history: [EngineEvent]) throws(RunSetupError) -> RunHandle {
+    /// `setting`: declared variables with new values for the retry
+    /// (`--retry --var`), journaled before the revert runs again, whose
+    /// inputs are then evaluated with them.
+    public func retryRevert(_ request: RunRequest, history: [EngineEvent], setting: [String: JSONValue] = [:]) throws(RunSetupError) -> RunHandle {
         guard let runID = request.runID else { throw RunSetupError("a retried run needs its run id") }
+        if let unknown = setting.keys.sorted().first(where: { request.job.vars[$0] == nil }) {
+            throw RunSetupError("--var \(unknown): the job declares no variable '\(unknown)'",
+                                hint: "declared: \(request.job.vars.keys.sorted().joined(separator: ", "))")
+        }
         let recovered = RecoveredRun(table: JobTable(request.job), history: history.filter { $0.runID == runID })
         guard recovered.status == .revertFailed else {
             throw RunSetupError("run \(runID) is \(recovered.status.rawValue), not revert_failed",
                                 hint: "--retry retries a failed revert; `atomd show \(runID)` shows the run")
         }
-        return try launch(request, recovered: recovered, reopening: true)
+        return try launch(request, recovered: recovered, reopening: true, setting: setting)
     }
 
-    private func launch(_ request: RunRequest, recovered: RecoveredRun?, reopening: Bool = false) throws(RunSetupError) -> RunHandle {
+    private func launch(_ request: RunRequest, recovered: RecoveredRun?, reopening: Bool = false,
+                        setting: [String: JSONValue] = [:]) throws(RunSetupError) -> RunHandle {
         let table = JobTable(request.job)
         let missing = table.requiredAtoms.filter { registry[$0] == nil }.sorted()
         guard missing.isEmpty else {
@@ -77,7 +85,7 @@ public struct Engine: Sendable {
         let hub = EventHub(runID: runID, listeners: listeners, sequence: recovered?.lastSequence ?? 0)
         let state = RunState(runID: runID, table: table, hub: hub, journal: journal, redact: mask, vars: vars, recovered: recovered)
         let executor = RunExecutor(job: request.job, table: table, state: state, registry: registry, locks: locks,
-                                   baseContexts: contexts, reopening: reopening, injected: request.injectedFailure)
+                                   baseContexts: contexts, reopening: reopening, reopenVars: setting, injected: request.injectedFailure)
         return RunHandle(runID: runID, state: state, task: Task { await executor.run() }, autoResume: request.job.rollback.autoResume)
     }
 

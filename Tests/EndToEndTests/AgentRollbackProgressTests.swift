@@ -135,3 +135,73 @@ import Testing
         #expect(ledger(world).suffix(2) == ["exec y", "exec z"])
     }
 }
+
+/// Issue 33, from bamboo-pipeline: steps kept in place during a TOKEN
+/// rollback (`--keep`, bamboo's skip_rollback_nodes), and new values for a
+/// retried revert (`--retry --var`, bamboo's retry_data).
+extension AgentRollbackProgressTests {
+    @Test func keptStepsAreNeitherRevertedNorRunAgain() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let world = try world(agent)
+        try agent.drop("keep.yaml", """
+            version: 1
+            name: keep
+            on_failure: pause
+            steps:
+            \(step("a", world))
+            \(step("b", world))
+            \(step("c", world))
+              - { id: d, run: "test -e \(world)/fixed && echo exec d >> \(world)/ledger" }
+            """)
+        let runID = try await control.waitForRun(status: "paused", agent)
+        for (keep, says) in [("a", "is not on the path"), ("b", "is the target"), ("d", "only a succeeded step is kept")] {
+            let refused = try control.cli(["rollback", runID, "--to", "b", "--keep", keep], agent)
+            #expect(refused.status == 2 && refused.stderr.contains(says), "--keep \(keep): \(refused.stderr)")
+        }
+        let socket = agent.home + "/atomd.sock"
+        let any = try AgentControlTests.curl(socket, "/runs/\(runID)/rollback", headers: ["Content-Type: application/json"],
+                                             extra: ["--data", #"{"to": "b", "mode": "any", "keep": ["c"]}"#])
+        #expect(any.contains("keep-token"), "\(any)")
+        #expect(ledger(world) == ["exec a", "exec b", "exec c"], "no refusal changed anything")
+
+        let asked = try control.cli(["rollback", runID, "--to", "b", "--keep", "c"], agent)
+        #expect(asked.status == 0 && asked.stdout.contains("reverting d, b (newest first), keeping c in place"), "\(asked.stdout)\(asked.stderr)")
+        try await rollback.waitFor(runID, status: "paused", steps: ["b": "pending", "c": "succeeded", "d": "pending"], agent)
+        let events = try AgentControlTests.curl(socket, "/runs/\(runID)/events?follow=false")
+        #expect(events.contains("kept in place by the rollback to 'b'") && events.contains("keeping c"), "\(events)")
+        release(world, "fixed")
+        #expect(try control.cli(["resume", runID], agent).status == 0)
+        #expect(try await agent.waitForFiled(1).done == ["keep.yaml"], "\(agent.log)")
+        #expect(ledger(world) == ["exec a", "exec b", "exec c", "revert b", "exec b", "exec d"], "c kept: not reverted, not run again")
+    }
+
+    @Test func aRetriedRevertTakesNewValues() async throws {
+        let agent = try AgentProcess.start()
+        defer { _ = agent.stop() }
+        try await agent.waitForLog("ready:")
+        let world = try world(agent)
+        try agent.drop("retry.yaml", """
+            version: 1
+            name: retry
+            vars: { region: nowhere }
+            steps:
+              - { id: a, run: "echo exec a >> \(world)/ledger", revert: "test -d \(world)/${{ vars.region }} && echo revert a in ${{ vars.region }} >> \(world)/ledger" }
+              - { id: b, run: "exit 1" }
+            """)
+        let filed = try await agent.waitForFiled(1)
+        #expect(filed.failed == ["retry.yaml"])
+        let runID = try await control.waitForRun(status: "revert_failed", agent)
+        let unknown = try control.cli(["rollback", runID, "--retry", "--var", "zone=x"], agent)
+        #expect(unknown.status == 2 && unknown.stderr.contains("declares no variable 'zone'"), "\(unknown.stderr)")
+        #expect(try control.cli(["show", runID], agent).stdout.contains("revert_failed"), "a refused retry leaves the run as it was")
+        try FileManager.default.createDirectory(atPath: world + "/eu", withIntermediateDirectories: false)
+        let retried = try control.cli(["rollback", runID, "--retry", "--var", "region=eu"], agent)
+        #expect(retried.status == 0, "\(retried.stderr)")
+        try await rollback.waitFor(runID, status: "reverted", steps: ["a": "reverted"], agent)
+        #expect(ledger(world) == ["exec a", "revert a in eu"])
+        let events = try AgentControlTests.curl(agent.home + "/atomd.sock", "/runs/\(runID)/events?follow=false")
+        #expect(events.contains("the operator set region=eu"), "journaled before the retried revert: \(events)")
+    }
+}

@@ -158,9 +158,21 @@ enum ControlRoutes {
             }
             return try encoded(await handle.rollbackTargets(start: start, mode: mode))
         }
-        router.post("runs/:id/rollback/retry") { _, context in
+        router.post("runs/:id/rollback/retry") { request, context in
             let runID = context.parameters.get("id") ?? ""
-            let file = try await agent.retryRevert(runID, caller: try await caller(context))
+            let body = try await collect(request, upTo: YAMLLimits.jobFile.maxBytes, within: .seconds(30))
+            var values: [String: JSONValue] = [:]
+            if body.readableBytes > 0 {
+                guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)), case .object(let members) = value,
+                      Set(members.keys).isSubset(of: ["vars"]) else {
+                    throw APIError(.badRequest, "the body is not {\"vars\": {NAME: VALUE, ...}}", hint: "send nothing, or the variables to set")
+                }
+                guard case .object(let vars) = members["vars"] ?? .object([:]) else {
+                    throw APIError(.badRequest, "\"vars\" is not an object of variables", hint: #"send {"vars": {"NAME": VALUE}}"#)
+                }
+                values = vars
+            }
+            let file = try await agent.retryRevert(runID, vars: values, caller: try await caller(context))
             return try json(["run_id": runID, "requested": "retry", "file": file], status: .accepted)
         }
         router.post("runs/:id/revert") { _, context in

@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 
 /// `GET /runs/ID/events`: server-sent events, the journaled history after
-/// `Last-Event-ID` first, then live events until the run is closed (its
-/// last closing: a run `--retry` reopened has closed before). Each
+/// `Last-Event-ID` first, then live events until the run is closed (for
+/// good: of a run `--retry` reopened, only the last closing is sent). Each
 /// event's id is its sequence number, so a client that reconnects with
 /// Last-Event-ID misses nothing journaled.
 enum EventStream {
@@ -20,15 +20,24 @@ enum EventStream {
                 let id = event.kind.isJournaled ? "id: \(event.sequence)\n" : ""
                 try await writer.write(ByteBuffer(string: "\(id)event: \(event.kind.name)\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
             }
-            // A run reopened by `atomd rollback --retry` was closed before:
-            // only a `closed` with nothing after it ends the stream.
-            var closed = false
+            // A run reopened by `atomd rollback --retry` was closed before.
+            // Readers end at `closed` (submit --wait, the console), so a
+            // closing that later events superseded is not sent: only the
+            // last, with nothing after it, which also ends the stream.
+            var closing: EngineEvent?
             for event in try agent.journal.events(of: runID, after: after) {
-                try await send(event)
                 last = event.sequence
-                closed = event.kind == .closed
+                if event.kind == .closed {
+                    closing = event
+                    continue
+                }
+                closing = nil
+                try await send(event)
             }
-            if closed { return try await writer.finish(nil) }
+            if let closing {
+                try await send(closing)
+                return try await writer.finish(nil)
+            }
             if let live {
                 for await event in live where !event.kind.isJournaled || event.sequence > last {
                     try await send(event)

@@ -4,12 +4,12 @@ import Foundation
 
 /// The body of `POST /runs/ID/rollback`:
 /// `{"to": STEP, "from": STEP, "mode": "token" | "any", "resume": true,
-/// "reserve": true}`; only `to` is required (`reserve` needs `from`). Unknown keys are refused, so that a misspelt
+/// "reserve": true, "keep": [STEP, ...]}`; only `to` is required (`reserve` needs `from`). Unknown keys are refused, so that a misspelt
 /// `from` is not silently a rollback from somewhere else.
 public enum RollbackAsk {
     /// Larger bodies are refused before they are read.
     public static let maxBytes = 4096
-    static let keys: Set<String> = ["to", "from", "mode", "resume", "reserve"]
+    static let keys: Set<String> = ["to", "from", "mode", "resume", "reserve", "keep"]
 
     /// The request, and whether it is to be reserved.
     public static func decode(_ bytes: [UInt8]) throws(APIError) -> (RollbackRequest, reserve: Bool) {
@@ -39,8 +39,18 @@ public enum RollbackAsk {
             mode = known
         default: throw APIError(.badRequest, "\"mode\" must be \"token\" or \"any\"", hint: hint)
         }
+        var keep: [String] = []
+        switch members["keep"] ?? .null {
+        case .null: break
+        case .array(let items):
+            for item in items {
+                guard case .string(let id) = item, !id.isEmpty else { throw APIError(.badRequest, "\"keep\" must list step ids", hint: hint) }
+                keep.append(id)
+            }
+        default: throw APIError(.badRequest, "\"keep\" must list step ids", hint: hint)
+        }
         let resume = try flag("resume", members, hint: hint), reserve = try flag("reserve", members, hint: hint)
-        return (RollbackRequest(target: target, start: start, mode: mode, resume: resume), reserve)
+        return (RollbackRequest(target: target, start: start, mode: mode, resume: resume, keep: keep), reserve)
     }
 
     private static func flag(_ key: String, _ members: [String: JSONValue], hint: String) throws(APIError) -> Bool {

@@ -11,7 +11,7 @@ extension Agent {
     /// written there, so a restart at any point either resumes it or finds
     /// it as it was (filed failed, not reopened). Returns the file.
     /// `caller` must be allowed to steer the run, as for a live run.
-    func retryRevert(_ runID: String, caller: PeerCredentials) async throws(APIError) -> String {
+    func retryRevert(_ runID: String, vars: [String: JSONValue] = [:], caller: PeerCredentials) async throws(APIError) -> String {
         let run: JournaledRun?, history: [EngineEvent]
         do {
             run = try journal.run(runID)
@@ -34,6 +34,10 @@ extension Agent {
             throw APIError(.unprocessableContent, "the journaled job no longer loads: \(error.diagnostics.first?.description ?? "")")
         }
         if let onFailure = run.onFailure { job.onFailure = onFailure }
+        if let unknown = vars.keys.sorted().first(where: { job.vars[$0] == nil }) {
+            throw APIError(.conflict, "--var \(unknown): the job declares no variable '\(unknown)'",
+                           hint: "declared: \(job.vars.keys.sorted().joined(separator: ", "))")
+        }
         try await checkAdmission(caller, steering: runID, job: job)
         let name = SpoolNames.isJob(label) ? label : "retried.yaml"
         guard let file = (0..<10_000).lazy.map({ Spool.numbered(name, $0) }).first(where: {
@@ -51,7 +55,7 @@ extension Agent {
             throw APIError(.unprocessableContent, "the run cannot be prepared again; failed/\(file).error.json says why")
         }
         launch(file, runID: runID, job: job, submitter: run.submitter, resumed: true) { engine throws(RunSetupError) in
-            try engine.retryRevert(RunRequest(job: job, runID: runID, vars: run.vars, secrets: secrets), history: history)
+            try engine.retryRevert(RunRequest(job: job, runID: runID, vars: run.vars, secrets: secrets), history: history, setting: vars)
         } registry: { registry }
         guard handle(runID) != nil else {
             throw APIError(.conflict, "run \(runID) could not be reopened; failed/\(file).error.json says why")

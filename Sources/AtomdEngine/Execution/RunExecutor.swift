@@ -14,6 +14,8 @@ struct RunExecutor: Sendable {
     let baseContexts: [String: JSONValue]
     /// The run ended `revert_failed` and the operator retries (`--retry`).
     var reopening = false
+    /// Variables the operator set for the retry (`--retry --var`).
+    var reopenVars: [String: JSONValue] = [:]
     /// `atomd rehearse`: the failure injected into this run.
     var injected: InjectedFailure?
     /// Atoms' notes, journaled by a task of the run.
@@ -105,6 +107,8 @@ struct RunExecutor: Sendable {
     /// compensation goes on to its end. `finally` steps run again at the new end.
     private func reopen() async {
         await state.note(nil, "the operator retries the failed revert", data: .object(["reopened": .bool(true)]))
+        // Checked against the job's declarations when the retry was asked.
+        try? await state.setVariables(reopenVars, reopening: true)
         for id in table.finally.flatMap(table.subtree) where await state[id]?.status != .pending {
             await state.move(id, to: .pending, detail: "runs again at the run's new end") { $0.clearForRollback() }
         }

@@ -23,12 +23,30 @@ public struct RollbackRequest: Sendable, Hashable, Codable {
     /// Go on after the rollback instead of pausing (`--resume`); the job's
     /// `rollback: { auto_resume: true }` does the same.
     public var resume: Bool
+    /// Steps on the path to keep in place (TOKEN, `--keep`): not reverted,
+    /// not run again.
+    public var keep: [String]
 
-    public init(target: String, start: String? = nil, mode: RollbackMode = .token, resume: Bool = false) {
+    public init(target: String, start: String? = nil, mode: RollbackMode = .token, resume: Bool = false, keep: [String] = []) {
         self.target = target
         self.start = start
         self.mode = mode
         self.resume = resume
+        self.keep = keep
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case target, start, mode, resume, keep
+    }
+
+    /// Journals written before `keep` existed decode with none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        target = try container.decode(String.self, forKey: .target)
+        start = try container.decodeIfPresent(String.self, forKey: .start)
+        mode = try container.decode(RollbackMode.self, forKey: .mode)
+        resume = try container.decode(Bool.self, forKey: .resume)
+        keep = try container.decodeIfPresent([String].self, forKey: .keep) ?? []
     }
 }
 
@@ -56,6 +74,34 @@ public struct RollbackPlan: Sendable, Hashable, Codable {
     public var resets: [String]
     /// Whether the run goes on after it.
     public var resume: Bool
+    /// Steps on the path kept in place: neither reverted nor reset.
+    public var kept: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case mode, target, start, reverts, resets, resume, kept
+    }
+
+    init(mode: RollbackMode, target: String, start: String, reverts: [String], resets: [String], resume: Bool, kept: [String] = []) {
+        self.mode = mode
+        self.target = target
+        self.start = start
+        self.reverts = reverts
+        self.resets = resets
+        self.resume = resume
+        self.kept = kept
+    }
+
+    /// Journals written before `kept` existed decode with none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        mode = try container.decode(RollbackMode.self, forKey: .mode)
+        target = try container.decode(String.self, forKey: .target)
+        start = try container.decode(String.self, forKey: .start)
+        reverts = try container.decode([String].self, forKey: .reverts)
+        resets = try container.decode([String].self, forKey: .resets)
+        resume = try container.decode(Bool.self, forKey: .resume)
+        kept = try container.decodeIfPresent([String].self, forKey: .kept) ?? []
+    }
 }
 
 /// Why a rollback is not allowed: the rule that failed and what would make

@@ -20,8 +20,12 @@ struct RollbackRules {
         let resume = request.resume || autoResume
         switch request.mode {
         case .token:
-            return try token(target, start: request.start, resume: resume)
+            return try token(target, start: request.start, resume: resume, keep: request.keep)
         case .any:
+            guard request.keep.isEmpty else {
+                throw RollbackRefusal(rule: "keep-token", "--keep has no meaning in ANY mode, which reverts nothing",
+                                      hint: "leave --keep out, or use TOKEN mode")
+            }
             return try any(target, start: request.start, resume: resume)
         }
     }
@@ -59,7 +63,7 @@ struct RollbackRules {
         return node
     }
 
-    private func token(_ target: JobTable.Node, start startID: String?, resume: Bool) throws(RollbackRefusal) -> RollbackPlan {
+    private func token(_ target: JobTable.Node, start startID: String?, resume: Bool, keep: [String]) throws(RollbackRefusal) -> RollbackPlan {
         let id = target.step.id
         let siblings = self.siblings(of: target)
         let mode = scopeMode(target)
@@ -106,9 +110,30 @@ struct RollbackRules {
             throw RollbackRefusal(rule: "current-end", "'\(later)' has run since '\(startID)', so '\(startID)' is not where the run is now",
                                   hint: "roll back from '\(later)' (--from \(later)), or use --mode any")
         }
+        let kept = try self.kept(keep, on: path, target: id)
+        let undone = path.filter { !kept.contains($0) }
         let reopened = ancestors(of: target).filter { records[$0]?.status != .running }
-        return RollbackPlan(mode: .token, target: id, start: startID, reverts: path.reversed(),
-                            resets: reopened.reversed() + path.flatMap(table.subtree), resume: resume)
+        return RollbackPlan(mode: .token, target: id, start: startID, reverts: undone.reversed(),
+                            resets: reopened.reversed() + undone.flatMap(table.subtree), resume: resume, kept: path.filter(kept.contains))
+    }
+
+    /// `--keep`: steps after the target on the path, which succeeded; they
+    /// stay as they are, and the run goes on past them.
+    private func kept(_ keep: [String], on path: [String], target: String) throws(RollbackRefusal) -> Set<String> {
+        for id in keep {
+            guard id != target else {
+                throw RollbackRefusal(rule: "keep-on-path", "'\(id)' is the target, which runs again", hint: "keep only steps after the target")
+            }
+            guard path.contains(id) else {
+                throw RollbackRefusal(rule: "keep-on-path", "'\(id)' is not on the path from '\(path.last ?? target)' back to '\(target)'",
+                                      hint: "keep steps of the path: \(path.dropFirst().joined(separator: ", "))")
+            }
+            guard records[id]?.status == .succeeded else {
+                throw RollbackRefusal(rule: "keep-succeeded", "'\(id)' is \(records[id]?.status.rawValue ?? "pending"); only a succeeded step is kept",
+                                      hint: "leave it out of --keep: it is reverted and runs again")
+            }
+        }
+        return Set(keep)
     }
 
     private func any(_ target: JobTable.Node, start: String?, resume: Bool) throws(RollbackRefusal) -> RollbackPlan {

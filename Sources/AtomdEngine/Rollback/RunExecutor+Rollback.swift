@@ -15,7 +15,7 @@ extension RunExecutor {
             // the rules decide again, and the plan is made from the run as
             // it stands now.
             let request = RollbackRequest(target: plan.target, start: plan.mode == .token ? plan.start : nil,
-                                          mode: plan.mode, resume: plan.resume)
+                                          mode: plan.mode, resume: plan.resume, keep: plan.kept)
             do {
                 plan = try await state.rules(autoResume: job.rollback.autoResume).plan(request)
             } catch {
@@ -25,6 +25,9 @@ extension RunExecutor {
                 return true
             }
             await state.note(plan.target, "operator rollback \(Self.describe(plan))", data: .object(["rollback": plan.journaled]))
+            for id in plan.kept {
+                await state.note(id, "kept in place by the rollback to '\(plan.target)': not reverted, not run again")
+            }
         }
         if await state.status != .rollingBack {
             await state.setRun(.rollingBack, detail: "rolling back \(Self.describe(plan))")
@@ -52,6 +55,7 @@ extension RunExecutor {
 
     private static func describe(_ plan: RollbackPlan) -> String {
         plan.mode == .token ? "from '\(plan.start)' back to '\(plan.target)', reverting \(plan.reverts.joined(separator: ", "))"
+            + (plan.kept.isEmpty ? "" : ", keeping \(plan.kept.joined(separator: ", "))")
                             : "to '\(plan.target)' without reverting (ANY mode)"
     }
 }

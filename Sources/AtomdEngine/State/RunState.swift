@@ -407,7 +407,7 @@ actor RunState {
         guard rewind == nil, !cancelRequested, !revertRequested else { return }
         let request = reserved.planned
         rewind = RollbackPlan(mode: request.mode, target: request.target, start: request.start ?? request.target,
-                              reverts: [], resets: [], resume: request.resume)
+                              reverts: [], resets: [], resume: request.resume, kept: request.keep)
         wakeWaiters(with: .rollback)
     }
 
@@ -438,8 +438,10 @@ actor RunState {
 
     /// `atomd set RUN --var`: while the run is paused, variables change for
     /// the steps still to run; journaled, so that a restart keeps them.
-    func setVariables(_ values: [String: JSONValue]) async throws(RunSetupError) {
-        guard status == .paused else {
+    /// `reopening`: for a retried revert (`--retry --var`), while the run
+    /// that ended revert_failed opens again.
+    func setVariables(_ values: [String: JSONValue], reopening: Bool = false) async throws(RunSetupError) {
+        guard status == .paused || reopening else {
             throw RunSetupError("the run is \(status.rawValue); variables are set while it is paused", hint: "`atomd pause RUN` first")
         }
         if let unknown = values.keys.sorted().first(where: { vars[$0] == nil }) {

@@ -35,14 +35,21 @@ struct RollbackCommand: AsyncParsableCommand {
             drops it. While a rollback reverts its path the run is rolling_back: another \
             rollback, a pause or a resume is refused until it has ended.
 
+            --keep STEP (repeatable, TOKEN mode) keeps a succeeded step of the path in place: it \
+            is not reverted and does not run again (bamboo's skip_rollback_nodes).
+
             --targets lists every step as a target, allowed or why not. --retry retries the revert \
             that failed in a run that ended revert_failed (the only way a failed revert runs \
             again): a rollback it belonged to then finishes, an automatic compensation goes on \
-            to its end.
+            to its end. --retry --var NAME=VALUE gives declared variables new values first \
+            (journaled, like `atomd set`): the retried revert's inputs are evaluated again with \
+            them. Secrets are read again from where the job says, never given on the command line.
 
               atomd rollback RUN --targets
               atomd rollback RUN --to unpack
               atomd rollback RUN --to unpack --from smoke --reserve
+              atomd rollback RUN --to build --keep notify
+              atomd rollback RUN --retry --var region=eu-west-1
               atomd rollback RUN --retry
 
             Exit codes: 0 done or requested; 2 refused (the reason and rule are printed); 4 no agent.
@@ -75,13 +82,26 @@ struct RollbackCommand: AsyncParsableCommand {
     @Flag(help: "Drop the reserved rollback.")
     var cancel = false
 
+    @Option(name: .customLong("keep"), help: ArgumentHelp("A step of the path to keep in place: not reverted, not run again (repeatable; TOKEN mode).",
+                                                          valueName: "step"))
+    var keep: [String] = []
+
+    @Option(name: .customLong("var"), help: ArgumentHelp("With --retry: a declared variable's new value for the retried revert (repeatable).",
+                                                         valueName: "name=value"))
+    var vars: [String] = []
+
     func validate() throws {
         let actions = [to != nil, targets, retry, cancel].filter { $0 }.count
         guard actions == 1 else { throw ValidationError("give exactly one of --to STEP, --targets, --retry or --cancel") }
-        if retry || cancel, from != nil || resume || mode != .token || reserve {
-            throw ValidationError("--retry and --cancel take no --from, --mode, --resume or --reserve")
+        if retry || cancel, from != nil || resume || mode != .token || reserve || !keep.isEmpty {
+            throw ValidationError("--retry and --cancel take no --from, --mode, --resume, --reserve or --keep")
         }
         if reserve, to == nil || from == nil { throw ValidationError("--reserve needs --to and --from (the running step it waits for)") }
+        if !keep.isEmpty, to == nil || mode != .token { throw ValidationError("--keep goes with --to, in TOKEN mode") }
+        if !vars.isEmpty {
+            guard retry else { throw ValidationError("--var goes with --retry (`atomd set RUN --var` sets variables of a paused run)") }
+            _ = try RunCommand.parseVars(vars)
+        }
     }
 
     func run() async throws {
@@ -93,7 +113,10 @@ struct RollbackCommand: AsyncParsableCommand {
             return try printTargets(target.client.decode([RollbackTarget].self, from: list))
         }
         if retry {
-            try await target.request("rollback/retry", saying: "retrying the failed revert of run \(target.runID); `atomd show \(target.runID)` follows it")
+            let values = try RunCommand.parseVars(vars)
+            let body = values.isEmpty ? [] : Array(try JSONEncoder().encode(["vars": values]))
+            try await target.request("rollback/retry", body: body,
+                                     saying: "retrying the failed revert of run \(target.runID); `atomd show \(target.runID)` follows it")
             return
         }
         if cancel {
@@ -105,6 +128,7 @@ struct RollbackCommand: AsyncParsableCommand {
         guard let to else { return }
         var body: [String: any Sendable] = ["to": to, "mode": mode.rawValue, "resume": resume, "reserve": reserve]
         body["from"] = from
+        if !keep.isEmpty { body["keep"] = keep }
         let bytes = Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
         let reply = try await target.send { client throws(AgentClient.Failure) in try await client.post("/runs/\(runID)/rollback", body: bytes) }
         if reserve {
@@ -115,6 +139,7 @@ struct RollbackCommand: AsyncParsableCommand {
         if target.output.json { return try Output.json(plan) }
         let what = plan.mode == .token
             ? "from \(plan.start) back to \(plan.target), reverting \(plan.reverts.joined(separator: ", ")) (newest first)"
+                + (plan.kept.isEmpty ? "" : ", keeping \(plan.kept.joined(separator: ", ")) in place")
             : "to \(plan.target) without reverting; pending again: \(plan.resets.joined(separator: ", "))"
         Output.line("rollback of run \(target.runID) \(what); "
                     + (plan.resume ? "it goes on from \(plan.target)" : "it then pauses: `atomd resume \(target.runID)` runs \(plan.target) again"))

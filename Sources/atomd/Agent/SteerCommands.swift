@@ -27,9 +27,9 @@ struct SteerTarget: ParsableArguments {
     /// Sends `POST /runs/RUN/suffix` and prints what was requested; with
     /// `--json`, the agent's answer (`{"run_id", "requested"}` or
     /// `{"run_id", "step", "decision"}`).
-    func request(_ suffix: String, saying done: String) async throws {
+    func request(_ suffix: String, body: [UInt8] = [], saying done: String) async throws {
         let path = "/runs/\(runID.percentEscaped)/\(suffix)"
-        let reply = try await send { client throws(AgentClient.Failure) in try await client.post(path) }
+        let reply = try await send { client throws(AgentClient.Failure) in try await client.post(path, body: body) }
         if output.json {
             try Output.json(client.decode([String: String].self, from: reply))
         } else {
