@@ -32,18 +32,27 @@ import Testing
         _ = FileManager.default.createFile(atPath: world + "/" + gate, contents: nil)
     }
 
+    /// A ready agent, its WORLD, and job NAME dropped: `head` (keys before
+    /// the steps) and the steps `steps` writes for WORLD.
+    func started(_ name: String, head: String = "", steps: (String) -> String) async throws -> (AgentProcess, String) {
+        let agent = try AgentProcess.start()
+        do {
+            try await agent.waitForLog("ready:")
+            let world = try world(agent)
+            try agent.drop(name + ".yaml", "version: 1\nname: \(name)\n\(head)steps:\n" + steps(world))
+            return (agent, world)
+        } catch {
+            _ = agent.stop()
+            throw error
+        }
+    }
+
     @Test(arguments: ["sequence", "parallel"])
     func aReservedRollbackFromAGroupsLastStepRunsTheGroupAgain(mode: String) async throws {
-        let agent = try AgentProcess.start()
-        defer { _ = agent.stop() }
-        try await agent.waitForLog("ready:")
-        let world = try world(agent)
         // In a parallel group the rollback stays in s2's branch: --to s2.
         let target = mode == "sequence" ? "s1" : "s2"
-        try agent.drop("group.yaml", """
-            version: 1
-            name: group
-            steps:
+        let (agent, world) = try await started("group") { world in
+            """
             \(step("a", world))
               - id: s
                 group:
@@ -52,7 +61,9 @@ import Testing
             \(step("s1", world, indent: "        "))
             \(step("s2", world, gate: "go", indent: "        "))
             \(step("c", world))
-            """)
+            """
+        }
+        defer { _ = agent.stop() }
         let runID = try await control.waitForRun(status: "running", agent)
         try await rollback.waitFor(runID, status: "running", steps: ["s1": "succeeded", "s2": "running"], agent)
         let reserved = try control.cli(["rollback", runID, "--to", target, "--from", "s2", "--reserve"], agent)
@@ -70,18 +81,14 @@ import Testing
 
     /// ANY mode can be reserved too: --from names the step to wait for.
     @Test func anAnyModeRollbackCanBeReserved() async throws {
-        let agent = try AgentProcess.start()
-        defer { _ = agent.stop() }
-        try await agent.waitForLog("ready:")
-        let world = try world(agent)
-        try agent.drop("any.yaml", """
-            version: 1
-            name: any
-            steps:
+        let (agent, world) = try await started("any") { world in
+            """
             \(step("a", world))
             \(step("b", world, gate: "go"))
             \(step("c", world))
-            """)
+            """
+        }
+        defer { _ = agent.stop() }
         let runID = try await control.waitForRun(status: "running", agent)
         try await rollback.waitFor(runID, status: "running", steps: ["b": "running"], agent)
         let reserved = try control.cli(["rollback", runID, "--to", "a", "--from", "b", "--mode", "any", "--reserve"], agent)
@@ -94,20 +101,15 @@ import Testing
     }
 
     @Test func whileRollingBackTheRunSaysSoAndRefusesWhatCannotApplyNow() async throws {
-        let agent = try AgentProcess.start()
-        defer { _ = agent.stop() }
-        try await agent.waitForLog("ready:")
-        let world = try world(agent)
-        try agent.drop("slow.yaml", """
-            version: 1
-            name: slow
-            on_failure: pause
-            steps:
+        let (agent, world) = try await started("slow", head: "on_failure: pause\n") { world in
+            """
             \(step("x", world))
             \(step("y", world))
             \(step("z", world, revertGate: "undo"))
               - { id: d, run: "exit 1" }
-            """)
+            """
+        }
+        defer { _ = agent.stop() }
         let runID = try await control.waitForRun(status: "paused", agent)
         let asked = try control.cli(["rollback", runID, "--to", "y", "--from", "d"], agent)
         #expect(asked.status == 0, "\(asked.stderr)")
@@ -141,20 +143,15 @@ import Testing
 /// retried revert (`--retry --var`, bamboo's retry_data).
 extension AgentRollbackProgressTests {
     @Test func keptStepsAreNeitherRevertedNorRunAgain() async throws {
-        let agent = try AgentProcess.start()
-        defer { _ = agent.stop() }
-        try await agent.waitForLog("ready:")
-        let world = try world(agent)
-        try agent.drop("keep.yaml", """
-            version: 1
-            name: keep
-            on_failure: pause
-            steps:
+        let (agent, world) = try await started("keep", head: "on_failure: pause\n") { world in
+            """
             \(step("a", world))
             \(step("b", world))
             \(step("c", world))
               - { id: d, run: "test -e \(world)/fixed && echo exec d >> \(world)/ledger" }
-            """)
+            """
+        }
+        defer { _ = agent.stop() }
         let runID = try await control.waitForRun(status: "paused", agent)
         for (keep, says) in [("a", "is not on the path"), ("b", "is the target"), ("d", "only a succeeded step is kept")] {
             let refused = try control.cli(["rollback", runID, "--to", "b", "--keep", keep], agent)
@@ -178,18 +175,13 @@ extension AgentRollbackProgressTests {
     }
 
     @Test func aRetriedRevertTakesNewValues() async throws {
-        let agent = try AgentProcess.start()
-        defer { _ = agent.stop() }
-        try await agent.waitForLog("ready:")
-        let world = try world(agent)
-        try agent.drop("retry.yaml", """
-            version: 1
-            name: retry
-            vars: { region: nowhere }
-            steps:
+        let (agent, world) = try await started("retry", head: "vars: { region: nowhere }\n") { world in
+            """
               - { id: a, run: "echo exec a >> \(world)/ledger", revert: "test -d \(world)/${{ vars.region }} && echo revert a in ${{ vars.region }} >> \(world)/ledger" }
               - { id: b, run: "exit 1" }
-            """)
+            """
+        }
+        defer { _ = agent.stop() }
         let filed = try await agent.waitForFiled(1)
         #expect(filed.failed == ["retry.yaml"])
         let runID = try await control.waitForRun(status: "revert_failed", agent)
