@@ -104,7 +104,7 @@ import Testing
         RollbackCase(
             "an ended run is not rolled back, and a succeeded one has no revert to retry",
             job: .pause([.step("a"), .step("b")]),
-            steer: [.ended, .refused("rollback RUN --to a", says: "is not running in this agent"),
+            steer: [.ended, .refused("rollback RUN --to a", rule: "run-state", says: "a run that has ended cannot be rolled back"),
                     .refused("rollback RUN --retry", says: "--retry retries a failed revert")],
             ledger: ["exec a", "exec b"],
             status: "succeeded"),
@@ -153,7 +153,7 @@ import Testing
             "a revert fails during a rollback: revert_failed; --retry finishes the rollback and the run goes on",
             job: .pause([.step("a"), .step("b").revert(.broken), .step("c"), .failing("d")]),
             steer: [.run(is: "paused"), .ok("rollback RUN --to a"), .ended, .run(is: "revert_failed"),
-                    .refused("rollback RUN --to a", says: "is not running in this agent"), .fixRevert("b"),
+                    .refused("rollback RUN --to a", rule: "run-state", says: "`atomd rollback RUN --retry` retries the failed revert first"), .fixRevert("b"),
                     .ok("rollback RUN --retry"), .rolledBack(to: "a"), .fix("d"), .ok("resume RUN")],
             ledger: failedSequence + ["revert d", "revert c", "revert-failed b", "revert b", "revert a",
                                       "exec a", "exec b", "exec c", "exec d"],
@@ -345,5 +345,92 @@ import Testing
                     .release("b"), .rolledBack(to: "b"), .ok("resume RUN")],
             ledger: ["exec a", "exec b", "revert b", "exec b", "exec c"],
             status: "succeeded"),
+        // MARK: Wrong before issue 33, right now
+
+        // 1. A rollback is planned from the run as it stands when carried out.
+        RollbackCase(
+            "--reserve from the last step of a sequence group: the group runs again",
+            job: .pause([.step("a"), .sequence("s", [.step("s1"), .held("s2")]), .step("c")]),
+            steer: [.step("s2", is: "running"), .ok("rollback RUN --to s1 --from s2 --reserve"), .release("s2"),
+                    .rolledBack(to: "s1"), .ok("resume RUN")],
+            ledger: ["exec a", "exec s1", "exec s2", "revert s2", "revert s1", "exec s1", "exec s2", "exec c"],
+            status: "succeeded"),
+        RollbackCase(
+            "--reserve on the branch of a parallel group that finishes last: the branch runs again",
+            job: .pause([.step("a"), .parallel("p", [.held("p1"), .held("p2")]), .step("c")]),
+            steer: [.release("p1"), .step("p1", is: "succeeded"), .ok("rollback RUN --to p2 --from p2 --reserve"), .release("p2"),
+                    .rolledBack(to: "p2"), .ok("resume RUN")],
+            ledger: ["exec a", "exec p1", "exec p2", "revert p2", "exec p2", "exec c"],
+            status: "succeeded"),
+        RollbackCase(
+            "parallel: TOKEN on a finished branch while the other branch runs on and finishes last",
+            job: .pause([.step("a"), .parallel("p", [.held("p1"), .held("p2")]), .step("c")]),
+            steer: [.release("p2"), .step("p2", is: "succeeded"), .ok("rollback RUN --to p2"), .release("p1"),
+                    .rolledBack(to: "p2"), .ok("resume RUN")],
+            ledger: ["exec a", "exec p2", "exec p1", "revert p2", "exec p2", "exec c"],
+            status: "succeeded"),
+
+        // 2. A second rollback asked while the first is carried out is refused.
+        RollbackCase(
+            "a second rollback while the first reverts its path is refused (one-at-a-time)",
+            job: .pause([.step("a"), .parallel("p", [.step("p1"), .step("p2").revert(.held), .held("p3").failing()]), .step("c")]),
+            steer: [.step("p1", is: "succeeded"), .step("p2", is: "succeeded"), .release("p3"), .waiting(for: "p3"),
+                    .ok("rollback RUN --to p2"), .step("p2", is: "reverting"),
+                    .refused("rollback RUN --to p1", rule: "one-at-a-time"),
+                    .refused("rollback RUN --to a --mode any", rule: "one-at-a-time"),
+                    .releaseRevert("p2"), .rolledBack(to: "p2"), .fix("p3"), .ok("resume RUN"), .waiting(for: "p3"),
+                    .ok("retry RUN p3")],
+            ledger: ["exec a", .anyOrder("exec p1", "exec p2"), "fail p3", "revert p2", .anyOrder("exec p2", "exec p3"), "exec c"],
+            status: "succeeded"),
+        RollbackCase(
+            "a second rollback in a sequence while the first reverts its path is refused (one-at-a-time)",
+            job: .pause([.step("a"), .step("b").revert(.held), .step("c"), .failing("d")]),
+            steer: [.run(is: "paused"), .ok("rollback RUN --to b"), .step("b", is: "reverting"),
+                    .refused("rollback RUN --to a", rule: "one-at-a-time"), .releaseRevert("b"), .rolledBack(to: "b"),
+                    .fix("d"), .ok("resume RUN")],
+            ledger: ["exec a", "exec b", "exec c", "fail d", "revert d", "revert c", "revert b", "exec b", "exec c", "exec d"],
+            status: "succeeded"),
+
+        // 3. While a rollback reverts its path, the run is rolling_back and resume is refused.
+        RollbackCase(
+            "while a rollback reverts its path the run is rolling_back, and resume is refused",
+            job: .pause([.step("a"), .step("b").revert(.held), .step("c"), .failing("d")]),
+            steer: [.run(is: "paused"), .ok("rollback RUN --to a"), .step("b", is: "reverting"), .run(is: "rolling_back"),
+                    .refused("resume RUN", says: "rolling back"), .releaseRevert("b"), .rolledBack(to: "a"), .run(is: "paused"),
+                    .fix("d"), .ok("resume RUN")],
+            ledger: ["exec a", "exec b", "exec c", "fail d", "revert d", "revert c", "revert b", "revert a",
+                     "exec a", "exec b", "exec c", "exec d"],
+            status: "succeeded"),
+
+        // 4. Reservations in ANY mode: --from names the step to wait for.
+        RollbackCase(
+            "--reserve in ANY mode: when b succeeds the run jumps back to a without reverting",
+            job: .pause([.step("a"), .held("b"), .step("c")]),
+            steer: [.step("b", is: "running"), .ok("rollback RUN --to a --from b --mode any --reserve"), .release("b"),
+                    .rolledBack(to: "a"), .ok("resume RUN")],
+            ledger: ["exec a", "exec b", "exec a", "exec b", "exec c"],
+            status: "succeeded"),
+
+        // Requests that cannot apply to a run being compensated are refused, not accepted and lost.
+        RollbackCase(
+            "while compensation runs, resume, pause and a rollback are refused (run-state)",
+            job: .revert([.step("a"), .step("b").revert(.held), .failing("c")]),
+            steer: [.step("b", is: "reverting"), .run(is: "reverting"),
+                    .refused("resume RUN", rule: "run-state", says: "being compensated"),
+                    .refused("pause RUN", rule: "run-state", says: "being compensated"),
+                    .refused("rollback RUN --to a", says: "the run is being compensated"),
+                    .releaseRevert("b")],
+            ledger: ["exec a", "exec b", "fail c", "revert c", "revert b", "revert a"],
+            status: "reverted"),
+
+        // 5. `submit --wait` follows a run reopened by `rollback --retry` until it is closed for good.
+        RollbackCase(
+            "submit --wait follows a run reopened by rollback --retry until it is closed for good",
+            job: .pause([.step("a"), .step("b").revert(.broken), .failing("c")]),
+            steer: [.stopFollower, .run(is: "paused"), .ok("rollback RUN --to a"), .ended, .fixRevert("b"),
+                    .ok("rollback RUN --retry"), .rolledBack(to: "a"), .continueFollower,
+                    .followerSays("note: the operator retries the failed revert"), .fix("c"), .ok("resume RUN")],
+            ledger: ["exec a", "exec b", "fail c", "revert c", "revert-failed b", "revert b", "revert a", "exec a", "exec b", "exec c"],
+            status: "succeeded", follow: true),
     ]
 }

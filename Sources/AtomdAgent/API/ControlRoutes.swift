@@ -121,12 +121,13 @@ enum ControlRoutes {
             }
         }
         router.post("runs/:id/rollback") { request, context in
-            // An ended run is not live, and a rollback's failed revert ended
-            // it: its refusal says how to go on (README, "Rollback").
+            // An ended run is not live: refused by the rule the README names,
+            // saying how to go on after a failed revert.
             let journaled = try run(agent, context)
-            if journaled.status == .revertFailed, await agent.handle(journaled.id) == nil {
-                throw APIError(.conflict, "the run is revert_failed; a rollback needs a running or paused run",
-                               hint: "`atomd rollback RUN --retry` retries the failed revert first", rule: "run-state")
+            if !journaled.isOpen, await agent.handle(journaled.id) == nil {
+                throw APIError(.conflict, "the run is \(journaled.status.rawValue); a rollback needs a running or paused run",
+                               hint: journaled.status == .revertFailed ? "`atomd rollback RUN --retry` retries the failed revert first"
+                                   : "a run that has ended cannot be rolled back", rule: "run-state")
             }
             let handle = try await liveHandle(agent, context)
             let body = try await collect(request, upTo: RollbackAsk.maxBytes, within: .seconds(30))

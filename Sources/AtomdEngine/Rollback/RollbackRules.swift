@@ -11,9 +11,12 @@ struct RollbackRules {
 
     func plan(_ request: RollbackRequest) throws(RollbackRefusal) -> RollbackPlan {
         guard [.running, .paused].contains(status) else {
-            let hint = status == .revertFailed
-                ? "`atomd rollback RUN --retry` retries the failed revert first"
-                : "a run that has ended cannot be rolled back"
+            let hint = switch status {
+            case .revertFailed: "`atomd rollback RUN --retry` retries the failed revert first"
+            case .reverting: "the run is being compensated; when that has ended, nothing is left to roll back"
+            case .queued: "wait until the run has started"
+            default: "a run that has ended cannot be rolled back"
+            }
             throw RollbackRefusal(rule: "run-state", "the run is \(status.rawValue); a rollback needs a running or paused run", hint: hint)
         }
         let target = try self.target(request.target)
@@ -77,7 +80,7 @@ struct RollbackRules {
         guard start.parent == target.parent, !isFinally(startID), let startIndex = siblings.firstIndex(of: startID) else {
             throw RollbackRefusal(rule: "same-scope", "'\(startID)' is \(place(start)) and '\(id)' is \(place(target)); "
                                   + "a TOKEN rollback never crosses into or out of a group",
-                                  hint: "roll back inside \(place(start)) first, or use --mode any")
+                                  hint: "roll back within the scope of '\(startID)' first (--from and --to in the same group), or use --mode any")
         }
         // Branches have no order: siblings in a parallel or graph group are
         // refused for being apart, whichever the job lists first.

@@ -328,6 +328,10 @@ actor RunState {
     /// A pause or resume asked while a rollback reverts its path would be
     /// lost (the rollback decides what comes after it): refused, with why.
     private func refuseWhileRollingBack(_ what: String) throws(RollbackRefusal) {
+        if status == .reverting || revertRequested || cancelRequested {
+            throw RollbackRefusal(rule: "run-state", "the run is being compensated and cannot be \(what) now",
+                                  hint: "compensation runs to its end; `atomd show RUN` follows it")
+        }
         guard let plan = rollingBack ?? rewind else { return }
         let then = plan.resume ? "goes on by itself (--resume)" : "pauses; `atomd resume RUN` then runs it again"
         throw RollbackRefusal(rule: "rolling-back", "the run is rolling back to '\(plan.target)' and cannot be \(what) now",
