@@ -110,8 +110,13 @@ struct RollbackRules {
             }
         }
         if let later = laterStarted(after: start, siblings: siblings, mode: mode) {
+            // --from LATER is only a way out when it is a later step of the
+            // same sequence; otherwise LATER's own rollback comes first.
+            let hint = mode == .sequence && siblings.contains(later)
+                ? "roll back from '\(later)' (--from \(later)), or use --mode any"
+                : "roll back '\(later)' first (--to \(later)), or use --mode any"
             throw RollbackRefusal(rule: "current-end", "'\(later)' has run since '\(startID)', so '\(startID)' is not where the run is now",
-                                  hint: "roll back from '\(later)' (--from \(later)), or use --mode any")
+                                  hint: hint)
         }
         let kept = try self.kept(keep, on: path, target: id)
         let undone = path.filter { !kept.contains($0) }
