@@ -110,7 +110,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 step.action.atomName.flatMap { registry[$0]?.capabilities.contains(.check) } ?? false
             }
             results[index].warnings += warnings.map(Problem.init)
-            if !warnings.isEmpty || !InDoubtWarnings.checksThatCannotTell(job).isEmpty { results[index].valid = false }
+            if !warnings.isEmpty || results[index].inDoubt > 0 { results[index].valid = false }
         }
     }
 
@@ -130,6 +130,8 @@ struct ValidateCommand: AsyncParsableCommand {
         var warnings: [Problem] = []
         /// The job, for the checks that need the plugins.
         var loaded: Job?
+        /// Steps whose check cannot tell, which `--strict` fails.
+        var inDoubt = 0
 
         enum CodingKeys: String, CodingKey {
             case file, valid, job, steps, errors, warnings
@@ -144,7 +146,9 @@ struct ValidateCommand: AsyncParsableCommand {
                 job = loaded.name
                 steps = loaded.allSteps.count
                 errors = []
-                warnings = (SecretExposure.warnings(loaded) + InDoubtWarnings.checksThatCannotTell(loaded)).map(Problem.init)
+                let doubts = InDoubtWarnings.checksThatCannotTell(loaded)
+                inDoubt = doubts.count
+                warnings = (SecretExposure.warnings(loaded) + doubts).map(Problem.init)
                 if let step = loaded.allSteps.first(where: { step in
                     if case .plugin(let action) = step.action { return action.plugin == "test" } else { return false }
                 }), !AtomSet.testAtomsEnabled {

@@ -197,7 +197,13 @@ import Testing
         #expect(try names(spool.layout.failed) == [])
     }
 
-    @Test func finishingAJobThatIsNotInProcessingIsAnError() {
-        #expect(throws: SpoolError.self) { try spool.finish("never.yaml") }
+    /// A claimed job removed by hand: nothing is filed, nothing else moved,
+    /// and its sidecar goes too.
+    @Test func finishingAJobThatIsGoneFilesNothing() throws {
+        let sidecar = spool.layout.processing + "/.gone.yaml.submit.json"
+        _ = FileManager.default.createFile(atPath: sidecar, contents: Array("{}".utf8).withUnsafeBytes { Data($0) })
+        #expect(try spool.finish("gone.yaml") == nil)
+        #expect(try names(spool.layout.done) == [] && names(spool.layout.failed) == [])
+        #expect(!FileManager.default.fileExists(atPath: sidecar))
     }
 }

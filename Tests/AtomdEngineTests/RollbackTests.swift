@@ -292,8 +292,8 @@ func waitForNote(_ harness: Harness, _ step: String, _ text: String) async throw
                 let resumed = try engine(CrashingJournal(history: history, crashAt: nil, after: false, world: world), world, log)
                     .resume(RunRequest(job: job, runID: "crash-test"), history: history)
                 let done = { (events: [EngineEvent]) in events.contains { $0.data?["rollback_done"] == .bool(true) } }
-                if !history.contains(where: { ($0.data?["rollback"] ?? .null) != .null }) {
-                    // Cut before the rollback was journaled: it never began; the operator asks again.
+                if !history.contains(where: { ($0.data?["rollback"] ?? .null) != .null || ($0.data?["rollback_asked"] ?? .null) != .null }) {
+                    // Cut before the rollback was accepted: it never was; the operator asks again.
                     try await waitUntilWaiting(resumed, "d")
                     _ = try await resumed.rollback(RollbackRequest(target: "b"))
                 }
@@ -301,7 +301,7 @@ func waitForNote(_ harness: Harness, _ step: String, _ text: String) async throw
                 let deadline = ContinuousClock.now + .seconds(10)
                 while !done(history), !done(log.events) {
                     guard ContinuousClock.now < deadline else {
-                        Issue.record("\(context): the rollback was never finished")
+                        Issue.record("\(context): the rollback was never finished: \(log.events.compactMap(\.detail))")
                         return
                     }
                     try await Task.sleep(for: .milliseconds(1))

@@ -197,3 +197,69 @@ extension AgentRollbackProgressTests {
         #expect(events.contains("the operator set region=eu"), "journaled before the retried revert: \(events)")
     }
 }
+
+/// Found by attacking issue 33's changes: a rollback accepted while a step
+/// elsewhere still runs is journaled when accepted, so an agent killed
+/// before it is carried out carries it out after the restart.
+extension AgentRollbackProgressTests {
+    @Test func anAcceptedRollbackSurvivesAKilledAgent() async throws {
+        let (agent, world) = try await started("parallel", head: "on_failure: pause\n") { world in
+            """
+            \(step("a", world))
+              - id: g
+                group:
+                  mode: parallel
+                  steps:
+            \(step("x", world, indent: "        "))
+            \(step("y", world, gate: "go", indent: "        ").replacingOccurrences(of: " }", with: #", check: "grep -qx 'exec y' \#(world)/ledger" }"#))
+            \(step("c", world))
+            """
+        }
+        // y's check settles it after the kill (its process went on and finished).
+        let runID = try await control.waitForRun(status: "running", agent)
+        try await rollback.waitFor(runID, status: "running", steps: ["x": "succeeded", "y": "running"], agent)
+        let asked = try control.cli(["rollback", runID, "--to", "x", "--from", "x"], agent)
+        #expect(asked.status == 0, "\(asked.stderr)")
+        agent.signal(SIGKILL)
+        _ = agent.waitForExit()
+        release(world, "go")
+        let restarted = try AgentProcess.start(home: agent.home)
+        defer { _ = restarted.stop() }
+        try await rollback.waitFor(runID, status: "paused", steps: ["x": "pending"], restarted)
+        #expect(try control.cli(["resume", runID], restarted).status == 0)
+        #expect(try await restarted.waitForFiled(1).done == ["parallel.yaml"], "\(restarted.log)")
+        let ledger = ledger(world)
+        #expect(ledger.filter { $0 == "revert x" }.count == 1 && ledger.filter { $0 == "exec x" }.count == 2
+                && ledger.last == "exec c", "x reverted once and run again: \(ledger)")
+    }
+}
+
+extension AgentRollbackProgressTests {
+    /// A reservation whose step succeeds while another rollback waits is
+    /// dropped with a note saying why, not silently.
+    @Test func aReservationOvertakenByAnotherRollbackSaysItIsDropped() async throws {
+        let (agent, world) = try await started("overtaken", head: "on_failure: pause\n") { world in
+            """
+            \(step("a", world))
+              - id: g
+                group:
+                  mode: parallel
+                  steps:
+            \(step("x", world, indent: "        "))
+            \(step("y", world, gate: "go", indent: "        "))
+            \(step("c", world))
+            """
+        }
+        defer { _ = agent.stop() }
+        let runID = try await control.waitForRun(status: "running", agent)
+        try await rollback.waitFor(runID, status: "running", steps: ["x": "succeeded", "y": "running"], agent)
+        #expect(try control.cli(["rollback", runID, "--to", "y", "--from", "y", "--reserve"], agent).status == 0)
+        #expect(try control.cli(["rollback", runID, "--to", "x", "--from", "x"], agent).status == 0)
+        release(world, "go")
+        try await rollback.waitFor(runID, status: "paused", steps: ["x": "pending", "y": "succeeded"], agent)
+        let events = try AgentControlTests.curl(agent.home + "/atomd.sock", "/runs/\(runID)/events?follow=false")
+        #expect(events.contains("the reserved rollback to 'y' is dropped: the rollback to 'x' was asked first"), "\(events)")
+        #expect(!(try control.cli(["show", runID], agent).stdout.contains("rollback reserved")))
+        #expect(ledger(world) == ["exec a", "exec x", "exec y", "revert x"])
+    }
+}

@@ -48,6 +48,14 @@ extension Agent {
             refuseUnlessShort(.start(file: file), SpoolReport(file: file, message: error.description))
             return
         }
+        if let submission, !submission.belongs(to: bytes) {
+            // Its own job was removed or replaced by hand: neither its values
+            // nor its submitter are this job's, and running without them
+            // would run it with values nobody chose.
+            refuse(file, SpoolReport(file: file, message: "the submission beside it (values, submitter) was made for another job text",
+                                     hint: "submit the job again (`atomd submit`); the stale submission is removed"))
+            return
+        }
         // The claim let only files of root and the agent's user through; one
         // of them wrote the sidecar, which names the API's caller.
         let submitter = submission?.submitter ?? info.st_uid
@@ -293,7 +301,11 @@ extension Agent {
     private func claimAgain() async {
         claimRetryScheduled = false
         guard accepting else { return }
+        let failures = claimFailures
         claimWaiting()
+        // Back to the shortest delay only once a whole pass claimed
+        // everything: other jobs claimed meanwhile say nothing of this one.
+        if claimFailures == failures { claimRetryDelay = nil }
         await pump()
     }
 

@@ -56,7 +56,6 @@ extension Agent {
                 Counter(label: "atomd_spool_claims_total", dimensions: [("outcome", "claimed")]).increment()
                 queue.append(.start(file: file))
                 claimedAt[file] = .now
-                claimRetryDelay = nil
                 updateStatus()
             case .rejected(let filed):
                 log.warning("refused \(name): filed as failed/\(filed) with failed/\(filed).error.json")
@@ -65,6 +64,12 @@ extension Agent {
                 break
             }
         } catch {
+            claimFailures += 1
+            guard error.passing else {
+                // Trying again would cost the same scan each time, for ever.
+                log.error("cannot claim \(name): \(error); it stays in incoming/")
+                return
+            }
             claimAgainLater(name, because: error)
         }
     }
@@ -76,8 +81,13 @@ extension Agent {
             file: file, message: "run \(runID ?? "-") ended \(status.rawValue)" + (reason.map { ": \($0)" } ?? ""),
             hint: runID.map { "atomd show \($0) tells what happened to each step" }, runID: runID)
         do {
-            let filed = try spool.finish(file, failure: failure)
-            log.info("\(file): \(status.rawValue); filed as \(failure == nil ? "done" : "failed")/\(filed)")
+            if let filed = try spool.finish(file, failure: failure) {
+                log.info("\(file): \(status.rawValue); filed as \(failure == nil ? "done" : "failed")/\(filed)")
+            } else {
+                // Never tried again: a later job may take the name in
+                // processing/, and must not be filed for this run.
+                log.error("\(file): \(status.rawValue), but processing/\(file) is gone (removed by hand?); nothing to file")
+            }
         } catch {
             // Resuming a run that has ended files it.
             if let runID { retryLater(.resume(file: file, runID: runID), because: "cannot be filed (\(error))") }
@@ -98,7 +108,8 @@ extension Agent {
         claimedAt[file] = nil
         do {
             let filed = try spool.finish(file, failure: report)
-            log.warning("\(file): \(report.message); filed as failed/\(filed)")
+            let outcome = filed.map { "filed as failed/\($0)" } ?? "processing/\(file) is gone, nothing to file"
+            log.warning("\(file): \(report.message); \(outcome)")
         } catch {
             // Not filed, not dropped: a job with no run yet is started again
             // shortly, and filed then; one with a journaled run is taken up

@@ -41,10 +41,12 @@ public actor Agent {
     var deferred: [RunQueue.Entry] = []
     var retryScheduled = false
     /// Job files in incoming/ whose claim failed are claimed again after
-    /// this delay, doubled at each failure up to a minute; nil after a claim
-    /// succeeds.
+    /// this delay, doubled at each failure up to a minute; nil once a pass
+    /// over incoming/ claims everything.
     var claimRetryDelay: Duration?
     var claimRetryScheduled = false
+    /// Claims that failed since the agent started.
+    var claimFailures = 0
     var watcher: SpoolWatcher?
     let started = ContinuousClock.now
     public nonisolated let metrics = AgentMetrics()

@@ -82,7 +82,10 @@ public struct Spool: Sendable {
             .first { access(layout.processing + "/" + $0, F_OK) != 0 } ?? name
         let sidecar = layout.incoming + "/" + SpoolSubmission.sidecar(of: name)
         let parked = layout.processing + "/" + SpoolSubmission.sidecar(of: target)
-        let hasSidecar = access(sidecar, F_OK) == 0
+        // `atomd submit` writes regular files; anything else under the name
+        // (a directory someone planted) is not a submission, and stays.
+        var info = stat()
+        let hasSidecar = lstat(sidecar, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
         if hasSidecar {
             guard rename(sidecar, parked) == 0 else {
                 throw SpoolError(sidecar, "cannot be moved into processing/: \(String(cString: strerror(errno)))")
@@ -93,7 +96,14 @@ public struct Spool: Sendable {
             claimed = try move(source, into: layout.processing, from: layout.incoming)
         } catch {
             // Back beside its job, which still holds the name in incoming/.
-            if hasSidecar, atomd_rename_noreplace(parked, sidecar) != 0 { unlink(parked) }
+            if hasSidecar, SpoolFault.claimRestore.strike() != nil || atomd_rename_noreplace(parked, sidecar) != 0 {
+                unlink(parked)
+                // Claimed later without it, the job would run with values and
+                // a submitter nobody chose: refused instead.
+                let report = SpoolReport(file: name, message: "its submission (values, submitter) could not be put back beside it "
+                                         + "after a failed claim (\(error.message))", hint: "submit it again")
+                _ = try? move(source, into: layout.failed, from: layout.incoming, report: report)
+            }
             throw error
         }
         guard let claimed else {
@@ -108,18 +118,18 @@ public struct Spool: Sendable {
     }
 
     /// Files `processing/name` in `done/`, or in `failed/` with `report`
-    /// beside it as `NAME.error.json`. Returns the name it was filed under.
+    /// beside it as `NAME.error.json`. Returns the name it was filed under;
+    /// nil when the file is gone (removed by hand): there is nothing to
+    /// file, and its sidecar goes too.
     @discardableResult
-    public func finish(_ name: String, failure report: SpoolReport? = nil) throws(SpoolError) -> String {
+    public func finish(_ name: String, failure report: SpoolReport? = nil) throws(SpoolError) -> String? {
         let source = layout.processing + "/" + name
         let target = report == nil ? layout.done : layout.failed
         // A report keeps the submission's token, for `atomd submit --wait`
         // to find; otherwise the journal holds what the sidecar said.
         var report = report
         report?.submission = (try? SpoolSubmission.read(beside: name, in: layout.processing))?.token
-        guard let filed = try move(source, into: target, from: layout.processing, report: report) else {
-            throw SpoolError(source, "is gone; a claimed job file must stay in processing/ until it is filed")
-        }
+        let filed = try move(source, into: target, from: layout.processing, report: report)
         unlink(layout.processing + "/" + SpoolSubmission.sidecar(of: name))
         return filed
     }
@@ -177,7 +187,7 @@ public struct Spool: Sendable {
             default: throw SpoolError(source, "cannot be moved into \(directory): \(String(cString: strerror(error)))")
             }
         }
-        throw SpoolError(directory, "holds 10,000 jobs named like \(name)", hint: "clear out old jobs")
+        throw SpoolError(directory, "holds 10,000 jobs named like \(name)", hint: "clear out old jobs, then restart the agent", passing: false)
     }
 
     /// `deploy.yaml` → `deploy.3.yaml` (0: `deploy.yaml`). The stem is

@@ -1,4 +1,5 @@
 import CAtomdAgent
+import AtomdSpec
 import Foundation
 
 /// Puts a job into incoming/ as a producer must: written aside under a
@@ -19,6 +20,8 @@ public enum SpoolDrop {
         guard SpoolNames.isJob(name) else {
             throw SpoolError(name, "is not a job file name", hint: "use NAME.yaml or NAME.yml, no '/' and no leading '.'")
         }
+        var submission = submission
+        submission?.job = SHA256.hex(bytes)
         let aside = try writeAside(bytes, in: directory)
         for number in 0..<(numbering ? 1000 : 1) {
             let target = Spool.numbered(name, number)

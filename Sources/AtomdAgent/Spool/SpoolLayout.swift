@@ -48,11 +48,15 @@ public struct SpoolError: Error, Sendable, Hashable, CustomStringConvertible {
     public var path: String
     public var message: String
     public var hint: String?
+    /// Whether trying again later may succeed (an I/O error may pass; 10,000
+    /// jobs of one name stay until an operator clears them out).
+    public var passing: Bool
 
-    public init(_ path: String, _ message: String, hint: String? = nil) {
+    public init(_ path: String, _ message: String, hint: String? = nil, passing: Bool = true) {
         self.path = path
         self.message = message
         self.hint = hint
+        self.passing = passing
     }
 
     public var description: String { "\(path): \(message)" + (hint.map { " (\($0))" } ?? "") }

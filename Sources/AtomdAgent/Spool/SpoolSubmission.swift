@@ -13,9 +13,13 @@ public struct SpoolSubmission: Codable, Sendable, Hashable {
     /// Who submitted the job through the control API (the agent writes the
     /// sidecar for them); nil: the job file's owner.
     public var submitter: uid_t?
+    /// The SHA-256 of the job text it was written for: a sidecar left
+    /// behind (its job removed or replaced by hand) never lends its values
+    /// and submitter to another job of that name. Set by `SpoolDrop`.
+    public var job: String?
 
     enum CodingKeys: String, CodingKey {
-        case vars, onFailure = "on_failure", token, submitter
+        case vars, onFailure = "on_failure", token, submitter, job = "job_sha256"
     }
 
     public init(vars: [String: JSONValue] = [:], onFailure: FailurePolicy? = nil, token: String = UUID().uuidString.lowercased(),
@@ -46,6 +50,12 @@ public struct SpoolSubmission: Codable, Sendable, Hashable {
             throw SpoolError(path, "is not a submission written by `atomd submit`", hint: "remove it, or submit the job again")
         }
         return submission
+    }
+
+    /// Whether it was written for a job of exactly these bytes (a sidecar
+    /// of an older atomd, without the hash, is taken as its job's).
+    func belongs(to bytes: [UInt8]) -> Bool {
+        job.map { $0 == SHA256.hex(bytes) } ?? true
     }
 
     var json: [UInt8] {

@@ -14,12 +14,13 @@ extension RunExecutor {
             // about to start did, a reserved rollback's group has ended):
             // the rules decide again, and the plan is made from the run as
             // it stands now.
-            let request = RollbackRequest(target: plan.target, start: plan.mode == .token ? plan.start : nil,
+            let request = RollbackRequest(target: plan.target, start: plan.mode == .token && !plan.start.isEmpty ? plan.start : nil,
                                           mode: plan.mode, resume: plan.resume, keep: plan.kept)
             do {
                 plan = try await state.rules(autoResume: job.rollback.autoResume).plan(request)
             } catch {
-                await state.note(plan.target, "the rollback to '\(plan.target)' was not done: \(error)")
+                await state.note(plan.target, "the rollback to '\(plan.target)' was not done: \(error)",
+                                 data: .object(["rollback_dropped": .bool(true)]))
                 await state.pauseAfterRollback("paused; the rollback was not done")
                 await state.finishedRollback()
                 return true

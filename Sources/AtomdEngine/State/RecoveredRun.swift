@@ -26,6 +26,9 @@ struct RecoveredRun: Sendable {
     private(set) var setVars: [String: JSONValue] = [:]
     /// An operator rollback journaled as begun and not as done.
     private(set) var rollback: RollbackPlan?
+    /// A rollback accepted and not begun (it waits for running steps): it
+    /// is carried out after the restart, as the rules then allow.
+    private(set) var asked: RollbackRequest?
 
     init(table: JobTable, history: [EngineEvent]) {
         for node in table.nodes.values {
@@ -64,7 +67,10 @@ struct RecoveredRun: Sendable {
             if let plan = RollbackPlan(journaled: event.data?["rollback"]) {
                 rollback = plan
                 reservation = nil
+                asked = nil
             }
+            if let request = RollbackRequest(journaled: event.data?["rollback_asked"]) { asked = request }
+            if event.data?["rollback_dropped"] == .bool(true) { asked = nil }
             if let reserved = RollbackRequest(journaled: event.data?["reserve"]) { reservation = reserved }
             if event.data?["reserve_cancelled"] == .bool(true) { reservation = nil }
             if case .object(let values)? = event.data?["set_vars"] { setVars.merge(values) { _, new in new } }

@@ -96,6 +96,7 @@ actor RunState {
             cancelRequested = recovered.cancelled
             unfinishedRollback = recovered.rollback
             reservation = recovered.reservation
+            rewind = recovered.asked.map(Self.provisional)
             pauseRequested = recovered.staysPaused
         } else {
             for node in table.nodes.values { records[node.step.id] = StepRecord(id: node.step.id, path: node.path) }
@@ -152,7 +153,8 @@ actor RunState {
         }
         records[id] = record
         stepsContext[id] = .object(["status": .string(next.rawValue), "outputs": record.outputs ?? .object([:])])
-        if next == .succeeded, let reserved = reservation, reserved.start == id { fire(reserved) }
+        // Armed before the success is journaled: no step starts meanwhile.
+        if next == .succeeded, let reserved = reservation, reserved.start == id { await fire(reserved) }
         // A start carries the attempt's context: recovery and compensation
         // read it back instead of guessing it.
         let context = next == .running && key != nil ? record.journaledContext.map(redact.callAsFunction) : nil
@@ -346,7 +348,7 @@ actor RunState {
     /// Checks a rollback against the rules and arms it: no step starts any
     /// more, waiting steps stop waiting, and once the running ones have
     /// finished the executor carries it out.
-    func requestRollback(_ request: RollbackRequest, autoResume: Bool) throws(RollbackRefusal) -> RollbackPlan {
+    func requestRollback(_ request: RollbackRequest, autoResume: Bool) async throws(RollbackRefusal) -> RollbackPlan {
         if let plan = rollingBack ?? rewind {
             throw RollbackRefusal(rule: "one-at-a-time", "the run is already rolling back to '\(plan.target)'",
                                   hint: "wait until that rollback has ended (`atomd show RUN`), then ask again")
@@ -358,7 +360,22 @@ actor RunState {
         let plan = try rules(autoResume: autoResume).plan(request)
         rewind = plan
         wakeWaiters(with: .rollback)
+        // Accepted is journaled: a restart before it is carried out (steps
+        // running elsewhere finish first) carries it out then.
+        var asked = request
+        asked.resume = plan.resume
+        await note(plan.target, "rollback to '\(plan.target)' accepted; carried out once running steps have finished",
+                   data: .object(["rollback_asked": asked.journaled]))
         return plan
+    }
+
+    /// The plan a rollback is armed with before the rules make the real one
+    /// when it is carried out. An empty `start`: none was given (the rules
+    /// pick the default then).
+    static func provisional(_ request: RollbackRequest) -> RollbackPlan {
+        let request = request.planned
+        return RollbackPlan(mode: request.mode, target: request.target, start: request.start ?? "",
+                            reverts: [], resets: [], resume: request.resume, kept: request.keep)
     }
 
     /// `--reserve`: arms a rollback for when `request.start`, running now,
@@ -406,19 +423,24 @@ actor RunState {
     /// have finished (a step elsewhere may still run now); a refusal then
     /// pauses the run and says why. A failed start does not fire it; it
     /// stays reserved for a retry.
-    private func fire(_ reserved: RollbackRequest) {
+    private func fire(_ reserved: RollbackRequest) async {
         reservation = nil
-        guard rewind == nil, !cancelRequested, !revertRequested else { return }
-        let request = reserved.planned
-        rewind = RollbackPlan(mode: request.mode, target: request.target, start: request.start ?? request.target,
-                              reverts: [], resets: [], resume: request.resume, kept: request.keep)
+        guard rewind == nil, rollingBack == nil, !cancelRequested, !revertRequested else {
+            // Another rollback, a cancel or a revert came first: said, and
+            // journaled, so that a restart does not fire it either.
+            let first = (rewind ?? rollingBack).map { "the rollback to '\($0.target)' was asked first" } ?? "the run is being compensated"
+            await note(reserved.start, "the reserved rollback to '\(reserved.target)' is dropped: \(first)",
+                       data: .object(["reserve_cancelled": .bool(true)]))
+            return
+        }
+        rewind = Self.provisional(reserved)
         wakeWaiters(with: .rollback)
     }
 
     /// A restart found a reservation whose start had succeeded but whose
     /// rollback had not begun: it fires now.
-    func fireRecoveredReservation() {
-        if let reserved = reservation, records[reserved.start ?? ""]?.status == .succeeded { fire(reserved) }
+    func fireRecoveredReservation() async {
+        if let reserved = reservation, records[reserved.start ?? ""]?.status == .succeeded { await fire(reserved) }
     }
 
     /// The rollback armed by `requestRollback`, taken by the executor to

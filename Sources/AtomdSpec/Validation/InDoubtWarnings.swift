@@ -10,14 +10,20 @@ public enum InDoubtWarnings {
     /// passed. The script's last command (tidying up aside) must be about
     /// what the check names; a script that writes aside and renames into
     /// place at the end is.
+    /// Beyond these, a script is not read for the warning: its reading
+    /// (and the search of a check's text for each word) grows faster than
+    /// the script, and a hostile one would hold `validate` for minutes.
+    static let maxScriptBytes = 8 * 1024, maxPieces = 64
+
     public static func checksThatCannotTell(_ job: Job) -> [Diagnostic] {
         job.allSteps.compactMap { step in
-            guard case .run(let shell) = step.action, case .run(let check)? = step.check?.action, !step.idempotent else { return nil }
+            guard case .run(let shell) = step.action, case .run(let check)? = step.check?.action, !step.idempotent,
+                  shell.script.source.utf8.count <= maxScriptBytes, check.script.source.utf8.count <= maxScriptBytes else { return nil }
             let acting = ScriptActions(shell.script).commands
             guard acting.count > 1 else { return nil }
             let last = acting.last { !ScriptActions.tidying.contains($0.name) } ?? acting[acting.count - 1]
             let checked = check.script.source
-            guard !last.pieces.contains(where: checked.contains) else { return nil }
+            guard !last.pieces.prefix(maxPieces).contains(where: checked.contains) else { return nil }
             return Diagnostic(
                 file: job.file, location: step.location,
                 message: "step '\(step.id)': its script ends with `\(last.name)`, which its check does not look at: after a crash "
