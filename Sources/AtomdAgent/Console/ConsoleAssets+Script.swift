@@ -252,11 +252,16 @@ extension ConsoleAssets {
         const bar = el('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Steer the run' });
         const button = (label, title, text, verb, suffix) => el('button', { type: 'button', 'data-key': suffix, onclick: () =>
           steer(title, text, verb, `${path}/${suffix}`).then(refresh) }, label);
-        // A rollback in progress refuses pause, resume and another rollback until it ends.
-        if (run.status === 'rolling_back') return el('p', { class: 'muted', role: 'status' }, 'Rolling back: the run can be steered again when the rollback has ended.');
+        const cancel = button('Cancel', `Cancel run ${run.id}?`, 'Running steps are cancelled, then every step done is reverted, newest first.', 'Cancel the run', 'cancel');
+        // A rollback in progress refuses pause, resume and another rollback
+        // until it ends; a cancel is taken, and compensates after it.
+        if (run.status === 'rolling_back') {
+          bar.append(el('p', { class: 'muted', role: 'status' }, 'Rolling back: pause, resume and roll back come back when the rollback has ended.'), cancel);
+          return bar;
+        }
         if (run.status === 'paused') bar.append(button('Resume', `Resume run ${run.id}?`, 'Steps start again where the run stopped.', 'Resume', 'resume'));
         else bar.append(button('Pause', `Pause run ${run.id}?`, 'No new step starts; running steps finish.', 'Pause', 'pause'));
-        bar.append(button('Cancel', `Cancel run ${run.id}?`, 'Running steps are cancelled, then every step done is reverted, newest first.', 'Cancel the run', 'cancel'));
+        bar.append(cancel);
         bar.append(el('button', { type: 'button', 'data-key': 'rollback', onclick: rollback }, 'Roll back…'));
         return bar;
       }

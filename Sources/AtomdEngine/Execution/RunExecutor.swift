@@ -40,7 +40,8 @@ struct RunExecutor: Sendable {
         switch await state.status {
         case .queued, .running, .paused, .rollingBack:
             if await state.status == .rollingBack {
-                await state.note(nil, "resumed from the journal; the rollback goes on")
+                // `--retry` said why it reopened the run.
+                if !reopening { await state.note(nil, "resumed from the journal; the rollback goes on") }
             } else if await state.staysPaused {
                 await state.note(nil, "resumed from the journal; paused as the operator left it")
             } else {

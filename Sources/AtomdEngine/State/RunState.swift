@@ -467,6 +467,10 @@ actor RunState {
     /// `reopening`: for a retried revert (`--retry --var`), while the run
     /// that ended revert_failed opens again.
     func setVariables(_ values: [String: JSONValue], reopening: Bool = false) async throws(RunSetupError) {
+        if !reopening, let plan = rollingBack ?? rewind {
+            throw RunSetupError("the run is rolling back to '\(plan.target)'; variables are set while it is paused",
+                                hint: "wait until the rollback has ended: \(plan.resume ? "the run then goes on; pause it then" : "the run then pauses")")
+        }
         guard status == .paused || reopening else {
             throw RunSetupError("the run is \(status.rawValue); variables are set while it is paused", hint: "`atomd pause RUN` first")
         }
