@@ -258,3 +258,26 @@ extension AgentRollbackProgressTests {
         #expect(ledger(world) == ["exec a", "exec x", "exec y", "revert x"])
     }
 }
+
+extension AgentRollbackProgressTests {
+    /// A revert undoes what its step did: with the variables the step ran
+    /// with, not the values an operator set since (`atomd set`), which only
+    /// the steps run again see.
+    @Test func aRevertUsesTheVariablesItsStepRanWith() async throws {
+        let (agent, world) = try await started("region", head: "on_failure: pause\nvars: { region: old }\n") { world in
+            """
+              - { id: a, run: "echo exec a ${{ vars.region }} >> \(world)/ledger", revert: "echo revert a ${{ vars.region }} >> \(world)/ledger" }
+              - { id: d, run: "test -e \(world)/fixed" }
+            """
+        }
+        defer { _ = agent.stop() }
+        let runID = try await control.waitForRun(status: "paused", agent)
+        #expect(try control.cli(["set", runID, "--var", "region=new"], agent).status == 0)
+        #expect(try control.cli(["rollback", runID, "--to", "a"], agent).status == 0)
+        try await rollback.waitFor(runID, status: "paused", steps: ["a": "pending"], agent)
+        release(world, "fixed")
+        #expect(try control.cli(["resume", runID], agent).status == 0)
+        #expect(try await agent.waitForFiled(1).done == ["region.yaml"], "\(agent.log)")
+        #expect(ledger(world) == ["exec a old", "revert a old", "exec a new"], "the revert undid what a did, in old")
+    }
+}

@@ -9,6 +9,12 @@ extension RunExecutor {
         var groups: [String: JSONValue] = [:]
         /// `finally` steps: failures are recorded, nothing pauses or halts.
         var inFinally = false
+        /// The variables the attempt ran with, when an operator had changed
+        /// them since the run started (`atomd set`); nil: the run's own.
+        var vars: JSONValue?
+        /// Rebuilt from a journaled attempt, for its check, state probe,
+        /// revert or recovery: they see the variables it ran with.
+        var recorded = false
 
         init() {}
 
@@ -16,6 +22,8 @@ extension RunExecutor {
         init(journaled context: JSONValue?) {
             retry = context?["retry"] == .null ? nil : context?["retry"]
             if case .object(let groups)? = context?["groups"] { self.groups = groups }
+            vars = context?["vars"] == .null ? nil : context?["vars"]
+            recorded = true
         }
 
         /// The frame inside attempt `attempt` of retrying group `group`.
@@ -33,9 +41,12 @@ extension RunExecutor {
             return ["retry": retry, "groups": .object(groups)]
         }
 
-        /// What is journaled with each attempt: the same, nil outside retrying groups.
+        /// What is journaled with each attempt: the same and `vars`; nil
+        /// outside retrying groups while the variables are the run's own.
         var journaled: JSONValue? {
-            contexts.isEmpty ? nil : .object(contexts)
+            var members = contexts
+            if let vars { members["vars"] = vars }
+            return members.isEmpty ? nil : .object(members)
         }
     }
 

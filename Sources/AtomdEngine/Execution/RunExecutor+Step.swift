@@ -123,12 +123,13 @@ extension RunExecutor {
             let keyAttempt = reusedKey ?? attempt
             reusedKey = nil
             let key = "\(state.runID)/\(id)/\(keyAttempt)"
+            let ranIn = await journaled(frame)
             await state.move(id, to: .running, attempt: attempt, data: input, key: key) {
                 $0.attempts = attempt
                 $0.keyAttempt = keyAttempt
                 $0.input = input
                 $0.error = nil
-                $0.retryContext = frame.journaled
+                $0.retryContext = ranIn
                 $0.revertAttempt = 0
             }
             await state.endCall()
@@ -202,7 +203,8 @@ extension RunExecutor {
     /// be asked yet and costs nothing. True when `converge: true` skipped the
     /// step because its effect is already there: it is then never reverted.
     private func probedPresent(_ step: Step, input: JSONValue, frame: Frame) async -> Bool {
-        await state.update(step.id) { $0.retryContext = frame.journaled }
+        let ranIn = await journaled(frame)
+        await state.update(step.id) { $0.retryContext = ranIn }
         if step.state != nil, await state[step.id]?.stateBefore == nil {
             let found = await probeState(step, frame: frame)
             await state.update(step.id) { $0.stateBefore = found }

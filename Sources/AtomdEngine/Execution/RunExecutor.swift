@@ -176,7 +176,7 @@ struct RunExecutor: Sendable {
     /// The values an expression of step `id` can read right now.
     func evaluator(for id: String, frame: Frame, attempt: Int, extra: [String: JSONValue] = [:]) async -> ExpressionEvaluator {
         var contexts = baseContexts
-        contexts["vars"] = .object(await state.vars)
+        contexts["vars"] = frame.recorded ? await ranWith(frame) : .object(await state.vars)
         contexts["steps"] = .object(await state.stepsContext)
         contexts["run"] = .object(["id": .string(state.runID), "name": .string(job.name),
                                    "status": .string(await state.status.rawValue)])
@@ -184,6 +184,25 @@ struct RunExecutor: Sendable {
         contexts.merge(frame.contexts) { _, new in new }
         contexts.merge(extra) { _, new in new }
         return ExpressionEvaluator(contexts: contexts, taint: state.redact)
+    }
+
+    /// The variables a journaled attempt ran with (the run's own unless it
+    /// recorded others), under the values `--retry --var` gave its revert.
+    private func ranWith(_ frame: Frame) async -> JSONValue {
+        let ran = frame.vars ?? baseContexts["vars"] ?? .object([:])
+        let retry = await state.retryVars
+        guard !retry.isEmpty, case .object(var members) = ran else { return ran }
+        members.merge(retry) { _, new in new }
+        return .object(members)
+    }
+
+    /// What an attempt journals of its frame: the variables too when an
+    /// operator has changed them since the run started.
+    func journaled(_ frame: Frame) async -> JSONValue? {
+        var frame = frame
+        let now = JSONValue.object(await state.vars)
+        if now != baseContexts["vars"] { frame.vars = now }
+        return frame.journaled
     }
 
     /// Job env and step env, in that order.

@@ -24,6 +24,8 @@ struct RecoveredRun: Sendable {
     private(set) var reservation: RollbackRequest?
     /// Variables the operator set while the run was paused, latest last.
     private(set) var setVars: [String: JSONValue] = [:]
+    /// Of those, the ones `--retry --var` gave a retried revert.
+    private(set) var retryVars: [String: JSONValue] = [:]
     /// An operator rollback journaled as begun and not as done.
     private(set) var rollback: RollbackPlan?
     /// A rollback accepted and not begun (it waits for running steps): it
@@ -73,7 +75,10 @@ struct RecoveredRun: Sendable {
             if event.data?["rollback_dropped"] == .bool(true) { asked = nil }
             if let reserved = RollbackRequest(journaled: event.data?["reserve"]) { reservation = reserved }
             if event.data?["reserve_cancelled"] == .bool(true) { reservation = nil }
-            if case .object(let values)? = event.data?["set_vars"] { setVars.merge(values) { _, new in new } }
+            if case .object(let values)? = event.data?["set_vars"] {
+                setVars.merge(values) { _, new in new }
+                if event.data?["for_retry"] == .bool(true) { retryVars.merge(values) { _, new in new } }
+            }
             if event.data?["rollback_done"] == .bool(true) { rollback = nil }
             // `--retry` of a run that ended `revert_failed`: open again.
             if event.data?["reopened"] == .bool(true) { closed = false }

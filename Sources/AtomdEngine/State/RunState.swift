@@ -77,11 +77,15 @@ actor RunState {
     /// `vars.*` for the steps still to run: the job's, its `--var` values,
     /// then what the operator set while the run was paused.
     private(set) var vars: [String: JSONValue]
+    /// Values `--retry --var` gave the retried revert: reverts see them over
+    /// the variables their step ran with.
+    private(set) var retryVars: [String: JSONValue]
 
     /// `recovered`: the state a journal left, for a resumed run.
     init(runID: String, table: JobTable, hub: EventHub, journal: (any Journal)?, redact: SecretMask,
          vars: [String: JSONValue] = [:], recovered: RecoveredRun? = nil) {
         self.vars = vars.merging(recovered?.setVars ?? [:]) { _, set in set }
+        retryVars = recovered?.retryVars ?? [:]
         self.runID = runID
         self.table = table
         self.hub = hub
@@ -479,8 +483,10 @@ actor RunState {
         }
         guard !values.isEmpty else { return }
         vars.merge(values) { _, new in new }
+        if reopening { retryVars.merge(values) { _, new in new } }
         let text = values.keys.sorted().map { "\($0)=\(values[$0]?.interpolated ?? "")" }.joined(separator: " ")
-        await note(nil, "the operator set \(text)", data: .object(["set_vars": .object(values)]))
+        await note(nil, "the operator set \(text)" + (reopening ? " for the retried revert" : ""),
+                   data: .object(["set_vars": .object(values), "for_retry": .bool(reopening)]))
     }
 
     /// `atomd revert RUN`: the paused run is compensated as a whole.
