@@ -15,6 +15,22 @@ import Testing
         return yaml + "steps: [{id: a, run: echo}]\n"
     }
 
+    /// 150,000 nested brace groups around one value (a 750 KB script): the
+    /// script's reading is linear, so the job loads; it took about an hour
+    /// when every word worked out again where its command starts.
+    @Test(.timeLimit(.minutes(1))) func deeplyNestedBraceGroupsLoadAndTheirValueIsStillJudged() throws {
+        let depth = 150_000
+        let script = String(repeating: "{ ", count: depth) + "echo ${{ vars.x }}; " + String(repeating: "}; ", count: depth)
+        let text = "version: 1\nname: n\nvars: { x: a }\nsteps:\n  - { id: a, run: \"\(script)\" }\n"
+        let job = try JobLoader.load(bytes: Array(text.utf8), file: "nested.yaml")
+        #expect(job.allSteps.count == 1)
+        // The same depth around a value bash would run as code is refused.
+        let code = String(repeating: "{ ", count: depth) + "eval ${{ vars.x }}; " + String(repeating: "}; ", count: depth)
+        #expect(throws: SpecErrors.self) {
+            try JobLoader.load(bytes: Array("version: 1\nname: n\nvars: { x: a }\nsteps:\n  - { id: a, run: \"\(code)\" }\n".utf8), file: "nested.yaml")
+        }
+    }
+
     @Test func billionLaughsIsRefusedAtTheAliasThatCrossesTheLimit() {
         let found = problems(Self.aliasBomb())
         #expect(found.count == 1)

@@ -99,7 +99,9 @@ struct ScriptWord {
 /// A simple command: its words, its redirections' targets, and what the
 /// script feeds it on standard input.
 struct ScriptCommandLine {
-    var words: [ScriptWord] = []
+    var words: [ScriptWord] = [] {
+        didSet { settleStart() }
+    }
     /// File names after `>`, `<` and the like: data to the shell.
     var targets: [ScriptWord] = []
     /// Occurrences in here-strings and unquoted heredoc bodies.
@@ -109,14 +111,28 @@ struct ScriptCommandLine {
 
     var isEmpty: Bool { words.isEmpty && targets.isEmpty && input.isEmpty }
 
-    /// Where the command proper starts, after reserved words like `if` or `!`.
-    var start: Int {
-        var index = 0
-        while index < words.count, let text = words[index].literalText, ScriptCommands.reserved.contains(text) {
-            index += 1
-            if text == "time", index < words.count, words[index].literalText == "-p" { index += 1 }
+    /// Where the command proper starts, after reserved words like `if` or
+    /// `!`. Kept as words arrive: worked out again for every word, a line of
+    /// 100,000 `{` took minutes.
+    private(set) var start = 0
+    /// The last reserved word was `time`, whose `-p` belongs to it.
+    private var startAfterTime = false
+
+    private mutating func settleStart() {
+        if start > words.count {
+            start = 0
+            startAfterTime = false
         }
-        return index
+        while start < words.count {
+            if startAfterTime, words[start].literalText == "-p" {
+                start += 1
+                startAfterTime = false
+                continue
+            }
+            guard let text = words[start].literalText, ScriptCommands.reserved.contains(text) else { break }
+            startAfterTime = text == "time"
+            start += 1
+        }
     }
 
     /// The command word's index, after reserved words and assignments.
