@@ -304,6 +304,9 @@ import Testing
         let submit = try Self.curlAsNobody(socket, "/jobs?name=a.yaml", post: true)
         #expect(submit.contains("may not steer"))
         #expect(agent.jobs(in: "incoming").isEmpty)
+        // `atomd resume` says the agent's refusal, not a local fallback's error.
+        let resume = try AtomdProcess.run(["resume", "x", "--home", agent.home], asUser: 65534)
+        #expect(resume.status == 2 && resume.stderr.contains("may not steer"), "\(resume.stderr)")
 
         let closed = try AgentProcess.start(config: "")
         defer { _ = closed.stop() }

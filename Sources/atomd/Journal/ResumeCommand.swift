@@ -40,10 +40,15 @@ struct ResumeCommand: AsyncParsableCommand {
         do throws(AgentClient.Failure) {
             reply = try await client.post("/runs/\(selection.runID.percentEscaped)/resume")
         } catch {
-            // The agent holds the run and refused by a rule (it is rolling
-            // back): said, not worked around. Otherwise the run is not the
-            // agent's, and is finished here.
-            if case .refused(_, _, .some) = error { throw error.exit }
+            // Finished here only when no agent answers, or the agent does
+            // not hold the run. Its refusals (a rule: the run is rolling
+            // back; not this user's run) and a socket this user may not use
+            // are said, not worked around.
+            switch error {
+            case .unavailable: break
+            case .refused(409, _, nil): break
+            case .refused, .forbidden: throw error.exit
+            }
         }
         if let reply {
             if output.json {
