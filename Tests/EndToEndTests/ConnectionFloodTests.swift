@@ -59,8 +59,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(3))) func halfSentConnectionsAreCappedAndTimedOutAndJobsRunOn() async throws {
         let outsider = try TestUsers.outsider
-        let shared = "/tmp/atomd-flood-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        let shared = try TestUsers.reachableDirectory("atomd-flood")
         defer { try? FileManager.default.removeItem(atPath: shared) }
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-agent-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)

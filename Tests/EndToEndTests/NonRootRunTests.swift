@@ -8,10 +8,8 @@ import Testing
 @Suite struct NonRootRunTests {
     @Test(.timeLimit(.minutes(2))) func aUserWithoutCgroupsRunsStepsWithProcessGroups() async throws {
         let outsider = try TestUsers.outsider
-        let directory = "/tmp/atomd-nonroot-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        let directory = try TestUsers.reachableDirectory("atomd-nonroot", owner: outsider)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        chown(directory, outsider.uid, outsider.gid)
         let job = directory + "/job.yaml"
         try "version: 1\nname: t\nsteps:\n  - id: a\n    run: { script: \"id -u > \(directory)/ran\", limits: { pids: 64 } }\n"
             .write(toFile: job, atomically: true, encoding: .utf8)

@@ -6,6 +6,15 @@ import Testing
 /// temporary directory and a real FakeCloud, and a job whose revert
 /// forgets something is caught, with the leftover named.
 @Suite(.timeLimit(.minutes(3))) struct RehearseCommandTests {
+    /// A made world, a home, and a job that allows rehearsals: `name`, with
+    /// the steps `steps` writes for the world.
+    static func rehearsable(_ name: String, steps: (String) -> String) throws -> (world: String, home: String, job: String) {
+        let world = temporary("atomd-rehearse-world"), home = temporary("atomd-rehearse-home")
+        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
+        let job = try AtomdProcess.temporaryJob("version: 1\nname: \(name)\nrehearse: allowed\nsteps:\n" + steps(world))
+        return (world, home, job)
+    }
+
     static func temporary(_ prefix: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
     }
@@ -169,16 +178,13 @@ import Testing
     /// --crash: every rehearsal again, killed at each of its journal
     /// writes and recovered; the world still ends empty.
     @Test func crashesAtEveryJournalWriteAreRecoveredAndLeaveNothingBehind() async throws {
-        let world = Self.temporary("atomd-rehearse-world"), home = Self.temporary("atomd-rehearse-home")
-        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
-        let job = try AtomdProcess.temporaryJob("""
-            version: 1
-            name: good
-            rehearse: allowed
-            steps:
+        let (world, home, job) = try Self.rehearsable("good") { world in
+            """
               - { id: volume, run: "touch \(world)/volume", check: "test -e \(world)/volume", revert: "rm -f \(world)/volume" }
               - { id: server, run: "touch \(world)/server", check: "test -e \(world)/server", revert: "rm -f \(world)/server" }
-            """)
+
+            """
+        }
         let result = try AtomdProcess.run(["rehearse", job, "--crash", "--json", "--home", home])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let rows = Self.rows(try Self.summary(result))
@@ -195,16 +201,13 @@ import Testing
     /// says which steps a crash there would leave to a check that cannot
     /// tell, or fail for want of one; a plain rehearsal does not.
     @Test func crashRehearsalsPointAtStepsACrashWouldLeaveToChance() async throws {
-        let world = Self.temporary("atomd-rehearse-world"), home = Self.temporary("atomd-rehearse-home")
-        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
-        let job = try AtomdProcess.temporaryJob("""
-            version: 1
-            name: doubts
-            rehearse: allowed
-            steps:
+        let (world, home, job) = try Self.rehearsable("doubts") { world in
+            """
               - { id: made, run: "touch \(world)/made && date", check: "test -e \(world)/made", revert: "rm -f \(world)/made" }
               - { id: lint, run: "test -d \(world)", revert: none }
-            """)
+
+            """
+        }
         let crashed = try AtomdProcess.run(["rehearse", job, "--crash", "--json", "--home", home])
         #expect(crashed.status == 0, "\(crashed.stdout)\(crashed.stderr)")
         let warnings = try Self.summary(crashed)["warnings"] as? [String] ?? []

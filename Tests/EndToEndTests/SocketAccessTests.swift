@@ -7,8 +7,7 @@ import Testing
 @Suite struct SocketAccessTests {
     @Test(.timeLimit(.minutes(2))) func aUserTheSocketRefusesIsToldWhatGivesAccess() async throws {
         let outsider = try TestUsers.outsider
-        let shared = "/tmp/atomd-access-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        let shared = try TestUsers.reachableDirectory("atomd-access")
         defer { try? FileManager.default.removeItem(atPath: shared) }
         let agent = try AgentProcess.start(config: "api:\n  socket: \(shared)/atomd.sock\n")
         defer { _ = agent.stop() }

@@ -30,6 +30,16 @@ public enum TestUsers {
 
     /// Has no group and no right at all.
     public static var outsider: Account { get throws { try account("atomd-t-outsider") } }
+
+    /// A new directory under /tmp (not the test's private temporary
+    /// directory) that every test user can reach: mode 0755, owned by
+    /// `owner` when given. The caller removes it.
+    public static func reachableDirectory(_ prefix: String, owner: Account? = nil) throws -> String {
+        let path = "/tmp/\(prefix)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        if let owner { chown(path, owner.uid, owner.gid) }
+        return path
+    }
     /// A member of `apiGroup`.
     public static var submitter: Account { get throws { try account("atomd-t-submitter", groups: [apiGroup]) } }
     /// Another member of `apiGroup`.

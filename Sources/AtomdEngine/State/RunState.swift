@@ -306,14 +306,14 @@ actor RunState {
     }
 
     func requestPause() async throws(RollbackRefusal) {
-        try refuseWhileRollingBack("paused")
+        try refuseWhileUndoing("paused")
         guard !pauseRequested, status == .running else { return }
         pauseRequested = true
         await setRun(.paused, detail: "paused by the operator; running steps finish", staysPaused: true)
     }
 
     func requestResume() async throws(RollbackRefusal) {
-        try refuseWhileRollingBack("resumed")
+        try refuseWhileUndoing("resumed")
         await goOn()
     }
 
@@ -331,9 +331,10 @@ actor RunState {
     /// The rollback being carried out, or one a restart found unfinished.
     var rollingBack: RollbackPlan? { carrying ?? unfinishedRollback }
 
-    /// A pause or resume asked while a rollback reverts its path would be
-    /// lost (the rollback decides what comes after it): refused, with why.
-    private func refuseWhileRollingBack(_ what: String) throws(RollbackRefusal) {
+    /// A pause or resume asked while compensation runs, or a rollback is
+    /// armed or reverts its path, would be lost (what comes after is theirs
+    /// to decide): refused, with why.
+    private func refuseWhileUndoing(_ what: String) throws(RollbackRefusal) {
         if status == .reverting || revertRequested || cancelRequested {
             throw RollbackRefusal(rule: "run-state", "the run is being compensated and cannot be \(what) now",
                                   hint: "compensation runs to its end; `atomd show RUN` follows it")
