@@ -208,7 +208,7 @@ import Testing
     }
 
     func waitUntilWaiting(_ handle: RunHandle, _ step: String) async {
-        while await !handle.waitingSteps().contains(step) { await Task.yield() }
+        while await !handle.waitingSteps().contains(step) { try? await Task.sleep(for: .milliseconds(2)) }
     }
 
     @Test func retryRunsTheFailedStepAgain() async throws {
@@ -247,7 +247,7 @@ import Testing
     @Test func cancelCancelsRunningStepsAndCompensates() async throws {
         let harness = Harness()
         let handle = try harness.start(job(world("a") + "  - id: wait\n    uses: test.sleep\n    with: { for: 1h }\n"))
-        while harness.log.states(of: "wait").isEmpty { await Task.yield() }
+        while harness.log.states(of: "wait").isEmpty { try? await Task.sleep(for: .milliseconds(2)) }
         await handle.cancel()
         let report = await handle.wait()
         #expect(report.status == .cancelled)
@@ -263,7 +263,7 @@ import Testing
         await gate.waitForStarted(1)
         try await handle.pause()
         gate.open()
-        while harness.log.states(of: "a") != [.running, .succeeded] { await Task.yield() }
+        while harness.log.states(of: "a") != [.running, .succeeded] { try? await Task.sleep(for: .milliseconds(2)) }
         #expect(harness.log.states(of: "b").isEmpty)
         try await handle.resume()
         let report = await handle.wait()

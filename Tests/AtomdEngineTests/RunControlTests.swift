@@ -35,7 +35,7 @@ import Testing
         let waiting = try JobLoader.load(bytes: Array(job("  - { id: a, uses: test.fail, with: { always: true }, lock: db }\n",
                                                           head: "on_failure: pause\n").utf8), file: "t.yaml")
         let first = try engine.start(RunRequest(job: waiting))
-        while await !first.waitingSteps().contains("a") { await Task.yield() }
+        while await !first.waitingSteps().contains("a") { try? await Task.sleep(for: .milliseconds(2)) }
         let other = try JobLoader.load(bytes: Array(job("  - { id: b, uses: test.noop, lock: db }\n").utf8), file: "u.yaml")
         #expect(try await engine.start(RunRequest(job: other)).wait().status == .succeeded)
         await first.decide("a", .cancel)
@@ -53,7 +53,7 @@ import Testing
                 lock: db
             """).utf8), file: "t.yaml")
         let first = try engine.start(RunRequest(job: retrying))
-        while !harness.log.notes(of: "a").contains(where: { $0.contains("retrying in 1h") }) { await Task.yield() }
+        while !harness.log.notes(of: "a").contains(where: { $0.contains("retrying in 1h") }) { try? await Task.sleep(for: .milliseconds(2)) }
         let other = try JobLoader.load(bytes: Array(job("  - { id: b, uses: test.noop, lock: db }\n").utf8), file: "u.yaml")
         #expect(try await engine.start(RunRequest(job: other)).wait().status == .succeeded)
         await first.cancel()
@@ -80,7 +80,7 @@ import Testing
     @Test func abortRecordsNothingFalse() async throws {
         let harness = Harness()
         let handle = try harness.start(job(world("a") + "  - { id: wait, uses: test.sleep, with: { for: 1h } }\n"))
-        while harness.log.states(of: "wait").isEmpty { await Task.yield() }
+        while harness.log.states(of: "wait").isEmpty { try? await Task.sleep(for: .milliseconds(2)) }
         let recorded = harness.journal.events.count
         await handle.abort()
         let report = await handle.wait()
@@ -100,7 +100,7 @@ import Testing
         await handle.hold()
         #expect(await !handle.isIdle())
         gate.open()
-        while await !handle.isIdle() { await Task.yield() }
+        while await !handle.isIdle() { try? await Task.sleep(for: .milliseconds(2)) }
         for _ in 0..<1000 { await Task.yield() }
         #expect(harness.log.states(of: "a") == [.running, .succeeded])
         #expect(harness.log.states(of: "b").isEmpty)
@@ -173,7 +173,7 @@ final class GatedJournal: Journal {
     }
 
     func waitUntilHeld() async {
-        while !state.withLock({ $0.held }) { await Task.yield() }
+        while !state.withLock({ $0.held }) { try? await Task.sleep(for: .milliseconds(2)) }
     }
 
     func open() {

@@ -38,10 +38,10 @@ import Testing
         let cell = CellAtom(["x": "old"])
         let harness = harness(cell)
         let handle = try harness.start(job(cellStep("a", value: "new") + world("b", "fail: before"), head: "on_failure: pause\n"))
-        while await !handle.waitingSteps().contains("b") { await Task.yield() }
+        while await !handle.waitingSteps().contains("b") { try? await Task.sleep(for: .milliseconds(2)) }
         cell.set("x", "theirs")
         await handle.decide("b", .revert)
-        while await !handle.waitingSteps().contains("a") { await Task.yield() }
+        while await !handle.waitingSteps().contains("a") { try? await Task.sleep(for: .milliseconds(2)) }
         #expect(harness.log.notes(of: "a").contains("state changed since the step ran: value: new → theirs"))
         await handle.decide("a", decision)
         return (cell, harness, await handle.wait())

@@ -31,9 +31,10 @@ final class GateAtom: Atom {
         return AtomResult()
     }
 
-    /// Waits (by polling the task scheduler, not the clock) until `count` calls have started.
+    /// Waits until `count` calls have started, polling with short sleeps: a
+    /// spin on Task.yield() held a cooperative thread the calls needed.
     func waitForStarted(_ count: Int) async {
-        while started < count { await Task.yield() }
+        while started < count { try? await Task.sleep(for: .milliseconds(2)) }
     }
 
     func open() {
