@@ -170,7 +170,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AtomdSpecTests",
-            dependencies: ["AtomdSpec"],
+            dependencies: ["AtomdSpec", "AtomdTestSupport"],
             exclude: ["Fixtures"]
         ),
         .testTarget(

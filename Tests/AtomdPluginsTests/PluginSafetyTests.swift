@@ -182,7 +182,7 @@ struct PluginSafetyTests {
         for fault in Self.faults {
             var settings = try settings([], inProcess: mode == .inProcess ? ["broken"] : [])
             settings.directories = [try PluginFixtures.directory("broken")]
-            try PluginFixtures.compile(source: source, output: settings.directories[0] + "/broken.so", defines: [fault.define])
+            try await PluginFixtures.compile(source: source, output: settings.directories[0] + "/broken.so", defines: [fault.define])
             let error = try #require(await refusal("broken", settings), "\(fault.define) was loaded")
             #expect(error.message.contains(fault.message), "\(fault.define): \(error)")
         }
@@ -194,7 +194,7 @@ struct PluginSafetyTests {
                                 encoding: .utf8)
         var settings = try settings([])
         settings.directories = [try PluginFixtures.directory("minor")]
-        try PluginFixtures.compile(source: source, output: settings.directories[0] + "/broken.so", defines: ["NEWER_MINOR"])
+        try await PluginFixtures.compile(source: source, output: settings.directories[0] + "/broken.so", defines: ["NEWER_MINOR"])
         let catalog = PluginCatalog(settings: settings)
         defer { catalog.shutDown() }
         let atoms = try await catalog.atoms(forPlugins: ["broken"])

@@ -1,3 +1,4 @@
+import AtomdTestSupport
 import Foundation
 import Testing
 @testable import AtomdSpec
@@ -23,55 +24,60 @@ import Testing
         return try JobLoader.parseYAML(bytes: bytes, file: file.path).jsonValue
     }
 
-    static func schemaErrors(_ instances: [String: JSONValue]) throws -> [String: [String]] {
+    static func schemaErrors(_ instances: [String: JSONValue]) async throws -> [String: [String]] {
         let request = JSONValue.object([
             "schema": .string(Paths.schema.path),
             "instances": .object(instances),
         ])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Paths.repository.appendingPathComponent("Tests/AtomdSpecTests/Fixtures/check_schema.py").path]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(request.json.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "check_schema.py failed (is python3-jsonschema installed? run scripts/test): \(stderr)")
+        let script = Paths.repository.appendingPathComponent("Tests/AtomdSpecTests/Fixtures/check_schema.py").path
+        // Python and jsonschema take a while to start: waited for off the pool.
+        let (status, data, stderr) = try await offThePool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", script]
+            let input = Pipe(), output = Pipe(), errors = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            input.fileHandleForWriting.write(Data(request.json.utf8))
+            try input.fileHandleForWriting.close()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, data, stderr)
+        }
+        try #require(status == 0, "check_schema.py failed (is python3-jsonschema installed? run scripts/test): \(stderr)")
         return try JSONDecoder().decode([String: [String]].self, from: data)
     }
 
-    @Test func schemaAcceptsEveryExampleJob() throws {
+    @Test func schemaAcceptsEveryExampleJob() async throws {
         var instances: [String: JSONValue] = [:]
         for file in Paths.yamlFiles(in: Paths.exampleJobs) {
             instances[file.lastPathComponent] = try Self.instance(file)
         }
         #expect(instances.count >= 4)
-        let result = try Self.schemaErrors(instances)
+        let result = try await Self.schemaErrors(instances)
         for (name, errors) in result.sorted(by: { $0.key < $1.key }) {
             #expect(errors.isEmpty, "\(name): \(errors)")
         }
     }
 
-    @Test func schemaRejectsStructurallyInvalidJobs() throws {
+    @Test func schemaRejectsStructurallyInvalidJobs() async throws {
         var instances: [String: JSONValue] = [:]
         for name in Self.structurallyInvalid {
             instances[name] = try Self.instance(Paths.invalidFixtures.appendingPathComponent("\(name).yaml"))
         }
-        let result = try Self.schemaErrors(instances)
+        let result = try await Self.schemaErrors(instances)
         #expect(result.count == Self.structurallyInvalid.count)
         for (name, errors) in result.sorted(by: { $0.key < $1.key }) {
             #expect(!errors.isEmpty, "the schema accepts \(name).yaml")
         }
     }
 
-    @Test func schemaAcceptsAJobUsingEveryField() throws {
+    @Test func schemaAcceptsAJobUsingEveryField() async throws {
         let everything = try Self.instance(Paths.repository.appendingPathComponent("Tests/AtomdSpecTests/Fixtures/every-field.yaml"))
         _ = try JobLoader.load(path: Paths.repository.appendingPathComponent("Tests/AtomdSpecTests/Fixtures/every-field.yaml").path)
-        #expect(try Self.schemaErrors(["every-field": everything])["every-field"] == [])
+        #expect(try await Self.schemaErrors(["every-field": everything])["every-field"] == [])
     }
 }

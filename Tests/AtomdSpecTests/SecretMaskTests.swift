@@ -1,3 +1,4 @@
+import AtomdTestSupport
 import Foundation
 import Testing
 @testable import AtomdSpec
@@ -36,7 +37,7 @@ import Testing
 
     /// The issue's secret as real programs print it: `set -x`, `printf %q`,
     /// a hex dump, JSON with ASCII escapes, Python's repr, ascii and bytes.
-    @Test func quotedAndEscapedFormsPrintedByRealProgramsAreMasked() throws {
+    @Test func quotedAndEscapedFormsPrintedByRealProgramsAreMasked() async throws {
         let secret = "it's wörd\"x"
         let mask = SecretMask([secret])
         let programs: [(String, [String], String)] = [
@@ -54,17 +55,20 @@ import Testing
             ("/bin/bash", ["-c", "echo \"${RT_PW^^}\"; printf '%s' \"$RT_PW\" | rev"], "W"),
         ]
         for (executable, arguments, fragment) in programs {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            process.environment = ["RT_PW": secret, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let printed = try await offThePool {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: executable)
+                process.arguments = arguments
+                process.environment = ["RT_PW": secret, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+                let output = Pipe()
+                process.standardOutput = output
+                process.standardError = output
+                process.standardInput = FileHandle.nullDevice
+                try process.run()
+                let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                return printed
+            }
             #expect(printed.contains(fragment), "\(arguments): \(printed)")
             let masked = mask(printed)
             #expect(masked.contains("***") && !masked.lowercased().contains("rd") && !masked.contains("dr")

@@ -39,7 +39,7 @@ import Testing
             #expect(answer.contains("is not a number from 1 to 1000"), "\(limit): \(answer)")
         }
         #expect(try AgentControlTests.curl(socket, "/runs?limit=1000").contains("\"runs\""))
-        let cli = try AtomdProcess.run(["runs", "--home", agent.home, "--limit=-1"])
+        let cli = try await AtomdProcess.run(["runs", "--home", agent.home, "--limit=-1"])
         #expect(cli.status == 2 && cli.stderr.contains("--limit must be from 1 to 1000"), "\(cli)")
     }
 

@@ -15,15 +15,15 @@ import Testing
         """
     }
 
-    func cli(_ arguments: [String], _ agent: AgentProcess) throws -> AtomdProcess.Result {
-        try AtomdProcess.run(arguments + ["--home", agent.home])
+    func cli(_ arguments: [String], _ agent: AgentProcess) async throws -> AtomdProcess.Result {
+        try await AtomdProcess.run(arguments + ["--home", agent.home])
     }
 
     /// Waits until the agent's only run has `status`; returns its id.
     func waitForRun(status: String, _ agent: AgentProcess) async throws -> String {
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
-            let listed = try cli(["runs", "--json"], agent)
+            let listed = try await cli(["runs", "--json"], agent)
             let runs = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
             if let run = runs.first, run["status"] as? String == status { return try #require(run["id"] as? String) }
             try #require(ContinuousClock.now < deadline, "the run never became \(status): \(listed.stdout)")
@@ -46,27 +46,27 @@ import Testing
         let runID = try await waitForRun(status: "running", agent)
         // Pausing only once the first step runs, so that pause has a step to let finish.
         let deadline = ContinuousClock.now + .seconds(30)
-        while !(try cli(["logs", runID, "wait"], agent).stdout.contains("waiting")) {
+        while await !(try cli(["logs", runID, "wait"], agent).stdout.contains("waiting")) {
             try #require(ContinuousClock.now < deadline, "the first step never started")
             try await Task.sleep(for: .milliseconds(20))
         }
-        let paused = try cli(["pause", runID, "--json"], agent)
+        let paused = try await cli(["pause", runID, "--json"], agent)
         #expect(paused.status == 0, "\(paused.stderr)")
         #expect(try JSONSerialization.jsonObject(with: Data(paused.stdout.utf8)) as? [String: String] == ["run_id": runID, "requested": "pause"])
         #expect(FileManager.default.createFile(atPath: gate, contents: nil))
         _ = try await waitForRun(status: "paused", agent)
-        let shown = try cli(["show", runID, "--json"], agent)
+        let shown = try await cli(["show", runID, "--json"], agent)
         let detail = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
         let steps = try #require(detail["steps"] as? [[String: Any]])
         #expect(steps.first { $0["id"] as? String == "wait" }?["status"] as? String == "succeeded", "the running step finished")
         let after = steps.first { $0["id"] as? String == "after" }?["status"] as? String
         #expect(after != "running" && after != "succeeded", "no new step started: \(after ?? "not started")")
 
-        let resumed = try cli(["resume", runID, "--json"], agent)
+        let resumed = try await cli(["resume", runID, "--json"], agent)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: String] == ["run_id": runID, "requested": "resume"])
         #expect(try await agent.waitForFiled(1).done == ["gated.yaml"])
-        #expect(try cli(["pause", runID], agent).status == 2, "an ended run cannot be paused")
+        await #expect(try cli(["pause", runID], agent).status == 2, "an ended run cannot be paused")
     }
 
     @Test func theCLISubmitsShowsAndSteersThroughTheAgent() async throws {
@@ -74,25 +74,25 @@ import Testing
         defer { _ = agent.stop() }
         try await agent.waitForLog("ready:")
         let job = try AtomdProcess.temporaryJob(pausingJob(agent.home), name: "pausing.yaml")
-        let submitted = try cli(["submit", job], agent)
+        let submitted = try await cli(["submit", job], agent)
         #expect(submitted.status == 0, "\(submitted.stderr)")
         #expect(submitted.stdout.contains("as incoming/pausing.yaml"))
         try await agent.waitForLog("pausing.yaml: run ")
 
         // The run pauses on its failed step.
         let runID = try await waitForRun(status: "paused", agent)
-        #expect(!(try cli(["runs"], agent).stderr.contains("reading the journal")), "read from the agent")
-        let shown = try cli(["show", runID], agent)
+        await #expect(!(try cli(["runs"], agent).stderr.contains("reading the journal")), "read from the agent")
+        let shown = try await cli(["show", runID], agent)
         #expect(shown.stdout.contains("waiting for a decision: `atomd retry|skip \(runID) flaky`"))
-        let logs = try cli(["logs", runID, "say"], agent)
+        let logs = try await cli(["logs", runID, "say"], agent)
         #expect(logs.stdout.contains("hello from the step"))
-        let nosuch = try cli(["logs", runID, "sya"], agent)
+        let nosuch = try await cli(["logs", runID, "sya"], agent)
         #expect(nosuch.status == 2 && nosuch.stderr.contains("has no step 'sya'; its steps: say, flaky"), "\(nosuch.stderr)")
 
-        let wrong = try cli(["skip", runID, "say"], agent)
+        let wrong = try await cli(["skip", runID, "say"], agent)
         #expect(wrong.status == 2)
         #expect(wrong.stderr.contains("is not waiting for a decision"))
-        let skipped = try cli(["skip", runID, "flaky", "--json"], agent)
+        let skipped = try await cli(["skip", runID, "flaky", "--json"], agent)
         #expect(skipped.status == 0, "\(skipped.stderr)")
         let answer = try JSONSerialization.jsonObject(with: Data(skipped.stdout.utf8)) as? [String: String]
         #expect(answer == ["run_id": runID, "step": "flaky", "decision": "skip"])
@@ -100,14 +100,14 @@ import Testing
         #expect(filed.done == ["pausing.yaml"])
 
         let invalid = try AtomdProcess.temporaryJob("version: 1\nname: x\n")
-        #expect(try cli(["submit", invalid], agent).status == 2)
+        await #expect(try cli(["submit", invalid], agent).status == 2)
         #expect(agent.jobs(in: "incoming").isEmpty && agent.jobs(in: "failed").isEmpty, "an invalid job never reaches the spool")
     }
 
     @Test func withoutAnAgentSubmitWritesIntoTheSpoolAndTheAgentRunsItWhenItStarts() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-submit-\(UUID().uuidString)").path
         let job = try AtomdProcess.temporaryJob("version: 1\nname: later\nsteps:\n  - { id: a, uses: test.noop }\n", name: "later.yaml")
-        let nowhere = try AtomdProcess.run(["submit", job, "--home", home])
+        let nowhere = try await AtomdProcess.run(["submit", job, "--home", home])
         #expect(nowhere.status == 4)
         #expect(nowhere.stderr.contains("spool/incoming: does not exist"), "\(nowhere.stderr)")
         #expect(!FileManager.default.fileExists(atPath: home), "a wrong --home leaves nothing behind")
@@ -115,7 +115,7 @@ import Testing
         let first = try AgentProcess.start(home: home)
         try await first.waitForLog("ready:")
         #expect(first.stop() == 0)
-        let submitted = try AtomdProcess.run(["submit", job, "--home", home, "--json"])
+        let submitted = try await AtomdProcess.run(["submit", job, "--home", home, "--json"])
         #expect(submitted.status == 0, "\(submitted.stderr)")
         #expect(submitted.stderr.contains("no agent socket"))
         let answer = try JSONSerialization.jsonObject(with: Data(submitted.stdout.utf8)) as? [String: String]
@@ -275,13 +275,13 @@ import Testing
               - { id: talk, run: "echo before; while [ ! -e \(gate) ]; do sleep 0.01; done; echo after" }
             """)
         try await agent.waitForLog("chatty.yaml: run ")
-        let runs = try #require(try JSONSerialization.jsonObject(with: Data(try cli(["runs", "--json"], agent).stdout.utf8)) as? [[String: Any]])
+        let runs = try await #require(try JSONSerialization.jsonObject(with: Data(try cli(["runs", "--json"], agent).stdout.utf8)) as? [[String: Any]])
         let runID = try #require(runs.first?["id"] as? String)
         let follow = try AtomdProcess.start(["logs", runID, "-f", "--home", agent.home])
         try await follow.waitForOutput(containing: "out | before")
         #expect(!follow.stdout.contains("after"))
         FileManager.default.createFile(atPath: gate, contents: nil)
-        let result = try follow.finish()
+        let result = try await follow.finish()
         #expect(result.status == 0)
         #expect(result.stdout.contains("out | after"), "followed to the end: \(result.stdout)")
         #expect(!result.stderr.contains("reading the journal"))
@@ -305,7 +305,7 @@ import Testing
         #expect(submit.contains("may not steer"))
         #expect(agent.jobs(in: "incoming").isEmpty)
         // `atomd resume` says the agent's refusal, not a local fallback's error.
-        let resume = try AtomdProcess.run(["resume", "x", "--home", agent.home], asUser: 65534)
+        let resume = try await AtomdProcess.run(["resume", "x", "--home", agent.home], asUser: 65534)
         #expect(resume.status == 2 && resume.stderr.contains("may not steer"), "\(resume.stderr)")
 
         let closed = try AgentProcess.start(config: "")

@@ -182,6 +182,6 @@ import Testing
         try await agent.waitForLog("retention (runs 30d, logs 7d, done 30d): pruned 0 runs, 2 log directories, 0 done jobs")
         let logs = Set(try FileManager.default.contentsOfDirectory(atPath: home + "/logs"))
         #expect(logs == [recent], "\(logs)")
-        #expect(try AtomdProcess.run(["show", closed, "--home", home, "--socket", home + "/none.sock"]).status == 0, "the run stays in the journal")
+        #expect(try await AtomdProcess.run(["show", closed, "--home", home, "--socket", home + "/none.sock"]).status == 0, "the run stays in the journal")
     }
 }

@@ -18,7 +18,7 @@ import Testing
         #expect(try await first.waitForFiled(2).done == ["new.yaml", "old.yaml"])
         #expect(first.stop() == 0)
         let home = first.home
-        let listed = try AtomdProcess.run(["runs", "--json", "--home", home])
+        let listed = try await AtomdProcess.run(["runs", "--json", "--home", home])
         let runs = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
         let id = { (job: String) in runs.first { $0["job"] as? String == job }?["id"] as? String ?? "" }
         let (old, new) = (id("old"), id("new"))
@@ -35,23 +35,23 @@ import Testing
         let agent = try AgentProcess.start(home: home)
         defer { _ = agent.stop() }
         try await agent.waitForLog("retention (runs 30d, logs 7d, done 30d): pruned 1 runs, 2 log directories, 1 done jobs")
-        let after = try AtomdProcess.run(["runs", "--json", "--home", home, "--socket", home + "/none.sock"])
+        let after = try await AtomdProcess.run(["runs", "--json", "--home", home, "--socket", home + "/none.sock"])
         #expect(!after.stdout.contains(old) && after.stdout.contains(new), "\(after.stdout)")
-        #expect(try AtomdProcess.run(["show", old, "--home", home, "--socket", home + "/none.sock"]).status != 0)
+        #expect(try await AtomdProcess.run(["show", old, "--home", home, "--socket", home + "/none.sock"]).status != 0)
         let logs = Set(try FileManager.default.contentsOfDirectory(atPath: home + "/logs"))
         #expect(logs == [new, goneNew], "\(logs)")
         #expect(agent.jobs(in: "done") == ["new.yaml"])
     }
 
-    @Test func retentionIsCheckedLikeEveryOtherKey() throws {
+    @Test func retentionIsCheckedLikeEveryOtherKey() async throws {
         for (text, says) in [("agent:\n  retention: { runs: 0s }\n", "must be at least 1s"),
                              ("agent:\n  retention: { runs: 30 }\n", "needs a unit"),
                              ("agent:\n  retention: { failed: 1d }\n", "unknown key 'failed'")] {
             let file = try AtomdProcess.temporaryJob(text, name: "atomd.yaml")
-            let result = try AtomdProcess.run(["config", "check", file])
+            let result = try await AtomdProcess.run(["config", "check", file])
             #expect(result.status == 2 && result.stderr.contains(says), "\(text): \(result.stderr)")
         }
         let file = try AtomdProcess.temporaryJob("agent:\n  retention: { runs: 90d, logs: 1d12h }\n", name: "atomd.yaml")
-        #expect(try AtomdProcess.run(["config", "check", file]).status == 0)
+        #expect(try await AtomdProcess.run(["config", "check", file]).status == 0)
     }
 }

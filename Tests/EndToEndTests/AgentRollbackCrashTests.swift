@@ -46,8 +46,8 @@ import Testing
         #expect(calls.count <= 3, "only the interrupted revert runs twice: \(calls); \(context)")
     }
 
-    func stepStatus(_ runID: String, _ step: String, _ agent: AgentProcess) throws -> String? {
-        let shown = try control.cli(["show", runID, "--json"], agent).stdout
+    func stepStatus(_ runID: String, _ step: String, _ agent: AgentProcess) async throws -> String? {
+        let shown = try await control.cli(["show", runID, "--json"], agent).stdout
         let steps = (try JSONSerialization.jsonObject(with: Data(shown.utf8)) as? [String: Any])?["steps"] as? [[String: Any]]
         return steps?.first { $0["id"] as? String == step }?["status"] as? String
     }
@@ -66,7 +66,7 @@ import Testing
         let tallyFile = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-tally-\(UUID().uuidString)").path
         let (counted, countedRun, countedWorld) = try await pausedRun(["ATOMD_CRASH_TALLY": tallyFile])
         let before = tally(tallyFile)
-        #expect(try control.cli(["rollback", countedRun, "--to", "b"], counted).status == 0)
+        await #expect(try control.cli(["rollback", countedRun, "--to", "b"], counted).status == 0)
         try await rollback.waitFor(countedRun, status: "paused", steps: ["b": "pending", "c": "pending", "d": "pending"], counted)
         let after = tally(tallyFile)
         _ = counted.stop()
@@ -79,23 +79,23 @@ import Testing
                 let context = "crash \(when) write \(write) (the rollback's \(write - before) of \(after - before))"
                 let (agent, runID, world) = try await pausedRun(["ATOMD_CRASH_AT": "\(write)", "ATOMD_CRASH_WHEN": when])
                 // The agent may die before it answers: the answer is not the point.
-                _ = try control.cli(["rollback", runID, "--to", "b"], agent)
+                _ = try await control.cli(["rollback", runID, "--to", "b"], agent)
                 try await waitForDeath(agent)
                 let restarted = try AgentProcess.start(home: agent.home)
                 defer { _ = restarted.stop() }
                 try await restarted.waitForLog("ready:")
-                if try stepStatus(runID, "d", restarted) == "failed" && reverts(world).isEmpty {
+                if try await stepStatus(runID, "d", restarted) == "failed" && reverts(world).isEmpty {
                     // Killed before the rollback was journaled: it never
                     // began, and the operator asks again.
-                    #expect(try control.cli(["rollback", runID, "--to", "b"], restarted).status == 0, "\(context)")
+                    await #expect(try control.cli(["rollback", runID, "--to", "b"], restarted).status == 0, "\(context)")
                 }
                 try await rollback.waitFor(runID, status: "paused", steps: ["b": "pending", "c": "pending", "d": "pending"], restarted)
                 let calls = reverts(world)
                 if calls.count > 2 { repeated.append("\(when) \(write - before)") }
                 expectRevertedOnce(calls, context)
                 #expect(rollback.files(world) == ["a"], "\(context)")
-                #expect(try control.cli(["set", runID, "--var", "release=2"], restarted).status == 0, "\(context)")
-                #expect(try control.cli(["resume", runID], restarted).status == 0, "\(context)")
+                await #expect(try control.cli(["set", runID, "--var", "release=2"], restarted).status == 0, "\(context)")
+                await #expect(try control.cli(["resume", runID], restarted).status == 0, "\(context)")
                 #expect(try await restarted.waitForFiled(1).done == ["rollback.yaml"], "\(context)")
                 #expect(rollback.files(world) == ["a", "b", "c"], "\(context)")
                 #expect(reverts(world).count == calls.count, "nothing reverted again on the way to success; \(context)")

@@ -66,12 +66,12 @@ import Testing
         defer { _ = agent.stop() }
         let runID = try await control.waitForRun(status: "running", agent)
         try await rollback.waitFor(runID, status: "running", steps: ["s1": "succeeded", "s2": "running"], agent)
-        let reserved = try control.cli(["rollback", runID, "--to", target, "--from", "s2", "--reserve"], agent)
+        let reserved = try await control.cli(["rollback", runID, "--to", target, "--from", "s2", "--reserve"], agent)
         #expect(reserved.status == 0, "\(reserved.stderr)")
         release(world, "go")
         let reset = mode == "sequence" ? ["s": "pending", "s1": "pending", "s2": "pending"] : ["s": "pending", "s2": "pending"]
         try await rollback.waitFor(runID, status: "paused", steps: reset, agent)
-        #expect(try control.cli(["resume", runID], agent).status == 0)
+        await #expect(try control.cli(["resume", runID], agent).status == 0)
         #expect(try await agent.waitForFiled(1).done == ["group.yaml"], "\(agent.log)")
         let expected = mode == "sequence"
             ? ["exec a", "exec s1", "exec s2", "revert s2", "revert s1", "exec s1", "exec s2", "exec c"]
@@ -91,11 +91,11 @@ import Testing
         defer { _ = agent.stop() }
         let runID = try await control.waitForRun(status: "running", agent)
         try await rollback.waitFor(runID, status: "running", steps: ["b": "running"], agent)
-        let reserved = try control.cli(["rollback", runID, "--to", "a", "--from", "b", "--mode", "any", "--reserve"], agent)
+        let reserved = try await control.cli(["rollback", runID, "--to", "a", "--from", "b", "--mode", "any", "--reserve"], agent)
         #expect(reserved.status == 0, "\(reserved.stderr)")
         release(world, "go")
         try await rollback.waitFor(runID, status: "paused", steps: ["a": "pending", "b": "pending"], agent)
-        #expect(try control.cli(["resume", runID], agent).status == 0)
+        await #expect(try control.cli(["resume", runID], agent).status == 0)
         #expect(try await agent.waitForFiled(1).done == ["any.yaml"], "\(agent.log)")
         #expect(ledger(world) == ["exec a", "exec b", "exec a", "exec b", "exec c"], "nothing reverted, a and b ran again")
     }
@@ -111,16 +111,16 @@ import Testing
         }
         defer { _ = agent.stop() }
         let runID = try await control.waitForRun(status: "paused", agent)
-        let asked = try control.cli(["rollback", runID, "--to", "y", "--from", "d"], agent)
+        let asked = try await control.cli(["rollback", runID, "--to", "y", "--from", "d"], agent)
         #expect(asked.status == 0, "\(asked.stderr)")
         try await rollback.waitFor(runID, status: "rolling_back", steps: ["z": "reverting"], agent)
-        #expect(try control.cli(["show", runID], agent).stdout.contains("rolling_back"))
+        await #expect(try control.cli(["show", runID], agent).stdout.contains("rolling_back"))
 
-        let second = try control.cli(["rollback", runID, "--to", "x", "--from", "y"], agent)
+        let second = try await control.cli(["rollback", runID, "--to", "x", "--from", "y"], agent)
         #expect(second.status == 2 && second.stderr.contains("already rolling back to 'y'") && second.stderr.contains("one-at-a-time"),
                 "\(second.stdout)\(second.stderr)")
         for verb in ["resume", "pause"] {
-            let refused = try control.cli([verb, runID], agent)
+            let refused = try await control.cli([verb, runID], agent)
             #expect(refused.status == 2 && refused.stderr.contains("is rolling back to 'y' and cannot be"), "\(verb): \(refused.stderr)")
         }
         let socket = agent.home + "/atomd.sock"
@@ -132,7 +132,7 @@ import Testing
         #expect(ledger(world) == ["exec x", "exec y", "exec z", "revert z", "revert y"], "the refused rollback to x never happened")
         let events = try AgentControlTests.curl(socket, "/runs/\(runID)/events?follow=false")
         #expect(events.contains(#""status":"rolling_back""#) || events.contains("rolling_back"), "\(events)")
-        #expect(try control.cli(["resume", runID], agent).status == 0)
+        await #expect(try control.cli(["resume", runID], agent).status == 0)
         try await rollback.waitFor(runID, status: "paused", steps: ["d": "failed"], agent)
         #expect(ledger(world).suffix(2) == ["exec y", "exec z"])
     }
@@ -154,7 +154,7 @@ extension AgentRollbackProgressTests {
         defer { _ = agent.stop() }
         let runID = try await control.waitForRun(status: "paused", agent)
         for (keep, says) in [("a", "is not on the path"), ("b", "is the target"), ("d", "only a succeeded step is kept")] {
-            let refused = try control.cli(["rollback", runID, "--to", "b", "--keep", keep], agent)
+            let refused = try await control.cli(["rollback", runID, "--to", "b", "--keep", keep], agent)
             #expect(refused.status == 2 && refused.stderr.contains(says), "--keep \(keep): \(refused.stderr)")
         }
         let socket = agent.home + "/atomd.sock"
@@ -163,13 +163,13 @@ extension AgentRollbackProgressTests {
         #expect(any.contains("keep-token"), "\(any)")
         #expect(ledger(world) == ["exec a", "exec b", "exec c"], "no refusal changed anything")
 
-        let asked = try control.cli(["rollback", runID, "--to", "b", "--keep", "c"], agent)
+        let asked = try await control.cli(["rollback", runID, "--to", "b", "--keep", "c"], agent)
         #expect(asked.status == 0 && asked.stdout.contains("reverting d, b (newest first), keeping c in place"), "\(asked.stdout)\(asked.stderr)")
         try await rollback.waitFor(runID, status: "paused", steps: ["b": "pending", "c": "succeeded", "d": "pending"], agent)
         let events = try AgentControlTests.curl(socket, "/runs/\(runID)/events?follow=false")
         #expect(events.contains("kept in place by the rollback to 'b'") && events.contains("keeping c"), "\(events)")
         release(world, "fixed")
-        #expect(try control.cli(["resume", runID], agent).status == 0)
+        await #expect(try control.cli(["resume", runID], agent).status == 0)
         #expect(try await agent.waitForFiled(1).done == ["keep.yaml"], "\(agent.log)")
         #expect(ledger(world) == ["exec a", "exec b", "exec c", "revert b", "exec b", "exec d"], "c kept: not reverted, not run again")
     }
@@ -185,11 +185,11 @@ extension AgentRollbackProgressTests {
         let filed = try await agent.waitForFiled(1)
         #expect(filed.failed == ["retry.yaml"])
         let runID = try await control.waitForRun(status: "revert_failed", agent)
-        let unknown = try control.cli(["rollback", runID, "--retry", "--var", "zone=x"], agent)
+        let unknown = try await control.cli(["rollback", runID, "--retry", "--var", "zone=x"], agent)
         #expect(unknown.status == 2 && unknown.stderr.contains("declares no variable 'zone'"), "\(unknown.stderr)")
-        #expect(try control.cli(["show", runID], agent).stdout.contains("revert_failed"), "a refused retry leaves the run as it was")
+        await #expect(try control.cli(["show", runID], agent).stdout.contains("revert_failed"), "a refused retry leaves the run as it was")
         try FileManager.default.createDirectory(atPath: world + "/eu", withIntermediateDirectories: false)
-        let retried = try control.cli(["rollback", runID, "--retry", "--var", "region=eu"], agent)
+        let retried = try await control.cli(["rollback", runID, "--retry", "--var", "region=eu"], agent)
         #expect(retried.status == 0, "\(retried.stderr)")
         try await rollback.waitFor(runID, status: "reverted", steps: ["a": "reverted"], agent)
         #expect(ledger(world) == ["exec a", "revert a in eu"])
@@ -224,7 +224,7 @@ extension AgentRollbackProgressTests {
         let (agent, world) = try await started("parallel", head: "on_failure: pause\n") { parallel($0, checkingY: true) }
         let runID = try await control.waitForRun(status: "running", agent)
         try await rollback.waitFor(runID, status: "running", steps: ["x": "succeeded", "y": "running"], agent)
-        let asked = try control.cli(["rollback", runID, "--to", "x", "--from", "x"], agent)
+        let asked = try await control.cli(["rollback", runID, "--to", "x", "--from", "x"], agent)
         #expect(asked.status == 0, "\(asked.stderr)")
         agent.signal(SIGKILL)
         _ = agent.waitForExit()
@@ -232,7 +232,7 @@ extension AgentRollbackProgressTests {
         let restarted = try AgentProcess.start(home: agent.home)
         defer { _ = restarted.stop() }
         try await rollback.waitFor(runID, status: "paused", steps: ["x": "pending"], restarted)
-        #expect(try control.cli(["resume", runID], restarted).status == 0)
+        await #expect(try control.cli(["resume", runID], restarted).status == 0)
         #expect(try await restarted.waitForFiled(1).done == ["parallel.yaml"], "\(restarted.log)")
         let ledger = ledger(world)
         #expect(ledger.filter { $0 == "revert x" }.count == 1 && ledger.filter { $0 == "exec x" }.count == 2
@@ -248,13 +248,13 @@ extension AgentRollbackProgressTests {
         defer { _ = agent.stop() }
         let runID = try await control.waitForRun(status: "running", agent)
         try await rollback.waitFor(runID, status: "running", steps: ["x": "succeeded", "y": "running"], agent)
-        #expect(try control.cli(["rollback", runID, "--to", "y", "--from", "y", "--reserve"], agent).status == 0)
-        #expect(try control.cli(["rollback", runID, "--to", "x", "--from", "x"], agent).status == 0)
+        await #expect(try control.cli(["rollback", runID, "--to", "y", "--from", "y", "--reserve"], agent).status == 0)
+        await #expect(try control.cli(["rollback", runID, "--to", "x", "--from", "x"], agent).status == 0)
         release(world, "go")
         try await rollback.waitFor(runID, status: "paused", steps: ["x": "pending", "y": "succeeded"], agent)
         let events = try AgentControlTests.curl(agent.home + "/atomd.sock", "/runs/\(runID)/events?follow=false")
         #expect(events.contains("the reserved rollback to 'y' is dropped: the rollback to 'x' was asked first"), "\(events)")
-        #expect(!(try control.cli(["show", runID], agent).stdout.contains("rollback reserved")))
+        await #expect(!(try control.cli(["show", runID], agent).stdout.contains("rollback reserved")))
         #expect(ledger(world) == ["exec a", "exec x", "exec y", "revert x"])
     }
 }
@@ -272,11 +272,11 @@ extension AgentRollbackProgressTests {
         }
         defer { _ = agent.stop() }
         let runID = try await control.waitForRun(status: "paused", agent)
-        #expect(try control.cli(["set", runID, "--var", "region=new"], agent).status == 0)
-        #expect(try control.cli(["rollback", runID, "--to", "a"], agent).status == 0)
+        await #expect(try control.cli(["set", runID, "--var", "region=new"], agent).status == 0)
+        await #expect(try control.cli(["rollback", runID, "--to", "a"], agent).status == 0)
         try await rollback.waitFor(runID, status: "paused", steps: ["a": "pending"], agent)
         release(world, "fixed")
-        #expect(try control.cli(["resume", runID], agent).status == 0)
+        await #expect(try control.cli(["resume", runID], agent).status == 0)
         #expect(try await agent.waitForFiled(1).done == ["region.yaml"], "\(agent.log)")
         #expect(ledger(world) == ["exec a old", "revert a old", "exec a new"], "the revert undid what a did, in old")
     }

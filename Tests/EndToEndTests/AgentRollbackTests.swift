@@ -49,7 +49,7 @@ import Testing
     func waitFor(_ runID: String, status: String, steps: [String: String], _ agent: AgentProcess) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
-            let shown = try control.cli(["show", runID, "--json"], agent)
+            let shown = try await control.cli(["show", runID, "--json"], agent)
             let detail = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
             let now = Dictionary(((detail?["steps"] as? [[String: Any]]) ?? []).compactMap { step in
                 (step["id"] as? String).map { ($0, step["status"] as? String ?? "") }
@@ -64,24 +64,24 @@ import Testing
         let agent = try AgentProcess.start()
         defer { _ = agent.stop() }
         let (runID, world) = try await start(agent)
-        let targets = try control.cli(["rollback", runID, "--targets"], agent)
+        let targets = try await control.cli(["rollback", runID, "--targets"], agent)
         #expect(targets.status == 0, "\(targets.stderr)")
         for line in ["a  allowed", "b  allowed", "c  allowed", "d  no: 'd' is failed"] {
             #expect(targets.stdout.contains(line), "\(line): \(targets.stdout)")
         }
-        let refused = try control.cli(["rollback", runID, "--to", "d"], agent)
+        let refused = try await control.cli(["rollback", runID, "--to", "d"], agent)
         #expect(refused.status == 2 && refused.stderr.contains("[rule: target-succeeded]"), "\(refused.stderr)")
-        let rolled = try control.cli(["rollback", runID, "--to", "b"], agent)
+        let rolled = try await control.cli(["rollback", runID, "--to", "b"], agent)
         #expect(rolled.status == 0, "\(rolled.stderr)")
         #expect(rolled.stdout.contains("from d back to b, reverting d, c, b (newest first)"), "\(rolled.stdout)")
         try await waitFor(runID, status: "paused", steps: ["b": "pending", "c": "pending", "d": "pending"], agent)
         #expect(files(world) == ["a"], "b and c reverted, a kept")
-        let unknown = try control.cli(["set", runID, "--var", "relase=2"], agent)
+        let unknown = try await control.cli(["set", runID, "--var", "relase=2"], agent)
         #expect(unknown.status == 2 && unknown.stderr.contains("declares no variable 'relase'"), "\(unknown.stderr)")
-        let set = try control.cli(["set", runID, "--var", "release=2"], agent)
+        let set = try await control.cli(["set", runID, "--var", "release=2"], agent)
         #expect(set.status == 0, "\(set.stderr)")
-        #expect(try control.cli(["show", runID], agent).stdout.contains("--var release=2"))
-        #expect(try control.cli(["resume", runID], agent).status == 0)
+        await #expect(try control.cli(["show", runID], agent).stdout.contains("--var release=2"))
+        await #expect(try control.cli(["resume", runID], agent).status == 0)
         #expect(try await agent.waitForFiled(1).done == ["rollback.yaml"])
         #expect(files(world) == ["a", "b", "c"])
     }
@@ -108,7 +108,7 @@ import Testing
             #expect(says.isEmpty || answer.contains(says), "\(body.prefix(40)): \(answer)")
         }
         #expect(files(world) == ["a", "b", "c"], "nothing was reverted")
-        let targets = try control.cli(["rollback", runID, "--targets", "--json"], agent)
+        let targets = try await control.cli(["rollback", runID, "--targets", "--json"], agent)
         let list = try JSONSerialization.jsonObject(with: Data(targets.stdout.utf8)) as? [[String: Any]]
         #expect(list?.filter { $0["allowed"] as? Bool == true }.count == 3, "the run still waits as it was: \(targets.stdout)")
     }
@@ -121,14 +121,14 @@ import Testing
         defer { _ = agent.stop() }
         let (runID, world) = try await start(agent, brokenRevert: true)
         #expect(FileManager.default.createFile(atPath: world + "/broken", contents: nil))
-        #expect(try control.cli(["rollback", runID, "--to", "a"], agent).status == 0)
+        await #expect(try control.cli(["rollback", runID, "--to", "a"], agent).status == 0)
         #expect(try await agent.waitForFiled(1).failed == ["rollback.yaml"])
         #expect(files(world) == ["a", "b"], "c reverted; b's revert failed, so a was not reached")
-        let early = try control.cli(["rollback", runID, "--to", "a"], agent)
+        let early = try await control.cli(["rollback", runID, "--to", "a"], agent)
         // Issue 33: the refusal says how to go on.
         #expect(early.status == 2 && early.stderr.contains("the run is revert_failed") && early.stderr.contains("--retry"), "\(early.stderr)")
         try FileManager.default.removeItem(atPath: world + "/broken")
-        let retried = try control.cli(["rollback", runID, "--retry"], agent)
+        let retried = try await control.cli(["rollback", runID, "--retry"], agent)
         #expect(retried.status == 0, "\(retried.stderr)")
         try await waitFor(runID, status: "paused", steps: ["a": "pending", "b": "pending"], agent)
         #expect(files(world).isEmpty)
@@ -143,7 +143,7 @@ import Testing
         follower.standardError = FileHandle.nullDevice
         try follower.run()
         #expect(FileManager.default.createFile(atPath: world + "/fixed", contents: nil))
-        #expect(try control.cli(["resume", runID], agent).status == 0)
+        await #expect(try control.cli(["resume", runID], agent).status == 0)
         let filed = try await agent.waitForFiled(2)
         #expect(filed.done == ["rollback.yaml"], "\(filed)")
         #expect(files(world) == ["a", "b", "c"])
@@ -155,7 +155,7 @@ import Testing
         let replayed = try AgentControlTests.curl(socket, "/runs/\(runID)/events?follow=false")
         #expect(replayed.contains(#""status":"succeeded""#), "the replay goes past the first closing: \(replayed.suffix(600))")
         #expect(replayed.components(separatedBy: "event: closed").count - 1 == 1, "\(replayed.suffix(600))")
-        #expect(try control.cli(["rollback", runID, "--retry"], agent).status == 2, "an ended, succeeded run has nothing to retry")
+        await #expect(try control.cli(["rollback", runID, "--retry"], agent).status == 2, "an ended, succeeded run has nothing to retry")
     }
 
     @Test func aReservedRollbackFiresWhenItsStepSucceeds() async throws {
@@ -174,15 +174,15 @@ import Testing
             """)
         let runID = try await control.waitForRun(status: "running", agent)
         try await waitFor(runID, status: "running", steps: ["b": "running"], agent)
-        let reserved = try control.cli(["rollback", runID, "--to", "a", "--from", "b", "--reserve"], agent)
+        let reserved = try await control.cli(["rollback", runID, "--to", "a", "--from", "b", "--reserve"], agent)
         #expect(reserved.status == 0, "\(reserved.stderr)")
-        #expect(try control.cli(["show", runID], agent).stdout.contains("rollback reserved: when 'b' succeeds, back to 'a' (token)"))
+        await #expect(try control.cli(["show", runID], agent).stdout.contains("rollback reserved: when 'b' succeeds, back to 'a' (token)"))
         #expect(FileManager.default.createFile(atPath: world + "/go", contents: nil))
         try await waitFor(runID, status: "paused", steps: ["a": "pending", "b": "pending"], agent)
         #expect(files(world).isEmpty, "a and b reverted; c never ran")
-        let cancel = try control.cli(["rollback", runID, "--cancel"], agent)
+        let cancel = try await control.cli(["rollback", runID, "--cancel"], agent)
         #expect(cancel.status == 2 && cancel.stderr.contains("no rollback reserved"), "\(cancel.stderr)")
-        #expect(try control.cli(["resume", runID], agent).status == 0)
+        await #expect(try control.cli(["resume", runID], agent).status == 0)
         #expect(try await agent.waitForFiled(1).done == ["reserve.yaml"])
         #expect(files(world) == ["a", "b", "c"])
     }
@@ -191,7 +191,7 @@ import Testing
         let agent = try AgentProcess.start()
         defer { _ = agent.stop() }
         let (runID, world) = try await start(agent)
-        #expect(try control.cli(["revert", runID], agent).status == 0)
+        await #expect(try control.cli(["revert", runID], agent).status == 0)
         #expect(try await agent.waitForFiled(1).failed == ["rollback.yaml"])
         #expect(files(world).isEmpty)
     }

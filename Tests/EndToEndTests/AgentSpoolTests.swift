@@ -199,11 +199,11 @@ import Testing
         #expect(try await agent.waitForFiled(1).done == ["after.yaml"])
     }
 
-    @Test func anInvalidConfigurationStopsTheAgentWithExitCode2() throws {
+    @Test func anInvalidConfigurationStopsTheAgentWithExitCode2() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-agent-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         try "agent: { max_runs: lots }\n".write(toFile: home + "/atomd.yaml", atomically: true, encoding: .utf8)
-        let result = try AtomdProcess.run(["agent", "--home", home])
+        let result = try await AtomdProcess.run(["agent", "--home", home])
         #expect(result.status == 2)
         #expect(result.stderr.contains("atomd.yaml:1:20"))
         #expect(!FileManager.default.fileExists(atPath: home + "/spool"), "nothing is created for a refused configuration")

@@ -36,14 +36,14 @@ import Testing
         }
     }
 
-    static func runID(_ agent: AgentProcess) throws -> String {
-        let listed = try AgentControlTests().cli(["runs", "--json"], agent)
+    static func runID(_ agent: AgentProcess) async throws -> String {
+        let listed = try await AgentControlTests().cli(["runs", "--json"], agent)
         let runs = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
         return try #require(runs.first?["id"] as? String, "\(listed.stdout)")
     }
 
-    static func status(_ agent: AgentProcess) throws -> String? {
-        let listed = try AgentControlTests().cli(["runs", "--json"], agent)
+    static func status(_ agent: AgentProcess) async throws -> String? {
+        let listed = try await AgentControlTests().cli(["runs", "--json"], agent)
         let runs = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]
         return runs?.first?["status"] as? String
     }
@@ -84,7 +84,7 @@ import Testing
         let again = try AgentProcess.start(home: home)
         defer { again.signal(SIGTERM) }
         _ = try await again.waitForFiled(1)
-        #expect(try Self.status(again) == "reverted", "\(again.log)")
+        await #expect(try Self.status(again) == "reverted", "\(again.log)")
         #expect(Self.count("b reverted", in: log) == 1, "b's revert ran again: \(Self.text(log))")
         #expect(Self.count("finished", in: log) == 1, "\(Self.text(log))")
         #expect(Self.count("a reverted", in: log) == 1, "\(Self.text(log))")
@@ -100,7 +100,7 @@ import Testing
         try agent.drop("job.yaml", Self.job(log, revertOfB: "if [ -e \(gate) ]; then echo 'b reverted' >> \(log); exit 0; fi; "
                 + "echo $$ > \(pidFile); echo 'b hangs' >> \(log); sleep 30; echo finished >> \(log)"))
         try await Self.waitForLine("b hangs", in: log)
-        let runID = try Self.runID(agent)
+        let runID = try await Self.runID(agent)
         let group = try #require(pid_t(Self.text(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(!Self.processes(of: runID).isEmpty, "the test cannot see the revert's processes")
         agent.signal(SIGTERM)
@@ -118,7 +118,7 @@ import Testing
         let again = try AgentProcess.start(home: home)
         defer { again.signal(SIGTERM) }
         _ = try await again.waitForFiled(1)
-        #expect(try Self.status(again) == "reverted", "\(again.log)")
+        await #expect(try Self.status(again) == "reverted", "\(again.log)")
         #expect(Self.count("b reverted", in: log) == 1, "\(Self.text(log))")
         #expect(Self.count("a reverted", in: log) == 1, "\(Self.text(log))")
         #expect(Self.count("finished", in: log) == 0, "\(Self.text(log))")
@@ -156,7 +156,7 @@ import Testing
         let again = try AgentProcess.start(home: home)
         defer { again.signal(SIGTERM) }
         _ = try await again.waitForFiled(1)
-        #expect(try Self.status(again) == "succeeded", "\(again.log)")
+        await #expect(try Self.status(again) == "succeeded", "\(again.log)")
         #expect(Self.count("x ran", in: log) == 1, "\(Self.text(log))")
     }
 
@@ -174,7 +174,7 @@ import Testing
               - { id: long, run: "echo started >> \(log); sleep 30; echo finished >> \(log)" }
             """)
         try await Self.waitForLine("started", in: log)
-        let runID = try Self.runID(agent)
+        let runID = try await Self.runID(agent)
         agent.signal(SIGTERM)
         try await agent.waitForLog("stopping: 1 running")
         agent.signal(SIGTERM)

@@ -10,7 +10,7 @@ import Testing
         let agent = try AgentProcess.start(config: "api:\n  listen: 127.0.0.1:0\n")
         try await agent.waitForLog("ready:")
         let runID = try await ConsoleSecurityTests.heldRun(agent)
-        let (base, session) = try ConsoleSecurityTests.signIn(agent)
+        let (base, session) = try await ConsoleSecurityTests.signIn(agent)
         let streams = [
             ["--unix-socket", agent.home + "/atomd.sock", "http://atomd/runs/\(runID)/events"],
             ["-H", ConsoleSecurityTests.bearer(session), base + "/api/runs/\(runID)/events"],
@@ -54,7 +54,7 @@ extension AgentStopTests {
         let first = try AgentProcess.start(config: "api:\n  listen: 127.0.0.1:0\n")
         defer { _ = first.stop() }
         try await first.waitForLog("ready:")
-        let (url, _) = try ConsoleSecurityTests.link(first)
+        let (url, _) = try await ConsoleSecurityTests.link(first)
         let port = try #require(url.split(separator: ":").last?.split(separator: "/").first)
         let second = try AgentProcess.start(config: "api:\n  listen: 127.0.0.1:\(port)\n")
         #expect(second.waitForExit() == 4)

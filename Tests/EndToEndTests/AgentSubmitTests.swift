@@ -52,7 +52,7 @@ import Testing
         #expect(waited.stdout.contains("gate  succeeded") && waited.stdout.contains("succeeded (exit 0)"), "\(waited.stdout)")
         #expect(release(world) == "2", "the step saw the submitted value")
         let runID = try await control.waitForRun(status: "succeeded", agent)
-        #expect(try control.cli(["show", runID], agent).stdout.contains("--var release=2"))
+        await #expect(try control.cli(["show", runID], agent).stdout.contains("--var release=2"))
     }
 
     @Test func waitExitsOneWhenTheRunWasCompensated() async throws {
@@ -85,8 +85,8 @@ import Testing
         let runID = try await control.waitForRun(status: "paused", agent)
         #expect(waiting.stdout.contains("`atomd retry \(runID) gate` (or `skip`)"), "\(waiting.stdout)")
         #expect(release(world) == "1", "paused, not compensated")
-        #expect(try control.cli(["set", runID, "--var", "release=2"], agent).status == 0)
-        #expect(try control.cli(["retry", runID, "gate"], agent).status == 0)
+        await #expect(try control.cli(["set", runID, "--var", "release=2"], agent).status == 0)
+        await #expect(try control.cli(["retry", runID, "gate"], agent).status == 0)
         let ended = try await waiting.finish(within: .seconds(30))
         #expect(ended.status == 0, "\(ended.stdout)\n\(ended.stderr)")
         #expect(ended.stdout.contains("gate  succeeded (attempt 2)"), "\(ended.stdout)")
@@ -98,11 +98,11 @@ import Testing
         defer { _ = agent.stop() }
         try await agent.waitForLog("ready:")
         let file = try AtomdProcess.temporaryJob(job(try world(agent)))
-        let undeclared = try control.cli(["submit", file, "--var", "relase=2"], agent)
+        let undeclared = try await control.cli(["submit", file, "--var", "relase=2"], agent)
         #expect(undeclared.status == 2 && undeclared.stderr.contains("declares no variable 'relase'"), "\(undeclared.stderr)")
-        let policy = try control.cli(["submit", file, "--on-failure", "shrug"], agent)
+        let policy = try await control.cli(["submit", file, "--on-failure", "shrug"], agent)
         #expect(policy.status == 2, "\(policy.stderr)")
-        let malformed = try control.cli(["submit", file, "--var", "=2"], agent)
+        let malformed = try await control.cli(["submit", file, "--var", "=2"], agent)
         #expect(malformed.status == 2 && malformed.stderr.contains("name=value"), "\(malformed.stderr)")
         // The API checks for itself what a client other than the CLI sends.
         let socket = agent.home + "/atomd.sock"
@@ -125,10 +125,10 @@ import Testing
         #expect(first.stop() == 0)
         let world = try world(first)
         let file = try AtomdProcess.temporaryJob(job(world))
-        let refused = try control.cli(["submit", file, "--var", "release=2", "--wait"], first)
+        let refused = try await control.cli(["submit", file, "--var", "release=2", "--wait"], first)
         #expect(refused.status == 4 && refused.stderr.contains("nothing was submitted"), "\(refused.stderr)")
         #expect(incoming(first).isEmpty)
-        let offline = try control.cli(["submit", file, "--var", "release=2", "--json"], first)
+        let offline = try await control.cli(["submit", file, "--var", "release=2", "--json"], first)
         #expect(offline.status == 0, "\(offline.stderr)")
         #expect(incoming(first) == [".job.yaml.submit.json", "job.yaml"], "\(incoming(first))")
         let agent = try AgentProcess.start(home: first.home)

@@ -35,10 +35,10 @@ enum AtomdProcess {
     /// nothing can stall on a full pipe.
     /// `asUser`: run as that uid (and gid), through setpriv.
     static func run(_ arguments: [String], environment: [String: String] = [:], asUser: uid_t? = nil,
-                    account: TestUsers.Account? = nil) throws -> Result {
+                    account: TestUsers.Account? = nil) async throws -> Result {
         try #require(FileManager.default.isExecutableFile(atPath: binary.path),
                      "no atomd binary at \(binary.path); build it with 'swift build' first")
-        return try start(arguments, environment: environment, asUser: asUser, account: account).finish()
+        return try await start(arguments, environment: environment, asUser: asUser, account: account).finish()
     }
 }
 
@@ -73,11 +73,11 @@ struct RunningAtomd {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        return try finish()
+        return try await finish()
     }
 
-    func finish() throws -> AtomdProcess.Result {
-        process.waitUntilExit()
+    func finish() async throws -> AtomdProcess.Result {
+        await process.exited()
         let result = AtomdProcess.Result(
             status: process.terminationStatus,
             killed: process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL, stdout: stdout,
@@ -121,13 +121,13 @@ extension AtomdProcess {
 
 extension AtomdProcess {
     /// Runs `/bin/sh -c command` as `account`; its exit status.
-    static func shell(_ command: String, as account: TestUsers.Account) throws -> Int32 {
+    static func shell(_ command: String, as account: TestUsers.Account) async throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: account.setpriv[0])
         process.arguments = Array(account.setpriv.dropFirst()) + ["/bin/sh", "-c", command]
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        await process.exited()
         return process.terminationStatus
     }
 
@@ -136,6 +136,6 @@ extension AtomdProcess {
         let run = try start(arguments)
         try await run.waitForOutput(containing: text)
         run.process.interrupt()
-        return try run.finish()
+        return try await run.finish()
     }
 }

@@ -18,15 +18,15 @@ import Testing
             try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
         }
 
-        func run(_ yaml: String, _ extra: [String] = [], environment: [String: String] = [:]) throws -> AtomdProcess.Result {
+        func run(_ yaml: String, _ extra: [String] = [], environment: [String: String] = [:]) async throws -> AtomdProcess.Result {
             let job = try AtomdProcess.temporaryJob(yaml)
-            return try AtomdProcess.run(["run", job, "--home", home, "--var", "dir=\(world)"] + extra, environment: environment)
+            return try await AtomdProcess.run(["run", job, "--home", home, "--var", "dir=\(world)"] + extra, environment: environment)
         }
 
         /// Runs the job, which must fail and be fully compensated (exit 1).
         func runCompensated(_ yaml: String, _ extra: [String] = [], sourceLocation: Testing.SourceLocation = #_sourceLocation)
-            throws -> AtomdProcess.Result {
-            let result = try run(yaml, extra)
+            async throws -> AtomdProcess.Result {
+            let result = try await run(yaml, extra)
             #expect(result.status == 1, "\(result.stdout)\(result.stderr)", sourceLocation: sourceLocation)
             return result
         }
@@ -53,43 +53,43 @@ import Testing
             run: test ${{ vars.later_fails }} = false
         """
 
-    @Test func aFailedStepNeverDestroysWhatWasThereBefore() throws {
+    @Test func aFailedStepNeverDestroysWhatWasThereBefore() async throws {
         let scene = try Scene()
         defer { scene.cleanUp() }
         try FileManager.default.createDirectory(atPath: scene.world + "/release", withIntermediateDirectories: true)
         try "live".write(toFile: scene.world + "/release/app.txt", atomically: true, encoding: .utf8)
 
-        let result = try scene.runCompensated(Self.release)
+        let result = try await scene.runCompensated(Self.release)
         #expect(scene.exists("release/app.txt"), "the existing release was deleted:\n\(result.stdout)")
         #expect(result.stdout.contains("release: left as found"), "\(result.stdout)")
         #expect(result.stdout.contains("errors:\n  release (failed)"), "\(result.stdout)")
     }
 
-    @Test func aSucceededStepWhoseEffectWasThereIsNotRevertedWhenALaterOneFails() throws {
+    @Test func aSucceededStepWhoseEffectWasThereIsNotRevertedWhenALaterOneFails() async throws {
         let scene = try Scene()
         defer { scene.cleanUp() }
         try FileManager.default.createDirectory(atPath: scene.world + "/release", withIntermediateDirectories: true)
         try "live".write(toFile: scene.world + "/release/app.txt", atomically: true, encoding: .utf8)
 
-        let result = try scene.runCompensated(Self.release, ["--var", "converge=true", "--var", "later_fails=true"])
+        let result = try await scene.runCompensated(Self.release, ["--var", "converge=true", "--var", "later_fails=true"])
         #expect(scene.exists("release/app.txt"), "\(result.stdout)")
         #expect(result.stdout.contains("release: left as found"), "\(result.stdout)")
     }
 
-    @Test func whatTheRunMadeIsStillReverted() throws {
+    @Test func whatTheRunMadeIsStillReverted() async throws {
         let scene = try Scene()
         defer { scene.cleanUp() }
-        let result = try scene.runCompensated(Self.release, ["--var", "later_fails=true"])
+        let result = try await scene.runCompensated(Self.release, ["--var", "later_fails=true"])
         #expect(!scene.exists("release"), "\(result.stdout)")
         #expect(result.stdout.contains("release: reverted"), "\(result.stdout)")
     }
 
     /// Reverts and checks see the retry items of the attempt they undo, the
     /// outer group's too, long after the group moved on.
-    @Test func revertsAndChecksSeeTheirAttemptsRetryItems() throws {
+    @Test func revertsAndChecksSeeTheirAttemptsRetryItems() async throws {
         let scene = try Scene()
         defer { scene.cleanUp() }
-        let result = try scene.runCompensated("""
+        let result = try await scene.runCompensated("""
             version: 1
             name: zones
             vars: { dir: "" }
@@ -124,7 +124,7 @@ import Testing
         let scene = try Scene()
         defer { scene.cleanUp() }
         let cloud = try await FakeCloudProcess(["--build-delay", "0"])
-        let result = try scene.runCompensated("""
+        let result = try await scene.runCompensated("""
             version: 1
             name: strict
             vars: { dir: "", api: "" }
@@ -167,10 +167,10 @@ import Testing
     /// reaps it, so `kill -0 PID` (the natural check) says absent. Before,
     /// it stayed a zombie of atomd for ever: this revert, which waits for
     /// the service to go, timed out.
-    @Test func aStoppedServiceIsReapedSoItsCheckSaysAbsent() throws {
+    @Test func aStoppedServiceIsReapedSoItsCheckSaysAbsent() async throws {
         let scene = try Scene()
         defer { scene.cleanUp() }
-        let result = try scene.runCompensated("""
+        let result = try await scene.runCompensated("""
             version: 1
             name: service
             vars: { dir: "" }
@@ -192,10 +192,10 @@ import Testing
     }
 
     /// Hostile numbers fail the step with a clear error; atomd never traps.
-    @Test func anOutOfRangeNumberFailsTheStepNotAtomd() throws {
+    @Test func anOutOfRangeNumberFailsTheStepNotAtomd() async throws {
         let scene = try Scene()
         defer { scene.cleanUp() }
-        let result = try scene.runCompensated("""
+        let result = try await scene.runCompensated("""
             version: 1
             name: hostile
             vars: { dir: "" }
@@ -208,26 +208,26 @@ import Testing
     }
 
     /// The test atoms exist only where a test enables them.
-    @Test func testAtomsAreRefusedUnlessEnabled() throws {
+    @Test func testAtomsAreRefusedUnlessEnabled() async throws {
         let scene = try Scene()
         defer { scene.cleanUp() }
         let yaml = "version: 1\nname: t\nvars: { dir: \"\" }\nsteps:\n  - { id: a, uses: test.noop }\n"
-        let refused = try scene.run(yaml, environment: ["ATOMD_TEST_ATOMS": ""])
+        let refused = try await scene.run(yaml, environment: ["ATOMD_TEST_ATOMS": ""])
         #expect(refused.status == 2, "\(refused.stdout)\(refused.stderr)")
         #expect(refused.stderr.contains("test atoms (test.*), which are for tests and demos only"), "\(refused.stderr)")
-        #expect(try scene.run(yaml).status == 0)
+        await #expect(try scene.run(yaml).status == 0)
     }
 
     // MARK: Journal reading
 
-    static func runIDs(_ scene: Scene) throws -> [String] {
-        let listed = try AtomdProcess.run(["runs", "--home", scene.home, "--json"])
+    static func runIDs(_ scene: Scene) async throws -> [String] {
+        let listed = try await AtomdProcess.run(["runs", "--home", scene.home, "--json"])
         let runs = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
         return runs.compactMap { $0["id"] as? String }
     }
 
-    static func runStatus(_ scene: Scene, _ runID: String) throws -> String? {
-        let shown = try AtomdProcess.run(["show", runID, "--home", scene.home, "--json"])
+    static func runStatus(_ scene: Scene, _ runID: String) async throws -> String? {
+        let shown = try await AtomdProcess.run(["show", runID, "--home", scene.home, "--json"])
         let object = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
         return (object?["run"] as? [String: Any])?["status"] as? String
     }
@@ -286,7 +286,7 @@ import Testing
             """
         let reference = try CompensationPromiseTests.Scene()
         defer { reference.cleanUp() }
-        let plain = try reference.run(yaml)
+        let plain = try await reference.run(yaml)
         #expect(plain.status == 3, "\(plain.stdout)\(plain.stderr)")
         let writes = try CompensationPromiseTests.journaled(reference, "idempotency_key", step: nil).count + 1
         try #require(writes > 8)
@@ -296,15 +296,15 @@ import Testing
             await Task.yield()
             let scene = try CompensationPromiseTests.Scene()
             defer { scene.cleanUp() }
-            let crashed = try scene.run(yaml, environment: ["ATOMD_CRASH_AT": String(point), "ATOMD_CRASH_WHEN": "after"])
+            let crashed = try await scene.run(yaml, environment: ["ATOMD_CRASH_AT": String(point), "ATOMD_CRASH_WHEN": "after"])
             guard crashed.killed else {
                 #expect(crashed.status == 3, "crash after write \(point) did not crash, and ended \(crashed.status)")
                 continue
             }
-            let runID = try #require(try CompensationPromiseTests.runIDs(scene).first)
+            let runID = try await #require(try CompensationPromiseTests.runIDs(scene).first)
             let failureJournaled = try CompensationPromiseTests.journaled(scene, "status", step: "a").contains("revert_failed")
-            let resumed = try AtomdProcess.run(["resume", runID, "--home", scene.home])
-            let status = resumed.status == 2 ? try CompensationPromiseTests.runStatus(scene, runID) : (resumed.status == 3 ? "revert_failed" : "exit \(resumed.status)")
+            let resumed = try await AtomdProcess.run(["resume", runID, "--home", scene.home])
+            let status = await resumed.status == 2 ? try CompensationPromiseTests.runStatus(scene, runID) : (resumed.status == 3 ? "revert_failed" : "exit \(resumed.status)")
             // A revert interrupted before its failure was journaled is in
             // doubt and runs again; once journaled, its failure is final.
             if failureJournaled {

@@ -3,10 +3,10 @@ import Testing
 
 /// `atomd config check`: what the agent would read, checked before a reload.
 @Suite struct ConfigCommandTests {
-    @Test func aValidFileShowsTheSettingsTheAgentWouldUse() throws {
+    @Test func aValidFileShowsTheSettingsTheAgentWouldUse() async throws {
         let file = try AtomdProcess.temporaryJob("agent:\n  max_runs: 8\n  stop_timeout: 90s\napi:\n  run_as: [deploy]\n", name: "atomd.yaml")
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-config-\(UUID().uuidString)").path
-        let result = try AtomdProcess.run(["config", "check", file, "--home", home, "--json"])
+        let result = try await AtomdProcess.run(["config", "check", file, "--home", home, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let checked = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(checked["max_runs"] as? Int == 8 && checked["stop_timeout_seconds"] as? Int == 90)
@@ -16,7 +16,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: home), "a check creates nothing")
     }
 
-    @Test func everyProblemIsReportedWithItsPositionAndNothingIsCreated() throws {
+    @Test func everyProblemIsReportedWithItsPositionAndNothingIsCreated() async throws {
         let cases: [(String, [String])] = [
             ("agent:\n  max_runs: -3\n  bogus: 1\n", [":2:13: error: 'agent.max_runs' must be between 1 and 1024", ":3:3: error: unknown key 'bogus'"]),
             ("api:\n  group: atomd-no-such-group\n", ["api.group: there is no group 'atomd-no-such-group'"]),
@@ -30,11 +30,11 @@ import Testing
         ]
         for (text, says) in cases {
             let file = try AtomdProcess.temporaryJob(text, name: "atomd.yaml")
-            let result = try AtomdProcess.run(["config", "check", file])
+            let result = try await AtomdProcess.run(["config", "check", file])
             #expect(result.status == 2, "\(text.prefix(30)): \(result.stdout)")
             for part in says { #expect(result.stderr.contains(part), "\(text.prefix(30)): \(result.stderr)") }
         }
-        let missing = try AtomdProcess.run(["config", "check", "/nonexistent/atomd.yaml"])
+        let missing = try await AtomdProcess.run(["config", "check", "/nonexistent/atomd.yaml"])
         #expect(missing.status == 2 && missing.stderr.contains("cannot open the file"))
     }
 }

@@ -82,7 +82,7 @@ import Testing
         defer { _ = agent.stop() }
         try await agent.waitForLog("ready:")
         let socket = shared + "/atomd.sock"
-        let console = try AtomdProcess.run(["console", "--json", "--home", home, "--socket", socket])
+        let console = try await AtomdProcess.run(["console", "--json", "--home", home, "--socket", socket])
         try #require(console.status == 0, "atomd console failed: \(console.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(console.stdout.utf8)) as? [String: Any])
         let url = try #require(object["url"] as? String)
@@ -123,7 +123,7 @@ import Testing
         let filed = try await agent.waitForFiled(1)
         #expect(filed.failed == ["undo.yaml"], "\(filed)")
         #expect(FileManager.default.fileExists(atPath: shared + "/reverted"), "\(agent.log)")
-        let runs = try AtomdProcess.run(["runs", "--json", "--home", home, "--socket", socket])
+        let runs = try await AtomdProcess.run(["runs", "--json", "--home", home, "--socket", socket])
         #expect(runs.stdout.contains("\"reverted\""), "\(runs.stdout)")
 
         flood.waitUntilExit()

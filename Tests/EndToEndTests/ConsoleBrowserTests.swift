@@ -20,7 +20,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: agent.home + "/plugins", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: AtomdProcess.binary.deletingLastPathComponent().path + "/libfiles.so",
                                          toPath: agent.home + "/plugins/files.so")
-        let (link, _) = try ConsoleSecurityTests.link(agent)
+        let (link, _) = try await ConsoleSecurityTests.link(agent)
         let work = agent.home + "/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let shots = Self.root + "/.build/console-screenshots"

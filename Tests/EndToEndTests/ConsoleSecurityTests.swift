@@ -55,8 +55,8 @@ import Testing
     }
 
     /// A link from `atomd console --json`, as `user` (nil: root).
-    static func link(_ agent: AgentProcess, asUser: uid_t? = nil, account: TestUsers.Account? = nil) throws -> (url: String, steer: Bool) {
-        let result = try AtomdProcess.run(["console", "--json", "--home", agent.home], asUser: asUser, account: account)
+    static func link(_ agent: AgentProcess, asUser: uid_t? = nil, account: TestUsers.Account? = nil) async throws -> (url: String, steer: Bool) {
+        let result = try await AtomdProcess.run(["console", "--json", "--home", agent.home], asUser: asUser, account: account)
         try #require(result.status == 0, "atomd console failed: \(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         return (try #require(object["url"] as? String), try #require(object["steer"] as? Bool))
@@ -71,8 +71,8 @@ import Testing
 
     /// Signs in with a fresh link: the console's base URL and the session id
     /// its requests carry in `Authorization: Bearer`.
-    static func signIn(_ agent: AgentProcess, asUser: uid_t? = nil, account: TestUsers.Account? = nil) throws -> (base: String, session: String) {
-        let (url, _) = try link(agent, asUser: asUser, account: account)
+    static func signIn(_ agent: AgentProcess, asUser: uid_t? = nil, account: TestUsers.Account? = nil) async throws -> (base: String, session: String) {
+        let (url, _) = try await link(agent, asUser: asUser, account: account)
         let login = try redeem(url)
         #expect(login.status == 200, "\(login.body)")
         // No cookie, ever: the session is in the body, for the page to keep.
@@ -101,7 +101,7 @@ import Testing
     @Test func withoutTheSessionHeaderOnlyThePageAndTheLoginAnswer() async throws {
         let agent = try await Self.startAgent()
         defer { _ = agent.stop() }
-        let (url, steer) = try Self.link(agent)
+        let (url, steer) = try await Self.link(agent)
         #expect(steer)
         #expect(url.contains("/login#token="), "the token is not in the link's fragment: \(url)")
         let base = try Self.base(of: url)
@@ -141,7 +141,7 @@ import Testing
         let agent = try await Self.startAgent()
         defer { _ = agent.stop() }
         let runID = try await Self.heldRun(agent)
-        let (base, session) = try Self.signIn(agent)
+        let (base, session) = try await Self.signIn(agent)
         let pause = base + "/api/runs/\(runID)/pause"
         let port = try #require(base.split(separator: ":").last)
         let refusals: [(String, [String], Int)] = [
@@ -183,7 +183,7 @@ import Testing
     @Test func aMalformedOrOversizedSessionHeaderIsRefusedClearly() async throws {
         let agent = try await Self.startAgent()
         defer { _ = agent.stop() }
-        let (base, session) = try Self.signIn(agent)
+        let (base, session) = try await Self.signIn(agent)
         let malformed = [
             "Authorization: Bearer",
             "Authorization: Bearer ",
@@ -220,9 +220,9 @@ import Testing
         defer { _ = agent.stop() }
         // The agent's home must be reachable by nobody for the socket to be.
         chmod(agent.home, 0o755)
-        let (_, steer) = try Self.link(agent, asUser: 65534)
+        let (_, steer) = try await Self.link(agent, asUser: 65534)
         #expect(!steer)
-        let (base, session) = try Self.signIn(agent, asUser: 65534)
+        let (base, session) = try await Self.signIn(agent, asUser: 65534)
         #expect(try Self.request(base + "/api/runs", headers: [Self.bearer(session)]).status == 200)
         let refused = try Self.request(base + "/api/runs/none/pause", method: "POST", headers: [Self.bearer(session)])
         #expect(refused.status == 403 && refused.body.contains("may read but not steer"), "\(refused.body)")
@@ -238,12 +238,12 @@ import Testing
         let agent = try await Self.startAgent(publicRead: true)
         defer { _ = agent.stop() }
         chmod(agent.home, 0o755)
-        let (base, rootSession) = try Self.signIn(agent)
-        let (rootLink, _) = try Self.link(agent)
+        let (base, rootSession) = try await Self.signIn(agent)
+        let (rootLink, _) = try await Self.link(agent)
         var own: [String] = []
         // 4 more sessions and links than the 16 and 8 a user may hold.
-        for _ in 0..<20 { own.append(try Self.signIn(agent, asUser: 65534).session) }
-        for _ in 0..<12 { _ = try Self.link(agent, asUser: 65534) }
+        for _ in 0..<20 { await own.append(try Self.signIn(agent, asUser: 65534).session) }
+        for _ in 0..<12 { _ = try await Self.link(agent, asUser: 65534) }
         #expect(try Self.request(base + "/api/session", headers: [Self.bearer(rootSession)]).status == 200)
         #expect(try Self.redeem(rootLink).status == 200)
         // The flooder's oldest session went, their newest is still good.
@@ -255,7 +255,7 @@ import Testing
     @Test func theRoutersOwnAnswersCarryTheSecurityHeaders() async throws {
         let agent = try await Self.startAgent()
         defer { _ = agent.stop() }
-        let (base, session) = try Self.signIn(agent)
+        let (base, session) = try await Self.signIn(agent)
         let missing = try Self.request(base + "/api/no-such-route", method: "POST", headers: [Self.bearer(session)])
         #expect(missing.status == 404 && missing.has("Content-Security-Policy") && missing.has("X-Frame-Options"), "\(missing.headers)")
     }
@@ -277,7 +277,7 @@ import Testing
         let agent = try AgentProcess.start(home: home, config: config)
         defer { _ = agent.stop() }
         try await agent.waitForLog("ready:")
-        let (url, _) = try Self.link(agent)
+        let (url, _) = try await Self.link(agent)
         #expect(url.hasPrefix("https://127.0.0.1:"))
         let base = try Self.base(of: url)
         let trust = ["--cacert", fixtures + "/ca.pem"]
@@ -295,7 +295,7 @@ import Testing
         let agent = try AgentProcess.start()
         defer { _ = agent.stop() }
         try await agent.waitForLog("ready:")
-        let result = try AtomdProcess.run(["console", "--home", agent.home])
+        let result = try await AtomdProcess.run(["console", "--home", agent.home])
         #expect(result.status == 2)
         #expect(result.stderr.contains("serves no console") && result.stderr.contains("api.listen"))
     }

@@ -42,9 +42,9 @@ struct CrashDriver {
     }
 
     /// Runs the job, crashing as asked, and resumes until the run has ended.
-    func run(first: Crash?, second: Crash? = nil) throws -> Outcome {
-        let started = try AtomdProcess.run(arguments, environment: (first?.environment ?? [:]).merging(tally(0)) { $1 })
-        return try finish(started, second: second)
+    func run(first: Crash?, second: Crash? = nil) async throws -> Outcome {
+        let started = try await AtomdProcess.run(arguments, environment: (first?.environment ?? [:]).merging(tally(0)) { $1 })
+        return try await finish(started, second: second)
     }
 
     /// Asks the process to count its journal writes (transactions, which
@@ -63,30 +63,30 @@ struct CrashDriver {
         let running = try AtomdProcess.start(arguments)
         try await Task.sleep(for: delay)
         kill(running.process.processIdentifier, SIGKILL)
-        return try finish(try running.finish(), second: nil)
+        return try await finish(try await running.finish(), second: nil)
     }
 
-    private func finish(_ started: AtomdProcess.Result, second: Crash?) throws -> Outcome {
-        guard let runID = try runIDs().first else {
+    private func finish(_ started: AtomdProcess.Result, second: Crash?) async throws -> Outcome {
+        guard let runID = try await runIDs().first else {
             #expect(started.killed, "no run recorded, yet atomd was not killed: \(started.stderr)")
             return Outcome(runID: nil, status: nil, writes: 0, recoveryWrites: 0, steps: [])
         }
         let writes = tallied(0)
         var recoveryWrites = 0
         if started.killed {
-            let resumed = try AtomdProcess.run(["resume", runID, "--home", home],
+            let resumed = try await AtomdProcess.run(["resume", runID, "--home", home],
                                                environment: (second?.environment ?? [:]).merging(tally(1)) { $1 })
             recoveryWrites = tallied(1)
             if resumed.killed {
                 // A kill right after the last write leaves nothing to resume (exit 2).
-                let final = try AtomdProcess.run(["resume", runID, "--home", home])
+                let final = try await AtomdProcess.run(["resume", runID, "--home", home])
                 #expect(!final.killed && (final.status <= 1 || final.stderr.contains("already ended")),
                         "second resume: \(final.status)\n\(final.stdout)\(final.stderr)")
             } else {
                 #expect(resumed.status <= 1 || resumed.status == 2, "resume: \(resumed.status)\n\(resumed.stdout)\(resumed.stderr)")
             }
         }
-        let shown = try AtomdProcess.run(["show", runID, "--home", home, "--json"])
+        let shown = try await AtomdProcess.run(["show", runID, "--home", home, "--json"])
         #expect(shown.status == 0, "atomd show exited \(shown.status): \(shown.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
         let run = object?["run"] as? [String: Any]
@@ -95,9 +95,9 @@ struct CrashDriver {
                        steps: object?["steps"] as? [[String: Any]] ?? [])
     }
 
-    private func runIDs() throws -> [String] {
+    private func runIDs() async throws -> [String] {
         guard FileManager.default.fileExists(atPath: home + "/journal.sqlite") else { return [] }
-        let listed = try AtomdProcess.run(["runs", "--home", home, "--json"])
+        let listed = try await AtomdProcess.run(["runs", "--home", home, "--json"])
         guard listed.status == 0 else {
             Issue.record("atomd runs exited \(listed.status): \(listed.stderr)")
             return []

@@ -25,7 +25,7 @@ import Testing
                            check: @escaping @Sendable (CrashDriver.Outcome, [String], String) async throws -> Void) async throws {
         let probeVars = vars()
         let probe = CrashDriver(job: job, vars: probeVars)
-        let clean = try probe.run(first: nil)
+        let clean = try await probe.run(first: nil)
         probe.cleanUp()
         try await check(clean, probeVars, "\(label), no crash")
         let firsts = (1...(clean.writes + 1)).flatMap { at in [false, true].map { CrashDriver.Crash(at: at, after: $0) } }
@@ -40,7 +40,7 @@ import Testing
                     var seen: [String?] = []
                     let caseVars = vars()
                     let driver = CrashDriver(job: job, vars: caseVars)
-                    let once = try driver.run(first: first)
+                    let once = try await driver.run(first: first)
                     driver.cleanUp()
                     try await check(once, caseVars, "\(label), crash \(first)")
                     seen.append(once.status)
@@ -48,7 +48,7 @@ import Testing
                         let second = CrashDriver.Crash(at: point, after: !first.after)
                         let secondVars = vars()
                         let twice = CrashDriver(job: job, vars: secondVars)
-                        let outcome = try twice.run(first: first, second: second)
+                        let outcome = try await twice.run(first: first, second: second)
                         twice.cleanUp()
                         try await check(outcome, secondVars, "\(label), crash \(first), then \(second) of the recovery")
                         seen.append(outcome.status)

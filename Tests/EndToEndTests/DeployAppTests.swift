@@ -42,19 +42,19 @@ import Testing
         }
     }
 
-    func deploy(_ deployment: Deployment, _ extra: [String] = [], job: String = "deploy-app") throws -> AtomdProcess.Result {
+    func deploy(_ deployment: Deployment, _ extra: [String] = [], job: String = "deploy-app") async throws -> AtomdProcess.Result {
         let home = deployment.root + "-home"
         if job == "deploy-app-files", !FileManager.default.fileExists(atPath: home + "/plugins") {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             try FileManager.default.moveItem(atPath: try PluginFixtures.pluginDirectory(["files"]), toPath: home + "/plugins")
         }
-        return try AtomdProcess.run(["run", "etc/jobs/\(job).yaml", "--home", home, "--var", "root=\(deployment.root)"] + extra)
+        return try await AtomdProcess.run(["run", "etc/jobs/\(job).yaml", "--home", home, "--var", "root=\(deployment.root)"] + extra)
     }
 
     @Test func aDeploySwitchesToTheNewReleaseAndLeavesItRunning() async throws {
         let deployment = try Deployment()
         defer { deployment.stop() }
-        let result = try deploy(deployment)
+        let result = try await deploy(deployment)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(deployment.current == deployment.root + "/releases/2.0")
         #expect(deployment.pool == "web-1\n")
@@ -65,7 +65,7 @@ import Testing
     @Test func aFailedSmokeTestRollsBackToTheOldReleaseRunning() async throws {
         let deployment = try Deployment()
         defer { deployment.stop() }
-        let result = try deploy(deployment, ["--var", "fail_at=smoke"])
+        let result = try await deploy(deployment, ["--var", "fail_at=smoke"])
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         #expect(deployment.current == deployment.root + "/releases/1.0")
         #expect(deployment.pool == "web-1\n")
@@ -83,7 +83,7 @@ import Testing
     @Test func theFilesPluginVariantDeploysAndRollsBackLikeTheShellOne() async throws {
         let deployment = try Deployment()
         defer { deployment.stop() }
-        let failed = try deploy(deployment, ["--var", "fail_at=smoke"], job: "deploy-app-files")
+        let failed = try await deploy(deployment, ["--var", "fail_at=smoke"], job: "deploy-app-files")
         #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
         #expect(failed.stdout.contains("  unpack: reverted") && failed.stdout.contains("  switch: reverted"))
         #expect(deployment.current == deployment.root + "/releases/1.0")
@@ -93,7 +93,7 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: deployment.root).filter { $0.hasPrefix(".") } == [])
         #expect(try FileManager.default.contentsOfDirectory(atPath: deployment.root + "/releases") == ["1.0"])
 
-        let deployed = try deploy(deployment, job: "deploy-app-files")
+        let deployed = try await deploy(deployment, job: "deploy-app-files")
         #expect(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
         #expect(deployment.current == deployment.root + "/releases/2.0")
         #expect(try await deployment.heartbeat(after: Date()) == "2.0")
@@ -103,8 +103,8 @@ import Testing
     @Test func aSecondDeployConvergesOnTheExistingLayout() async throws {
         let deployment = try Deployment()
         defer { deployment.stop() }
-        _ = try deploy(deployment, ["--var", "release=1.5"])
-        let again = try deploy(deployment)
+        _ = try await deploy(deployment, ["--var", "release=1.5"])
+        let again = try await deploy(deployment)
         #expect(again.status == 0)
         #expect(again.stdout.contains("layout skipped: skipped (already present)"))
         #expect(deployment.current == deployment.root + "/releases/2.0")

@@ -13,18 +13,18 @@ import Testing
         // The same home, another socket: the case that made two agents share runs.
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-second-\(UUID().uuidString.prefix(8)).yaml").path
         try "api:\n  socket: \(config).sock\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let second = try AtomdProcess.run(["agent", "--home", agent.home, "--config", config])
+        let second = try await AtomdProcess.run(["agent", "--home", agent.home, "--config", config])
         #expect(second.status != 0 && second.stderr.contains("atomd agent, pid \(pid)"), "\(second.status) \(second.stderr)")
         let job = try AtomdProcess.temporaryJob("version: 1\nname: t\nsteps:\n  - { id: a, run: \"true\" }\n")
-        let run = try AtomdProcess.run(["run", job, "--home", agent.home])
+        let run = try await AtomdProcess.run(["run", job, "--home", agent.home])
         #expect(run.status == 4 && run.stderr.contains("owned by atomd agent, pid \(pid)") && run.stderr.contains("atomd submit"),
                 "\(run.status) \(run.stderr)")
         // Reading needs no ownership.
-        #expect(try AtomdProcess.run(["runs", "--home", agent.home]).status == 0)
+        #expect(try await AtomdProcess.run(["runs", "--home", agent.home]).status == 0)
         // However the owner dies, the home is free again.
         kill(pid, SIGKILL)
         agent.running.process.waitUntilExit()
-        let after = try AtomdProcess.run(["run", job, "--home", agent.home])
+        let after = try await AtomdProcess.run(["run", job, "--home", agent.home])
         #expect(after.status == 0, "\(after.stderr)")
     }
 }

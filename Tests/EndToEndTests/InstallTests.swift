@@ -4,7 +4,7 @@ import Testing
 /// scripts/install, staged into a directory: what a package would hold,
 /// with the unit checked by systemd-analyze verify.
 @Suite struct InstallTests {
-    @Test func aStagedInstallHoldsBinaryPluginsConfigurationAndAVerifiedUnit() throws {
+    @Test func aStagedInstallHoldsBinaryPluginsConfigurationAndAVerifiedUnit() async throws {
         let stage = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-stage-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: stage) }
         let process = Process()
@@ -28,7 +28,7 @@ import Testing
             #expect(stat(stage + path, &info) == 0, "\(path) missing")
             #expect(Int(info.st_mode & 0o777) == mode, "\(path) has mode \(String(info.st_mode & 0o777, radix: 8))")
         }
-        try Self.expectCompletionAndManual(stage)
+        try await Self.expectCompletionAndManual(stage)
         let root = try String(contentsOfFile: stage + "/etc/systemd/system/atomd.service", encoding: .utf8)
         let apiOnly = try String(contentsOfFile: stage + "/etc/systemd/system/atomd-api-only.service", encoding: .utf8)
         for unit in [root, apiOnly] {
@@ -86,7 +86,7 @@ import Testing
 
     /// bash completes `atomd reh` to `rehearse` and `atomd rollback RUN --ta` to `--targets` with the installed
     /// script, and the installed man page describes every command the binary has.
-    static func expectCompletionAndManual(_ stage: String) throws {
+    static func expectCompletionAndManual(_ stage: String) async throws {
         let script = stage + "/usr/share/bash-completion/completions/atomd"
         for (line, expected) in [("atomd reh", "rehearse"), ("atomd rollback RUN --ta", "--targets"), ("atomd config ch", "check")] {
             let parts = line.split(separator: " ").map(String.init)
@@ -105,7 +105,7 @@ import Testing
             #expect(replies.split(separator: "\n").contains(Substring(expected)), "\(line): \(replies)")
         }
         let manual = try String(contentsOfFile: stage + "/usr/share/man/man1/atomd.1", encoding: .utf8)
-        let dump = try AtomdProcess.run(["--experimental-dump-help"])
+        let dump = try await AtomdProcess.run(["--experimental-dump-help"])
         let tool = try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any]
         let commands = ((tool?["command"] as? [String: Any])?["subcommands"] as? [[String: Any]] ?? []).compactMap { $0["commandName"] as? String }
         #expect(commands.count > 15)

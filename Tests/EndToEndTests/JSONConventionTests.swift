@@ -41,7 +41,7 @@ import Testing
               - { id: a, run: "echo ${{ vars.someValue }}", check: "false", revert: "true" }
               - { id: b, uses: test.fail, with: { always: true } }
             """)
-        let run = try AtomdProcess.run(["run", job, "--json", "--home", home])
+        let run = try await AtomdProcess.run(["run", job, "--json", "--home", home])
         #expect(run.status == 1, "\(run.stderr)")
         let runID = try #require((try Self.documents(run.stdout).last as? [String: Any])?["run_id"] as? String, "\(run.stdout)")
         let commands: [[String]] = [
@@ -52,7 +52,7 @@ import Testing
         var found: [String] = []
         Self.offences(try Self.documents(run.stdout), &found)
         for command in commands {
-            let result = try AtomdProcess.run(command)
+            let result = try await AtomdProcess.run(command)
             var offences: [String] = []
             Self.offences(try Self.documents(result.stdout), &offences)
             found += offences.map { "\(command[0]): \($0)" }

@@ -14,7 +14,7 @@ import Testing
         try "version: 1\nname: t\nsteps:\n  - id: a\n    run: { script: \"id -u > \(directory)/ran\", limits: { pids: 64 } }\n"
             .write(toFile: job, atomically: true, encoding: .utf8)
         chmod(job, 0o644)
-        let run = try AtomdProcess.run(["run", job, "--home", directory + "/home"], account: outsider)
+        let run = try await AtomdProcess.run(["run", job, "--home", directory + "/home"], account: outsider)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect((try? String(contentsOfFile: directory + "/ran", encoding: .utf8)) == "\(outsider.uid)\n")
         // The agent says which containment is in force.

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 @Suite struct PlanCommandTests {
-    @Test func deployPlanShowsRunOrderThenCompensationNewestFirst() throws {
-        let result = try AtomdProcess.run(["plan", "etc/jobs/deploy-app.yaml"])
+    @Test func deployPlanShowsRunOrderThenCompensationNewestFirst() async throws {
+        let result = try await AtomdProcess.run(["plan", "etc/jobs/deploy-app.yaml"])
         #expect(result.status == 0, "\(result.stderr)")
         let text = result.stdout
         let run = try #require(text.range(of: "Run order:"))
@@ -23,8 +23,8 @@ import Testing
         #expect(text.contains("converge"))
     }
 
-    @Test func planJSONCarriesScopesAndStages() throws {
-        let result = try AtomdProcess.run(["plan", "--json", "etc/jobs/parallel-prepare.yaml"])
+    @Test func planJSONCarriesScopesAndStages() async throws {
+        let result = try await AtomdProcess.run(["plan", "--json", "etc/jobs/parallel-prepare.yaml"])
         #expect(result.status == 0)
         let plan = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let stages = try #require(plan["compensation"] as? [[String: Any]])
@@ -34,8 +34,8 @@ import Testing
         #expect(plan["on_failure"] as? String == "revert")
     }
 
-    @Test func anInvalidJobHasNoPlan() throws {
-        let result = try AtomdProcess.run(["plan", "Tests/AtomdSpecTests/Fixtures/invalid/forward-reference.yaml"])
+    @Test func anInvalidJobHasNoPlan() async throws {
+        let result = try await AtomdProcess.run(["plan", "Tests/AtomdSpecTests/Fixtures/invalid/forward-reference.yaml"])
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("forward-reference.yaml:5:25: error: step 'b' cannot have finished when 'a' runs"))

@@ -16,15 +16,15 @@ import Testing
     }
 
     /// A home with the example plugin built into its plugins directory.
-    static func home(building language: String, as name: String) throws -> String {
+    static func home(building language: String, as name: String) async throws -> String {
         let home = try PluginFixtures.directory("example")
         let plugins = home + "/plugins"
         try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
         let library = plugins + "/" + name
         if language == "c" {
-            try PluginFixtures.compile(source: try example("c"), output: library)
+            try await PluginFixtures.compile(source: try example("c"), output: library)
         } else {
-            try PluginFixtures.compileSwift(source: try example("swift"), output: library)
+            try await PluginFixtures.compileSwift(source: try example("swift"), output: library)
         }
         chmod(library, 0o755)
         for leftover in try FileManager.default.contentsOfDirectory(atPath: plugins) where leftover != name {
@@ -33,19 +33,19 @@ import Testing
         return home
     }
 
-    static func run(_ yaml: String, home: String) throws -> AtomdProcess.Result {
-        try AtomdProcess.run(["run", try AtomdProcess.temporaryJob(yaml), "--home", home])
+    static func run(_ yaml: String, home: String) async throws -> AtomdProcess.Result {
+        try await AtomdProcess.run(["run", try AtomdProcess.temporaryJob(yaml), "--home", home])
     }
 
-    @Test func theCExampleBuildsWithCCAndRunsItsWholeContract() throws {
-        let home = try Self.home(building: "c", as: "marker.so")
-        let inspected = try AtomdProcess.run(["plugins", "inspect", "marker", "--home", home])
+    @Test func theCExampleBuildsWithCCAndRunsItsWholeContract() async throws {
+        let home = try await Self.home(building: "c", as: "marker.so")
+        let inspected = try await AtomdProcess.run(["plugins", "inspect", "marker", "--home", home])
         #expect(inspected.status == 0, "\(inspected.stdout)\(inspected.stderr)")
         #expect(inspected.stdout.contains("marker.touch [revert, check]"))
         #expect(inspected.stdout.contains("\"required\" : [\n        \"path\""))
 
         let flag = home + "/flag"
-        let made = try Self.run("""
+        let made = try await Self.run("""
             version: 1
             name: mark
             steps: [{ id: mark, uses: marker.touch, with: { path: \(flag) } }]
@@ -56,7 +56,7 @@ import Testing
         // A second touch of an existing file is refused as changing nothing:
         // compensation must not remove a file the step never made.
         try FileManager.default.removeItem(atPath: flag)
-        let refused = try Self.run("""
+        let refused = try await Self.run("""
             version: 1
             name: twice
             steps:
@@ -71,8 +71,8 @@ import Testing
     }
 
     @Test(arguments: ["isolated", "in-process"])
-    func theSwiftExampleBuildsAndRunsItsWholeContract(_ isolation: String) throws {
-        let home = try Self.home(building: "swift", as: "libgreeting.so")
+    func theSwiftExampleBuildsAndRunsItsWholeContract(_ isolation: String) async throws {
+        let home = try await Self.home(building: "swift", as: "libgreeting.so")
         try "plugins: { isolation: { greeting: \(isolation) } }\n".write(toFile: home + "/atomd.yaml", atomically: true, encoding: .utf8)
         let greeting = home + "/greeting"
         let job = """
@@ -83,15 +83,15 @@ import Testing
               - { id: greet, uses: greeting.write, with: { path: \(greeting), name: operator } }
               - { id: fail, run: 'test ${{ vars.fail }} = no' }
             """
-        let failed = try AtomdProcess.run(["run", try AtomdProcess.temporaryJob(job), "--home", home, "--var", "fail=yes"])
+        let failed = try await AtomdProcess.run(["run", try AtomdProcess.temporaryJob(job), "--home", home, "--var", "fail=yes"])
         #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
         #expect(failed.stdout.contains("  greet: reverted"))
         #expect(!FileManager.default.fileExists(atPath: greeting))
 
-        let made = try Self.run(job, home: home)
+        let made = try await Self.run(job, home: home)
         #expect(made.status == 0, "\(made.stdout)\(made.stderr)")
         #expect(try String(contentsOfFile: greeting, encoding: .utf8) == "hello, operator\n")
-        let again = try Self.run(job, home: home)
+        let again = try await Self.run(job, home: home)
         #expect(again.status == 1)
         #expect(again.stdout.contains("exists already"))
         #expect(try String(contentsOfFile: greeting, encoding: .utf8) == "hello, operator\n")

@@ -61,7 +61,7 @@ import Testing
     static func run(of name: String, _ agent: AgentProcess, status: String? = nil) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
-            let listed = try AtomdProcess.run(["runs", "--json", "--home", agent.home])
+            let listed = try await AtomdProcess.run(["runs", "--json", "--home", agent.home])
             let runs = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]) ?? []
             if let run = runs.first(where: { ($0["job_file"] as? String)?.hasSuffix("/" + name) == true }),
                status == nil || run["status"] as? String == status {
@@ -165,7 +165,7 @@ import Testing
         #expect(symlink("/etc/shadow", team + "/key") == 0)
         #expect(try Self.submit(agent, "link.yaml", job("{ file: \(team)/key }"), as: submitter).status == 202)
         // The outsider makes the missing listed directory a link to /etc.
-        let planted = try AtomdProcess.shell("ln -s /etc \(missing)", as: try TestUsers.outsider)
+        let planted = try await AtomdProcess.shell("ln -s /etc \(missing)", as: try TestUsers.outsider)
         #expect(planted == 0)
         defer { unlink(missing) }
         #expect(try Self.submit(agent, "planted.yaml", job("{ file: \(missing)/shadow }"), as: submitter).status == 202)
@@ -233,14 +233,14 @@ import Testing
               - { id: boom, run: "exit 1" }
             """)
         // Root's run, in the agent (the home is the agent's: `atomd run` may not use it).
-        let ran = try AtomdProcess.run(["submit", job, "--home", agent.home])
+        let ran = try await AtomdProcess.run(["submit", job, "--home", agent.home])
         #expect(ran.status == 0, "\(ran.stderr)")
         let runID = try #require(try await Self.run(of: "job.yaml", agent, status: "revert_failed")["id"] as? String)
         for (account, says) in [(try TestUsers.submitter, "may steer only the runs they submitted, and this run was submitted by root"),
                                 (try TestUsers.admin, "does what api.run_as does not allow \(try TestUsers.admin.name)")] {
             let refused = try Self.call(agent, "/runs/\(runID)/rollback/retry", as: account, post: true)
             #expect(refused.status == 403 && refused.body.contains(says), "\(account): \(refused)")
-            let cli = try AtomdProcess.run(["rollback", runID, "--retry", "--home", agent.home], account: account)
+            let cli = try await AtomdProcess.run(["rollback", runID, "--retry", "--home", agent.home], account: account)
             #expect(cli.status != 0 && cli.stderr.contains(says), "\(account): \(cli)")
         }
         #expect(try String(contentsOfFile: directory + "/reverts", encoding: .utf8) == "0\n", "the revert ran again")
@@ -272,10 +272,10 @@ import Testing
         }
         let vars = try Self.call(agent, "/runs/\(runID)/vars", as: other, body: "{\"x\": 1}")
         #expect(vars.status == 403 && vars.body.contains(says), "\(vars)")
-        let cli = try AtomdProcess.run(["skip", runID, "flaky", "--home", agent.home], account: other)
+        let cli = try await AtomdProcess.run(["skip", runID, "flaky", "--home", agent.home], account: other)
         #expect(cli.status != 0 && cli.stderr.contains(says), "\(cli)")
         // The console says the same to the other submitter's browser session.
-        let (base, session) = try ConsoleSecurityTests.signIn(agent, account: other)
+        let (base, session) = try await ConsoleSecurityTests.signIn(agent, account: other)
         let console = try ConsoleSecurityTests.request(base + "/api/runs/\(runID)/cancel", method: "POST",
                                                        headers: [ConsoleSecurityTests.bearer(session)])
         #expect(console.status == 403 && console.body.contains(says), "\(console.body)")
@@ -300,7 +300,7 @@ import Testing
     @Test(.timeLimit(.minutes(2))) func aConsoleSessionLosesWhatItsUserLoses() async throws {
         let agent = try await Self.startAgent(extra: "  listen: 127.0.0.1:0")
         defer { _ = agent.stop() }
-        let (base, session) = try ConsoleSecurityTests.signIn(agent, account: try TestUsers.otherSubmitter)
+        let (base, session) = try await ConsoleSecurityTests.signIn(agent, account: try TestUsers.otherSubmitter)
         #expect(try ConsoleSecurityTests.request(base + "/api/runs", headers: [ConsoleSecurityTests.bearer(session)]).status == 200)
         let config = try String(contentsOfFile: agent.home + "/atomd.yaml", encoding: .utf8)
         try config.replacingOccurrences(of: "group: \(TestUsers.apiGroup)", with: "group: \(TestUsers.foreignGroup)")
@@ -406,7 +406,7 @@ import Testing
             },
             "anyone else": {
                 #expect(try Self.call(agent, "/runs", as: outsider).body.contains("Failed to connect"))
-                let journal = try AtomdProcess.run(["runs", "--home", agent.home], account: outsider)
+                let journal = try await AtomdProcess.run(["runs", "--home", agent.home], account: outsider)
                 #expect(journal.status != 0 && !journal.stdout.contains("root.yaml"), "\(journal)")
             },
         ]

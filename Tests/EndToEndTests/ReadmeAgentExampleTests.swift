@@ -28,7 +28,7 @@ import Testing
         let agent = try AgentProcess.start(environment: ["ATOMD_TEST_ATOMS": environment["ATOMD_TEST_ATOMS"] ?? "0"])
         defer { _ = agent.stop() }
         try await agent.waitForLog("ready:")
-        let submitted = try AtomdProcess.run(["submit", job, "--home", agent.home])
+        let submitted = try await AtomdProcess.run(["submit", job, "--home", agent.home])
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let filed = try await agent.waitForFiled(1)
         #expect(filed.done == [URL(fileURLWithPath: job).lastPathComponent], "\(filed)")
@@ -38,7 +38,7 @@ import Testing
         let agent = try AgentProcess.start(environment: ["ATOMD_TEST_ATOMS": "0"])
         defer { _ = agent.stop() }
         try await agent.waitForLog("ready:")
-        let refused = try AtomdProcess.run(["submit", "etc/jobs/compensation-demo.yaml", "--home", agent.home])
+        let refused = try await AtomdProcess.run(["submit", "etc/jobs/compensation-demo.yaml", "--home", agent.home])
         #expect(refused.status == 2 && refused.stderr.contains("test atoms") && refused.stderr.contains("ATOMD_TEST_ATOMS=1"),
                 "\(refused.status) \(refused.stderr)")
         #expect(agent.jobs(in: "failed").isEmpty && agent.jobs(in: "incoming").isEmpty)

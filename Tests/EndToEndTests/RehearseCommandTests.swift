@@ -30,7 +30,7 @@ import Testing
     @Test func deployAppReturnsTheWorldToWhereItWasAfterEveryInjectedFailure() async throws {
         let root = Self.temporary("atomd-rehearse-web"), home = Self.temporary("atomd-rehearse-home")
         defer { DeployCrashTests.stopApps(root) }
-        let result = try AtomdProcess.run(["rehearse", "etc/jobs/deploy-app.yaml", "--var", "root=\(root)", "--yes", "--json",
+        let result = try await AtomdProcess.run(["rehearse", "etc/jobs/deploy-app.yaml", "--var", "root=\(root)", "--yes", "--json",
                                            "--home", home])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let rows = Self.rows(try Self.summary(result))
@@ -45,7 +45,7 @@ import Testing
         #expect(DeployCrashTests.appProcesses(root).count == 1)
         #expect((try? String(contentsOfFile: root + "/lb/pool", encoding: .utf8)) == "web-1\n")
         #expect(!FileManager.default.fileExists(atPath: root + "/releases/2.0"))
-        let runs = try AtomdProcess.run(["runs", "--home", home, "--limit", "100"])
+        let runs = try await AtomdProcess.run(["runs", "--home", home, "--limit", "100"])
         #expect(runs.stdout.components(separatedBy: "(rehearsal: ").count - 1 == 18, "\(runs.stdout)")
     }
 
@@ -57,7 +57,7 @@ import Testing
         defer { DeployCrashTests.stopApps(root) }
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: try PluginFixtures.pluginDirectory(["files"]), toPath: home + "/plugins")
-        let result = try AtomdProcess.run(["rehearse", "etc/jobs/deploy-app-files.yaml", "--var", "root=\(root)", "--yes", "--json",
+        let result = try await AtomdProcess.run(["rehearse", "etc/jobs/deploy-app-files.yaml", "--var", "root=\(root)", "--yes", "--json",
                                            "--home", home])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let rows = Self.rows(try Self.summary(result))
@@ -78,7 +78,7 @@ import Testing
               - { id: a, uses: test.world, with: { flag: a, check_unknown: true } }
               - { id: b, run: "true" }
             """)
-        let result = try AtomdProcess.run(["rehearse", job, "--only", "b", "--yes", "--json", "--home", Self.temporary("atomd-rehearse-home")])
+        let result = try await AtomdProcess.run(["rehearse", job, "--only", "b", "--yes", "--json", "--home", Self.temporary("atomd-rehearse-home")])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let rows = Self.rows(try Self.summary(result))
         #expect(rows.allSatisfy { ($0["left_behind"] as? [String])?.isEmpty == true }, "\(rows)")
@@ -89,7 +89,7 @@ import Testing
     @Test func launchAndAttachLeavesNothingLiveInTheCloud() async throws {
         let cloud = try await FakeCloudProcess(["--build-delay", "20"])
         let home = Self.temporary("atomd-rehearse-home")
-        let result = try AtomdProcess.run(["rehearse", "etc/jobs/launch-and-attach.yaml", "--var", "api=\(cloud.base)", "--yes",
+        let result = try await AtomdProcess.run(["rehearse", "etc/jobs/launch-and-attach.yaml", "--var", "api=\(cloud.base)", "--yes",
                                            "--json", "--home", home])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(Self.rows(try Self.summary(result)).count >= 6)
@@ -109,7 +109,7 @@ import Testing
             cloud = started
             variables = ["--var", "api=\(started.base)"]
         }
-        let result = try AtomdProcess.run(["rehearse", "etc/jobs/\(example).yaml", "--yes", "--json", "--home", home] + variables)
+        let result = try await AtomdProcess.run(["rehearse", "etc/jobs/\(example).yaml", "--yes", "--json", "--home", home] + variables)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let rows = Self.rows(try Self.summary(result))
         #expect(!rows.isEmpty)
@@ -153,7 +153,7 @@ import Testing
     @Test func aRevertThatForgetsSomethingIsCaughtAndTheLeftoverNamed() async throws {
         let world = try Self.world()
         let job = try AtomdProcess.temporaryJob(Self.brokenJob(world))
-        let text = try AtomdProcess.run(["rehearse", job, "--only", "link", "--only", "server", "--home", Self.temporary("atomd-rehearse-home")])
+        let text = try await AtomdProcess.run(["rehearse", job, "--only", "link", "--only", "server", "--home", Self.temporary("atomd-rehearse-home")])
         #expect(text.status == 3, "\(text.stdout)\(text.stderr)")
         let row = text.stdout.split(separator: "\n").first { $0.hasPrefix("after link ") }.map { $0.split(separator: " ").joined(separator: " ") }
         #expect(row?.hasPrefix("after link LEFT BEHIND link ") == true, "\(text.stdout)")
@@ -165,7 +165,7 @@ import Testing
 
         // In place of the first step nothing is made; after it, the volume stays.
         let second = try Self.world()
-        let result = try AtomdProcess.run(["rehearse", try AtomdProcess.temporaryJob(Self.brokenJob(second)), "--only", "volume",
+        let result = try await AtomdProcess.run(["rehearse", try AtomdProcess.temporaryJob(Self.brokenJob(second)), "--only", "volume",
                                            "--json", "--home", Self.temporary("atomd-rehearse-home")])
         #expect(result.status == 3)
         let summary = try Self.summary(result)
@@ -185,7 +185,7 @@ import Testing
 
             """
         }
-        let result = try AtomdProcess.run(["rehearse", job, "--crash", "--json", "--home", home])
+        let result = try await AtomdProcess.run(["rehearse", job, "--crash", "--json", "--home", home])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let rows = Self.rows(try Self.summary(result))
         #expect(rows.count == 4)
@@ -201,20 +201,20 @@ import Testing
     /// says which steps a crash there would leave to a check that cannot
     /// tell, or fail for want of one; a plain rehearsal does not.
     @Test func crashRehearsalsPointAtStepsACrashWouldLeaveToChance() async throws {
-        let (world, home, job) = try Self.rehearsable("doubts") { world in
+        let (_, home, job) = try Self.rehearsable("doubts") { world in
             """
               - { id: made, run: "touch \(world)/made && date", check: "test -e \(world)/made", revert: "rm -f \(world)/made" }
               - { id: lint, run: "test -d \(world)", revert: none }
 
             """
         }
-        let crashed = try AtomdProcess.run(["rehearse", job, "--crash", "--json", "--home", home])
+        let crashed = try await AtomdProcess.run(["rehearse", job, "--crash", "--json", "--home", home])
         #expect(crashed.status == 0, "\(crashed.stdout)\(crashed.stderr)")
         let warnings = try Self.summary(crashed)["warnings"] as? [String] ?? []
         #expect(warnings.contains { $0.contains("step 'made': its script ends with `date`, which its check does not look at") }, "\(warnings)")
         #expect(warnings.contains { $0.contains("step 'lint': `revert: none`, no check and not idempotent") }, "\(warnings)")
         #expect(crashed.stderr.contains("\(job):5:5: warning: step 'made': its script ends with `date`"), "\(crashed.stderr)")
-        let plain = try AtomdProcess.run(["rehearse", job, "--json", "--home", home])
+        let plain = try await AtomdProcess.run(["rehearse", job, "--json", "--home", home])
         #expect(plain.status == 0, "\(plain.stdout)\(plain.stderr)")
         #expect(!plain.stderr.contains("its script ends with") && !plain.stderr.contains("not idempotent"), "\(plain.stderr)")
     }
@@ -224,13 +224,13 @@ import Testing
         try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
         let home = Self.temporary("atomd-rehearse-home")
         let job = try AtomdProcess.temporaryJob(Self.brokenJob(world, allowed: false))
-        let refused = try AtomdProcess.run(["rehearse", job, "--home", home])
+        let refused = try await AtomdProcess.run(["rehearse", job, "--home", home])
         #expect(refused.status == 2 && refused.stderr.contains("rehearse: allowed"), "\(refused.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: world).isEmpty, "nothing ran")
-        let unknown = try AtomdProcess.run(["rehearse", job, "--only", "nosuch", "--yes", "--home", home])
+        let unknown = try await AtomdProcess.run(["rehearse", job, "--only", "nosuch", "--yes", "--home", home])
         #expect(unknown.status == 2 && unknown.stderr.contains("no step 'nosuch'"), "\(unknown.stderr)")
         // Every step has a probe and a revert, however useless: --strict cannot tell.
-        #expect(try AtomdProcess.run(["validate", "--strict", job]).status == 0)
+        #expect(try await AtomdProcess.run(["validate", "--strict", job]).status == 0)
         let unprovable = try AtomdProcess.temporaryJob("""
             version: 1
             name: unprovable
@@ -238,10 +238,10 @@ import Testing
               - { id: a, run: "touch \(world)/a" }
               - { id: b, run: "touch \(world)/b", revert: "rm -f \(world)/b; echo ${{ outputs.path }}" }
             """)
-        let strict = try AtomdProcess.run(["validate", "--strict", unprovable])
+        let strict = try await AtomdProcess.run(["validate", "--strict", unprovable])
         #expect(strict.status == 2, "\(strict.stdout)")
         #expect(strict.stdout.contains(":4:5: warning: step 'a': no check and no state probe"), "\(strict.stdout)")
         #expect(strict.stdout.contains(":5:5: warning: step 'b': its revert reads output 'path'"), "\(strict.stdout)")
-        #expect(try AtomdProcess.run(["validate", unprovable]).status == 0)
+        #expect(try await AtomdProcess.run(["validate", unprovable]).status == 0)
     }
 }

@@ -33,7 +33,7 @@ import Testing
         let agent = try AgentProcess.start(home: first.home, environment: crash)
         defer { _ = agent.stop() }
         try await agent.waitForLog("parked: the agent died 2 times in a row while resuming this run")
-        let show = try AgentControlTests().cli(["runs", "--json"], agent)
+        let show = try await AgentControlTests().cli(["runs", "--json"], agent)
         let runs = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [[String: Any]])
         let parked = try #require(runs.first { $0["id"] as? String == runID })
         #expect(parked["status"] as? String == "paused", "\(parked)")
@@ -46,7 +46,7 @@ import Testing
         #expect(filed.done == ["next.yaml"], "\(filed)")
 
         // The operator releases it: it finishes, or is cancelled.
-        let released = try AtomdProcess.run([release, runID, "--home", agent.home])
+        let released = try await AtomdProcess.run([release, runID, "--home", agent.home])
         #expect(released.status == 0, "\(released.stdout)\(released.stderr)")
         _ = FileManager.default.createFile(atPath: gate, contents: nil)
         let all = try await agent.waitForFiled(2)
@@ -54,7 +54,7 @@ import Testing
             #expect(all.done.contains("held.yaml"), "\(all)\n\(agent.log)")
         } else {
             #expect(all.failed.contains("held.yaml"), "\(all)\n\(agent.log)")
-            let listed = try AgentControlTests().cli(["runs", "--json"], agent)
+            let listed = try await AgentControlTests().cli(["runs", "--json"], agent)
             #expect(listed.stdout.contains("\"cancelled\""), "\(listed.stdout)")
         }
     }

@@ -414,8 +414,8 @@ private struct Play {
     func cleanUp() {
         func open(_ steps: [CaseStep]) {
             for step in steps {
-                for attempt in step.hold { FileManager.default.createFile(atPath: gates + "/\(step.id).\(attempt)", contents: nil) }
-                if step.revert == .held { FileManager.default.createFile(atPath: gates + "/revert-\(step.id)", contents: nil) }
+                for attempt in step.hold { _ = FileManager.default.createFile(atPath: gates + "/\(step.id).\(attempt)", contents: nil) }
+                if step.revert == .held { _ = FileManager.default.createFile(atPath: gates + "/revert-\(step.id)", contents: nil) }
                 open(step.group?.steps ?? [])
             }
         }
@@ -423,7 +423,8 @@ private struct Play {
         guard let follower, follower.process.isRunning else { return }
         kill(follower.process.processIdentifier, SIGKILL)
         kill(follower.process.processIdentifier, SIGCONT)
-        _ = try? follower.finish()
+        // Killed, so the wait is short enough to hold a thread for.
+        follower.process.waitUntilExit()
     }
 
     // MARK: Helpers

@@ -2,16 +2,16 @@ import Foundation
 import Testing
 
 @Suite struct RunCommandTests {
-    @Test func theDemoSucceedsWithExitCode0() throws {
-        let result = try AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml"])
+    @Test func theDemoSucceedsWithExitCode0() async throws {
+        let result = try await AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("flaky-api running (attempt 3)"))
         #expect(result.stdout.contains("services/app succeeded"))
         #expect(result.stdout.contains("(compensation-demo): succeeded — every step done"))
     }
 
-    @Test func aFailureIsCompensatedWithExitCode1AndEveryActionListed() throws {
-        let result = try AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml", "--var", "fail=true"])
+    @Test func aFailureIsCompensatedWithExitCode1AndEveryActionListed() async throws {
+        let result = try await AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml", "--var", "fail=true"])
         #expect(result.status == 1)
         let summary = try #require(result.stdout.components(separatedBy: "compensation:").last)
         for step in ["services/app", "services/database", "disks/disk-a", "network"] {
@@ -25,8 +25,8 @@ import Testing
         #expect(result.stdout.contains("smoke-test (failed): test.fail: failing as asked"))
     }
 
-    @Test func jsonPrintsOneEventPerLineAndASummaryLast() throws {
-        let result = try AtomdProcess.run(["run", "--json", "etc/jobs/compensation-demo.yaml", "--var", "fail=true"])
+    @Test func jsonPrintsOneEventPerLineAndASummaryLast() async throws {
+        let result = try await AtomdProcess.run(["run", "--json", "etc/jobs/compensation-demo.yaml", "--var", "fail=true"])
         #expect(result.status == 1)
         let lines = result.stdout.split(separator: "\n")
         let objects = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
@@ -48,7 +48,7 @@ import Testing
         #expect(events.allSatisfy { ($0["time"] as? String)?.contains(".") == true })
     }
 
-    @Test func aFailedRevertExitsWith3AndSaysWhatIsLeft() throws {
+    @Test func aFailedRevertExitsWith3AndSaysWhatIsLeft() async throws {
         let job = try AtomdProcess.temporaryJob("""
             version: 1
             name: stuck
@@ -57,31 +57,31 @@ import Testing
               - { id: stuck, uses: test.world, with: { flag: stuck, revert_fails: true } }
               - { id: boom, uses: test.fail, with: { always: true } }
             """)
-        let result = try AtomdProcess.run(["run", job])
+        let result = try await AtomdProcess.run(["run", job])
         #expect(result.status == 3)
         #expect(result.stdout.contains("revert_failed — compensation failed; some changes are left behind"))
         #expect(result.stdout.contains("left behind (check these by hand):\n  keep (succeeded)\n  stuck (revert_failed)"))
     }
 
-    @Test func jobsNeedingMissingAtomsAreRefusedBeforeAnythingRuns() throws {
+    @Test func jobsNeedingMissingAtomsAreRefusedBeforeAnythingRuns() async throws {
         let job = try AtomdProcess.temporaryJob("version: 1\nname: plugin\nsteps:\n  - { id: a, run: echo hi }\n  - { id: b, uses: cloud.attach }\n")
-        let result = try AtomdProcess.run(["run", job])
+        let result = try await AtomdProcess.run(["run", job])
         #expect(result.status == 2)
         #expect(result.stderr.contains("plugin cloud: no plugin named 'cloud'"))
         #expect(result.stderr.contains("put cloud.so into one of those directories"))
         #expect(result.stdout.isEmpty)
     }
 
-    @Test func varsMustBeDeclaredAndWellFormed() throws {
-        let unknown = try AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml", "--var", "nope=1"])
+    @Test func varsMustBeDeclaredAndWellFormed() async throws {
+        let unknown = try await AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml", "--var", "nope=1"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("--var nope: the job declares no variable 'nope'"))
-        let malformed = try AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml", "--var", "fail"])
+        let malformed = try await AtomdProcess.run(["run", "etc/jobs/compensation-demo.yaml", "--var", "fail"])
         #expect(malformed.status == 2)
         #expect(malformed.stderr.contains("--var takes name=value"))
     }
 
-    @Test func missingSecretsAreRefused() throws {
+    @Test func missingSecretsAreRefused() async throws {
         let job = try AtomdProcess.temporaryJob("""
             version: 1
             name: secret
@@ -89,7 +89,7 @@ import Testing
             steps:
               - { id: a, uses: test.noop, with: { t: "${{ secrets.token }}" } }
             """)
-        let result = try AtomdProcess.run(["run", job])
+        let result = try await AtomdProcess.run(["run", job])
         #expect(result.status == 2)
         #expect(result.stderr.contains("secret 'token': environment variable ATOMD_TEST_SURELY_UNSET is not set"))
     }

@@ -153,19 +153,19 @@ import Testing
         let environment = Self.environment
 
         var shown: [(String, String)] = []
-        let run = try AtomdProcess.run(["run", job, "--home", home], environment: environment)
+        let run = try await AtomdProcess.run(["run", job, "--home", home], environment: environment)
         try #require(run.status == 1, "the job fails and is compensated: \(run.stdout) \(run.stderr)")
         shown += [("run stdout", run.stdout), ("run stderr", run.stderr)]
-        let json = try AtomdProcess.run(["run", job, "--home", home, "--json"], environment: environment)
+        let json = try await AtomdProcess.run(["run", job, "--home", home, "--json"], environment: environment)
         shown += [("run --json stdout", json.stdout), ("run --json stderr", json.stderr)]
 
-        let listed = try AtomdProcess.run(["runs", "--home", home, "--json"])
+        let listed = try await AtomdProcess.run(["runs", "--home", home, "--json"])
         let runs = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
         #expect(runs.count == 2)
         for runID in runs.compactMap({ $0["id"] as? String }) {
             for arguments in [["show", runID], ["show", runID, "--json"], ["logs", runID], ["logs", runID, "echo"],
                               ["logs", runID, "fails"], ["logs", runID, "notify"]] {
-                let result = try AtomdProcess.run(arguments + ["--home", home])
+                let result = try await AtomdProcess.run(arguments + ["--home", home])
                 shown += [(arguments.joined(separator: " "), result.stdout + result.stderr)]
             }
         }

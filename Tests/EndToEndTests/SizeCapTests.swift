@@ -46,7 +46,7 @@ import Testing
     /// Declared outputs share one cap: ten copies of a 900 KB output (9 MB,
     /// each within the 1 MiB of a result) fail the step instead of going
     /// into the journal, and the run is compensated.
-    @Test(.timeLimit(.minutes(2))) func declaredOutputsShareOneCap() throws {
+    @Test(.timeLimit(.minutes(2))) func declaredOutputsShareOneCap() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-outputs-\(UUID().uuidString)").path
         let copies = (0..<10).map { "o\($0): \"${{ outputs.big }}\"" }.joined(separator: ", ")
         let job = try AtomdProcess.temporaryJob("""
@@ -57,7 +57,7 @@ import Testing
                 outputs: { \(copies) }
                 run: printf 'big=%s\\n' "$(head -c 900000 /dev/zero | tr '\\0' x)" > "$ATOMD_OUTPUT"
             """)
-        let result = try AtomdProcess.run(["run", job, "--home", home])
+        let result = try await AtomdProcess.run(["run", job, "--home", home])
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         #expect((result.stdout + result.stderr).contains("outputs would exceed 4 MiB together"), "\(result.stdout)")
     }

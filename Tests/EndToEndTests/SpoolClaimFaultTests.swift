@@ -109,7 +109,7 @@ extension SpoolClaimFaultTests {
         try await first.waitForLog("ready:")
         #expect(first.stop() == 0)
         let job = try AtomdProcess.temporaryJob(submit.job(world))
-        let submitted = try AtomdProcess.run(["submit", job, "--home", home, "--var", "release=2"])
+        let submitted = try await AtomdProcess.run(["submit", job, "--home", home, "--var", "release=2"])
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let incoming = home + "/spool/incoming"
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: incoming).first { !$0.hasPrefix(".") })

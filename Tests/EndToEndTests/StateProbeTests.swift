@@ -35,29 +35,29 @@ import Testing
         try FileManager.default.destinationOfSymbolicLink(atPath: scene.world + "/current")
     }
 
-    private func shown(_ scene: Scene) throws -> String {
-        let runID = try #require(try CompensationPromiseTests.runIDs(scene).first)
-        return try AtomdProcess.run(["show", runID, "--home", scene.home]).stdout
+    private func shown(_ scene: Scene) async throws -> String {
+        let runID = try await #require(try CompensationPromiseTests.runIDs(scene).first)
+        return try await AtomdProcess.run(["show", runID, "--home", scene.home]).stdout
     }
 
-    @Test func aRevertRestoresTheStateBeforeAndShowPrintsTheChange() throws {
+    @Test func aRevertRestoresTheStateBeforeAndShowPrintsTheChange() async throws {
         let scene = try scene()
         defer { scene.cleanUp() }
-        let result = try scene.runCompensated(Self.switchJob, ["--var", "later=failing"])
+        let result = try await scene.runCompensated(Self.switchJob, ["--var", "later=failing"])
         #expect(try target(scene) == "releases/1", "\(result.stdout)")
-        let show = try shown(scene)
+        let show = try await shown(scene)
         #expect(show.contains("state: target: releases/1 → releases/2"), "\(show)")
     }
 
-    @Test func aSucceededRunKeepsTheNewState() throws {
+    @Test func aSucceededRunKeepsTheNewState() async throws {
         let scene = try scene()
         defer { scene.cleanUp() }
-        let result = try scene.run(Self.switchJob)
+        let result = try await scene.run(Self.switchJob)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(try target(scene) == "releases/2")
     }
 
-    @Test func aFailedStepWhoseStateDidNotChangeHasNothingToUndo() throws {
+    @Test func aFailedStepWhoseStateDidNotChangeHasNothingToUndo() async throws {
         let scene = try scene()
         defer { scene.cleanUp() }
         // Fails before touching the link; a revert would point it at
@@ -73,31 +73,31 @@ import Testing
                 state: { run: { script: 'echo "target=$(readlink current)"', cwd: "${{ vars.dir }}" } }
                 revert: { run: { script: "rm current", cwd: "${{ vars.dir }}" } }
             """
-        let result = try scene.runCompensated(yaml)
+        let result = try await scene.runCompensated(yaml)
         #expect(try target(scene) == "releases/1", "\(result.stdout)")
         #expect(result.stdout.contains("nothing to undo (state unchanged)"), "\(result.stdout)")
     }
 
-    @Test func aStateChangedSinceTheStepRanIsReportedBeforeTheRevert() throws {
+    @Test func aStateChangedSinceTheStepRanIsReportedBeforeTheRevert() async throws {
         let scene = try scene()
         defer { scene.cleanUp() }
         // Someone else points the link at releases/3 before the job fails.
         let yaml = Self.switchJob.replacingOccurrences(of: "test ${{ vars.later }} = ok", with: "ln -sfn releases/3 current; false")
-        let result = try scene.runCompensated(yaml)
-        let show = try shown(scene)
+        let result = try await scene.runCompensated(yaml)
+        let show = try await shown(scene)
         #expect(try target(scene) == "releases/1", "\(result.stdout)")
         let journaled = try CompensationPromiseTests.journaled(scene, "status", step: "switch")
         #expect(journaled.contains { $0.contains("state changed since the step ran: target: releases/2 → releases/3") },
                 "\(journaled)\n\(show)")
     }
 
-    @Test func aRevertThatNeedsAStateNeverRecordedFailsInsteadOfGuessing() throws {
+    @Test func aRevertThatNeedsAStateNeverRecordedFailsInsteadOfGuessing() async throws {
         let scene = try scene()
         defer { scene.cleanUp() }
         // The probe prints a line that is not KEY=VALUE: the state is unknown.
         let yaml = Self.switchJob.replacingOccurrences(of: #"echo "target=$(readlink current)""#,
                                                        with: #"echo hello; echo "target=$(readlink current)""#)
-        let result = try scene.run(yaml, ["--var", "later=failing"])
+        let result = try await scene.run(yaml, ["--var", "later=failing"])
         // Pointing the link at an empty name and calling it reverted would be a lie.
         #expect(result.status == 3, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("needs state.before.target, which was never recorded"), "\(result.stdout)")

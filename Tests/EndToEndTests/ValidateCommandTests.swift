@@ -5,8 +5,8 @@ import Testing
 @Suite struct ValidateCommandTests {
     static let examples = ["launch-and-attach", "deploy-app", "zone-fallback", "parallel-prepare"].map { "etc/jobs/\($0).yaml" }
 
-    @Test func examplesAreValid() throws {
-        let result = try AtomdProcess.run(["validate"] + Self.examples)
+    @Test func examplesAreValid() async throws {
+        let result = try await AtomdProcess.run(["validate"] + Self.examples)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         for file in Self.examples {
             #expect(result.stdout.contains("\(file): ok (job "))
@@ -16,7 +16,7 @@ import Testing
     /// Issue 32, item 8: a step whose check cannot tell its success from
     /// its first change is warned about (the file stays valid), and
     /// --strict fails it, and a read-only step that is not idempotent.
-    @Test func stepsACrashWouldLeaveToChanceAreWarnedAbout() throws {
+    @Test func stepsACrashWouldLeaveToChanceAreWarnedAbout() async throws {
         let job = try AtomdProcess.temporaryJob("""
             version: 1
             name: doubts
@@ -25,13 +25,13 @@ import Testing
               - { id: lint, run: "test -s /tmp/f", revert: none, check: "true" }
               - { id: query, run: "test -s /tmp/f", revert: none }
             """)
-        let plain = try AtomdProcess.run(["validate", job])
+        let plain = try await AtomdProcess.run(["validate", job])
         #expect(plain.status == 0, "\(plain.stdout)\(plain.stderr)")
         #expect(plain.stdout.contains("\(job):4:5: warning: step 'deploy': its script ends with `smoke-test`, which its check does not look at"),
                 "\(plain.stdout)")
         #expect(plain.stdout.contains("mark it `idempotent: true` to run it again when in doubt"), "\(plain.stdout)")
         #expect(!plain.stdout.contains("not idempotent"), "read-only steps are for --strict: \(plain.stdout)")
-        let strict = try AtomdProcess.run(["validate", "--strict", job])
+        let strict = try await AtomdProcess.run(["validate", "--strict", job])
         #expect(strict.status == 2, "\(strict.stdout)\(strict.stderr)")
         #expect(strict.stdout.contains("\(job):6:5: warning: step 'query': `revert: none`, no check and not idempotent"), "\(strict.stdout)")
         #expect(!strict.stdout.contains("step 'lint': `revert: none`"), "\(strict.stdout)")
@@ -39,7 +39,7 @@ import Testing
 
     /// `uses:` is resolved against the plugins atomd would load, and `with:`
     /// checked against each atom's input schema, by validate and submit.
-    @Test func pluginAtomsAreCheckedAgainstTheInstalledPlugins() throws {
+    @Test func pluginAtomsAreCheckedAgainstTheInstalledPlugins() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-validate-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: home) }
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
@@ -61,7 +61,7 @@ import Testing
                 uses: files.write
                 with: { path: "${{ vars.dir }}/b.conf", content: "${{ vars.dir }}" }
             """)
-        let checked = try AtomdProcess.run(["validate", job, "--home", home])
+        let checked = try await AtomdProcess.run(["validate", job, "--home", home])
         #expect(checked.status == 2, "\(checked.stdout)\(checked.stderr)")
         let lines = checked.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("\(job):5:5: error: step 'config': files.write: with.content must be string, not a number") })
@@ -70,7 +70,7 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("\(job):11:5: error: step 'attach': no plugin 'cloud' in the plugin directories") })
         #expect(lines.count == 4, "\(checked.stdout)")
 
-        let submitted = try AtomdProcess.run(["submit", job, "--home", home])
+        let submitted = try await AtomdProcess.run(["submit", job, "--home", home])
         #expect(submitted.status == 2, "\(submitted.stdout)\(submitted.stderr)")
         #expect(submitted.stderr.contains("has no atom 'symlnk'"), "\(submitted.stderr)")
         #expect(!FileManager.default.fileExists(atPath: home + "/spool"))
@@ -86,19 +86,19 @@ import Testing
                 uses: files.write
                 with: { path: /tmp/a.conf, content: 12 }
             """)
-        let run = try AtomdProcess.run(["run", wrongInput, "--home", home])
+        let run = try await AtomdProcess.run(["run", wrongInput, "--home", home])
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         #expect(run.stderr.contains("\(wrongInput):6:5: step 'config': files.write: with.content must be string"), "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: home + "/journal.sqlite"))
 
-        let unchecked = try AtomdProcess.run(["validate", job, "--home", home + "/elsewhere"])
+        let unchecked = try await AtomdProcess.run(["validate", job, "--home", home + "/elsewhere"])
         #expect(unchecked.status == 0, "\(unchecked.stdout)\(unchecked.stderr)")
         #expect(unchecked.stderr.contains("warning: plugin atoms were not checked: no plugin directory"))
     }
 
-    @Test func problemsArePrintedAsFileLineColumnAndExitIs2() throws {
+    @Test func problemsArePrintedAsFileLineColumnAndExitIs2() async throws {
         let bad = "Tests/AtomdSpecTests/Fixtures/invalid/several-problems.yaml"
-        let result = try AtomdProcess.run(["validate", Self.examples[0], bad])
+        let result = try await AtomdProcess.run(["validate", Self.examples[0], bad])
         #expect(result.status == 2)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains("\(bad):6:5: error: unknown key 'tiemout' in a step; did you mean 'timeout'?"))
@@ -106,9 +106,9 @@ import Testing
         #expect(lines.last == "1 of 2 files invalid, 2 problem(s)")
     }
 
-    @Test func jsonReportListsEveryFile() throws {
+    @Test func jsonReportListsEveryFile() async throws {
         let bad = "Tests/AtomdSpecTests/Fixtures/invalid/needs-cycle.yaml"
-        let result = try AtomdProcess.run(["validate", "--json", Self.examples[1], bad])
+        let result = try await AtomdProcess.run(["validate", "--json", Self.examples[1], bad])
         #expect(result.status == 2)
         struct Report: Decodable {
             struct File: Decodable {
@@ -128,7 +128,7 @@ import Testing
         #expect(problem.hint == "remove one of these needs")
     }
 
-    @Test func anAliasBombIsRefusedByTheCLI() throws {
+    @Test func anAliasBombIsRefusedByTheCLI() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-bomb-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -139,26 +139,26 @@ import Testing
         }
         let file = directory.appendingPathComponent("bomb.yaml")
         try (yaml + "steps: [{id: s, run: echo}]\n").write(to: file, atomically: true, encoding: .utf8)
-        let result = try AtomdProcess.run(["validate", file.path])
+        let result = try await AtomdProcess.run(["validate", file.path])
         #expect(result.status == 2)
         #expect(result.stdout.contains("expands to more than 100000 nodes"))
     }
 
-    @Test func usageErrorsExitWith2() throws {
-        let missing = try AtomdProcess.run(["validate"])
+    @Test func usageErrorsExitWith2() async throws {
+        let missing = try await AtomdProcess.run(["validate"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("Usage: atomd validate"))
-        let unknown = try AtomdProcess.run(["frobnicate"])
+        let unknown = try await AtomdProcess.run(["frobnicate"])
         #expect(unknown.status == 2)
     }
 
-    @Test func helpReadsLikeAManual() throws {
-        let help = try AtomdProcess.run(["--help"])
+    @Test func helpReadsLikeAManual() async throws {
+        let help = try await AtomdProcess.run(["--help"])
         #expect(help.status == 0)
         for text in ["Exit codes:", "validate", "plan", "compensation failed"] {
             #expect(help.stdout.contains(text), "help lacks \(text)")
         }
-        let validate = try AtomdProcess.run(["help", "validate"])
+        let validate = try await AtomdProcess.run(["help", "validate"])
         #expect(validate.stdout.contains("FILE:LINE:COLUMN: error: MESSAGE"))
     }
 }

@@ -45,30 +45,30 @@ public enum PluginFixtures {
     }
 
     /// Compiles C `source` into the shared library `output` with `cc`.
-    public static func compile(source: String, output: String, defines: [String] = []) throws {
+    public static func compile(source: String, output: String, defines: [String] = []) async throws {
         let sourceFile = output + ".c"
         try source.write(toFile: sourceFile, atomically: true, encoding: .utf8)
-        try run("cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", headerDirectory, "-o", output, sourceFile]
+        try await run("cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", headerDirectory, "-o", output, sourceFile]
             + defines.map { "-D\($0)" })
     }
 
     /// Compiles Swift `source` into the shared library `output` against the
     /// `AtomdPluginKit` this package built: what `swift build` does for a
     /// plugin package, without resolving a second package graph.
-    public static func compileSwift(source: String, output: String) throws {
+    public static func compileSwift(source: String, output: String) async throws {
         let sourceFile = output + ".swift"
         try source.write(toFile: sourceFile, atomically: true, encoding: .utf8)
         let kit = buildDirectory.appendingPathComponent("AtomdPluginKit.build")
         let objects = try FileManager.default.contentsOfDirectory(atPath: kit.path)
             .filter { $0.hasSuffix(".swift.o") }.map { kit.appendingPathComponent($0).path }
         guard !objects.isEmpty else { throw Failure(description: "no AtomdPluginKit objects in \(kit.path); run swift build") }
-        try run("swiftc", ["-emit-library", "-parse-as-library", "-module-name", "Example", "-o", output, sourceFile,
+        try await run("swiftc", ["-emit-library", "-parse-as-library", "-module-name", "Example", "-o", output, sourceFile,
                            "-I", buildDirectory.appendingPathComponent("Modules").path,
                            "-Xcc", "-fmodule-map-file=" + buildDirectory.appendingPathComponent("CAtomdPlugin.build/module.modulemap").path,
                            "-Xcc", "-I" + headerDirectory] + objects)
     }
 
-    private static func run(_ tool: String, _ arguments: [String]) throws {
+    private static func run(_ tool: String, _ arguments: [String]) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
@@ -76,8 +76,9 @@ public enum PluginFixtures {
         process.standardError = errors
         process.standardOutput = errors
         try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let reader = errors.fileHandleForReading
+        let message = try await offThePool { String(decoding: reader.readDataToEndOfFile(), as: UTF8.self) }
+        await process.exited()
         guard process.terminationStatus == 0 else { throw Failure(description: "\(tool) failed: \(message)") }
     }
 }
