@@ -38,9 +38,11 @@ let package = Package(
         // loader composes its own position-carrying tree from parser events
         // so that limits are enforced before anything is expanded.
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // The xpath() expression function: XPath 1.0 over API answers in XML.
+        .systemLibrary(name: "CXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(
             name: "AtomdSpec",
-            dependencies: ["CYAML", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CYAML", "CXML2", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The engine knows atoms only through `Atom` and the journal only
         // through `Journal`: it imports no I/O module.

@@ -74,7 +74,7 @@ enum CurlTransfer {
                 return curl_easy_perform(handle)
             }
         }()
-        guard code == CURLE_OK else { return .failure(error(code, state: state, request: request)) }
+        guard code == CURLE_OK else { return .failure(error(code, handle: handle, state: state, request: request)) }
         var status = 0
         _ = atomd_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return .success(HTTPResponse(status: status, headers: state.headers, body: state.body))
@@ -84,17 +84,24 @@ enum CurlTransfer {
         max(1, Int(duration / .milliseconds(1)))
     }
 
-    private static func error(_ code: CURLcode, state: TransferState, request: HTTPRequest) -> HTTPError {
+    private static func error(_ code: CURLcode, handle: UnsafeMutableRawPointer, state: TransferState,
+                              request: HTTPRequest) -> HTTPError {
         let text = String(cString: curl_easy_strerror(code))
         if state.cancelled.load(ordering: .relaxed) { return HTTPError(.cancelled, "cancelled") }
         if state.tooLarge {
             return HTTPError(.tooLarge, "the response is larger than \(request.maxResponseBytes) bytes")
         }
+        // Whether any of the request went out: a server that got it may have
+        // acted on it, so its outcome is unknown rather than "not done".
+        var sent = 0
+        _ = atomd_curl_get_long(handle, CURLINFO_REQUEST_SIZE, &sent)
         switch code {
-        case CURLE_OPERATION_TIMEDOUT: return HTTPError(.timeout, "\(request.method) \(request.url): \(text)")
-        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_GOT_NOTHING,
-             CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE:
+        case CURLE_OPERATION_TIMEDOUT:
+            return HTTPError(.timeout, "\(request.method) \(request.url): \(text)", requestSent: sent > 0)
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
             return HTTPError(.connection, "\(request.method) \(request.url): \(text)")
+        case CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE:
+            return HTTPError(.connection, "\(request.method) \(request.url): \(text)", requestSent: sent > 0)
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE:
             return HTTPError(.tls, "\(request.method) \(request.url): \(text)")
         default: return HTTPError(.other, "\(request.method) \(request.url): \(text)")

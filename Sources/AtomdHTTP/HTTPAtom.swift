@@ -48,20 +48,12 @@ public struct HTTPAtom: Atom {
     /// expression holds on the response or `poll.timeout` passes.
     private func sendUntil(_ input: JSONValue, context: AtomContext) async throws -> HTTPResponse {
         guard case .string(let source) = input["until"] else { return try await send(input, context: context) }
-        let root: ExpressionNode
-        do {
-            root = try ExpressionParser.parse(source)
-        } catch {
-            throw AtomError("until: \(error.message)", retryable: false)
-        }
-        let until = Expression(source: source, root: root, location: .start)
         let interval = Duration.milliseconds(input["poll"]["interval_ms"].numericValue.isNaN ? 1000 : Int64(input["poll"]["interval_ms"].numericValue))
         let limit = Duration.milliseconds(input["poll"]["timeout_ms"].numericValue.isNaN ? 300_000 : Int64(input["poll"]["timeout_ms"].numericValue))
         let deadline = ContinuousClock.now + limit
         while true {
             let response = try await send(input, context: context)
-            let evaluator = ExpressionEvaluator(contexts: ["response": Self.view(response), "vars": input["until_vars"]])
-            if (try? evaluator.evaluate(until))?.isTruthy == true { return response }
+            if (try? Self.holds("until", in: input, on: Self.view(response))) == true { return response }
             guard ContinuousClock.now + interval < deadline else {
                 throw AtomError("until \(source) did not hold within \(limit.jobText); last status \(response.status)"
                                 + Self.bodyNote(response.body))
@@ -70,11 +62,33 @@ public struct HTTPAtom: Atom {
         }
     }
 
+    /// With `until`, polls like a step; a poll that never holds cannot tell.
+    /// Present carries the response, from which a step settled by this
+    /// check computes its declared outputs.
     public func check(_ input: JSONValue, outputs: JSONValue?, context: AtomContext) async throws -> CheckResult {
-        let response = try await send(input, context: context)
+        let response: HTTPResponse
+        do {
+            response = try await sendUntil(input, context: context)
+        } catch let error as AtomError {
+            return .unknown(error.message)
+        }
         if Self.codes(input["absent"]).contains(response.status) { return .absent }
-        if Self.isExpected(response.status, input) { return .present(outputs: nil) }
-        return .unknown("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)")
+        guard Self.isExpected(response.status, input) else {
+            return .unknown("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)")
+        }
+        let view = Self.view(response)
+        do {
+            let absent = try Self.holds("absent_when", in: input, on: view)
+            let present = try Self.holds("present_when", in: input, on: view)
+            switch (present, absent) {
+            case (_, true?): return .absent
+            case (true?, _), (nil, false?), (nil, nil): return .present(outputs: nil, response: view)
+            case (false?, nil): return .absent
+            case (false?, false?): return .unknown("neither present nor absent held on the response")
+            }
+        } catch let error as AtomError {
+            return .unknown(error.message)
+        }
     }
 
     /// A `state:` probe: the response's JSON object, or its text as
@@ -104,7 +118,10 @@ public struct HTTPAtom: Atom {
         } catch {
             switch error.kind {
             case .cancelled: throw CancellationError()
-            case .connection, .timeout: throw AtomError(error.message)
+            case .connection, .timeout:
+                // A `where` would bind to the last pattern only: tested here.
+                guard error.requestSent else { throw AtomError(error.message) }
+                throw AtomError(error.message + " (the request was sent; whether it took effect is unknown)", outcomeUnknown: true)
             case .tls, .tooLarge, .other: throw AtomError(error.message, retryable: false)
             }
         }

@@ -42,13 +42,44 @@ extension HTTPAtom {
         if let timeout = http.connectTimeout { input["connect_timeout_ms"] = .integer(Int64(timeout / .milliseconds(1))) }
         if let timeout = http.timeout { input["timeout_ms"] = .integer(Int64(timeout / .milliseconds(1))) }
         if let until = http.until, let poll = http.poll {
-            // Evaluated here on each response, with the job's vars.
             input["until"] = .string(until.source)
-            input["until_vars"] = values.evaluator.contexts["vars"] ?? .object([:])
             input["poll"] = .object(["interval_ms": .integer(Int64(poll.interval / .milliseconds(1))),
                                      "timeout_ms": .integer(Int64(poll.timeout / .milliseconds(1)))])
         }
+        if let present = http.presentWhen { input["present_when"] = .string(present.source) }
+        if let absent = http.absentWhen { input["absent_when"] = .string(absent.source) }
+        if http.until != nil || http.presentWhen != nil || http.absentWhen != nil {
+            // Evaluated by the atom on each response, beside `response`:
+            // the job's vars, and for a check the step's outputs and key.
+            var contexts: [String: JSONValue] = [:]
+            for name in ["vars", "outputs", "step"] { contexts[name] = values.evaluator.contexts[name] }
+            input["contexts"] = .object(contexts)
+        }
         return .object(input)
+    }
+
+    /// An expression of the input (`until`, `present_when`, `absent_when`)
+    /// evaluated on `response`. Nil when the input has none.
+    static func holds(_ key: String, in input: JSONValue, on response: JSONValue) throws -> Bool? {
+        guard case .string(let source) = input[key] else { return nil }
+        let root: ExpressionNode
+        do {
+            root = try ExpressionParser.parse(source)
+        } catch {
+            throw AtomError("\(key): \(error.message)", retryable: false)
+        }
+        var contexts: [String: JSONValue] = [:]
+        if case .object(let given) = input["contexts"] { contexts = given }
+        // Inputs journaled before `contexts` carried the vars alone.
+        if contexts.isEmpty, input["until_vars"] != .null { contexts["vars"] = input["until_vars"] }
+        contexts["response"] = response
+        let evaluator = ExpressionEvaluator(contexts: contexts)
+        do {
+            return try evaluator.evaluate(Expression(source: source, root: root, location: .start)).isTruthy
+        } catch {
+            throw AtomError("\(key == "present_when" ? "present" : key == "absent_when" ? "absent" : key) \(source): \(error.message)",
+                            retryable: false)
+        }
     }
 
     /// Builds the request from the input `input(for:values:)` built.
@@ -79,7 +110,9 @@ extension HTTPAtom {
         if !idempotencyKey.isEmpty, !headers.contains(where: { $0.name.lowercased() == "idempotency-key" }) {
             headers.append(("Idempotency-Key", idempotencyKey))
         }
-        headers.append(("Accept", "application/json, */*"))
+        if !headers.contains(where: { $0.name.lowercased() == "accept" }) {
+            headers.append(("Accept", "application/json, */*"))
+        }
         try refuseLineBreaks(url: url, headers: headers)
         func milliseconds(_ key: String) -> Duration? {
             if case .integer(let value) = input[key] { return .milliseconds(value) }

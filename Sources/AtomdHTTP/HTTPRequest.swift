@@ -85,10 +85,14 @@ public struct HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var kind: Kind
     public var message: String
+    /// Some of the request reached the wire before the failure: the server
+    /// may have acted on it.
+    public var requestSent: Bool
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, requestSent: Bool = false) {
         self.kind = kind
         self.message = message
+        self.requestSent = requestSent
     }
 
     public var description: String { message }

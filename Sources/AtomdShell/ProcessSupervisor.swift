@@ -84,6 +84,7 @@ public struct ProcessSupervisor: Sendable {
             arguments = try account.setprivArguments() + handOver.command
             executable = try UserAccount.setpriv()
         }
+        if let rlimits { (executable, arguments) = try ResourceLimits.wrapping(rlimits, executable, arguments) }
         if let cgroup { (executable, arguments) = cgroup.entering(executable, arguments) }
         let launch = Launch(
             executable: executable, arguments: arguments,
@@ -91,7 +92,6 @@ public struct ProcessSupervisor: Sendable {
         let control = ProcessControl(grace: command.killGrace)
         let spawned = Task { [log] in
             try await launch.run(control: control, keepRunning: command.keepRunning, started: { group in
-                if let rlimits { ResourceLimits.apply(rlimits, to: group) }
                 if announce { context.note("process group \(group)", data: .object(["process_group": .integer(Int64(group))])) }
             }, tick: { log.flushPending() }) { line, stream in
                 log.append(context.mask(line), stream: stream)

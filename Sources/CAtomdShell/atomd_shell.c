@@ -54,8 +54,3 @@ int atomd_watch_child_exits(void) {
     if (sigaction(SIGCHLD, &action, &previous_child_action) != 0) return -1;
     return child_pipe[0];
 }
-
-int atomd_limit_process(pid_t pid, int nproc, unsigned long long value) {
-    struct rlimit limit = { .rlim_cur = value, .rlim_max = value };
-    return prlimit(pid, nproc ? RLIMIT_NPROC : RLIMIT_AS, &limit, NULL);
-}

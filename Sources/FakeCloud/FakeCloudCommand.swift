@@ -14,7 +14,7 @@ struct FakeCloudCommand: AsyncParsableCommand {
             DELETE /servers/ID/attachments/VOLUME; 409 when the volume is attached elsewhere), \
             quotas (403). A create repeated with the same Idempotency-Key returns the first \
             result. GET /ledger lists live resources and every create and delete with its key. \
-            POST /admin/faults {route: "POST /volumes", status: 500, count: 1, latency_ms} \
+            POST /admin/faults {route: "POST /volumes", status: 500, count: 1, latency_ms, late_ms, drop} \
             injects failures; DELETE /admin/faults clears them.
             """
     )

@@ -12,6 +12,9 @@ final class Faults: Sendable {
         var latency_ms: Int?
         /// Abort the response after its headers: the client sees a dropped connection.
         var drop: Bool?
+        /// Serve the request (its effect is made), then hold the answer this
+        /// long: a client with a shorter timeout never learns of the effect.
+        var late_ms: Int?
     }
 
     private let faults = Mutex<[Fault]>([])
@@ -52,6 +55,11 @@ struct FaultMiddleware<Context: RequestContext>: RouterMiddleware {
               let fault = faults.take(method: request.method.rawValue, path: request.uri.path)
         else { return try await next(request, context) }
         if let latency = fault.latency_ms { try await Task.sleep(for: .milliseconds(latency)) }
+        if let late = fault.late_ms {
+            let response = try await next(request, context)
+            try await Task.sleep(for: .milliseconds(late))
+            return response
+        }
         if fault.drop == true {
             var headers = HTTPFields()
             headers[.contentLength] = "1000"

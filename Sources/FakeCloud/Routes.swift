@@ -63,7 +63,10 @@ enum Routes {
             router.on("echo", method: method) { request, _ in
                 let body = try await request.body.collect(upTo: 1 << 20)
                 var headers: [String: String] = [:]
-                for field in request.headers { headers[field.name.canonicalName] = field.value }
+                // A header sent twice shows as both values, comma-joined.
+                for field in request.headers {
+                    headers[field.name.canonicalName] = headers[field.name.canonicalName].map { $0 + ", " + field.value } ?? field.value
+                }
                 let echo: [String: Any] = [
                     "method": request.method.rawValue, "path": request.uri.path, "query": request.uri.query ?? "",
                     "headers": headers, "body": String(buffer: body),

@@ -91,16 +91,32 @@ import Testing
 
     @Test func aRevertThatNeedsUnrecordedOutputsFailsWithTheIdempotencyKey() async throws {
         let harness = Harness()
+        // The check cannot tell, so nothing supplies the output either.
         let report = try await harness.run(job("""
               - id: a
                 uses: test.world
-                with: { flag: a, fail: after }
-                revert: { uses: test.world, with: { flag: "${{ outputs.flag }}" } }
+                with: { flag: a, fail: after, check_unknown: true }
+                revert: { uses: test.world, with: { flag: "${{ outputs.flag }}", clear: true } }
             """))
         #expect(report.status == .revertFailed)
         let error = try #require(report.step("a")?.error)
         #expect(error.contains("needs output 'flag', which was never recorded"))
         #expect(error.contains("idempotency key \(report.runID)/a/1"))
+    }
+
+    /// Issue 34, item 6: what the check finds for a failed step (the id of
+    /// what a lost answer would have named) reaches its revert.
+    @Test func theOutputsACheckFindsForAFailedStepReachItsRevert() async throws {
+        let harness = Harness()
+        let report = try await harness.run(job("""
+              - id: a
+                uses: test.world
+                with: { flag: a, fail: after }
+                revert: { uses: test.world, with: { flag: "${{ outputs.flag }}", clear: true } }
+            """))
+        #expect(report.status == .reverted, "\(report.step("a")?.error ?? "")")
+        #expect(!harness.world.isSet("a"), "the revert cleared the flag the check named")
+        #expect(harness.log.notes(of: "a").contains { $0.contains("the check's answer gives its revert: flag") })
     }
 
     @Test func convergedStepsAreSkippedAndNeverReverted() async throws {

@@ -31,7 +31,11 @@ func input(_ method: String, _ url: String, json: JSONValue? = nil, expect: [Int
         #expect(created.response?["headers"]["content-type"] == .string("application/json"))
         let id = try #require(created.response)["json"]["id"].interpolated
         let probe = input("GET", cloud.base + "/servers/\(id)", expect: [200], absent: [404])
-        #expect(try await atom.check(probe, outputs: nil, context: context(key: "")) == .present(outputs: nil))
+        guard case .present(nil, let answer?) = try await atom.check(probe, outputs: nil, context: context(key: "")) else {
+            Issue.record("the check did not find the server")
+            return
+        }
+        #expect(answer["json"]["id"].interpolated == id, "a present check carries the answer it read")
         _ = try await atom.execute(input("DELETE", cloud.base + "/servers/\(id)", expect: [204]), context: context(key: "run/step/1/revert/1"))
         #expect(try await atom.check(probe, outputs: nil, context: context(key: "")) == .absent)
     }

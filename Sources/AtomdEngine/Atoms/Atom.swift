@@ -86,8 +86,10 @@ public struct AtomCapabilities: OptionSet, Sendable, Hashable {
 
 /// The answer of a check.
 public enum CheckResult: Sendable, Hashable {
-    /// The effect is there; a check may return the outputs it found.
-    case present(outputs: JSONValue?)
+    /// The effect is there; a check may return the outputs it found, and
+    /// the answer it read (an HTTP response), from which a step settled by
+    /// its check computes its declared `outputs:` as `response`.
+    case present(outputs: JSONValue?, response: JSONValue? = nil)
     case absent
     /// The probe could not tell.
     case unknown(String)
@@ -129,14 +131,20 @@ public struct AtomError: Error, Sendable, Hashable, CustomStringConvertible {
     /// True when the atom knows the call changed nothing (a server refused
     /// it with a 4xx): no check is needed and nothing is reverted.
     public var changedNothing: Bool
+    /// True when the call may have taken effect although no answer says so
+    /// (a request sent whose answer timed out or was cut off): the next
+    /// attempt asks the step's check first and repeats the request under
+    /// the same idempotency key, and the step's effect stays in doubt.
+    public var outcomeUnknown: Bool
 
     public init(_ message: String, exitCode: Int? = nil, retryable: Bool = true, retryAfter: Duration? = nil,
-                changedNothing: Bool = false) {
+                changedNothing: Bool = false, outcomeUnknown: Bool = false) {
         self.message = message
         self.exitCode = exitCode
         self.retryable = retryable
         self.retryAfter = retryAfter
-        self.changedNothing = changedNothing
+        self.changedNothing = changedNothing && !outcomeUnknown
+        self.outcomeUnknown = outcomeUnknown
     }
 
     public var description: String { message }

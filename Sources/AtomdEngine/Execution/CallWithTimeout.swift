@@ -2,7 +2,8 @@ import AtomdSpec
 
 /// Why an atom call did not succeed.
 enum CallFailure: Error, Sendable, CustomStringConvertible {
-    case error(String, exitCode: Int?, retryable: Bool = true, retryAfter: Duration? = nil, changedNothing: Bool = false)
+    case error(String, exitCode: Int?, retryable: Bool = true, retryAfter: Duration? = nil, changedNothing: Bool = false,
+               outcomeUnknown: Bool = false)
     case timeout(Duration)
     /// The run was cancelled while the call ran.
     case cancelled
@@ -11,19 +12,29 @@ enum CallFailure: Error, Sendable, CustomStringConvertible {
 
     /// How long the server asked to wait before another attempt.
     var retryAfter: Duration? {
-        if case .error(_, _, _, let wait, _) = self { return wait }
+        if case .error(_, _, _, let wait, _, _) = self { return wait }
         return nil
     }
 
     /// The atom knows the call made no change (the server refused it).
     var changedNothing: Bool {
-        if case .error(_, _, _, _, let nothing) = self { return nothing }
+        if case .error(_, _, _, _, let nothing, _) = self { return nothing }
         return false
+    }
+
+    /// The call may have taken effect with no answer to say so: a timeout,
+    /// or an atom's answer that was lost on the way.
+    var outcomeUnknown: Bool {
+        switch self {
+        case .timeout: true
+        case .error(_, _, _, _, _, let unknown): unknown
+        case .cancelled, .input: false
+        }
     }
 
     var description: String {
         switch self {
-        case .error(let message, let code, _, _, _): code.map { "\(message) (exit code \($0))" } ?? message
+        case .error(let message, let code, _, _, _, _): code.map { "\(message) (exit code \($0))" } ?? message
         case .timeout(let limit): "timed out after \(limit.jobText)"
         case .cancelled: "cancelled"
         case .input(let message): "cannot compute the input: \(message)"
@@ -61,7 +72,7 @@ func callWithTimeout<T: Sendable>(
         }
     } catch let error as AtomError {
         return .failure(.error(error.message, exitCode: error.exitCode, retryable: error.retryable, retryAfter: error.retryAfter,
-                                      changedNothing: error.changedNothing))
+                                      changedNothing: error.changedNothing, outcomeUnknown: error.outcomeUnknown))
     } catch is CancellationError {
         return .failure(.cancelled)
     } catch {

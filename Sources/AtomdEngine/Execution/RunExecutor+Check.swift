@@ -53,8 +53,12 @@ extension RunExecutor {
     }
 
     /// Role 1: after a failed execute, decides whether the step must be reverted.
-    func effectAfterFailure(_ step: Step, failure: CallFailure? = nil, frame: Frame) async -> StepRecord.Effect {
-        if failure?.changedNothing == true {
+    /// `inDoubtSince`: an earlier attempt of the series whose outcome is
+    /// unknown; the last attempt's refusal then does not clear the step.
+    func effectAfterFailure(_ step: Step, failure: CallFailure? = nil, inDoubtSince: Int? = nil, frame: Frame) async -> StepRecord.Effect {
+        if failure?.changedNothing == true, let inDoubtSince {
+            await state.note(step.id, "the last call was refused, but attempt \(inDoubtSince)'s outcome is unknown, so the step may have changed something")
+        } else if failure?.changedNothing == true {
             await state.note(step.id, "the call was refused, so it changed nothing")
             await state.update(step.id) { $0.nothingToUndo = "the failed call changed nothing" }
             return .none
@@ -77,9 +81,35 @@ extension RunExecutor {
             // Never destroy what the run did not make.
             await state.update(step.id) { $0.nothingToUndo = Self.foundPresent }
             return .preexisting
-        case .present, .unknown:
+        case .present(let outputs, let response):
+            await keepFoundOutputs(step, outputs: outputs, response: response, frame: frame)
+            return .possible
+        case .unknown:
             return .possible
         }
+    }
+
+    /// What a check found for a failed step is what its revert needs (the
+    /// id of a server whose create timed out): the check's outputs, and the
+    /// step's declared outputs computed from the answer it read, are kept
+    /// over what the step recorded. Outputs that cannot be computed from it
+    /// are left out (a revert reading one fails naming it).
+    private func keepFoundOutputs(_ step: Step, outputs: JSONValue?, response: JSONValue?, frame: Frame) async {
+        guard outputs != nil || response != nil, let record = await state[step.id] else { return }
+        var kept: [String: JSONValue] = [:]
+        if case .object(let recorded)? = record.outputs { kept = recorded }
+        if case .object(let reported)? = outputs { kept.merge(reported) { _, new in new } }
+        if !step.outputs.isEmpty {
+            let extra: [String: JSONValue] = ["outputs": outputs ?? record.outputs ?? .object([:]), "response": response ?? outputs ?? .null]
+            let evaluator = await evaluator(for: step.id, frame: frame, attempt: max(record.attempts, 1), extra: extra)
+            for output in step.outputs {
+                if let value = try? evaluator.render(output.value), value != .null { kept[output.name] = value }
+            }
+        }
+        for name in step.mask { if let value = kept[name] { state.redact.add(value) } }
+        let found = JSONValue.object(kept)
+        await state.update(step.id) { $0.outputs = found }
+        await state.note(step.id, "the check's answer gives its revert: \(kept.keys.sorted().joined(separator: ", "))")
     }
 
     static let foundPresent = "left as found: its check found it present before the step ran"

@@ -34,10 +34,9 @@ extension RunExecutor {
             let message = "\(intro); its check found it present before the step ran, so whether the step changed "
                 + "anything is unknown; it is not run again blindly, and left as found"
             return .finished(await fail(step, .error(message, exitCode: nil), effect: .preexisting, scope: scope, frame: frame))
-        case .present(let outputs)?:
+        case .present(let outputs, let response)?:
             await state.note(id, "\(intro); check: present, so it took effect")
-            let result = AtomResult(outputs: outputs ?? record.outputs ?? .object([:]))
-            return .finished(await succeed(step, result: result, frame: frame, attempt: record.attempts, scope: scope))
+            return .finished(await settle(step, outputs: outputs, response: response, attempt: record.attempts, scope: scope, frame: frame))
         case .absent?:
             await state.note(id, "\(intro); check: absent, so it runs again with idempotency key \(key)")
             return .runAgain
@@ -87,7 +86,8 @@ extension RunExecutor {
     /// redacts to exactly what was recorded (same job, same values).
     private func restoredInput(_ step: Step, _ record: StepRecord, frame: Frame) async -> JSONValue? {
         guard let recorded = record.input, recorded.json.contains(SecretMask.mask),
-              let resolved = try? await resolveInput(step, frame: frame, attempt: max(record.attempts, 1)),
+              let resolved = try? await resolveInput(step, frame: frame, attempt: max(record.attempts, 1),
+                                                     keyAttempt: max(record.keyAttempt, 1)),
               state.redact(resolved) == recorded
         else { return record.input }
         await state.update(step.id) { $0.input = resolved }

@@ -81,6 +81,9 @@ extension RunExecutor {
         // An attempt the agent was running when it stopped is run again with
         // its own idempotency key, so that the world sees one request.
         var reusedKey: Int?
+        // An attempt of this series may have taken effect unseen (it timed
+        // out, or its answer was lost): a later refusal then proves nothing.
+        var inDoubt: Int?
         if let record = await state[id], record.status == .running {
             switch await resolveInDoubt(step, record, atom: atom, scope: scope, frame: frame) {
             case .finished(let goOn):
@@ -94,8 +97,9 @@ extension RunExecutor {
             attemptInSeries += 1
             let attempt = (await state[id]?.attempts ?? 0) + 1
             let input: JSONValue
+            let keyAttempt = reusedKey ?? attempt
             do {
-                input = try await resolveInput(step, frame: frame, attempt: attempt)
+                input = try await resolveInput(step, frame: frame, attempt: attempt, keyAttempt: keyAttempt)
             } catch {
                 await state.move(id, to: .running, attempt: attempt) { $0.attempts = attempt }
                 await lock?.release()
@@ -120,7 +124,6 @@ extension RunExecutor {
                 await state.endCall()
                 await state.beginCall()
             }
-            let keyAttempt = reusedKey ?? attempt
             reusedKey = nil
             let key = "\(state.runID)/\(id)/\(keyAttempt)"
             let ranIn = await journaled(frame)
@@ -151,18 +154,26 @@ extension RunExecutor {
                 goOn = await succeed(step, result: result, frame: frame, attempt: attempt, scope: scope)
             case .failure(let failure):
                 let cancelled = await state.cancelRequested
+                if failure.outcomeUnknown { inDoubt = attempt }
                 if !cancelled, attemptInSeries < policy.attempts, policy.retries(failure) {
                     let wait = max(policy.delay(beforeAttempt: attemptInSeries + 1, random: Double.random(in: 0..<1)),
                                    failure.retryAfter ?? .zero)
-                    await state.note(id, "attempt \(attempt) failed: \(failure); retrying in \(wait.jobText)")
-                    // A timed-out call may have taken effect: the next attempt
-                    // repeats it under the same key. Only a definite failure
-                    // gets a new one.
-                    if case .timeout = failure { reusedKey = keyAttempt }
+                    // A call that may have taken effect is repeated under the
+                    // same key, once its check has said it did not. Only a
+                    // definite failure gets a new key.
+                    let unknown = failure.outcomeUnknown
+                    if unknown { reusedKey = keyAttempt }
+                    await state.note(id, "attempt \(attempt) failed: \(failure); "
+                                     + (unknown ? "its outcome is unknown, so the check is asked, and the request repeated under idempotency key \(key), " : "")
+                                     + "retrying in \(wait.jobText)")
                     await lock?.release()
                     do {
                         try await Task.sleep(for: wait)
                         guard await locked() else { return false }
+                        if unknown, let settled = await settledBeforeRetry(step, input: input, attempt: attempt, scope: scope, frame: frame) {
+                            goOn = settled
+                            break
+                        }
                         continue
                     } catch {
                         goOn = await fail(step, .cancelled, effect: .possible, scope: scope, frame: frame)
@@ -170,23 +181,47 @@ extension RunExecutor {
                     }
                 }
                 await recordStateAfter(step, frame: frame)
-                let effect = await effectAfterFailure(step, failure: failure, frame: frame)
+                let effect = await effectAfterFailure(step, failure: failure, inDoubtSince: inDoubt, frame: frame)
                 await lock?.release()
                 goOn = await fail(step, cancelled ? .cancelled : failure, effect: effect, scope: scope, frame: frame)
             }
             guard await retryRequested(id, goOn), await locked() else { return goOn }
             attemptInSeries = 0
+            inDoubt = nil
         }
+    }
+
+    /// Before repeating an attempt whose outcome is unknown: the step's
+    /// check decides. Present settles the step as succeeded (nil when the
+    /// check cannot tell, or found the effect before the step first ran, or
+    /// says absent: the attempt is then repeated under the same key).
+    private func settledBeforeRetry(_ step: Step, input: JSONValue, attempt: Int, scope: FailureScope, frame: Frame) async -> Bool? {
+        let answer = await check(step, input: input, outputs: nil, frame: frame)
+        guard let answer else { return nil }
+        await state.note(step.id, "before repeating attempt \(attempt), check: \(describe(answer))")
+        guard case .present(let outputs, let response) = answer, await state[step.id]?.before != .present else { return nil }
+        return await settle(step, outputs: outputs, response: response, attempt: attempt, scope: scope, frame: frame)
+    }
+
+    /// A step whose check found its effect after an attempt with no answer
+    /// succeeded: its declared outputs are computed from what the check
+    /// reported (`outputs`) and the answer it read (`response`). An output
+    /// that comes out null could not be recomputed: the step fails naming
+    /// it, with its effect there to undo, rather than going on without it.
+    func settle(_ step: Step, outputs: JSONValue?, response: JSONValue?, attempt: Int, scope: FailureScope, frame: Frame) async -> Bool {
+        let recorded = await state[step.id]?.outputs
+        let result = AtomResult(outputs: outputs ?? recorded ?? .object([:]), response: response)
+        return await succeed(step, result: result, frame: frame, attempt: attempt, scope: scope, settled: true)
     }
 
     /// The action's input. The expression contexts (a snapshot of every
     /// step's state) are built only when the action has expressions, and
     /// released before the next transition, so a long job never copies them.
-    func resolveInput(_ step: Step, frame: Frame, attempt: Int) async throws(EvaluationError) -> JSONValue {
+    func resolveInput(_ step: Step, frame: Frame, attempt: Int, keyAttempt: Int) async throws(EvaluationError) -> JSONValue {
         let needsContexts = step.action.templates.contains(where: \.hasExpressions)
             || environment(of: step).contains { $0.value.hasExpressions }
         let evaluator = needsContexts
-            ? await evaluator(for: step.id, frame: frame, attempt: attempt)
+            ? await evaluator(for: step.id, frame: frame, attempt: attempt, keyAttempt: keyAttempt)
             : ExpressionEvaluator(contexts: [:])
         return try input(for: step.action, values: ActionValues(evaluator: evaluator, environment: environment(of: step)))
     }
@@ -211,7 +246,7 @@ extension RunExecutor {
         }
         guard await state[step.id]?.before == nil else { return false }
         let answer = await check(step, input: input, outputs: nil, frame: frame)
-        if step.converge, case .present(let outputs)? = answer, injected?.step != step.id {
+        if step.converge, case .present(let outputs, _)? = answer, injected?.step != step.id {
             for name in step.mask { if let value = outputs?[name] { state.redact.add(value) } }
             await state.move(step.id, to: .skipped, detail: "skipped (already present)", data: outputs) {
                 $0.effect = .preexisting
@@ -230,7 +265,9 @@ extension RunExecutor {
     }
 
     /// Computes declared outputs and records success.
-    func succeed(_ step: Step, result: AtomResult, frame: Frame, attempt: Int, scope: FailureScope) async -> Bool {
+    /// `settled`: the step was found done by its check, not answered by its
+    /// own call, so a declared output that comes out null was lost.
+    func succeed(_ step: Step, result: AtomResult, frame: Frame, attempt: Int, scope: FailureScope, settled: Bool = false) async -> Bool {
         await recordStateAfter(step, frame: frame)
         await recordReportedState(step, result)
         var outputs = result.outputs
@@ -243,6 +280,14 @@ extension RunExecutor {
             } catch {
                 await state.update(step.id) { $0.outputs = result.outputs }
                 return await fail(step, .input("outputs: \(error.message)"), effect: .made, scope: scope, frame: frame)
+            }
+            let lost = settled ? step.outputs.map(\.name).filter { outputs[$0] == .null } : []
+            if !lost.isEmpty {
+                await state.update(step.id) { $0.outputs = outputs }
+                let message = "its check found the effect, but output\(lost.count == 1 ? "" : "s") \(lost.joined(separator: ", ")) "
+                    + "cannot be recomputed from the check's answer (the step's own answer was lost); "
+                    + "compute \(lost.count == 1 ? "it" : "them") from what the check reads (docs/engine.md, \"Settled by its check\")"
+                return await fail(step, .error(message, exitCode: nil, retryable: false), effect: .made, scope: scope, frame: frame)
             }
         }
         if let injected, injected.step == step.id, injected.when == .after {

@@ -174,13 +174,20 @@ struct RunExecutor: Sendable {
     }
 
     /// The values an expression of step `id` can read right now.
-    func evaluator(for id: String, frame: Frame, attempt: Int, extra: [String: JSONValue] = [:]) async -> ExpressionEvaluator {
+    /// `keyAttempt`: the attempt whose idempotency key `step.idempotency_key`
+    /// reads; by default the step's latest execute attempt (what a check or
+    /// a revert is about).
+    func evaluator(for id: String, frame: Frame, attempt: Int, keyAttempt: Int? = nil,
+                   extra: [String: JSONValue] = [:]) async -> ExpressionEvaluator {
         var contexts = baseContexts
         contexts["vars"] = frame.recorded ? await ranWith(frame) : .object(await state.vars)
         contexts["steps"] = .object(await state.stepsContext)
         contexts["run"] = .object(["id": .string(state.runID), "name": .string(job.name),
                                    "status": .string(await state.status.rawValue)])
-        contexts["step"] = .object(["id": .string(id), "attempt": .integer(Int64(attempt))])
+        let recordedKey = await state[id]?.keyAttempt
+        let keyed = keyAttempt ?? max(recordedKey ?? attempt, 1)
+        contexts["step"] = .object(["id": .string(id), "attempt": .integer(Int64(attempt)),
+                                    "idempotency_key": .string("\(state.runID)/\(id)/\(keyed)")])
         contexts.merge(frame.contexts) { _, new in new }
         contexts.merge(extra) { _, new in new }
         return ExpressionEvaluator(contexts: contexts, taint: state.redact)

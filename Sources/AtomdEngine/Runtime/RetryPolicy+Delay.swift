@@ -23,7 +23,7 @@ extension RetryPolicy {
         switch failure {
         case .cancelled, .input: return false
         case .timeout: return on.contains(.timeout)
-        case .error(_, let exitCode, let retryable, _, _):
+        case .error(_, let exitCode, let retryable, _, _, _):
             guard retryable else { return false }
             if on.contains(.error) { return true }
             return exitCode.map { on.contains(.exitCode($0)) } ?? false

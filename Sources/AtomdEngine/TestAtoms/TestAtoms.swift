@@ -74,7 +74,10 @@ public struct FailAtom: Atom {
 /// the flag and then fails (the "did it happen?" case checks exist for),
 /// `revert_fails: true` makes the revert fail, `check_unknown: true` makes
 /// the check unable to tell, and `clear: true` makes execute clear the flag
-/// (a `revert:` action written out in the job).
+/// (a `revert:` action written out in the job). `fail: unknown` sets the
+/// flag and then fails as a call whose answer was lost; `refuse_duplicate:
+/// true` refuses, as changing nothing, to set a flag that is already set
+/// (an API that refuses a second create of the same name).
 public struct WorldAtom: Atom {
     public let name = "test.world"
     public let capabilities: AtomCapabilities = [.revert, .check]
@@ -97,8 +100,12 @@ public struct WorldAtom: Atom {
         }
         if input["fail"] == .string("before") { throw AtomError("test.world: failing before setting \(flag)") }
         let old = world.isSet(flag)
+        if old, input["refuse_duplicate"] == .bool(true) {
+            throw AtomError("test.world: \(flag) exists", retryable: false, changedNothing: true)
+        }
         world.set(flag, by: context.stepPath)
         if input["fail"] == .string("after") { throw AtomError("test.world: set \(flag), then failing") }
+        if input["fail"] == .string("unknown") { throw AtomError("test.world: set \(flag), then the answer was lost", outcomeUnknown: true) }
         return AtomResult(outputs: .object(["flag": .string(flag)]), oldState: .bool(old), newState: .bool(true))
     }
 

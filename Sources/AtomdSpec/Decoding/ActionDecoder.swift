@@ -158,12 +158,22 @@ struct ActionDecoder {
         let auth = keys("auth").flatMap(decodeAuth)
         let expect = keys("expect").map { decodeStatusCodes($0, "expect") } ?? []
         var absent: [Int] = []
+        var absentWhen: Expression?
         if let absentNode = keys("absent") {
-            absent = decodeStatusCodes(absentNode, "absent")
+            if Self.isExpression(absentNode) {
+                absentWhen = context.bareExpression(absentNode, "absent")
+            } else {
+                absent = decodeStatusCodes(absentNode, "absent")
+            }
             if role != .check {
                 context.error(keys.keyLocation("absent"), "'absent' is only meaningful in a 'check'",
                               hint: "move it to the step's check, where it marks status codes that mean 'not there'")
             }
+        }
+        let presentWhen = keys("present").flatMap { context.bareExpression($0, "present") }
+        if presentWhen != nil, role != .check {
+            context.error(keys.keyLocation("present"), "'present' is only meaningful in a 'check'",
+                          hint: "move it to the step's check, where it says when the response shows the effect")
         }
         let tls = HTTPAction.TLS(
             caFile: keys("ca_file").flatMap { context.template($0, "ca_file") },
@@ -185,7 +195,8 @@ struct ActionDecoder {
             .http(HTTPAction(method: method, url: $0, headers: headers, query: query, json: json, body: body, form: form,
                              auth: auth, expect: expect, absent: absent, tls: tls, unixSocket: unixSocket,
                              connectTimeout: connectTimeout, timeout: timeout, followRedirects: followRedirects,
-                             maxResponseBytes: maxResponseBytes, until: until, poll: until == nil ? nil : (poll ?? HTTPAction.Poll())))
+                             maxResponseBytes: maxResponseBytes, until: until, poll: until == nil ? nil : (poll ?? HTTPAction.Poll()),
+                             presentWhen: presentWhen, absentWhen: absentWhen))
         }
     }
 
@@ -244,6 +255,13 @@ struct ActionDecoder {
         let items: [YAMLNode]
         if case .sequence(let list) = node.kind { items = list } else { items = [node] }
         return items.compactMap { context.integer($0, field, range: 0...255) }
+    }
+
+    /// `absent: 404` and `absent: [404, 410]` are status codes; any other
+    /// scalar is an expression over the response.
+    private static func isExpression(_ node: YAMLNode) -> Bool {
+        guard case .scalar(let scalar) = node.kind else { return false }
+        return Int(scalar.text.trimmingWhitespace) == nil
     }
 
     private func decodeStatusCodes(_ node: YAMLNode, _ field: String) -> [Int] {

@@ -20,6 +20,7 @@ public enum ExpressionFunctions {
         "failure": Signature(minArguments: 0, maxArguments: 0, usage: "failure()"),
         "always": Signature(minArguments: 0, maxArguments: 0, usage: "always()"),
         "url_raw": Signature(minArguments: 1, maxArguments: 1, usage: "url_raw(value)"),
+        "xpath": Signature(minArguments: 2, maxArguments: 2, usage: "xpath(response.text, '//ns:instanceId')"),
     ]
 
     /// Run states in which `failure()` is true.
@@ -56,6 +57,12 @@ public enum ExpressionFunctions {
             return .bool(failedRunStates.contains(runStatus.interpolated))
         case ("always", 0):
             return .bool(true)
+        case ("xpath", 2):
+            let document: String
+            if case .string(let whole) = arguments[0] { document = whole } else {
+                document = try arguments[0].interpolated(room: XPath.documentLimit, what: "xpath: the document")
+            }
+            return try XPath.evaluate(document, try text(1))
         case ("url_raw", 1):
             // The value itself: an http: url inserts it without encoding.
             return .string(arguments[0].interpolated)

@@ -143,12 +143,18 @@ public struct HTTPAction: Sendable, Hashable {
     /// Repeat the request until this holds on the response (`response.json.status == 'ACTIVE'`).
     public var until: Expression?
     public var poll: Poll?
+    /// In a check: the effect is there when this holds on an expected
+    /// response (and absent when it does not, unless `absentWhen` is given).
+    public var presentWhen: Expression?
+    /// In a check: the effect is absent when this holds on an expected response.
+    public var absentWhen: Expression?
 
     public init(method: String = "GET", url: Template, headers: [Header] = [], query: [Header] = [],
                 json: ValueTemplate? = nil, body: Template? = nil, form: [Header] = [], auth: Authentication? = nil,
                 expect: [Int] = [], absent: [Int] = [], tls: TLS = TLS(), unixSocket: Template? = nil,
                 connectTimeout: Duration? = nil, timeout: Duration? = nil, followRedirects: Bool = false,
-                maxResponseBytes: Int? = nil, until: Expression? = nil, poll: Poll? = nil) {
+                maxResponseBytes: Int? = nil, until: Expression? = nil, poll: Poll? = nil,
+                presentWhen: Expression? = nil, absentWhen: Expression? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -167,6 +173,8 @@ public struct HTTPAction: Sendable, Hashable {
         self.maxResponseBytes = maxResponseBytes
         self.until = until
         self.poll = poll
+        self.presentWhen = presentWhen
+        self.absentWhen = absentWhen
     }
 
     public struct Header: Sendable, Hashable {

@@ -66,6 +66,13 @@ struct JobValidator {
         for case .http(let http) in step.actions.map(\.action) {
             if let until = http.until { references.check(until, at: untilSite) }
         }
+        // A check's `present`/`absent` read its response besides what the check itself may read.
+        if case .http(let http)? = step.check?.action {
+            var answerSite = auxiliarySite
+            answerSite.contexts.insert(.response)
+            answerSite.place = "a check's 'present'/'absent'"
+            for expression in [http.presentWhen, http.absentWhen].compactMap({ $0 }) { references.check(expression, at: answerSite) }
+        }
 
         guard let group = step.group else { return }
         if let retry = group.retry, case .forEachExpression(let items) = retry.strategy {

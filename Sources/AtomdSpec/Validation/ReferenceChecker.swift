@@ -36,7 +36,7 @@ struct ReferenceChecker {
     static let members: [Context: [String]] = [
         .response: ["status", "headers", "json", "text"],
         .run: ["id", "status", "name"],
-        .step: ["id", "attempt"],
+        .step: ["id", "attempt", "idempotency_key"],
         .retry: ["item", "attempt"],
         .state: ["before", "after"],
     ]

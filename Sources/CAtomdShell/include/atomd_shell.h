@@ -25,9 +25,4 @@ int atomd_spawn_close_from(posix_spawn_file_actions_t *actions, int from);
 /// errno): a thread blocked on it learns at once that a child exited.
 int atomd_watch_child_exits(void);
 
-/// prlimit(pid, RLIMIT_AS or RLIMIT_NPROC, value as both soft and hard
-/// limit), which needs _GNU_SOURCE. `nproc`: 1 for RLIMIT_NPROC, 0 for
-/// RLIMIT_AS. Returns 0 or -1 with errno.
-int atomd_limit_process(pid_t pid, int nproc, unsigned long long value);
-
 #endif

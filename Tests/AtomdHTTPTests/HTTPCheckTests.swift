@@ -1,0 +1,103 @@
+import AtomdEngine
+import AtomdSpec
+import Foundation
+@testable import AtomdHTTP
+import AtomdTestSupport
+import Testing
+
+/// Issue 34: checks that read the answer, `until:` in a check, headers sent
+/// once, and an answer that never came classified as "outcome unknown".
+@Suite(.timeLimit(.minutes(1))) struct HTTPCheckTests {
+    private func with(_ base: JSONValue, _ extra: [String: JSONValue]) -> JSONValue {
+        guard case .object(var fields) = base else { return base }
+        fields.merge(extra) { _, new in new }
+        return .object(fields)
+    }
+
+    /// Bug 4: a check polls until its condition holds, as a step does.
+    @Test func aCheckWithUntilPolls() async throws {
+        let cloud = try await FakeCloudProcess(["--build-delay", "400"])
+        let created = try await cloud.call("POST", "/servers", json: #"{"name": "web"}"#)
+        let id = try JSONDecoder().decode(JSONValue.self, from: Data(created.body))["id"].interpolated
+        let probe = with(input("GET", cloud.base + "/servers/\(id)", expect: [200], absent: [404]), [
+            "until": .string("response.json.status == 'ACTIVE'"),
+            "poll": .object(["interval_ms": .integer(50), "timeout_ms": .integer(10_000)]),
+        ])
+        guard case .present(_, let answer?) = try await HTTPAtom().check(probe, outputs: nil, context: context(key: "")) else {
+            Issue.record("the check did not answer present")
+            return
+        }
+        #expect(answer["json"]["status"] == .string("ACTIVE"), "the check answered before its condition held: \(answer)")
+        // A condition that never holds cannot tell, rather than saying present.
+        let never = with(probe, ["until": .string("response.json.status == 'GONE'"),
+                                 "poll": .object(["interval_ms": .integer(20), "timeout_ms": .integer(200)])])
+        let answerNever = try await HTTPAtom().check(never, outputs: nil, context: context(key: ""))
+        guard case .unknown(let why) = answerNever else {
+            Issue.record("expected unknown, got \(answerNever)")
+            return
+        }
+        #expect(why.contains("did not hold"), "\(why)")
+    }
+
+    /// `present:` and `absent:` read the answer: an API that answers 200
+    /// for "nothing matched" (EC2's Describe calls) still tells.
+    @Test func presentAndAbsentExpressionsReadTheAnswer() async throws {
+        let cloud = try await FakeCloudProcess()
+        let ledger = input("GET", cloud.base + "/ledger")
+        func answer(_ extra: [String: JSONValue]) async throws -> CheckResult {
+            try await HTTPAtom().check(with(ledger, extra), outputs: nil, context: context(key: ""))
+        }
+        let present: [String: JSONValue] = ["present_when": .string("response.json.live.volumes[0] != null")]
+        #expect(try await answer(present) == .absent, "no volume yet, and a 200 answer")
+        _ = try await cloud.call("POST", "/volumes", json: #"{"size_gb": 1}"#)
+        guard case .present = try await answer(present) else {
+            Issue.record("the volume was not found")
+            return
+        }
+        // absent wins when it holds; neither holding cannot tell.
+        #expect(try await answer(["absent_when": .string("response.json.live.volumes[0] != null")]) == .absent)
+        let neither = try await answer(["present_when": .string("false"), "absent_when": .string("false")])
+        guard case .unknown = neither else {
+            Issue.record("expected unknown, got \(neither)")
+            return
+        }
+        // An expression that fails cannot tell either.
+        guard case .unknown(let why) = try await answer(["present_when": .string("xpath(response.text, '//a')")]) else {
+            Issue.record("a failing expression did not answer unknown")
+            return
+        }
+        #expect(why.contains("xpath"), "\(why)")
+    }
+
+    /// Bug 5: a step's own Accept replaces the default; it is not sent twice.
+    @Test func anAcceptHeaderIsSentOnce() async throws {
+        let cloud = try await FakeCloudProcess()
+        let own = try await HTTPAtom().execute(input("GET", cloud.base + "/echo", headers: ["accept": "application/xml"]), context: context())
+        #expect(own.response?["json"]["headers"]["accept"] == .string("application/xml"))
+        let plain = try await HTTPAtom().execute(input("GET", cloud.base + "/echo"), context: context())
+        #expect(plain.response?["json"]["headers"]["accept"] == .string("application/json, */*"))
+    }
+
+    /// An answer that comes too late: the request was sent, so the call's
+    /// outcome is unknown (the engine then asks the check and keeps the key).
+    /// A refused connection sent nothing and is a plain failure.
+    @Test func aLateAnswerIsAnUnknownOutcomeAndARefusedConnectionIsNot() async throws {
+        let cloud = try await FakeCloudProcess()
+        try await cloud.inject(#"{"route": "POST /volumes", "late_ms": 2000, "count": 1}"#)
+        var request = input("POST", cloud.base + "/volumes", json: .object(["size_gb": .integer(1)]), expect: [201])
+        request = with(request, ["timeout_ms": .integer(200)])
+        do {
+            _ = try await HTTPAtom().execute(request, context: context())
+            Issue.record("the late answer was waited for")
+        } catch let error as AtomError {
+            #expect(error.outcomeUnknown && !error.changedNothing, "\(error)")
+        }
+        #expect(try await cloud.live()["volumes"]?.count == 1, "the late request took effect")
+        do {
+            _ = try await HTTPAtom().execute(input("POST", "http://127.0.0.1:1/volumes"), context: context())
+            Issue.record("a refused connection succeeded")
+        } catch let error as AtomError {
+            #expect(!error.outcomeUnknown, "\(error)")
+        }
+    }
+}

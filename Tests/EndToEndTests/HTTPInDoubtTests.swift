@@ -1,0 +1,65 @@
+import AtomdTestSupport
+import Foundation
+import Testing
+
+/// Issue 34, bugs 1–3 through the real binary and FakeCloud: a create whose
+/// answer came too late took effect; the run must neither make a second one
+/// nor leave the first behind.
+@Suite(.timeLimit(.minutes(2))) struct HTTPInDoubtTests {
+    private func run(_ yaml: String, _ cloud: FakeCloudProcess) async throws -> AtomdProcess.Result {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-home-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        return try await AtomdProcess.run(["run", try AtomdProcess.temporaryJob(yaml), "--home", home, "--var", "api=\(cloud.base)"])
+    }
+
+    private static func job(_ steps: String) -> String {
+        """
+        version: 1
+        name: in-doubt
+        vars: { api: { type: string } }
+        steps:
+        \(steps)
+        """
+    }
+
+    /// Bug 2: the retry goes out under the first attempt's key, so the API
+    /// returns the volume the late attempt made: one volume, not two.
+    @Test func aLateCreateIsRepeatedUnderItsKeyAndMakesOneVolume() async throws {
+        let cloud = try await FakeCloudProcess()
+        try await cloud.inject(#"{"route": "POST /volumes", "late_ms": 1500, "count": 1}"#)
+        let result = try await run(Self.job("""
+              - id: volume
+                http: { method: POST, url: "${{ vars.api }}/volumes", json: { size_gb: 10 }, expect: [201], timeout: 300ms }
+                retry: { attempts: 3, delay: 10ms }
+                outputs: { id: "${{ response.json.id }}" }
+                revert: { http: { method: DELETE, url: "${{ vars.api }}/volumes/${{ outputs.id }}", expect: [204, 404] } }
+            """), cloud)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(try await cloud.creates() == 1, "a second volume was made")
+        #expect(try await cloud.live()["volumes"]?.count == 1)
+    }
+
+    /// Bugs 1 and 3: the late create took effect (a retry would be refused
+    /// with a 400). Before retrying, the check finds it, so the step is
+    /// settled with its output computed from the check's answer; a later
+    /// step fails, and the revert deletes the volume by that id.
+    @Test func aLateCreateFoundByItsCheckIsUndoneByTheIdItsAnswerGives() async throws {
+        let cloud = try await FakeCloudProcess()
+        try await cloud.inject(#"{"route": "POST /volumes", "late_ms": 1500, "count": 1}"#)
+        try await cloud.inject(#"{"route": "POST /volumes", "status": 400, "count": 1}"#)
+        let result = try await run(Self.job("""
+              - id: volume
+                http: { method: POST, url: "${{ vars.api }}/volumes", json: { size_gb: 10 }, expect: [201], timeout: 300ms }
+                retry: { attempts: 2, delay: 1s }
+                outputs: { id: "${{ response.json.id || response.json.live.volumes[0] }}" }
+                check:
+                  http: { url: "${{ vars.api }}/ledger", present: "response.json.live.volumes[0] != null" }
+                revert: { http: { method: DELETE, url: "${{ vars.api }}/volumes/${{ outputs.id }}", expect: [204, 404] } }
+              - id: later
+                run: "exit 3"
+            """), cloud)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(try await cloud.creates() == 1)
+        #expect(try await cloud.live()["volumes"] == [], "the volume the late attempt made was left: \(result.stdout)")
+    }
+}
