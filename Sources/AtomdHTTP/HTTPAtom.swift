@@ -23,7 +23,15 @@ public struct HTTPAtom: Atom {
     }
 
     public func execute(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
+        if input["paginate"] != .null { return try await sendPages(input, context: context) }
         let response = try await sendUntil(input, context: context)
+        try Self.requireExpected(response, input)
+        return AtomResult(response: Self.view(response), details: .object(["status": .integer(Int64(response.status))]))
+    }
+
+    /// A status `expect` does not name fails the call, retryable when
+    /// another attempt may cure it, as changing nothing when it is a 4xx.
+    static func requireExpected(_ response: HTTPResponse, _ input: JSONValue) throws {
         let expected = Self.codes(input["expect"])
         guard Self.isExpected(response.status, input) else {
             throw AtomError("\(Self.method(input)) \(Self.string(input["url"])) returned \(response.status)"
@@ -33,7 +41,49 @@ public struct HTTPAtom: Atom {
                             retryAfter: Self.retryAfter(response),
                             changedNothing: (400..<500).contains(response.status))
         }
-        return AtomResult(response: Self.view(response), details: .object(["status": .integer(Int64(response.status))]))
+    }
+
+    /// `paginate`: sends, gathers the page's items, and sends again with the
+    /// next token (in the form body when there is one, else the query)
+    /// until the token is empty. The answer is the last page's, with
+    /// `items` holding every page's items in order.
+    private func sendPages(_ input: JSONValue, context: AtomContext) async throws -> AtomResult {
+        let pages = input["paginate"]
+        let limit = max(1, Int(pages["max_pages"].numericValue.isNaN ? 100 : pages["max_pages"].numericValue))
+        guard case .string(let parameter) = pages["param"] else { throw AtomError("paginate: no param", retryable: false) }
+        var request = input
+        var items: [JSONValue] = []
+        var size = 0
+        for page in 1...limit {
+            let response = try await send(request, context: context)
+            try Self.requireExpected(response, request)
+            var view = Self.view(response)
+            let found: [JSONValue] = switch try Self.value("items", of: pages["items"], in: input, on: view) ?? .null {
+            case .array(let list): list
+            case .null: []
+            case let one: [one]
+            }
+            items += found
+            // Each page is at most the response cap, so the sum cannot overflow.
+            size += found.reduce(0) { $0 + $1.json.utf8.count }
+            guard size <= ExpressionLimits.resultBytes else {
+                throw AtomError("paginate: the items of \(page) pages exceed \(ExpressionLimits.resultBytes.byteText); select fewer per page",
+                                retryable: false)
+            }
+            let next = try Self.value("next", of: pages["next"], in: input, on: view) ?? .null
+            let token = next == .null ? "" : next.interpolated
+            guard !token.isEmpty else {
+                if case .object(var fields) = view { fields["items"] = .array(items); view = .object(fields) }
+                return AtomResult(response: view, details: .object(["status": .integer(Int64(response.status)), "pages": .integer(Int64(page))]))
+            }
+            let place = request["form"] != .null ? "form" : "query"
+            if case .object(var fields) = request, case .object(var values) = fields[place] ?? .object([:]) {
+                values[parameter] = .string(token)
+                fields[place] = .object(values)
+                request = .object(fields)
+            }
+        }
+        throw AtomError("paginate: more than \(limit) pages (max_pages); raise it or filter at the API", retryable: false)
     }
 
     /// Statuses another attempt may cure; other unexpected statuses fail at once.

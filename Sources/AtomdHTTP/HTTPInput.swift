@@ -29,6 +29,12 @@ extension HTTPAtom {
         case .basic(let user, let password)?:
             input["auth"] = .object(["basic": .object(["user": .string(try values.string(user)),
                                                        "password": .string(try values.string(password))])])
+        case .awsSigV4(let signing)?:
+            var fields: [String: JSONValue] = ["provider": .string(try values.string(signing.provider)),
+                                               "access_key": .string(try values.string(signing.accessKey)),
+                                               "secret": .string(try values.string(signing.secret))]
+            if let token = signing.sessionToken { fields["session_token"] = .string(try values.string(token)) }
+            input["auth"] = .object(["aws_sigv4": .object(fields)])
         case nil: break
         }
         let files: [(String, Template?)] = [("ca_file", http.tls.caFile), ("client_cert", http.tls.clientCertificate),
@@ -48,7 +54,11 @@ extension HTTPAtom {
         }
         if let present = http.presentWhen { input["present_when"] = .string(present.source) }
         if let absent = http.absentWhen { input["absent_when"] = .string(absent.source) }
-        if http.until != nil || http.presentWhen != nil || http.absentWhen != nil {
+        if let pages = http.paginate {
+            input["paginate"] = .object(["items": .string(pages.items.source), "next": .string(pages.next.source),
+                                         "param": .string(pages.parameter), "max_pages": .integer(Int64(pages.maxPages))])
+        }
+        if http.until != nil || http.presentWhen != nil || http.absentWhen != nil || http.paginate != nil {
             // Evaluated by the atom on each response, beside `response`:
             // the job's vars, and for a check the step's outputs and key.
             var contexts: [String: JSONValue] = [:]
@@ -61,7 +71,13 @@ extension HTTPAtom {
     /// An expression of the input (`until`, `present_when`, `absent_when`)
     /// evaluated on `response`. Nil when the input has none.
     static func holds(_ key: String, in input: JSONValue, on response: JSONValue) throws -> Bool? {
-        guard case .string(let source) = input[key] else { return nil }
+        try value(key, of: input[key], in: input, on: response)?.isTruthy
+    }
+
+    /// `source` (an expression's text from the input) evaluated on
+    /// `response` with the input's contexts. Nil when there is none.
+    static func value(_ key: String, of source: JSONValue, in input: JSONValue, on response: JSONValue) throws -> JSONValue? {
+        guard case .string(let source) = source else { return nil }
         let root: ExpressionNode
         do {
             root = try ExpressionParser.parse(source)
@@ -75,7 +91,7 @@ extension HTTPAtom {
         contexts["response"] = response
         let evaluator = ExpressionEvaluator(contexts: contexts)
         do {
-            return try evaluator.evaluate(Expression(source: source, root: root, location: .start)).isTruthy
+            return try evaluator.evaluate(Expression(source: source, root: root, location: .start))
         } catch {
             throw AtomError("\(key == "present_when" ? "present" : key == "absent_when" ? "absent" : key) \(source): \(error.message)",
                             retryable: false)
@@ -105,6 +121,12 @@ extension HTTPAtom {
             body = Array(text.utf8)
         }
         if let authorization = authorization(input["auth"]) { headers.append(("Authorization", authorization)) }
+        let signing = Self.signing(input["auth"]["aws_sigv4"])
+        if let signing, !HTTPAction.AWSSigning.isProvider(signing.provider) {
+            throw AtomError("aws_sigv4: the provider must be aws:amz:REGION:SERVICE, not '\(signing.provider.prefix(60))'",
+                            retryable: false, changedNothing: true)
+        }
+        if let token = signing?.sessionToken { headers.append(("X-Amz-Security-Token", token)) }
         // A check has no key: a probe changes nothing, and a strict API
         // must not tie its key to a GET.
         if !idempotencyKey.isEmpty, !headers.contains(where: { $0.name.lowercased() == "idempotency-key" }) {
@@ -128,7 +150,17 @@ extension HTTPAtom {
                            timeout: milliseconds("timeout_ms"), connectTimeout: milliseconds("connect_timeout_ms"),
                            followRedirects: input["follow_redirects"] == .bool(true), maxResponseBytes: limit,
                            unixSocket: text("unix_socket"), caFile: text("ca_file"), clientCertificate: text("client_cert"),
-                           clientKey: text("client_key"), insecure: input["insecure"] == .bool(true))
+                           clientKey: text("client_key"), insecure: input["insecure"] == .bool(true),
+                           awsSigV4: signing.map { HTTPRequest.AWSSigning(provider: $0.provider, accessKey: $0.accessKey, secret: $0.secret) })
+    }
+
+    /// The signing fields of `auth.aws_sigv4`.
+    static func signing(_ fields: JSONValue) -> (provider: String, accessKey: String, secret: String, sessionToken: String?)? {
+        guard case .string(let provider) = fields["provider"], case .string(let key) = fields["access_key"],
+              case .string(let secret) = fields["secret"] else { return nil }
+        var token: String?
+        if case .string(let given) = fields["session_token"] { token = given }
+        return (provider, key, secret, token)
     }
 
     /// A CR, LF or NUL in a header or the URL would end the line libcurl

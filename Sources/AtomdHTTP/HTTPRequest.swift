@@ -18,11 +18,26 @@ public struct HTTPRequest: Sendable, Hashable {
     public var clientKey: String?
     /// Skip TLS verification (the atom warns when it is used).
     public var insecure: Bool
+    /// Sign the request with AWS Signature Version 4 (libcurl computes it).
+    public var awsSigV4: AWSSigning?
+
+    public struct AWSSigning: Sendable, Hashable {
+        /// `aws:amz:REGION:SERVICE`.
+        public var provider: String
+        public var accessKey: String
+        public var secret: String
+
+        public init(provider: String, accessKey: String, secret: String) {
+            self.provider = provider
+            self.accessKey = accessKey
+            self.secret = secret
+        }
+    }
 
     public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
                 timeout: Duration? = nil, connectTimeout: Duration? = nil, followRedirects: Bool = false,
                 maxResponseBytes: Int = 16 << 20, unixSocket: String? = nil, caFile: String? = nil,
-                clientCertificate: String? = nil, clientKey: String? = nil, insecure: Bool = false) {
+                clientCertificate: String? = nil, clientKey: String? = nil, insecure: Bool = false, awsSigV4: AWSSigning? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -36,6 +51,7 @@ public struct HTTPRequest: Sendable, Hashable {
         self.clientCertificate = clientCertificate
         self.clientKey = clientKey
         self.insecure = insecure
+        self.awsSigV4 = awsSigV4
     }
 
     public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {
@@ -43,6 +59,7 @@ public struct HTTPRequest: Sendable, Hashable {
             && lhs.timeout == rhs.timeout && lhs.connectTimeout == rhs.connectTimeout && lhs.followRedirects == rhs.followRedirects
             && lhs.maxResponseBytes == rhs.maxResponseBytes && lhs.unixSocket == rhs.unixSocket && lhs.caFile == rhs.caFile
             && lhs.clientCertificate == rhs.clientCertificate && lhs.clientKey == rhs.clientKey && lhs.insecure == rhs.insecure
+            && lhs.awsSigV4 == rhs.awsSigV4
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -74,6 +74,15 @@ actor Cloud {
         json(200, servers.values.sorted { $0.id < $1.id }.map(view))
     }
 
+    /// One page of servers in id order: `limit` of them after `after`, and
+    /// the token of the next page (empty on the last).
+    func serverPage(limit: Int, after: String?) -> Reply {
+        let sorted = servers.values.sorted { $0.id < $1.id }.filter { server in after.map { server.id > $0 } ?? true }
+        let page = Array(sorted.prefix(max(1, limit)))
+        let next = sorted.count > page.count ? page.last?.id ?? "" : ""
+        return json(200, ServerPage(servers: page.map(view), next_token: next))
+    }
+
     func deleteServer(_ id: String, key: Key) -> Reply {
         idempotent(key) { deleteServer(id, key: key.value) }
     }
@@ -160,6 +169,11 @@ actor Cloud {
         volumes[volumeID] = volume
         record("delete", "attachment", "\(id)/\(volumeID)", key)
         return Reply(status: 204, body: nil)
+    }
+
+    struct ServerPage<Server: Codable>: Codable {
+        var servers: [Server]
+        var next_token: String
     }
 
     // MARK: Ledger

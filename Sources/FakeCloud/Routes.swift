@@ -14,7 +14,12 @@ enum Routes {
             guard let name = body["name"] as? String else { return response(await cloud.error(400, "name is required")) }
             return response(await cloud.createServer(name: name, zone: body["zone"] as? String, key: key(request, body)))
         }
-        router.get("servers") { _, _ in response(await cloud.listServers()) }
+        router.get("servers") { request, _ in
+            let query = request.uri.queryParameters
+            guard let limit = query.get("limit").flatMap({ Int($0) }) else { return response(await cloud.listServers()) }
+            let after: String? = query.get("after").map { String($0) }
+            return response(await cloud.serverPage(limit: limit, after: after))
+        }
         router.get("servers/:id") { _, context in response(await cloud.server(try id(context))) }
         router.delete("servers/:id") { request, context in
             response(await cloud.deleteServer(try id(context), key: key(request, nil)))

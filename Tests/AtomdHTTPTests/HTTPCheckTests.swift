@@ -101,3 +101,37 @@ import Testing
         }
     }
 }
+
+/// `paginate:` follows the next token and gathers every page's items.
+@Suite(.timeLimit(.minutes(1))) struct HTTPPaginationTests {
+    private func pages(_ base: String, maxPages: Int = 100) -> JSONValue {
+        guard case .object(var fields) = input("GET", base + "/servers", query: ["limit": "2"]) else { return .null }
+        fields["paginate"] = .object(["items": .string("response.json.servers"), "next": .string("response.json.next_token"),
+                                      "param": .string("after"), "max_pages": .integer(Int64(maxPages))])
+        fields["contexts"] = .object(["vars": .object([:])])
+        return .object(fields)
+    }
+
+    @Test func everyPageIsGatheredInOrder() async throws {
+        let cloud = try await FakeCloudProcess()
+        var made: [String] = []
+        for index in 1...5 {
+            let created = try await cloud.call("POST", "/servers", json: #"{"name": "web-\#(index)"}"#)
+            made.append(try JSONDecoder().decode(JSONValue.self, from: Data(created.body))["id"].interpolated)
+        }
+        let result = try await HTTPAtom().execute(pages(cloud.base), context: context())
+        guard case .array(let items)? = result.response?["items"] else {
+            Issue.record("no items in \(result.response ?? .null)")
+            return
+        }
+        #expect(items.map { $0["id"].interpolated } == made.sorted())
+        #expect(result.details?["pages"] == .integer(3))
+        // More pages than allowed is an error, not a silent cut.
+        do {
+            _ = try await HTTPAtom().execute(pages(cloud.base, maxPages: 2), context: context())
+            Issue.record("the page cap was passed silently")
+        } catch let error as AtomError {
+            #expect(error.message.contains("more than 2 pages"), "\(error.message)")
+        }
+    }
+}

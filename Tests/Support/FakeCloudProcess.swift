@@ -9,8 +9,8 @@ public final class FakeCloudProcess: Sendable {
         public var description: String
     }
 
-    let process: Process
-    public let base: String
+    let peer: ListeningPeer
+    public var base: String { peer.base }
     public let client = HTTPClient()
 
     /// The FakeCloud binary built beside the test bundle.
@@ -19,38 +19,7 @@ public final class FakeCloudProcess: Sendable {
     }
 
     public init(_ arguments: [String] = []) async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
-            throw Failure(description: "no FakeCloud at \(Self.binary.path); build it first (swift build)")
-        }
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("fakecloud-\(UUID().uuidString).out")
-        try Data().write(to: output)
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = ["--port", "0"] + arguments
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        // Wait for the line that names the port. Generous: on a shared
-        // two-CPU machine, dozens of tests start processes at once.
-        let deadline = ContinuousClock.now + .seconds(60)
-        var port: String?
-        while port == nil, ContinuousClock.now < deadline, process.isRunning {
-            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-            port = text.split(separator: "\n").first { $0.hasPrefix("fakecloud listening on ") }.map { String($0.split(separator: ":").last ?? "") }
-            if text.contains("fakecloud listening on unix:") { port = "unix" }
-            if port == nil { try await Task.sleep(for: .milliseconds(10)) }
-        }
-        try? FileManager.default.removeItem(at: output)
-        guard let port else {
-            process.terminate()
-            throw Failure(description: "FakeCloud did not start within 60 s")
-        }
-        base = port == "unix" ? "http://fakecloud" : "http://127.0.0.1:\(port)"
-    }
-
-    deinit {
-        process.terminate()
+        peer = try await ListeningPeer(Self.binary, ["--port", "0"] + arguments, announcement: "fakecloud listening on ")
     }
 
     public func call(_ method: String, _ path: String, json: String? = nil) async throws -> HTTPResponse {

@@ -190,13 +190,18 @@ struct ActionDecoder {
         if poll != nil, until == nil {
             context.error(keys.keyLocation("poll"), "'poll' goes with 'until'", hint: "add until: response.json.status == 'ACTIVE'")
         }
+        let paginate = keys("paginate").flatMap(decodePagination)
+        if paginate != nil, until != nil {
+            context.error(keys.keyLocation("paginate"), "'http' has both 'paginate' and 'until'",
+                          hint: "poll one request with until, or gather pages with paginate")
+        }
         keys.finish()
         return url.map {
             .http(HTTPAction(method: method, url: $0, headers: headers, query: query, json: json, body: body, form: form,
                              auth: auth, expect: expect, absent: absent, tls: tls, unixSocket: unixSocket,
                              connectTimeout: connectTimeout, timeout: timeout, followRedirects: followRedirects,
                              maxResponseBytes: maxResponseBytes, until: until, poll: until == nil ? nil : (poll ?? HTTPAction.Poll()),
-                             presentWhen: presentWhen, absentWhen: absentWhen))
+                             presentWhen: presentWhen, absentWhen: absentWhen, paginate: paginate))
         }
     }
 
@@ -212,18 +217,62 @@ struct ActionDecoder {
                 context.error(basicNode.location, "'basic' needs 'user' and 'password'")
             }
         }
+        let signing = keys("aws_sigv4").flatMap(decodeSigning)
         keys.finish()
-        switch (bearer, basic) {
-        case (let token?, nil): return .bearer(token)
-        case (nil, let basic?): return basic
-        case (.some, .some):
-            context.error(node.location, "'auth' has both 'bearer' and 'basic'", hint: "keep one")
-        case (nil, nil):
-            if !keys.keys.contains("basic") {
-                context.error(node.location, "'auth' needs 'bearer' or 'basic'", hint: "write auth: { bearer: \"${{ secrets.token }}\" }")
-            }
+        let given = [bearer.map(HTTPAction.Authentication.bearer), basic, signing.map(HTTPAction.Authentication.awsSigV4)].compactMap { $0 }
+        let named = ["bearer", "basic", "aws_sigv4"].filter { keys.keys.contains($0) }
+        if named.count > 1 {
+            context.error(node.location, "'auth' has both '\(named[0])' and '\(named[1])'", hint: "keep one")
+            return nil
         }
-        return nil
+        if named.isEmpty {
+            context.error(node.location, "'auth' needs 'bearer', 'basic' or 'aws_sigv4'", hint: "write auth: { bearer: \"${{ secrets.token }}\" }")
+        }
+        return given.first
+    }
+
+    private func decodeSigning(_ node: YAMLNode) -> HTTPAction.AWSSigning? {
+        guard var fields = MappingReader(node, "'aws_sigv4'", context: context) else { return nil }
+        let provider = fields("provider").flatMap { context.template($0, "provider") }
+        let accessKey = fields("access_key").flatMap { context.template($0, "access_key") }
+        let secret = fields("secret").flatMap { context.template($0, "secret") }
+        let token = fields("session_token").flatMap { context.template($0, "session_token") }
+        fields.finish()
+        guard let provider, let accessKey, let secret else {
+            context.error(node.location, "'aws_sigv4' needs 'provider', 'access_key' and 'secret'",
+                          hint: "write aws_sigv4: { provider: \"aws:amz:us-east-1:ec2\", access_key: \"${{ secrets.aws_key }}\", secret: \"${{ secrets.aws_secret }}\" }")
+            return nil
+        }
+        if provider.expressions.isEmpty, !HTTPAction.AWSSigning.isProvider(provider.literalParts) {
+            context.error(provider.location, "'provider' must be aws:amz:REGION:SERVICE, not '\(provider.literalParts)'",
+                          hint: "write provider: \"aws:amz:us-east-1:ec2\"")
+        }
+        for (name, template) in [("access_key", accessKey), ("secret", secret)] where template.expressions.isEmpty {
+            context.error(template.location, "'\(name)' is written into the job", hint: "read it from a secret: \"${{ secrets.aws_\(name) }}\"")
+        }
+        return HTTPAction.AWSSigning(provider: provider, accessKey: accessKey, secret: secret, sessionToken: token)
+    }
+
+
+    private func decodePagination(_ node: YAMLNode) -> HTTPAction.Pagination? {
+        guard var keys = MappingReader(node, "'paginate'", context: context) else { return nil }
+        let items = keys("items").flatMap { context.bareExpression($0, "items") }
+        let next = keys("next").flatMap { context.bareExpression($0, "next") }
+        let parameter = keys("param").flatMap { context.string($0, "param") }
+        let maxPages = keys("max_pages").flatMap {
+            context.integer($0, "max_pages", range: 1...HTTPAction.Pagination.maxPagesLimit)
+        } ?? HTTPAction.Pagination.defaultMaxPages
+        keys.finish()
+        guard let items, let next, let parameter else {
+            context.error(node.location, "'paginate' needs 'items', 'next' and 'param'",
+                          hint: "write paginate: { items: \"response.json.items\", next: \"response.json.next_token\", param: NextToken }")
+            return nil
+        }
+        if parameter.isEmpty || HTTPAction.breaksALine(parameter) {
+            context.error(node.location, "'param' must name a query parameter or form field")
+            return nil
+        }
+        return HTTPAction.Pagination(items: items, next: next, parameter: parameter, maxPages: maxPages)
     }
 
     private func decodePoll(_ node: YAMLNode) -> HTTPAction.Poll? {

@@ -28,6 +28,7 @@ public indirect enum Action: Sendable, Hashable {
                     switch auth {
                     case .bearer(let token): [token]
                     case .basic(let user, let password): [user, password]
+                    case .awsSigV4(let signing): [signing.provider, signing.accessKey, signing.secret] + (signing.sessionToken.map { [$0] } ?? [])
                     }
                 } ?? [])
         case .plugin(let plugin):
@@ -148,13 +149,37 @@ public struct HTTPAction: Sendable, Hashable {
     public var presentWhen: Expression?
     /// In a check: the effect is absent when this holds on an expected response.
     public var absentWhen: Expression?
+    /// Follow a next token over pages, gathering each page's items.
+    public var paginate: Pagination?
+
+    /// `paginate: { items: EXPR, next: EXPR, param: NAME, max_pages: N }`.
+    public struct Pagination: Sendable, Hashable {
+        /// This page's items (an array, or one value) from `response`.
+        public var items: Expression
+        /// The next page's token from `response`; empty or null ends.
+        public var next: Expression
+        /// Where the token goes: a field of the `form:` body when the
+        /// request has one, else a query parameter.
+        public var parameter: String
+        public var maxPages: Int
+
+        public static let defaultMaxPages = 100
+        public static let maxPagesLimit = 1000
+
+        public init(items: Expression, next: Expression, parameter: String, maxPages: Int = defaultMaxPages) {
+            self.items = items
+            self.next = next
+            self.parameter = parameter
+            self.maxPages = maxPages
+        }
+    }
 
     public init(method: String = "GET", url: Template, headers: [Header] = [], query: [Header] = [],
                 json: ValueTemplate? = nil, body: Template? = nil, form: [Header] = [], auth: Authentication? = nil,
                 expect: [Int] = [], absent: [Int] = [], tls: TLS = TLS(), unixSocket: Template? = nil,
                 connectTimeout: Duration? = nil, timeout: Duration? = nil, followRedirects: Bool = false,
                 maxResponseBytes: Int? = nil, until: Expression? = nil, poll: Poll? = nil,
-                presentWhen: Expression? = nil, absentWhen: Expression? = nil) {
+                presentWhen: Expression? = nil, absentWhen: Expression? = nil, paginate: Pagination? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -175,6 +200,7 @@ public struct HTTPAction: Sendable, Hashable {
         self.poll = poll
         self.presentWhen = presentWhen
         self.absentWhen = absentWhen
+        self.paginate = paginate
     }
 
     public struct Header: Sendable, Hashable {
@@ -187,10 +213,37 @@ public struct HTTPAction: Sendable, Hashable {
         }
     }
 
-    /// `auth: { bearer: TOKEN }` or `auth: { basic: { user, password } }`.
+    /// `auth: { bearer: TOKEN }`, `auth: { basic: { user, password } }` or
+    /// `auth: { aws_sigv4: { provider, access_key, secret, session_token } }`.
     public enum Authentication: Sendable, Hashable {
         case bearer(Template)
         case basic(user: Template, password: Template)
+        case awsSigV4(AWSSigning)
+    }
+
+    /// AWS Signature Version 4, computed by libcurl for each request.
+    public struct AWSSigning: Sendable, Hashable {
+        /// `aws:amz:REGION:SERVICE`, as libcurl's CURLOPT_AWS_SIGV4 takes it.
+        public var provider: Template
+        public var accessKey: Template
+        public var secret: Template
+        /// Temporary credentials' token, sent as `X-Amz-Security-Token` (signed).
+        public var sessionToken: Template?
+
+        public init(provider: Template, accessKey: Template, secret: Template, sessionToken: Template? = nil) {
+            self.provider = provider
+            self.accessKey = accessKey
+            self.secret = secret
+            self.sessionToken = sessionToken
+        }
+
+        /// Four parts of letters, digits and dashes: what libcurl can sign with.
+        public static func isProvider(_ text: String) -> Bool {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            return parts.count == 4 && parts.allSatisfy { part in
+                !part.isEmpty && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+            }
+        }
     }
 
     /// Files for TLS, and the escape hatch `insecure` (warned about when used).

@@ -65,6 +65,12 @@ struct JobValidator {
         let untilSite = ReferenceChecker.Site(stepID: step.id, contexts: [.vars, .response], place: "'until'")
         for case .http(let http) in step.actions.map(\.action) {
             if let until = http.until { references.check(until, at: untilSite) }
+            if let pages = http.paginate {
+                var pageSite = untilSite
+                pageSite.place = "'paginate'"
+                references.check(pages.items, at: pageSite)
+                references.check(pages.next, at: pageSite)
+            }
         }
         // A check's `present`/`absent` read its response besides what the check itself may read.
         if case .http(let http)? = step.check?.action {

@@ -34,7 +34,7 @@ struct ReferenceChecker {
     let report: (SourceLocation, String, String?) -> Void
 
     static let members: [Context: [String]] = [
-        .response: ["status", "headers", "json", "text"],
+        .response: ["status", "headers", "json", "text", "items"],
         .run: ["id", "status", "name"],
         .step: ["id", "attempt", "idempotency_key"],
         .retry: ["item", "attempt"],
