@@ -130,12 +130,9 @@ public struct HTTPAtom: Atom {
         do {
             let absent = try Self.holds("absent_when", in: input, on: view)
             let present = try Self.holds("present_when", in: input, on: view)
-            switch (present, absent) {
-            case (_, true?): return .absent
-            case (true?, _), (nil, false?), (nil, nil): return .present(outputs: nil, response: view)
-            case (false?, nil): return .absent
-            case (false?, false?): return .unknown("neither present nor absent held on the response")
-            }
+            // `absent` wins; `present`, when given, decides the rest.
+            if absent == true || present == false { return .absent }
+            return .present(outputs: nil, response: view)
         } catch let error as AtomError {
             return .unknown(error.message)
         }

@@ -60,9 +60,12 @@ extension HTTPAtom {
         }
         if http.until != nil || http.presentWhen != nil || http.absentWhen != nil || http.paginate != nil {
             // Evaluated by the atom on each response, beside `response`:
-            // the job's vars, and for a check the step's outputs and key.
+            // the job's vars, and for a check the step's outputs and key,
+            // and the other steps (only a check's input, never journaled,
+            // carries those).
+            let isCheck = http.presentWhen != nil || http.absentWhen != nil
             var contexts: [String: JSONValue] = [:]
-            for name in ["vars", "outputs", "step"] { contexts[name] = values.evaluator.contexts[name] }
+            for name in ["vars", "outputs", "step"] + (isCheck ? ["steps"] : []) { contexts[name] = values.evaluator.contexts[name] }
             input["contexts"] = .object(contexts)
         }
         return .object(input)

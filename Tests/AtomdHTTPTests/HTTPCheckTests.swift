@@ -54,11 +54,12 @@ import Testing
             Issue.record("the volume was not found")
             return
         }
-        // absent wins when it holds; neither holding cannot tell.
+        // absent wins when it holds; present decides the rest.
         #expect(try await answer(["absent_when": .string("response.json.live.volumes[0] != null")]) == .absent)
-        let neither = try await answer(["present_when": .string("false"), "absent_when": .string("false")])
-        guard case .unknown = neither else {
-            Issue.record("expected unknown, got \(neither)")
+        #expect(try await answer(["present_when": .string("true"), "absent_when": .string("true")]) == .absent)
+        #expect(try await answer(["present_when": .string("false"), "absent_when": .string("false")]) == .absent)
+        guard case .present = try await answer(["absent_when": .string("false")]) else {
+            Issue.record("an absent condition that does not hold did not answer present")
             return
         }
         // An expression that fails cannot tell either.

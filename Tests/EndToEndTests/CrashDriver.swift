@@ -26,10 +26,13 @@ struct CrashDriver {
     let job: String
     let vars: [String]
     let home: String
+    /// For every atomd process: where the job's secrets are read from.
+    let environment: [String: String]
 
-    init(job: String, vars: [String]) {
+    init(job: String, vars: [String], environment: [String: String] = [:]) {
         self.job = job
         self.vars = vars
+        self.environment = environment
         home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-crash-\(UUID().uuidString)").path
     }
 
@@ -43,7 +46,7 @@ struct CrashDriver {
 
     /// Runs the job, crashing as asked, and resumes until the run has ended.
     func run(first: Crash?, second: Crash? = nil) async throws -> Outcome {
-        let started = try await AtomdProcess.run(arguments, environment: (first?.environment ?? [:]).merging(tally(0)) { $1 })
+        let started = try await AtomdProcess.run(arguments, environment: environment.merging(first?.environment ?? [:]) { $1 }.merging(tally(0)) { $1 })
         return try await finish(started, second: second)
     }
 
@@ -60,7 +63,7 @@ struct CrashDriver {
     /// Runs the job, kills it with SIGKILL after `delay` (unless it ended
     /// first), and resumes it.
     func run(killAfter delay: Duration) async throws -> Outcome {
-        let running = try AtomdProcess.start(arguments)
+        let running = try AtomdProcess.start(arguments, environment: environment)
         try await Task.sleep(for: delay)
         kill(running.process.processIdentifier, SIGKILL)
         return try await finish(try await running.finish(), second: nil)
@@ -75,11 +78,11 @@ struct CrashDriver {
         var recoveryWrites = 0
         if started.killed {
             let resumed = try await AtomdProcess.run(["resume", runID, "--home", home],
-                                               environment: (second?.environment ?? [:]).merging(tally(1)) { $1 })
+                                               environment: environment.merging(second?.environment ?? [:]) { $1 }.merging(tally(1)) { $1 })
             recoveryWrites = tallied(1)
             if resumed.killed {
                 // A kill right after the last write leaves nothing to resume (exit 2).
-                let final = try await AtomdProcess.run(["resume", runID, "--home", home])
+                let final = try await AtomdProcess.run(["resume", runID, "--home", home], environment: environment)
                 #expect(!final.killed && (final.status <= 1 || final.stderr.contains("already ended")),
                         "second resume: \(final.status)\n\(final.stdout)\(final.stderr)")
             } else {

@@ -21,10 +21,11 @@ import Testing
     /// Runs `check` for each crash: at every write of a clean run (and one
     /// past the end), before and after, then each with a second crash during
     /// its recovery. Four cases run at once: each has its own home.
-    static func everyCrash(job: String, vars: @escaping @Sendable () -> [String], label: String, spread: Int,
+    static func everyCrash(job: String, vars: @escaping @Sendable () -> [String], environment: [String: String] = [:],
+                           label: String, spread: Int,
                            check: @escaping @Sendable (CrashDriver.Outcome, [String], String) async throws -> Void) async throws {
         let probeVars = vars()
-        let probe = CrashDriver(job: job, vars: probeVars)
+        let probe = CrashDriver(job: job, vars: probeVars, environment: environment)
         let clean = try await probe.run(first: nil)
         probe.cleanUp()
         try await check(clean, probeVars, "\(label), no crash")
@@ -39,7 +40,7 @@ import Testing
                 group.addTask {
                     var seen: [String?] = []
                     let caseVars = vars()
-                    let driver = CrashDriver(job: job, vars: caseVars)
+                    let driver = CrashDriver(job: job, vars: caseVars, environment: environment)
                     let once = try await driver.run(first: first)
                     driver.cleanUp()
                     try await check(once, caseVars, "\(label), crash \(first)")
@@ -47,7 +48,7 @@ import Testing
                     for point in secondPoints(once.recoveryWrites, first: first.at, spread: spread) {
                         let second = CrashDriver.Crash(at: point, after: !first.after)
                         let secondVars = vars()
-                        let twice = CrashDriver(job: job, vars: secondVars)
+                        let twice = CrashDriver(job: job, vars: secondVars, environment: environment)
                         let outcome = try await twice.run(first: first, second: second)
                         twice.cleanUp()
                         try await check(outcome, secondVars, "\(label), crash \(first), then \(second) of the recovery")

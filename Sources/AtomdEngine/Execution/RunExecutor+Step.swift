@@ -313,7 +313,11 @@ extension RunExecutor {
         let id = step.id
         let message = failure.description
         let cancelled = if case .cancelled = failure { true } else { false }
-        let data = await state[id]?.stateData ?? [:]
+        var data = await state[id]?.stateData ?? [:]
+        // Outputs a failed step has (computed before a later failure, or
+        // found by its check) are what its revert reads: journaled with the
+        // failure, so that a crash during compensation does not lose them.
+        if let outputs = await state[id]?.outputs, outputs != .object([:]) { data["outputs"] = outputs }
         let stateData: JSONValue? = data.isEmpty ? nil : .object(data)
         // An injected failure must reach compensation, which is what it tests.
         if step.continueOnError, !cancelled, injected?.step != id {

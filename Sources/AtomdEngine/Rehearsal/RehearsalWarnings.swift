@@ -3,7 +3,7 @@ import AtomdSpec
 /// What `atomd rehearse` could not prove about a job, said before anything
 /// runs (and by `atomd validate --strict`): steps with nothing to probe,
 /// steps with nothing to undo them, reverts that depend on outputs a
-/// failed execute may not have produced.
+/// failed execute may not have produced and no check could supply.
 public enum RehearsalWarnings {
     /// One diagnostic per finding, in file order. `registry` answers which
     /// atoms bring their own check and revert.
@@ -26,9 +26,12 @@ public enum RehearsalWarnings {
                 warn(step, "no revert: compensation leaves what it did in place",
                      "add `revert:`, or `revert: none` if it changes nothing or cannot be undone")
             case .action(let revert):
-                if let key = outputRead(revert) {
+                // A check that finds the effect supplies the outputs the
+                // revert reads (docs/engine.md, "What a check finds").
+                if step.check == nil, !capabilities.contains(.check), let key = outputRead(revert) {
                     warn(step, "its revert reads output '\(key)', which a failed execute may not have produced",
-                         "make the revert work without it, or let the check find what to undo")
+                         "make the revert work without it, or add a check that finds what the step made: "
+                         + "its answer gives the revert the step's outputs")
                 }
             default:
                 break

@@ -115,7 +115,9 @@ struct RecoveredRun: Sendable {
             completions += 1
             record.completion = completions
             record.effect = event.effect ?? (next == .succeeded ? .made : .none)
-            if next == .succeeded { record.outputs = Self.unmasked(event.data?["outputs"], step: step) }
+            if next == .succeeded || event.data?["outputs"].unlessNull != nil {
+                record.outputs = Self.unmasked(event.data?["outputs"], step: step)
+            }
             if next != .skipped {
                 record.stateBefore = event.data?["old_state"].unlessNull ?? record.stateBefore
                 record.stateAfter = event.data?["new_state"].unlessNull

@@ -144,10 +144,11 @@ public struct HTTPAction: Sendable, Hashable {
     /// Repeat the request until this holds on the response (`response.json.status == 'ACTIVE'`).
     public var until: Expression?
     public var poll: Poll?
-    /// In a check: the effect is there when this holds on an expected
-    /// response (and absent when it does not, unless `absentWhen` is given).
+    /// In a check: on an expected response, the effect is there when this
+    /// holds and absent when it does not.
     public var presentWhen: Expression?
-    /// In a check: the effect is absent when this holds on an expected response.
+    /// In a check: the effect is absent when this holds on an expected
+    /// response, whatever `presentWhen` says.
     public var absentWhen: Expression?
     /// Follow a next token over pages, gathering each page's items.
     public var paginate: Pagination?
