@@ -20,6 +20,13 @@ func input(_ method: String, _ url: String, json: JSONValue? = nil, expect: [Int
     return .object(fields)
 }
 
+/// `base` (an input object) with `extra`'s fields set over it.
+func with(_ base: JSONValue, _ extra: [String: JSONValue]) -> JSONValue {
+    guard case .object(var fields) = base else { return base }
+    fields.merge(extra) { _, new in new }
+    return .object(fields)
+}
+
 @Suite struct HTTPAtomTests {
     @Test func createsReadAndChecksAgainstFakeCloud() async throws {
         let cloud = try await FakeCloudProcess()

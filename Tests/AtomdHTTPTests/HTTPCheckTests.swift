@@ -8,12 +8,6 @@ import Testing
 /// Issue 34: checks that read the answer, `until:` in a check, headers sent
 /// once, and an answer that never came classified as "outcome unknown".
 @Suite(.timeLimit(.minutes(1))) struct HTTPCheckTests {
-    private func with(_ base: JSONValue, _ extra: [String: JSONValue]) -> JSONValue {
-        guard case .object(var fields) = base else { return base }
-        fields.merge(extra) { _, new in new }
-        return .object(fields)
-    }
-
     /// Bug 4: a check polls until its condition holds, as a step does.
     @Test func aCheckWithUntilPolls() async throws {
         let cloud = try await FakeCloudProcess(["--build-delay", "400"])
@@ -106,11 +100,11 @@ import Testing
 /// `paginate:` follows the next token and gathers every page's items.
 @Suite(.timeLimit(.minutes(1))) struct HTTPPaginationTests {
     private func pages(_ base: String, maxPages: Int = 100) -> JSONValue {
-        guard case .object(var fields) = input("GET", base + "/servers", query: ["limit": "2"]) else { return .null }
-        fields["paginate"] = .object(["items": .string("response.json.servers"), "next": .string("response.json.next_token"),
-                                      "param": .string("after"), "max_pages": .integer(Int64(maxPages))])
-        fields["contexts"] = .object(["vars": .object([:])])
-        return .object(fields)
+        with(input("GET", base + "/servers", query: ["limit": "2"]), [
+            "paginate": .object(["items": .string("response.json.servers"), "next": .string("response.json.next_token"),
+                                 "param": .string("after"), "max_pages": .integer(Int64(maxPages))]),
+            "contexts": .object(["vars": .object([:])]),
+        ])
     }
 
     @Test func everyPageIsGatheredInOrder() async throws {

@@ -7,12 +7,6 @@ import Synchronization
 import Testing
 
 @Suite struct HTTPOptionsTests {
-    func with(_ base: JSONValue, _ extra: [String: JSONValue]) -> JSONValue {
-        guard case .object(var fields) = base else { return base }
-        fields.merge(extra) { _, new in new }
-        return .object(fields)
-    }
-
     @Test func untilPollsUntilTheExpressionHolds() async throws {
         let cloud = try await FakeCloudProcess(["--build-delay", "0"])
         let created = try await cloud.call("POST", "/servers", json: #"{"name": "db"}"#)

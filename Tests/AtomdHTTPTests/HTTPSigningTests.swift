@@ -16,22 +16,18 @@ import Testing
     }
 
     private func signed(_ base: JSONValue, secret: String = "wJalr/XUtnFEMI+K7MDENG", token: String? = nil) -> JSONValue {
-        guard case .object(var fields) = base else { return base }
         var signing: [String: JSONValue] = ["provider": .string("aws:amz:us-east-1:ec2"), "access_key": .string("AKIDEXAMPLE"),
                                             "secret": .string(secret)]
         if let token { signing["session_token"] = .string(token) }
-        fields["auth"] = .object(["aws_sigv4": .object(signing)])
-        return .object(fields)
+        return with(base, ["auth": .object(["aws_sigv4": .object(signing)])])
     }
 
     @Test func anEC2StyleFormPostIsSignedCorrectly() async throws {
         let server = try await peer()
-        var request = input("POST", server.base + "/")
-        if case .object(var fields) = request {
-            fields["form"] = .object(["Action": .string("RunInstances"), "Version": .string("2016-11-15"),
-                                      "ClientToken": .string("run-1/launch/1"), "TagSpecification.1.Tag.1.Value": .string("a b&c=d")])
-            request = .object(fields)
-        }
+        let request = with(input("POST", server.base + "/"), [
+            "form": .object(["Action": .string("RunInstances"), "Version": .string("2016-11-15"),
+                             "ClientToken": .string("run-1/launch/1"), "TagSpecification.1.Tag.1.Value": .string("a b&c=d")]),
+        ])
         let result = try await HTTPAtom().execute(signed(request), context: context())
         #expect(result.response?["json"]["verified"] == .bool(true), "\(result.response ?? .null)")
         #expect(result.response?["json"]["service"] == .string("ec2"))
@@ -62,12 +58,10 @@ import Testing
     }
 
     @Test func aProviderFromAValueThatIsNotOneIsRefusedBeforeSending() async throws {
-        var request = signed(input("GET", "http://127.0.0.1:1/"))
-        if case .object(var fields) = request {
-            fields["auth"] = .object(["aws_sigv4": .object(["provider": .string("aws:amz:us-east-1:ec2\nX-Evil: 1"),
-                                                            "access_key": .string("k"), "secret": .string("s")])])
-            request = .object(fields)
-        }
+        let request = with(input("GET", "http://127.0.0.1:1/"), [
+            "auth": .object(["aws_sigv4": .object(["provider": .string("aws:amz:us-east-1:ec2\nX-Evil: 1"),
+                                                   "access_key": .string("k"), "secret": .string("s")])]),
+        ])
         do {
             _ = try await HTTPAtom().execute(request, context: context())
             Issue.record("a provider with a line break was used")

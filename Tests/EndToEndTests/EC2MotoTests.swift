@@ -33,9 +33,15 @@ import Testing
         let moto = try await MotoEC2()
         let home = Self.home()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let result = try await AtomdProcess.run(["rehearse", Self.job, "--home", home, "--var", "endpoint=\(moto.endpoint)", "--yes"],
+        let result = try await AtomdProcess.run(["rehearse", Self.job, "--home", home, "--var", "endpoint=\(moto.endpoint)", "--yes", "--json"],
                                                 environment: MotoEC2.credentials)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let rows = RehearseCommandTests.rows(try RehearseCommandTests.summary(result))
+        #expect(rows.count == 10, "every step, after it and in its place")
+        for row in rows {
+            #expect((row["left_behind"] as? [String])?.isEmpty == true && (row["unknown"] as? [String])?.isEmpty == true,
+                    "every check can tell: \(row)")
+        }
         #expect(try await moto.liveInstances() == [], "\(result.stdout)")
         #expect(try await moto.volumeKeys() == [], "\(result.stdout)")
         #expect(try await moto.volumes() == [], "a root volume of a terminated instance was left: \(result.stdout)")
