@@ -54,6 +54,7 @@ public struct HTTPAtom: Atom {
         var request = input
         var items: [JSONValue] = []
         var size = 0
+        var previous: String?
         for page in 1...limit {
             let response = try await send(request, context: context)
             try Self.requireExpected(response, request)
@@ -76,6 +77,11 @@ public struct HTTPAtom: Atom {
                 if case .object(var fields) = view { fields["items"] = .array(items); view = .object(fields) }
                 return AtomResult(response: view, details: .object(["status": .integer(Int64(response.status)), "pages": .integer(Int64(page))]))
             }
+            guard token != previous else {
+                throw AtomError("paginate: the API gave the same next token twice (page \(page)); it would answer the same page forever",
+                                retryable: false)
+            }
+            previous = token
             let place = request["form"] != .null ? "form" : "query"
             if case .object(var fields) = request, case .object(var values) = fields[place] ?? .object([:]) {
                 values[parameter] = .string(token)
@@ -154,7 +160,8 @@ public struct HTTPAtom: Atom {
         let request = try Self.request(input, idempotencyKey: context.idempotencyKey)
         if request.insecure { context.log("warning: TLS verification is off for \(request.url) (insecure: true)") }
         let started = ContinuousClock.now
-        context.log("\(request.method) \(request.url)" + (request.body.map { " " + Self.truncated($0) } ?? ""))
+        // The URL is cut like a body: a page token from an API can be long.
+        context.log("\(request.method) \(Self.truncated(Array(request.url.utf8)))" + (request.body.map { " " + Self.truncated($0) } ?? ""))
         do {
             let response = try await client.send(request)
             let elapsed = Int((ContinuousClock.now - started) / .milliseconds(1))

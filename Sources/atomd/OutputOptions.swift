@@ -10,11 +10,11 @@ struct OutputOptions: ParsableArguments {
 
 enum Output {
     static func line(_ text: String = "") {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        FileHandle.standardOutput.write(Data((text.terminalSafe + "\n").utf8))
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((text.terminalSafe + "\n").utf8))
     }
 
     /// Pretty JSON with sorted keys: stable output for scripts and diffs.
@@ -36,5 +36,29 @@ enum Output {
         let encoder = APIJSON.encoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+extension String {
+    /// The text with control characters (but line feeds and tabs) shown as
+    /// `\u{1B}`: what atomd prints comes partly from others (an API's
+    /// answer in a log line or an error, a step's output), and raw escape
+    /// sequences would let them clear the operator's screen, forge lines,
+    /// retitle the window or write the clipboard.
+    var terminalSafe: String {
+        guard unicodeScalars.contains(where: Self.isUnsafe) else { return self }
+        var out = ""
+        for scalar in unicodeScalars {
+            if Self.isUnsafe(scalar) {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\n" && scalar != "\t") || (0x7F...0x9F).contains(scalar.value)
     }
 }

@@ -129,4 +129,20 @@ import Testing
             #expect(error.message.contains("more than 2 pages"), "\(error.message)")
         }
     }
+
+    /// An API that hands back the same token would be asked for the same
+    /// page until the cap: the second sight of a token ends it.
+    @Test func aTokenThatNeverChangesIsAnError() async throws {
+        let cloud = try await FakeCloudProcess()
+        let request = with(input("GET", cloud.base + "/echo"), [
+            "paginate": .object(["items": .string("response.json.query"), "next": .string("'same'"), "param": .string("page"),
+                                 "max_pages": .integer(50)]),
+        ])
+        do {
+            _ = try await HTTPAtom().execute(request, context: context())
+            Issue.record("a token that never changed was followed")
+        } catch let error as AtomError {
+            #expect(error.message.contains("same next token twice (page 2)"), "\(error.message)")
+        }
+    }
 }

@@ -107,3 +107,64 @@ import Testing
         }
     }
 }
+
+/// Found by review: a hostile answer must not hold a CPU for minutes.
+@Suite struct XPathCostTests {
+    func value(_ expression: String, document: String) throws -> JSONValue {
+        try XPathTests().value(expression, document: document)
+    }
+
+    @Test func anElementWithTooManyAttributesIsRefusedBeforeParsing() throws {
+        let attributes = (0..<200_000).map { "a\($0)=\"\"" }.joined(separator: " ")
+        do {
+            _ = try value("xpath(response.text, 'string(/r)')", document: "<r \(attributes)/>")
+            Issue.record("the document was parsed")
+        } catch let error as EvaluationError {
+            #expect(error.message.contains("200000 attributes"), "\(error.message)")
+        }
+        // Namespace declarations count too; attributes in comments, CDATA
+        // and quoted values do not.
+        let declarations = (0..<300).map { "xmlns:p\($0)=\"urn:\($0)\"" }.joined(separator: " ")
+        #expect(throws: EvaluationError.self) { try value("xpath(response.text, 'string(/r)')", document: "<r \(declarations)/>") }
+        let quiet = "<r a=\"\(String(repeating: "x=", count: 400))\"><!-- \(attributes.prefix(4000)) --><![CDATA[ \(attributes.prefix(4000)) ]]>ok</r>"
+        #expect(try value("xpath(response.text, 'string(/r)')", document: quiet).interpolated.hasSuffix("ok"))
+        #expect(try value("xpath(response.text, 'string(/r/@a)')", document: "<r a=\"1\" b='2'/>") == .string("1"))
+    }
+
+    @Test func axesWithUnboundedCostAreRefused() {
+        for expression in ["count(//a/following::a)", "//a/preceding :: a", "count(//a/following ::*)"] {
+            do {
+                _ = try value("xpath(response.text, '\(expression)')", document: "<r><a/><a/></r>")
+                Issue.record("\(expression) was evaluated")
+            } catch let error as EvaluationError {
+                #expect(error.message.contains("axis is not supported"), "\(error.message)")
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+        #expect((try? value("xpath(response.text, 'count(/r/a[2]/ancestor::*)')", document: "<r><a/><a/></r>")) == .integer(1))
+    }
+
+    /// Node sets merged without counting grow with the element count, the
+    /// depth and the descendant steps: each is capped, with a message.
+    @Test func largeDeepOrManyStepWalksAreRefused() {
+        func refusal(_ expression: String, _ document: String) -> String {
+            do {
+                _ = try value("xpath(response.text, '\(expression)')", document: document)
+                return "evaluated"
+            } catch let error as EvaluationError {
+                return error.message
+            } catch {
+                return "\(error)"
+            }
+        }
+        let flat = "<r>" + String(repeating: "<a>x</a>", count: XPath.elementLimit) + "</r>"
+        #expect(refusal("count(//a)", flat).contains("elements, more than"))
+        let deep = String(repeating: "<i>", count: XPath.depthLimit + 1) + String(repeating: "</i>", count: XPath.depthLimit + 1)
+        #expect(refusal("count(//i)", deep).contains("deep, more than"))
+        let fine = String(repeating: "<i>", count: XPath.depthLimit) + "<a/>" + String(repeating: "</i>", count: XPath.depthLimit)
+        #expect((try? value("xpath(response.text, 'count(//i//a)')", document: fine)) == .integer(1))
+        #expect(refusal("count(//*//*//*)", fine).contains("3 descendant steps"))
+        #expect(refusal("count(//*/descendant::*//*)", fine).contains("3 descendant steps"))
+    }
+}

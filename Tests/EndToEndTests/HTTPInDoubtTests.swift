@@ -39,6 +39,27 @@ import Testing
         #expect(try await cloud.live()["volumes"]?.count == 1)
     }
 
+    /// Found by review: after an attempt in doubt, a definite failure (a
+    /// 503) must not give the next attempt a new key, or the API makes a
+    /// second volume and compensation undoes only that one.
+    @Test func aFailureAfterALateAnswerKeepsTheKeyOfTheAttemptInDoubt() async throws {
+        let cloud = try await FakeCloudProcess()
+        try await cloud.inject(#"{"route": "POST /volumes", "late_ms": 1500, "count": 1}"#)
+        try await cloud.inject(#"{"route": "POST /volumes", "status": 503, "count": 1}"#)
+        let result = try await run(Self.job("""
+              - id: volume
+                http: { method: POST, url: "${{ vars.api }}/volumes", json: { size_gb: 10 }, expect: [201], timeout: 300ms }
+                retry: { attempts: 4, delay: 10ms }
+                outputs: { id: "${{ response.json.id }}" }
+                revert: { http: { method: DELETE, url: "${{ vars.api }}/volumes/${{ outputs.id }}", expect: [204, 404] } }
+              - id: later
+                run: "exit 3"
+            """), cloud)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(try await cloud.creates() == 1, "a second volume was made under a new key: \(result.stdout)")
+        #expect(try await cloud.live()["volumes"] == [], "a volume was left behind: \(result.stdout)")
+    }
+
     /// Bugs 1 and 3: the late create took effect (a retry would be refused
     /// with a 400). Before retrying, the check finds it, so the step is
     /// settled with its output computed from the check's answer; a later

@@ -25,6 +25,34 @@ import Testing
         #expect(result.stdout.contains("smoke-test (failed): test.fail: failing as asked"))
     }
 
+    /// Found by review: what others wrote (an API's answer, a step's
+    /// output, an error) reaches the operator's terminal without its escape
+    /// sequences, which could clear the screen, forge a line or retitle the
+    /// window.
+    @Test func controlCharactersFromOthersAreShownNotObeyed() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-home-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let job = try AtomdProcess.temporaryJob("""
+            version: 1
+            name: escapes
+            steps:
+              - id: loud
+                run: |
+                  printf 'before\\033]0;pwned\\007\\033[2Jafter\\r\\n'
+                  printf 'bad\\033[31m\\n' >&2
+                  exit 3
+            """)
+        let result = try await AtomdProcess.run(["run", job, "--home", home])
+        #expect(result.status == 1)
+        for text in [result.stdout, result.stderr] {
+            #expect(!text.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x0D }, "\(text.debugDescription)")
+        }
+        #expect(result.stdout.contains(#"before\u{1B}]0;pwned\u{7}\u{1B}[2Jafter"#), "\(result.stdout)")
+        let shown = try await AtomdProcess.run(["logs", try #require(result.stdout.split(separator: " ").first { $0.hasPrefix("20") }.map(String.init)),
+                                                "loud", "--home", home])
+        #expect(!shown.stdout.unicodeScalars.contains { $0.value == 0x1B }, "\(shown.stdout.debugDescription)")
+    }
+
     @Test func jsonPrintsOneEventPerLineAndASummaryLast() async throws {
         let result = try await AtomdProcess.run(["run", "--json", "etc/jobs/compensation-demo.yaml", "--var", "fail=true"])
         #expect(result.status == 1)

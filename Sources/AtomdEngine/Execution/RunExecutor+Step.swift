@@ -81,9 +81,13 @@ extension RunExecutor {
         // An attempt the agent was running when it stopped is run again with
         // its own idempotency key, so that the world sees one request.
         var reusedKey: Int?
-        // An attempt of this series may have taken effect unseen (it timed
-        // out, or its answer was lost): a later refusal then proves nothing.
-        var inDoubt: Int?
+        // The first attempt of this series that may have taken effect unseen
+        // (it timed out, or its answer was lost), and its key: a later
+        // refusal then proves nothing, and every later attempt of the series
+        // goes out under that key after asking the check. A new key would
+        // let an API make the thing twice, and the check would look for the
+        // second one only.
+        var inDoubt: (attempt: Int, key: Int)?
         if let record = await state[id], record.status == .running {
             switch await resolveInDoubt(step, record, atom: atom, scope: scope, frame: frame) {
             case .finished(let goOn):
@@ -154,23 +158,23 @@ extension RunExecutor {
                 goOn = await succeed(step, result: result, frame: frame, attempt: attempt, scope: scope)
             case .failure(let failure):
                 let cancelled = await state.cancelRequested
-                if failure.outcomeUnknown { inDoubt = attempt }
+                if failure.outcomeUnknown, inDoubt == nil { inDoubt = (attempt, keyAttempt) }
                 if !cancelled, attemptInSeries < policy.attempts, policy.retries(failure) {
                     let wait = max(policy.delay(beforeAttempt: attemptInSeries + 1, random: Double.random(in: 0..<1)),
                                    failure.retryAfter ?? .zero)
-                    // A call that may have taken effect is repeated under the
-                    // same key, once its check has said it did not. Only a
-                    // definite failure gets a new key.
-                    let unknown = failure.outcomeUnknown
-                    if unknown { reusedKey = keyAttempt }
-                    await state.note(id, "attempt \(attempt) failed: \(failure); "
-                                     + (unknown ? "its outcome is unknown, so the check is asked, and the request repeated under idempotency key \(key), " : "")
-                                     + "retrying in \(wait.jobText)")
+                    // Only a definite failure, with no attempt in doubt
+                    // before it, gets a new key.
+                    reusedKey = inDoubt?.key
+                    let doubt = inDoubt.map { doubt in
+                        (doubt.attempt == attempt ? "its" : "attempt \(doubt.attempt)'s") + " outcome is unknown, so the check is asked, "
+                            + "and the request repeated under idempotency key \(state.runID)/\(id)/\(doubt.key), "
+                    }
+                    await state.note(id, "attempt \(attempt) failed: \(failure); " + (doubt ?? "") + "retrying in \(wait.jobText)")
                     await lock?.release()
                     do {
                         try await Task.sleep(for: wait)
                         guard await locked() else { return false }
-                        if unknown, let settled = await settledBeforeRetry(step, input: input, attempt: attempt, scope: scope, frame: frame) {
+                        if inDoubt != nil, let settled = await settledBeforeRetry(step, input: input, attempt: attempt, scope: scope, frame: frame) {
                             goOn = settled
                             break
                         }
@@ -181,7 +185,7 @@ extension RunExecutor {
                     }
                 }
                 await recordStateAfter(step, frame: frame)
-                let effect = await effectAfterFailure(step, failure: failure, inDoubtSince: inDoubt, frame: frame)
+                let effect = await effectAfterFailure(step, failure: failure, inDoubtSince: inDoubt?.attempt, frame: frame)
                 await lock?.release()
                 goOn = await fail(step, cancelled ? .cancelled : failure, effect: effect, scope: scope, frame: frame)
             }

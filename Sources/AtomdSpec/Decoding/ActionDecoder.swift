@@ -250,6 +250,16 @@ struct ActionDecoder {
         for (name, template) in [("access_key", accessKey), ("secret", secret)] where template.expressions.isEmpty {
             context.error(template.location, "'\(name)' is written into the job", hint: "read it from a secret: \"${{ secrets.aws_\(name) }}\"")
         }
+        // Only values read from secrets are masked in the journal and logs:
+        // a secret passed as a var would be stored as written.
+        for (name, template) in [("secret", secret), ("session_token", token)] {
+            guard let template, !template.expressions.isEmpty, !template.readsSecrets else { continue }
+            context.error(template.location, "'\(name)' must read a secret, or it is journaled as written",
+                          hint: "declare it under secrets: and write \"${{ secrets.aws_\(name) }}\"")
+        }
+        if let token, token.expressions.isEmpty {
+            context.error(token.location, "'session_token' is written into the job", hint: "read it from a secret: \"${{ secrets.aws_session_token }}\"")
+        }
         return HTTPAction.AWSSigning(provider: provider, accessKey: accessKey, secret: secret, sessionToken: token)
     }
 

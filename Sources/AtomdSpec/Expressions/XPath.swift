@@ -20,9 +20,30 @@ enum XPath {
     static let expressionLimit = 256
     /// Node lists longer than this are refused rather than built.
     static let nodeLimit = 10_000
-    /// XPath steps one evaluation may take: `//*//*//*` over a large
-    /// document stops here instead of holding a thread for minutes.
-    static let operationLimit: UInt = 5_000_000
+    /// XPath steps one evaluation may take: `//a[count(//a) > 0]` over a
+    /// large document stops here instead of holding a thread for minutes.
+    static let operationLimit: UInt = 1_000_000
+    /// Attributes (namespace declarations included) on one element:
+    /// libxml2 2.9 checks them for duplicates in quadratic time, and a 2 MiB
+    /// answer with 200,000 of them held a CPU for two minutes.
+    static let attributeLimit = 256
+    /// Elements in the document. libxml2 merges and sorts node sets
+    /// without counting the work against the step limit, so some
+    /// expressions cost the square of the node count: `//*//*` over 120,000
+    /// nested elements took 32 s, and over 48,000 in chains of 8 still 8 s.
+    /// An answer of 100 EC2 instances has about 15,000 elements, 10 deep.
+    static let elementLimit = 20_000
+    /// How deep elements may nest, and how many descendant steps (`//`,
+    /// `descendant::`) an expression may take: the same merges grow with
+    /// both (`//*//*//*` over 20,000 elements 31 deep took 5 s; with these
+    /// limits the worst measured is `//*//*` at about 1.3 s in a debug build).
+    static let depthLimit = 16
+    static let descendantStepLimit = 2
+    /// Axes whose node sets grow with the square of their siblings:
+    /// `//a/following-sibling::a` over 200,000 elements took 99 s within
+    /// the step limit. API answers are read with child and descendant
+    /// steps and predicates.
+    static let refusedAxes = ["following", "preceding", "following-sibling", "preceding-sibling"]
 
     private static let initialized: Bool = {
         xmlInitParser()
@@ -35,9 +56,32 @@ enum XPath {
         guard expression.utf8.count <= expressionLimit else {
             throw EvaluationError(message: "xpath: the expression is longer than \(expressionLimit) bytes, the limit")
         }
+        let compact = expression.filter { !$0.isWhitespace }
+        let descendantSteps = compact.components(separatedBy: "//").count - 1 + compact.components(separatedBy: "descendant").count - 1
+        guard descendantSteps <= descendantStepLimit else {
+            throw EvaluationError(message: "xpath: '\(expression)' takes \(descendantSteps) descendant steps (// or descendant::), "
+                                  + "more than \(descendantStepLimit); name the path from the root or a known element")
+        }
+        if let axis = refusedAxes.last(where: { compact.contains($0 + "::") }) {
+            throw EvaluationError(message: "xpath: the \(axis):: axis is not supported (its cost is unbounded on a large answer); "
+                                  + "select with child and descendant steps and predicates")
+        }
         let bytes = Array(document.utf8)
         guard bytes.count <= documentLimit else {
             throw EvaluationError(message: "xpath: the document is larger than \(documentLimit.byteText), the limit")
+        }
+        if let shape = shape(of: bytes) {
+            guard shape.mostAttributes <= attributeLimit else {
+                throw EvaluationError(message: "xpath: an element of the document has \(shape.mostAttributes) attributes, more than "
+                                      + "\(attributeLimit); atomd does not read such a document (its cost to parse is quadratic)")
+            }
+            guard shape.elements <= elementLimit else {
+                throw EvaluationError(message: "xpath: the document has \(shape.elements) elements, more than \(elementLimit); "
+                                      + "ask the API for less (a page size, a filter)")
+            }
+            guard shape.depth <= depthLimit else {
+                throw EvaluationError(message: "xpath: the document nests elements \(shape.depth) deep, more than \(depthLimit)")
+            }
         }
         guard !containsDoctype(bytes) else {
             throw EvaluationError(message: "xpath: the document has a DOCTYPE, which atomd does not read (its entities could "
@@ -142,6 +186,64 @@ enum XPath {
             if bytes[index..<(index + marker.count)].elementsEqual(marker) { return true }
         }
         return false
+    }
+
+    /// The start tags, and the most attributes on one of them, counted as
+    /// `=` outside quoted values; comments, CDATA and processing
+    /// instructions are skipped. Nil for a document that is not even that
+    /// well-formed: libxml2 then says what is wrong.
+    private static func shape(of bytes: [UInt8]) -> (elements: Int, mostAttributes: Int, depth: Int)? {
+        func starts(_ text: String, at index: Int) -> Bool {
+            let marker = Array(text.utf8)
+            return index + marker.count <= bytes.count && bytes[index..<(index + marker.count)].elementsEqual(marker)
+        }
+        func skip(past end: String, from index: Int) -> Int? {
+            let marker = Array(end.utf8)
+            var at = index
+            while at + marker.count <= bytes.count {
+                if bytes[at..<(at + marker.count)].elementsEqual(marker) { return at + marker.count }
+                at += 1
+            }
+            return nil
+        }
+        let skipped = [(open: "<!--", close: "-->"), (open: "<![CDATA[", close: "]]>"), (open: "<?", close: "?>")]
+        var most = 0, elements = 0, depth = 0, deepest = 0, index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "<") else {
+                index += 1
+                continue
+            }
+            if let (open, close) = skipped.first(where: { starts($0.open, at: index) }) {
+                guard let next = skip(past: close, from: index + open.utf8.count) else { return nil }
+                index = next
+                continue
+            }
+            var count = 0, quote: UInt8?
+            let closing = index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "/")
+            let opening = !closing && index + 1 < bytes.count && bytes[index + 1] != UInt8(ascii: "!")
+            if opening { elements += 1 }
+            index += 1
+            while index < bytes.count {
+                let byte = bytes[index]
+                if let open = quote {
+                    if byte == open { quote = nil }
+                } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+                    quote = byte
+                } else if byte == UInt8(ascii: "=") {
+                    count += 1
+                } else if byte == UInt8(ascii: ">") {
+                    break
+                }
+                index += 1
+            }
+            most = max(most, count)
+            // A start tag that does not close itself goes one level deeper.
+            if opening, index < bytes.count, bytes[index - 1] != UInt8(ascii: "/") { depth += 1 }
+            if closing { depth -= 1 }
+            deepest = max(deepest, depth)
+            index += 1
+        }
+        return (elements, most, deepest)
     }
 
     private static func describe(_ bytes: [UInt8]) -> String {

@@ -104,7 +104,7 @@ final class LiveTable: RunProgress {
                 let duration = row.started.map { String(format: "%6.1fs", (row.ended ?? now).timeIntervalSince($0)) } ?? "       "
                 let attempt = row.attempt > 1 ? "#\(row.attempt)" : "  "
                 let line = "  \(row.path.padding(toLength: pathWidth, withPad: " ", startingAt: 0))  "
-                    + "\(row.status.padding(toLength: 13, withPad: " ", startingAt: 0)) \(attempt) \(duration)  \(row.last)"
+                    + "\(row.status.padding(toLength: 13, withPad: " ", startingAt: 0)) \(attempt) \(duration)  \(row.last.terminalSafe)"
                 lines.append(String(line.prefix(width - 1)))
             }
             for line in lines { out += "\u{1B}[2K" + line + "\n" }
