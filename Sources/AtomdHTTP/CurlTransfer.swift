@@ -51,6 +51,11 @@ enum CurlTransfer {
             _ = atomd_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
         }
 
+        // On a reused connection that dies before any answer, libcurl sends
+        // the request again by itself, unseen by the engine: a POST would be
+        // made twice. A request HTTP does not call idempotent gets a fresh
+        // connection, on which libcurl never does that.
+        if !Self.idempotentMethods.contains(request.method) { _ = atomd_curl_set_long(handle, CURLOPT_FRESH_CONNECT, 1) }
         switch request.method {
         case "GET": _ = atomd_curl_set_long(handle, CURLOPT_HTTPGET, 1)
         case "HEAD": _ = atomd_curl_set_long(handle, CURLOPT_NOBODY, 1)
@@ -86,6 +91,9 @@ enum CurlTransfer {
         _ = atomd_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return .success(HTTPResponse(status: status, headers: state.headers, body: state.body))
     }
+
+    /// RFC 9110's idempotent methods: repeating them changes nothing more.
+    static let idempotentMethods: Set<String> = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]
 
     private static func milliseconds(_ duration: Duration) -> Int {
         max(1, Int(duration / .milliseconds(1)))

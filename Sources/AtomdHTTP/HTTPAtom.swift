@@ -54,7 +54,9 @@ public struct HTTPAtom: Atom {
         var request = input
         var items: [JSONValue] = []
         var size = 0
-        var previous: String?
+        // Tokens seen: an API that hands one back, now or after others,
+        // would be asked for the same pages until the cap.
+        var seen: Set<String> = []
         for page in 1...limit {
             let response = try await send(request, context: context)
             try Self.requireExpected(response, request)
@@ -77,11 +79,10 @@ public struct HTTPAtom: Atom {
                 if case .object(var fields) = view { fields["items"] = .array(items); view = .object(fields) }
                 return AtomResult(response: view, details: .object(["status": .integer(Int64(response.status)), "pages": .integer(Int64(page))]))
             }
-            guard token != previous else {
-                throw AtomError("paginate: the API gave the same next token twice (page \(page)); it would answer the same page forever",
+            guard seen.insert(token).inserted else {
+                throw AtomError("paginate: the API gave a next token it gave before (page \(page)); it would answer the same pages forever",
                                 retryable: false)
             }
-            previous = token
             let place = request["form"] != .null ? "form" : "query"
             if case .object(var fields) = request, case .object(var values) = fields[place] ?? .object([:]) {
                 values[parameter] = .string(token)
@@ -190,8 +191,12 @@ public struct HTTPAtom: Atom {
         return .object(["status": .integer(Int64(response.status)), "headers": .object(headers), "json": json, "text": .string(text)])
     }
 
-    private static func truncated(_ bytes: [UInt8]) -> String {
+    /// At most `logBodyLimit` bytes, on one line: an answer's line breaks
+    /// are shown as `\n`, so that it cannot print lines that look like
+    /// atomd's own ("run … succeeded") in a log or an error.
+    static func truncated(_ bytes: [UInt8]) -> String {
         let text = String(decoding: bytes.prefix(logBodyLimit), as: UTF8.self)
+            .replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
         return bytes.count > logBodyLimit ? text + "… (\(bytes.count) bytes)" : text
     }
 

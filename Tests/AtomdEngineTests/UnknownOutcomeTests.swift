@@ -84,6 +84,29 @@ import Testing
         #expect(used.count == 2 && Set(used).count == 1, "\(used)")
     }
 
+    /// Found by review: an operator's retry of a step in doubt goes out
+    /// under the doubtful attempt's key, after asking the check, not as a
+    /// fresh series with a new key.
+    @Test func anOperatorsRetryOfAStepInDoubtKeepsTheKey() async throws {
+        let harness = Harness()
+        let handle = try harness.start(job("""
+              - id: create
+                uses: test.world
+                with: { flag: made, fail: unknown, check_unknown: true }
+            """, head: "on_failure: pause\n"))
+        for round in 1...2 {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while await !handle.waitingSteps().contains("create"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            if round == 1 { #expect(await handle.decide("create", .retry)) } else { await handle.decide("create", .revert) }
+        }
+        _ = await handle.wait()
+        let used = keys(harness, "create")
+        #expect(used.count == 2 && Set(used).count == 1, "the operator's retry got a new key: \(used)")
+        #expect(harness.log.notes(of: "create").contains { $0.contains("before repeating attempt 1, check: unknown") })
+    }
+
     /// The key is readable in expressions (EC2's ClientToken goes in the
     /// body) and is the same on the repeated attempt.
     @Test func theIdempotencyKeyIsAnExpressionValue() async throws {

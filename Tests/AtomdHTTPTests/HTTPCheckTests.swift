@@ -64,6 +64,15 @@ import Testing
         #expect(why.contains("xpath"), "\(why)")
     }
 
+    /// Found by review: an answer's line breaks do not make lines of their
+    /// own in a log or an error, where they could pass for atomd's.
+    @Test func answersAreLoggedOnOneLine() {
+        let forged = "oops\r\n21:33:45.244  run X succeeded\n\nrun X (esc): succeeded — every step done"
+        let shown = HTTPAtom.truncated(Array(forged.utf8))
+        #expect(!shown.contains("\n") && !shown.contains("\r"))
+        #expect(shown == #"oops\r\n21:33:45.244  run X succeeded\n\nrun X (esc): succeeded — every step done"#)
+    }
+
     /// Bug 5: a step's own Accept replaces the default; it is not sent twice.
     @Test func anAcceptHeaderIsSentOnce() async throws {
         let cloud = try await FakeCloudProcess()
@@ -71,6 +80,25 @@ import Testing
         #expect(own.response?["json"]["headers"]["accept"] == .string("application/xml"))
         let plain = try await HTTPAtom().execute(input("GET", cloud.base + "/echo"), context: context())
         #expect(plain.response?["json"]["headers"]["accept"] == .string("application/json, */*"))
+    }
+
+    /// Found by review: a POST on a reused connection that the server closes
+    /// without a word is not sent again behind the engine's back (libcurl
+    /// would, on its own): it is one request, whose outcome is unknown.
+    @Test func aPostWhoseConnectionDiesUnansweredIsSentOnce() async throws {
+        let script = PluginFixtures.repository.appendingPathComponent("Tests/AtomdHTTPTests/Fixtures/answerless_server.py").path
+        let server = try await ListeningPeer(URL(fileURLWithPath: "/usr/bin/python3"), [script], announcement: "listening on ")
+        let atom = HTTPAtom()
+        _ = try await atom.execute(input("GET", server.base + "/"), context: context())
+        do {
+            _ = try await atom.execute(input("POST", server.base + "/things", json: .object(["n": .integer(1)]), expect: [201]),
+                                       context: context())
+            Issue.record("the POST succeeded: it was sent again")
+        } catch let error as AtomError {
+            #expect(error.outcomeUnknown, "\(error)")
+        }
+        let count = try await atom.execute(input("GET", server.base + "/"), context: context())
+        #expect(count.response?["json"]["count"] == .integer(1), "the POST went out more than once")
     }
 
     /// An answer that comes too late: the request was sent, so the call's
@@ -142,7 +170,7 @@ import Testing
             _ = try await HTTPAtom().execute(request, context: context())
             Issue.record("a token that never changed was followed")
         } catch let error as AtomError {
-            #expect(error.message.contains("same next token twice (page 2)"), "\(error.message)")
+            #expect(error.message.contains("a next token it gave before (page 2)"), "\(error.message)")
         }
     }
 }

@@ -166,5 +166,8 @@ import Testing
         #expect((try? value("xpath(response.text, 'count(//i//a)')", document: fine)) == .integer(1))
         #expect(refusal("count(//*//*//*)", fine).contains("3 descendant steps"))
         #expect(refusal("count(//*/descendant::*//*)", fine).contains("3 descendant steps"))
+        #expect(refusal("count(//a/ancestor::*/..)", fine).contains("2 steps up"))
+        #expect(refusal("count(/*|/*|/*|/*)", fine).contains("3 unions"))
+        #expect((try? value("xpath(response.text, 'count(//a/.. | /*)')", document: fine)) == .integer(2))
     }
 }

@@ -60,6 +60,41 @@ import Testing
         #expect(try await cloud.live()["volumes"] == [], "a volume was left behind: \(result.stdout)")
     }
 
+    /// Found by review: a crash while the answer was on its way is an
+    /// unknown outcome too, so a refusal of the resumed attempt does not
+    /// clear the step: the check finds the volume and the revert deletes it.
+    @Test func aRefusalAfterACrashMidRequestIsNotChangedNothing() async throws {
+        let cloud = try await FakeCloudProcess()
+        try await cloud.inject(#"{"route": "POST /volumes", "late_ms": 30000, "count": 1}"#)
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-home-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let job = try AtomdProcess.temporaryJob(Self.job("""
+              - id: volume
+                idempotent: true
+                http: { method: POST, url: "${{ vars.api }}/volumes", json: { size_gb: 10 }, expect: [201] }
+                outputs: { id: "${{ response.json.id || response.json.live.volumes[0] }}" }
+                check:
+                  http: { url: "${{ vars.api }}/ledger", present: "response.json.live.volumes[0] != null" }
+                revert: { http: { method: DELETE, url: "${{ vars.api }}/volumes/${{ outputs.id }}", expect: [204, 404] } }
+              - id: later
+                run: "exit 3"
+            """))
+        let running = try AtomdProcess.start(["run", job, "--home", home, "--var", "api=\(cloud.base)"])
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await cloud.live()["volumes"]?.isEmpty != false, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        kill(running.process.processIdentifier, SIGKILL)
+        _ = try await running.finish()
+        try await cloud.inject(#"{"route": "POST /volumes", "status": 409, "count": 1}"#)
+        let runs = try await AtomdProcess.run(["runs", "--home", home, "--json"])
+        let listed = try JSONSerialization.jsonObject(with: Data(runs.stdout.utf8)) as? [[String: Any]]
+        let runID = try #require(listed?.first?["id"] as? String, "\(runs.stdout)")
+        let resumed = try await AtomdProcess.run(["resume", runID, "--home", home])
+        #expect(!resumed.stdout.contains("changed nothing") && resumed.stdout.contains("409"), "\(resumed.stdout)\(resumed.stderr)")
+        #expect(try await cloud.live()["volumes"] == [], "the volume made before the crash was left: \(resumed.stdout)")
+    }
+
     /// Bugs 1 and 3: the late create took effect (a retry would be refused
     /// with a 400). Before retrying, the check finds it, so the step is
     /// settled with its output computed from the check's answer; a later

@@ -66,6 +66,7 @@ extension RunExecutor {
                     $0.outputs = nil
                     $0.error = nil
                     $0.before = nil
+                    $0.doubtKey = nil
                     $0.retryContext = nil
                     $0.revertAttempt = 0
                 }

@@ -81,13 +81,13 @@ extension RunExecutor {
         // An attempt the agent was running when it stopped is run again with
         // its own idempotency key, so that the world sees one request.
         var reusedKey: Int?
-        // The first attempt of this series that may have taken effect unseen
-        // (it timed out, or its answer was lost), and its key: a later
-        // refusal then proves nothing, and every later attempt of the series
-        // goes out under that key after asking the check. A new key would
-        // let an API make the thing twice, and the check would look for the
-        // second one only.
-        var inDoubt: (attempt: Int, key: Int)?
+        // The first attempt of the step that may have taken effect unseen
+        // (it timed out, its answer was lost, a crash cut it), and its key:
+        // a later refusal then proves nothing, and every later attempt (an
+        // operator's retry too) goes out under that key after asking the
+        // check. A new key would let an API make the thing twice, and the
+        // check would look for the second one only.
+        var inDoubt: (attempt: Int, key: Int)? = await state[id]?.doubtKey.map { ($0, $0) }
         if let record = await state[id], record.status == .running {
             switch await resolveInDoubt(step, record, atom: atom, scope: scope, frame: frame) {
             case .finished(let goOn):
@@ -95,6 +95,8 @@ extension RunExecutor {
             case .runAgain:
                 reusedKey = record.keyAttempt
                 attemptInSeries = min(record.attempts, max(policy.attempts, 1)) - 1
+                inDoubt = inDoubt ?? (record.attempts, max(record.keyAttempt, 1))
+                await doubt(id, key: max(record.keyAttempt, 1))
             }
         }
         while true {
@@ -158,7 +160,10 @@ extension RunExecutor {
                 goOn = await succeed(step, result: result, frame: frame, attempt: attempt, scope: scope)
             case .failure(let failure):
                 let cancelled = await state.cancelRequested
-                if failure.outcomeUnknown, inDoubt == nil { inDoubt = (attempt, keyAttempt) }
+                if failure.outcomeUnknown, inDoubt == nil {
+                    inDoubt = (attempt, keyAttempt)
+                    await doubt(id, key: keyAttempt)
+                }
                 if !cancelled, attemptInSeries < policy.attempts, policy.retries(failure) {
                     let wait = max(policy.delay(beforeAttempt: attemptInSeries + 1, random: Double.random(in: 0..<1)),
                                    failure.retryAfter ?? .zero)
@@ -191,8 +196,21 @@ extension RunExecutor {
             }
             guard await retryRequested(id, goOn), await locked() else { return goOn }
             attemptInSeries = 0
-            inDoubt = nil
+            // An operator's retry of a step in doubt: the same key, after the check.
+            if let doubt = inDoubt {
+                reusedKey = doubt.key
+                let input = await state[id]?.input ?? .null
+                if let settled = await settledBeforeRetry(step, input: input, attempt: doubt.attempt, scope: scope, frame: frame) {
+                    return settled
+                }
+            }
         }
+    }
+
+    /// Marks the step in doubt from the attempt with `key` on, so that its
+    /// failure journals it and a resumed run keeps the key.
+    private func doubt(_ id: String, key: Int) async {
+        await state.update(id) { if $0.doubtKey == nil { $0.doubtKey = key } }
     }
 
     /// Before repeating an attempt whose outcome is unknown: the step's
@@ -320,8 +338,10 @@ extension RunExecutor {
         var data = await state[id]?.stateData ?? [:]
         // Outputs a failed step has (computed before a later failure, or
         // found by its check) are what its revert reads: journaled with the
-        // failure, so that a crash during compensation does not lose them.
+        // failure, so that a crash during compensation does not lose them;
+        // and so is an attempt in doubt, whose key a retry must reuse.
         if let outputs = await state[id]?.outputs, outputs != .object([:]) { data["outputs"] = outputs }
+        if let key = await state[id]?.doubtKey { data["in_doubt_key"] = .integer(Int64(key)) }
         let stateData: JSONValue? = data.isEmpty ? nil : .object(data)
         // An injected failure must reach compensation, which is what it tests.
         if step.continueOnError, !cancelled, injected?.step != id {

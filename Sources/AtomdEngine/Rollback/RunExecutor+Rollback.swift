@@ -70,6 +70,7 @@ extension StepRecord {
         outputs = nil
         error = nil
         before = nil
+        doubtKey = nil
         retryContext = nil
         revertAttempt = 0
         stateBefore = nil

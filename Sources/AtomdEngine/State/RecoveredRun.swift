@@ -123,7 +123,10 @@ struct RecoveredRun: Sendable {
                 record.stateAfter = event.data?["new_state"].unlessNull
             }
             if next == .skipped, event.effect == .preexisting { record.outputs = Self.unmasked(event.data, step: step) }
-            if next == .failed || next == .ignored { record.error = event.detail }
+            if next == .failed || next == .ignored {
+                record.error = event.detail
+                if case .integer(let key)? = event.data?["in_doubt_key"] { record.doubtKey = Int(key) }
+            }
         case .reverting:
             record.revertAttempt = 1
         case .reverted:
@@ -138,6 +141,7 @@ struct RecoveredRun: Sendable {
             record.effect = .none
             record.outputs = nil
             record.error = nil
+            record.doubtKey = nil
             record.before = nil
             record.stateBefore = nil
             record.stateAfter = nil

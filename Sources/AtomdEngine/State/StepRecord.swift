@@ -51,6 +51,12 @@ public struct StepRecord: Sendable, Hashable, Codable {
     /// first ran, and after its latest attempt: revert and check read them.
     public var stateBefore: JSONValue?
     public var stateAfter: JSONValue?
+    /// The key attempt of an attempt whose outcome is unknown (its answer
+    /// was lost, it timed out, a crash cut it): every later attempt of the
+    /// step, an operator's retry and a resumed run's too, goes out under
+    /// this key after asking the check, and a later refusal proves nothing.
+    /// Journaled with the step's failure.
+    public var doubtKey: Int?
     /// Why a failed step has nothing to undo ("check: absent"), for the
     /// summary. Not journaled: after a restart the summary gives no reason.
     public var nothingToUndo: String?

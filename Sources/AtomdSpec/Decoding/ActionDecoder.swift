@@ -251,14 +251,12 @@ struct ActionDecoder {
             context.error(template.location, "'\(name)' is written into the job", hint: "read it from a secret: \"${{ secrets.aws_\(name) }}\"")
         }
         // Only values read from secrets are masked in the journal and logs:
-        // a secret passed as a var would be stored as written.
+        // a secret passed as a var, or joined with one, would be stored as
+        // written. So it must be exactly one secret.
         for (name, template) in [("secret", secret), ("session_token", token)] {
-            guard let template, !template.expressions.isEmpty, !template.readsSecrets else { continue }
-            context.error(template.location, "'\(name)' must read a secret, or it is journaled as written",
-                          hint: "declare it under secrets: and write \"${{ secrets.aws_\(name) }}\"")
-        }
-        if let token, token.expressions.isEmpty {
-            context.error(token.location, "'session_token' is written into the job", hint: "read it from a secret: \"${{ secrets.aws_session_token }}\"")
+            guard let template, !Self.isOneSecret(template), !(name == "secret" && template.expressions.isEmpty) else { continue }
+            context.error(template.location, "'\(name)' must be exactly one secret, or it is journaled as written",
+                          hint: "declare it under secrets: and write \"${{ secrets.aws_\(name) }}\", with nothing around it")
         }
         return HTTPAction.AWSSigning(provider: provider, accessKey: accessKey, secret: secret, sessionToken: token)
     }
@@ -283,6 +281,12 @@ struct ActionDecoder {
             return nil
         }
         return HTTPAction.Pagination(items: items, next: next, parameter: parameter, maxPages: maxPages)
+    }
+
+    /// `${{ secrets.NAME }}` and nothing else.
+    private static func isOneSecret(_ template: Template) -> Bool {
+        guard let path = template.soleExpression?.root.propertyPath else { return false }
+        return path.context == "secrets" && path.names.count == 1 && path.isComplete
     }
 
     private func decodePoll(_ node: YAMLNode) -> HTTPAction.Poll? {

@@ -39,6 +39,12 @@ enum XPath {
     /// limits the worst measured is `//*//*` at about 1.3 s in a debug build).
     static let depthLimit = 16
     static let descendantStepLimit = 2
+    /// Steps up (`ancestor::`, `parent::`, `..`) and unions (`|`) an
+    /// expression may take: libxml2 removes their duplicates in quadratic
+    /// time, uncounted (20,000 elements 16 deep: two ancestor steps 2.2 s,
+    /// four 4 s; twenty unions 4 s).
+    static let upwardStepLimit = 1
+    static let unionLimit = 2
     /// Axes whose node sets grow with the square of their siblings:
     /// `//a/following-sibling::a` over 200,000 elements took 99 s within
     /// the step limit. API answers are read with child and descendant
@@ -61,6 +67,12 @@ enum XPath {
         guard descendantSteps <= descendantStepLimit else {
             throw EvaluationError(message: "xpath: '\(expression)' takes \(descendantSteps) descendant steps (// or descendant::), "
                                   + "more than \(descendantStepLimit); name the path from the root or a known element")
+        }
+        let upward = ["ancestor", "parent::", ".."].reduce(0) { $0 + compact.components(separatedBy: $1).count - 1 }
+        let unions = compact.filter { $0 == "|" }.count
+        guard upward <= upwardStepLimit, unions <= unionLimit else {
+            throw EvaluationError(message: "xpath: '\(expression)' takes \(upward) steps up and \(unions) unions, more than "
+                                  + "\(upwardStepLimit) and \(unionLimit); select downwards from the root")
         }
         if let axis = refusedAxes.last(where: { compact.contains($0 + "::") }) {
             throw EvaluationError(message: "xpath: the \(axis):: axis is not supported (its cost is unbounded on a large answer); "
