@@ -12,6 +12,15 @@ import Testing
         return try await AtomdProcess.run(["run", try AtomdProcess.temporaryJob(yaml), "--home", home, "--var", "api=\(cloud.base)"])
     }
 
+    /// A step's `http:` that creates a volume, and its `revert:` that
+    /// deletes it by the step's output `id`.
+    private static func createVolume(timeout: String?) -> String {
+        #"http: { method: POST, url: "${{ vars.api }}/volumes", json: { size_gb: 10 }, expect: [201]"#
+            + (timeout.map { ", timeout: \($0)" } ?? "") + " }"
+    }
+
+    private static let deleteVolume = #"revert: { http: { method: DELETE, url: "${{ vars.api }}/volumes/${{ outputs.id }}", expect: [204, 404] } }"#
+
     private static func job(_ steps: String) -> String {
         """
         version: 1
@@ -29,10 +38,10 @@ import Testing
         try await cloud.inject(#"{"route": "POST /volumes", "late_ms": 1500, "count": 1}"#)
         let result = try await run(Self.job("""
               - id: volume
-                http: { method: POST, url: "${{ vars.api }}/volumes", json: { size_gb: 10 }, expect: [201], timeout: 300ms }
+                \(Self.createVolume(timeout: "300ms"))
                 retry: { attempts: 3, delay: 10ms }
                 outputs: { id: "${{ response.json.id }}" }
-                revert: { http: { method: DELETE, url: "${{ vars.api }}/volumes/${{ outputs.id }}", expect: [204, 404] } }
+                \(Self.deleteVolume)
             """), cloud)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(try await cloud.creates() == 1, "a second volume was made")
@@ -48,10 +57,10 @@ import Testing
         try await cloud.inject(#"{"route": "POST /volumes", "status": 503, "count": 1}"#)
         let result = try await run(Self.job("""
               - id: volume
-                http: { method: POST, url: "${{ vars.api }}/volumes", json: { size_gb: 10 }, expect: [201], timeout: 300ms }
+                \(Self.createVolume(timeout: "300ms"))
                 retry: { attempts: 4, delay: 10ms }
                 outputs: { id: "${{ response.json.id }}" }
-                revert: { http: { method: DELETE, url: "${{ vars.api }}/volumes/${{ outputs.id }}", expect: [204, 404] } }
+                \(Self.deleteVolume)
               - id: later
                 run: "exit 3"
             """), cloud)
@@ -71,11 +80,11 @@ import Testing
         let job = try AtomdProcess.temporaryJob(Self.job("""
               - id: volume
                 idempotent: true
-                http: { method: POST, url: "${{ vars.api }}/volumes", json: { size_gb: 10 }, expect: [201] }
+                \(Self.createVolume(timeout: nil))
                 outputs: { id: "${{ response.json.id || response.json.live.volumes[0] }}" }
                 check:
                   http: { url: "${{ vars.api }}/ledger", present: "response.json.live.volumes[0] != null" }
-                revert: { http: { method: DELETE, url: "${{ vars.api }}/volumes/${{ outputs.id }}", expect: [204, 404] } }
+                \(Self.deleteVolume)
               - id: later
                 run: "exit 3"
             """))
@@ -105,12 +114,12 @@ import Testing
         try await cloud.inject(#"{"route": "POST /volumes", "status": 400, "count": 1}"#)
         let result = try await run(Self.job("""
               - id: volume
-                http: { method: POST, url: "${{ vars.api }}/volumes", json: { size_gb: 10 }, expect: [201], timeout: 300ms }
+                \(Self.createVolume(timeout: "300ms"))
                 retry: { attempts: 2, delay: 1s }
                 outputs: { id: "${{ response.json.id || response.json.live.volumes[0] }}" }
                 check:
                   http: { url: "${{ vars.api }}/ledger", present: "response.json.live.volumes[0] != null" }
-                revert: { http: { method: DELETE, url: "${{ vars.api }}/volumes/${{ outputs.id }}", expect: [204, 404] } }
+                \(Self.deleteVolume)
               - id: later
                 run: "exit 3"
             """), cloud)
