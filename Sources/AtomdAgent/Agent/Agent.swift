@@ -14,7 +14,7 @@ import Logging
 public actor Agent {
     public private(set) var settings: AgentSettings
     let spool: Spool
-    public let journal: DurableJournal
+    public let journal: any JournalStore
     /// The home, held for the agent's life: no second agent or `atomd run` takes its runs.
     let ownership: HomeOwnership
     let log: Logger

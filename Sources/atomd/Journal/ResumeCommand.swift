@@ -99,7 +99,7 @@ struct RunSelection: ParsableArguments {
 
     /// The journal and the run; an unknown run exits 2, a journal that
     /// cannot be read exits 4.
-    func load() throws -> (DurableJournal, JournaledRun) {
+    func load() throws -> (any JournalStore, JournaledRun) {
         let journal = try homeOptions.journal(creating: false)
         let found: JournaledRun?
         do {
@@ -109,7 +109,7 @@ struct RunSelection: ParsableArguments {
             throw AtomdExit.unavailable.code
         }
         guard let found else {
-            Output.error("error: no run \(runID) in \(journal.path); `atomd runs` lists the runs")
+            Output.error("error: no run \(runID) in \(journal.location); `atomd runs` lists the runs")
             throw AtomdExit.usage.code
         }
         return (journal, found)

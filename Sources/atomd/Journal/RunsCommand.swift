@@ -49,7 +49,7 @@ struct RunsCommand: AsyncParsableCommand {
                 Output.error("error: \(error)")
                 throw AtomdExit.unavailable.code
             }
-            place = journal.path
+            place = journal.location
         } catch let failure as AgentClient.Failure {
             throw failure.exit
         }

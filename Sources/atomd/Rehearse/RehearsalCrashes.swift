@@ -13,7 +13,7 @@ struct RehearsalCrashes {
     let job: Job
     let secrets: [String: String]
     let registry: AtomRegistry
-    let journal: DurableJournal
+    let journal: any JournalStore
 
     /// How many crash points there were, and what went wrong at the first
     /// that went wrong (nil when none did).

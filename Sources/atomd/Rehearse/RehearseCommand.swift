@@ -159,7 +159,7 @@ struct RehearseCommand: AsyncParsableCommand {
             throw ValidationError("--point takes after:STEP or instead:STEP, with --run-id")
         }
         job.onFailure = .revert
-        let journal: DurableJournal
+        let journal: any JournalStore
         do {
             journal = try DurableJournal.open(home: homeOptions.home, durability: homeOptions.sync,
                                               crashHook: CrashHook(at: crashAt, tally: tally))
@@ -174,7 +174,7 @@ struct RehearseCommand: AsyncParsableCommand {
 
     /// One run with `point` injected, to its end.
     func rehearse(_ job: Job, text: String, vars: [String: JSONValue], secrets: [String: String], at point: InjectedFailure,
-                  registry: AtomRegistry, journal: DurableJournal, runID: String = RunID.make()) async throws -> RehearsalRow {
+                  registry: AtomRegistry, journal: any JournalStore, runID: String = RunID.make()) async throws -> RehearsalRow {
         do {
             try await journal.createRun(NewRun(id: runID, jobName: job.name, jobFile: file, jobText: text, vars: vars,
                                                rehearsal: "\(point.when.rawValue) \(point.step)"))
@@ -192,7 +192,7 @@ struct RehearseCommand: AsyncParsableCommand {
 /// reverts in the order they end, and the row made of its report.
 struct RehearsalRun {
     let registry: AtomRegistry
-    let journal: DurableJournal
+    let journal: any JournalStore
     let point: InjectedFailure
 
     func row(_ begin: (Engine) throws(RunSetupError) -> RunHandle) async throws -> RehearsalRow {

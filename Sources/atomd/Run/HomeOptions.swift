@@ -16,7 +16,7 @@ struct HomeOptions: ParsableArguments {
     /// with exit code 4 and is left untouched. Commands that only read
     /// (`creating: false`) create nothing: without a journal there is
     /// nothing to read, and they say so.
-    func journal(creating: Bool = true) throws -> DurableJournal {
+    func journal(creating: Bool = true) throws -> any JournalStore {
         if !creating, !FileManager.default.fileExists(atPath: home + "/journal.sqlite") {
             Output.error("error: no journal in \(home) (nothing has run with --home \(home) yet)")
             throw AtomdExit.usage.code

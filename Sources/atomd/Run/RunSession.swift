@@ -11,7 +11,7 @@ struct RunSession {
     let label: String
     let home: String
     let registry: AtomRegistry
-    let journal: DurableJournal
+    let journal: any JournalStore
     let json: Bool
 
     /// `begin` starts or resumes the run on the engine it is given.
