@@ -21,6 +21,13 @@ import Testing
 
     private static let deleteVolume = #"revert: { http: { method: DELETE, url: "${{ vars.api }}/volumes/${{ outputs.id }}", expect: [204, 404] } }"#
 
+    /// The next volume is made but its answer held 1.5 s, past the steps'
+    /// 300 ms timeout; the create after it, if `status` is given, refused.
+    private static func answerLate(_ cloud: FakeCloudProcess, thenRefuseWith status: Int? = nil) async throws {
+        try await cloud.inject(#"{"route": "POST /volumes", "late_ms": 1500, "count": 1}"#)
+        if let status { try await cloud.inject(#"{"route": "POST /volumes", "status": \#(status), "count": 1}"#) }
+    }
+
     private static func job(_ steps: String) -> String {
         """
         version: 1
@@ -35,7 +42,7 @@ import Testing
     /// returns the volume the late attempt made: one volume, not two.
     @Test func aLateCreateIsRepeatedUnderItsKeyAndMakesOneVolume() async throws {
         let cloud = try await FakeCloudProcess()
-        try await cloud.inject(#"{"route": "POST /volumes", "late_ms": 1500, "count": 1}"#)
+        try await Self.answerLate(cloud)
         let result = try await run(Self.job("""
               - id: volume
                 \(Self.createVolume(timeout: "300ms"))
@@ -53,8 +60,7 @@ import Testing
     /// second volume and compensation undoes only that one.
     @Test func aFailureAfterALateAnswerKeepsTheKeyOfTheAttemptInDoubt() async throws {
         let cloud = try await FakeCloudProcess()
-        try await cloud.inject(#"{"route": "POST /volumes", "late_ms": 1500, "count": 1}"#)
-        try await cloud.inject(#"{"route": "POST /volumes", "status": 503, "count": 1}"#)
+        try await Self.answerLate(cloud, thenRefuseWith: 503)
         let result = try await run(Self.job("""
               - id: volume
                 \(Self.createVolume(timeout: "300ms"))
@@ -110,8 +116,7 @@ import Testing
     /// step fails, and the revert deletes the volume by that id.
     @Test func aLateCreateFoundByItsCheckIsUndoneByTheIdItsAnswerGives() async throws {
         let cloud = try await FakeCloudProcess()
-        try await cloud.inject(#"{"route": "POST /volumes", "late_ms": 1500, "count": 1}"#)
-        try await cloud.inject(#"{"route": "POST /volumes", "status": 400, "count": 1}"#)
+        try await Self.answerLate(cloud, thenRefuseWith: 400)
         let result = try await run(Self.job("""
               - id: volume
                 \(Self.createVolume(timeout: "300ms"))

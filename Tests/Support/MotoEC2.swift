@@ -21,8 +21,7 @@ public final class MotoEC2: Sendable {
 
     /// One signed Query API call; the answer's text.
     public func call(_ action: String, _ fields: [String: String] = [:]) async throws -> String {
-        var form = ["Action": action, "Version": "2016-11-15"].merging(fields) { $1 }
-        form["Action"] = action
+        let form = fields.merging(["Action": action, "Version": "2016-11-15"]) { $1 }
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         let body = form.keys.sorted().map { key in
