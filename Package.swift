@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         // The system's libyaml (libyaml-dev, installed by scripts/setup): the
@@ -54,7 +56,15 @@ let package = Package(
         // by scripts/setup).
         .target(
             name: "AtomdJournal",
-            dependencies: ["AtomdEngine", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "AtomdEngine", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift"),
+                // The journal on PostgreSQL (journal.postgres): a connection pool, no ORM.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                // journal.postgres.tls: the CA and the verification mode.
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // prctl and getgrouplist, which Swift cannot call directly.
         .target(name: "CAtomdShell"),
@@ -196,7 +206,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AtomdJournalTests",
-            dependencies: ["AtomdJournal", "AtomdEngine", "AtomdSpec"]
+            dependencies: ["AtomdJournal", "AtomdEngine", "AtomdSpec", "AtomdTestSupport"]
         ),
         .testTarget(
             name: "AtomdPluginsTests",

@@ -146,7 +146,7 @@ public final class DurableJournal: Journal {
     private static func protect(_ path: String) throws(JournalError) {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if fd >= 0 {
-            close(fd)
+            Glibc.close(fd)
             return
         }
         guard errno == EEXIST else { throw JournalError("cannot create the journal \(path): \(String(cString: strerror(errno)))") }

@@ -43,29 +43,29 @@ enum ControlRoutes {
         router.get("runs") { request, _ in
             let (status, limit) = try runsQuery(in: request.uri)
             let token = request.uri.queryParameters["submission"].map(String.init)
-            let runs = try token.map { try agent.journal.run(submission: $0).map { [$0] } ?? [] }
-                ?? agent.journal.runs(status: status, limit: limit)
+            let runs = if let token { try await agent.journal.run(submission: token).map { [$0] } ?? [] }
+                else { try await agent.journal.runs(status: status, limit: limit) }
             let refused = token.flatMap { runs.isEmpty ? agent.spool.refusal(submission: $0) : nil }
             return try encoded(RunList(runs: runs.map(RunListing.init), live: await agent.liveRuns(), queued: await agent.queuedFiles,
                                        refused: refused))
         }
         router.get("runs/:id") { _, context in
-            let run = try run(agent, context)
+            let run = try await run(agent, context)
             let live = await agent.liveRuns().first { $0.runID == run.id }
             let reserved = await agent.handle(run.id)?.reservedRollback()
             return try await answers.with(await context.caller()) {
-                try encoded(RunDetail(run, steps: try agent.journal.steps(of: run.id), waiting: live?.waiting, locks: live?.locks,
+                try encoded(RunDetail(run, steps: try await agent.journal.steps(of: run.id), waiting: live?.waiting, locks: live?.locks,
                                       reservedRollback: reserved))
             }
         }
         router.get("runs/:id/logs") { request, context in
-            let run = try run(agent, context)
+            let run = try await run(agent, context)
             let step = request.uri.queryParameters["step"].map(String.init)
             let directory = await agent.settings.logs + "/" + run.id
             return try await answers.with(await context.caller()) { try encoded(StepLogs.lines(directory: directory, step: step)) }
         }
         router.get("runs/:id/events") { request, context in
-            let run = try run(agent, context)
+            let run = try await run(agent, context)
             // `after=` and `follow=false`: for clients that poll the history
             // rather than hold a stream open (`atomd submit --wait`).
             let after = HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }.flatMap(Int.init)
@@ -123,7 +123,7 @@ enum ControlRoutes {
         router.post("runs/:id/rollback") { request, context in
             // An ended run is not live: refused by the rule the README names,
             // saying how to go on after a failed revert.
-            let journaled = try run(agent, context)
+            let journaled = try await run(agent, context)
             if !journaled.isOpen, await agent.handle(journaled.id) == nil {
                 throw APIError(.conflict, "the run is \(journaled.status.rawValue); a rollback needs a running or paused run",
                                hint: journaled.status == .revertFailed ? "`atomd rollback RUN --retry` retries the failed revert first"
@@ -202,7 +202,7 @@ enum ControlRoutes {
             try encoded(await agent.pluginInventory().map(PluginReport.init))
         }
         router.get("runs/:id/plan") { _, context in
-            let run = try run(agent, context)
+            let run = try await run(agent, context)
             let job: Job
             do {
                 job = try JobLoader.load(bytes: Array(run.jobText.utf8), file: run.jobFile)
@@ -264,9 +264,9 @@ enum ControlRoutes {
         return name
     }
 
-    private static func run(_ agent: Agent, _ context: some RequestContext) throws -> JournaledRun {
+    private static func run(_ agent: Agent, _ context: some RequestContext) async throws -> JournaledRun {
         let id = context.parameters.get("id") ?? ""
-        guard let run = try agent.journal.run(id) else {
+        guard let run = try await agent.journal.run(id) else {
             throw APIError(.notFound, "no run \(id)", hint: "GET /runs lists the runs")
         }
         return run
@@ -274,7 +274,7 @@ enum ControlRoutes {
 
     /// The live run the request names; with `steering`, only if its caller may steer it.
     private static func liveHandle(_ agent: Agent, _ context: some CallerContext, steering: Bool = true) async throws -> RunHandle {
-        let run = try run(agent, context)
+        let run = try await run(agent, context)
         guard let handle = await agent.handle(run.id) else {
             throw APIError(.conflict, "run \(run.id) is not running in this agent (\(run.status.rawValue))",
                            hint: run.isOpen ? "a run from `atomd run` is steered from its terminal" : "it has ended")

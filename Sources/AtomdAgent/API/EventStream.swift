@@ -25,7 +25,7 @@ enum EventStream {
             // closing that later events superseded is not sent: only the
             // last, with nothing after it, which also ends the stream.
             var closing: EngineEvent?
-            for event in try agent.journal.events(of: runID, after: after) {
+            for event in try await agent.journal.events(of: runID, after: after) {
                 last = event.sequence
                 if event.kind == .closed {
                     closing = event

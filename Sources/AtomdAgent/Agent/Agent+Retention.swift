@@ -36,14 +36,25 @@ extension Agent {
         }
         // Which log directories belong to runs closed long enough ago, asked
         // before the files are touched.
+        // A journal that cannot answer (PostgreSQL away) knows no run: then
+        // no log directory is pruned, lest a live run's logs go.
         let logsCutoff = cutoff(retention.logs)
-        let oldRuns = Set((try? journal.runs(closedBefore: logsCutoff)) ?? [])
-        let known = Set(((try? FileManager.default.contentsOfDirectory(atPath: settings.logs)) ?? []).filter { name in
-            RunLogs.isRunID(name) && (try? journal.run(name)) != nil
-        })
+        var oldRuns: Set<String> = [], known: Set<String> = [], logsKnown = true
+        do {
+            oldRuns = Set(try await journal.runs(closedBefore: logsCutoff))
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: settings.logs)) ?? [] where RunLogs.isRunID(name) {
+                if try await journal.run(name) != nil { known.insert(name) }
+            }
+        } catch {
+            logsKnown = false
+            log.error("retention: cannot read the journal (\(error)); no step logs are pruned this time")
+        }
         let logs = settings.logs, done = settings.spool.done, doneCutoff = cutoff(retention.done)
+        let (oldRunIDs, knownRunIDs, pruneLogs) = (oldRuns, known, logsKnown)
         let (logPass, doneFiles) = await OwnThread.run {
-            (RunLogs.prune(logs) { name, modified in oldRuns.contains(name) || (!known.contains(name) && modified < logsCutoff) },
+            (pruneLogs ? RunLogs.prune(logs) { name, modified in
+                oldRunIDs.contains(name) || (!knownRunIDs.contains(name) && modified < logsCutoff)
+            } : RunLogs.Pass(),
              Self.removeEntries(in: done) { name, modified in !name.hasPrefix(".") && modified < doneCutoff })
         }
         for kept in logPass.kept { log.warning("retention: kept \(kept)") }

@@ -14,8 +14,8 @@ extension Agent {
     func retryRevert(_ runID: String, vars: [String: JSONValue] = [:], caller: PeerCredentials) async throws(APIError) -> String {
         let run: JournaledRun?, history: [EngineEvent]
         do {
-            run = try journal.run(runID)
-            history = try journal.events(of: runID)
+            run = try await journal.run(runID)
+            history = try await journal.events(of: runID)
         } catch {
             throw APIError(.internalServerError, "the journal cannot be read: \(error)")
         }

@@ -87,8 +87,8 @@ extension Agent {
     private func resume(_ file: String, runID: String) async {
         let run: JournaledRun?, history: [EngineEvent]
         do {
-            run = try journal.run(runID)
-            history = try journal.events(of: runID)
+            run = try await journal.run(runID)
+            history = try await journal.events(of: runID)
         } catch {
             retryLater(.resume(file: file, runID: runID), because: "cannot read run \(runID) from the journal (\(error))")
             return
@@ -219,7 +219,16 @@ extension Agent {
         guard let run = live.removeValue(forKey: runID) else { return }
         if run.catalog !== catalog, !live.values.contains(where: { $0.catalog === run.catalog }) { run.catalog.shutDown() }
         guard !abandoned.contains(runID) else { return }
-        let reason = report.error ?? report.steps.first { $0.error != nil }.map { "step '\($0.id)' \($0.status.rawValue): \($0.error ?? "")" }
+        // The journal failed (PostgreSQL away past journal.postgres.outage):
+        // the run stopped where its last record says, as on a crash, and
+        // is resumed from there once the journal answers again.
+        if let failure = report.error {
+            retryLater(.resume(file: run.file, runID: runID), because: "run \(runID) stopped: \(failure); it resumes once the journal is back")
+            updateStatus()
+            await pump()
+            return
+        }
+        let reason = report.steps.first { $0.error != nil }.map { "step '\($0.id)' \($0.status.rawValue): \($0.error ?? "")" }
         await fileEnded(run.file, runID: runID, status: report.status, reason: reason)
         updateStatus()
         await pump()
@@ -235,8 +244,8 @@ extension Agent {
         guard parked.contains(runID), live[runID] == nil else { return false }
         let run: JournaledRun?, history: [EngineEvent]
         do {
-            run = try journal.run(runID)
-            history = try journal.events(of: runID)
+            run = try await journal.run(runID)
+            history = try await journal.events(of: runID)
         } catch {
             throw APIError(.internalServerError, "cannot read run \(runID) from the journal: \(error)")
         }

@@ -13,7 +13,7 @@ extension Agent {
         do {
             try await journal.releaseSpoolFiles(except: Set(present))
             for file in present {
-                guard let run = try journal.run(spoolFile: file) else {
+                guard let run = try await journal.run(spoolFile: file) else {
                     starts.append(file)
                     continue
                 }
@@ -24,7 +24,7 @@ extension Agent {
                     await fileEnded(file, runID: run.id, status: run.status, reason: run.detail)
                 }
             }
-            let foreground = try journal.openRuns().filter { $0.spoolFile == nil }
+            let foreground = try await journal.openRuns().filter { $0.spoolFile == nil }
             if !foreground.isEmpty {
                 let ids = foreground.map(\.id).joined(separator: ", ")
                 log.notice("\(foreground.count) unfinished run(s) from `atomd run` are left to `atomd resume`: \(ids)")

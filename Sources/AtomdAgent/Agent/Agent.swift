@@ -56,8 +56,9 @@ public actor Agent {
     /// When each waiting file was claimed, for the queue-wait histogram.
     var claimedAt: [String: ContinuousClock.Instant] = [:]
 
-    /// Creates the spool and log directories and opens the journal.
-    public init(settings: AgentSettings, log: Logger, notifier: SystemdNotifier = SystemdNotifier()) throws(AgentError) {
+    /// Creates the spool and log directories and opens the journal, which
+    /// it owns alone until `close`.
+    public init(settings: AgentSettings, log: Logger, notifier: SystemdNotifier = SystemdNotifier()) async throws(AgentError) {
         self.settings = settings
         self.log = log
         self.notifier = notifier
@@ -84,8 +85,22 @@ public actor Agent {
                 try TrustedDirectory.check(directory)
             }
             ownership = try HomeOwnership.claim(home: settings.home, as: .agent)
-            journal = try DurableJournal(path: settings.home + "/journal.sqlite", durability: settings.durability,
-                                         crashHook: CrashHook.fromEnvironment(ProcessInfo.processInfo.environment))
+            let crashHook = try CrashHook.fromEnvironment(ProcessInfo.processInfo.environment)
+            if let postgres = settings.postgres {
+                var journalSettings = PostgresSettings(postgres)
+                journalSettings.applicationName = "atomd agent, pid \(getpid()) on \(ProcessInfo.processInfo.hostName)"
+                let opened = try await PostgresJournal.open(journalSettings, logger: log, crashHook: crashHook)
+                do {
+                    try await opened.claim(as: .agent)
+                } catch {
+                    await opened.close()
+                    throw error
+                }
+                journal = opened
+                log.info("journal: \(opened.location)")
+            } else {
+                journal = try DurableJournal(path: settings.home + "/journal.sqlite", durability: settings.durability, crashHook: crashHook)
+            }
         } catch {
             throw AgentError("cannot start: \(error)")
         }
@@ -204,7 +219,8 @@ public actor Agent {
     public func reload(_ next: AgentSettings) {
         for (name, changed) in [("agent.spool", next.spool != settings.spool), ("agent.logs", next.logs != settings.logs),
                                 ("api.socket", next.socket != settings.socket), ("api.listen", next.listen != settings.listen), ("api.tls", next.consoleTLS != settings.consoleTLS),
-                                ("agent.journal_sync", next.durability != settings.durability)] where changed {
+                                ("agent.journal_sync", next.durability != settings.durability),
+                                ("journal", next.postgres != settings.postgres)] where changed {
             log.warning("reload: \(name) changes at the next start, not now")
         }
         var applied = next
@@ -214,6 +230,7 @@ public actor Agent {
         applied.listen = settings.listen
         applied.consoleTLS = settings.consoleTLS
         applied.durability = settings.durability
+        applied.postgres = settings.postgres
         if applied.publicRead != settings.publicRead || applied.group != settings.group {
             if let group = applied.group { chown(applied.socket, uid_t.max, group) }
             chmod(applied.socket, applied.publicRead ? 0o666 : 0o660)

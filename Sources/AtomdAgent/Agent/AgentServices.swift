@@ -1,3 +1,4 @@
+import AtomdJournal
 import Logging
 import ServiceLifecycle
 
@@ -17,7 +18,9 @@ public struct AgentServices: Sendable {
         gate.expect()
         // A failure (a port in use) shuts the rest down gracefully too:
         // cancelling a server would log an error of its own beside the cause.
+        // The journal first: it is stopped last, once nothing writes to it.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: JournalService(journal: agent.journal)),
             .init(service: try ControlServer.service(agent: agent, settings: settings, log: log, ready: gate),
                   failureTerminationBehavior: .gracefullyShutdownGroup)
         ]
@@ -42,6 +45,18 @@ public struct AgentServices: Sendable {
     /// Stops the agent, then the servers.
     public func shutDown() async {
         await group.triggerGracefulShutdown()
+    }
+}
+
+/// The journal as a service: a PostgreSQL journal's connection pool (and
+/// its ownership) lives until the group stops, after every service that
+/// writes to it.
+struct JournalService: Service {
+    let journal: any JournalStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await journal.close()
     }
 }
 

@@ -15,6 +15,8 @@ public struct AgentSettings: Sendable {
     public var maxRuns: Int
     public var stopTimeout: Duration
     public var durability: DurableJournal.Durability
+    /// `journal.postgres`: the journal in PostgreSQL; nil: HOME/journal.sqlite.
+    public var postgres: PostgresJournalConfig?
     /// Members may use the control API; nil: only root and the agent's user.
     public var group: gid_t?
     public var publicRead: Bool
@@ -41,6 +43,7 @@ public struct AgentSettings: Sendable {
         maxRuns = config.agent.maxRuns ?? 4
         stopTimeout = config.agent.stopTimeout ?? .seconds(60)
         durability = config.agent.journalSync == "normal" ? .normal : .full
+        postgres = config.journal.postgres
         publicRead = config.api.publicRead ?? false
         runAs = config.api.runAs.map(RunAsPolicy.init)
         admins = try Admins(config.api.admins ?? Principals())

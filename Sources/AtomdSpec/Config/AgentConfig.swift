@@ -6,6 +6,8 @@ public struct AgentConfig: Sendable, Hashable {
     public var agent = AgentSection()
     public var api = APISection()
     public var plugins = PluginConfig()
+    /// Where the journal is: SQLite in the home, or PostgreSQL.
+    public var journal = JournalConfig()
 
     public init(file: String? = nil) {
         self.file = file

@@ -23,6 +23,7 @@ public enum ConfigLoader {
             if let agent = keys("agent") { config.agent = decodeAgent(agent, context: context) }
             if let api = keys("api") { config.api = decodeAPI(api, context: context) }
             if let plugins = keys("plugins") { config.plugins = decodePlugins(plugins, context: context) }
+            if let journal = keys("journal") { config.journal = decodeJournal(journal, context: context) }
             keys.finish()
         }
         guard context.diagnostics.isEmpty else { throw SpecErrors(context.diagnostics) }
@@ -135,6 +136,67 @@ public enum ConfigLoader {
             return []
         }
         return items.compactMap { context.name($0, field, pattern: .label) }
+    }
+
+    /// `journal: { postgres: { url, password_file, tls, ca, outage, allow_async } }`.
+    private static func decodeJournal(_ node: YAMLNode, context: DecodeContext) -> JournalConfig {
+        var journal = JournalConfig()
+        guard var keys = MappingReader(node, "journal", context: context) else { return journal }
+        if let postgres = keys("postgres") { journal.postgres = decodePostgres(postgres, context: context) }
+        keys.finish()
+        return journal
+    }
+
+    private static func decodePostgres(_ node: YAMLNode, context: DecodeContext) -> PostgresJournalConfig? {
+        guard var keys = MappingReader(node, "journal.postgres", context: context) else { return nil }
+        var url: PostgresURL?
+        let urlNode = keys("url")
+        if let urlNode, let text = context.string(urlNode, "journal.postgres.url") {
+            switch PostgresURL.parse(text) {
+            case .success(let parsed): url = parsed
+            case .failure(let refusal): context.error(urlNode.location, "'journal.postgres.url': \(refusal.message)", hint: refusal.hint)
+            }
+        }
+        let passwordFile = keys("password_file").flatMap { absolutePath($0, "journal.postgres.password_file", context: context) }
+        var tls: PostgresJournalConfig.TLSMode?
+        if let tlsNode = keys("tls"), let text = context.string(tlsNode, "journal.postgres.tls") {
+            tls = PostgresJournalConfig.TLSMode(rawValue: text)
+            if tls == nil {
+                context.error(tlsNode.location, "'journal.postgres.tls' must be verify-full, require or disable, not '\(text)'")
+            }
+        }
+        let ca = keys("ca").flatMap { absolutePath($0, "journal.postgres.ca", context: context) }
+        var outage = PostgresJournalConfig.defaultOutage
+        if let outageNode = keys("outage"), let given = context.duration(outageNode, "journal.postgres.outage") {
+            if given >= .seconds(1), given <= .seconds(86_400) {
+                outage = given
+            } else {
+                context.error(outageNode.location, "'journal.postgres.outage' must be from 1s to 24h", hint: "the default is 60s")
+            }
+        }
+        let allowAsync = keys("allow_async").flatMap { context.bool($0, "journal.postgres.allow_async") } ?? false
+        keys.finish()
+        guard urlNode != nil else {
+            context.error(node.location, "'journal.postgres' needs url", hint: "url: postgresql://atomd@db.example/atomd")
+            return nil
+        }
+        guard let url else { return nil }
+        if let tls, tls != .disable, url.socketDirectory != nil {
+            context.error(node.location, "'journal.postgres.tls: \(tls.rawValue)' is for a TCP connection, and the URL names a Unix socket",
+                          hint: "leave tls out for a socket")
+            return nil
+        }
+        return PostgresJournalConfig(url: url, passwordFile: passwordFile, tls: tls, ca: ca, outage: outage, allowAsync: allowAsync)
+    }
+
+    /// An absolute path without NUL or `..`: a secret's file is never found relative to a working directory.
+    private static func absolutePath(_ node: YAMLNode, _ field: String, context: DecodeContext) -> String? {
+        guard let text = path(node, field, context: context) else { return nil }
+        guard text.hasPrefix("/"), !text.split(separator: "/").contains("..") else {
+            context.error(node.location, "'\(field)' must be an absolute path without '..', not '\(text)'")
+            return nil
+        }
+        return text
     }
 
     /// `api.tls: { cert: FILE, key: FILE }`, both required.

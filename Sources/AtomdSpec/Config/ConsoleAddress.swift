@@ -17,7 +17,7 @@ public struct ConsoleAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The address, or why `text` is not `HOST:PORT`.
-    public static func parse(_ text: String) -> Result<ConsoleAddress, ConsoleAddressError> {
+    public static func parse(_ text: String) -> Result<ConsoleAddress, AddressError> {
         let host: Substring, portText: Substring
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
@@ -72,8 +72,8 @@ public struct ConsoleTLS: Sendable, Hashable {
     }
 }
 
-/// Why `api.listen` was refused.
-public struct ConsoleAddressError: Error, Sendable {
+/// Why an address in the configuration (`api.listen`, `journal.postgres.url`) cannot be used.
+public struct AddressError: Error, Sendable {
     public var message: String
     public var hint: String
 

@@ -49,7 +49,7 @@ struct AgentCommand: AsyncParsableCommand {
         let log = Logger(label: "atomd")
         let agent: Agent
         do {
-            agent = try Agent(settings: settings, log: log)
+            agent = try await Agent(settings: settings, log: log)
         } catch {
             log.critical("\(error)")
             throw AtomdExit.unavailable.code

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtomdAgent
+import AtomdJournal
 import AtomdSpec
 import Foundation
 
@@ -25,7 +26,11 @@ struct ConfigCheckCommand: AsyncParsableCommand {
 
               atomd config check /etc/atomd/atomd.yaml --home /var/lib/atomd
 
-            Exit codes: 0 valid; 2 invalid or unreadable.
+            With journal.postgres it also connects to the database as the agent would and \
+            checks that commits are durable (synchronous_commit and fsync on, unless \
+            allow_async), changing nothing.
+
+            Exit codes: 0 valid; 2 invalid or unreadable; 4 the journal's database cannot be used.
             """
     )
 
@@ -50,6 +55,9 @@ struct ConfigCheckCommand: AsyncParsableCommand {
         var public_read: Bool
         var run_as: RunAs?
         var plugin_directories: [String]
+        /// `journal.postgres.url`, and what the server said; nil: SQLite in the home.
+        var journal: String?
+        var journal_server: String?
     }
 
     struct RunAs: Encodable {
@@ -74,11 +82,19 @@ struct ConfigCheckCommand: AsyncParsableCommand {
             Output.error("\(path): error: \(error)")
             throw AtomdExit.usage.code
         }
-        let checked = Checked(file: path, home: settings.home, spool: settings.spool.root, logs: settings.logs, socket: settings.socket,
+        var checked = Checked(file: path, home: settings.home, spool: settings.spool.root, logs: settings.logs, socket: settings.socket,
                               max_runs: settings.maxRuns, stop_timeout_seconds: settings.stopTimeout.components.seconds,
                               journal_sync: settings.durability == .full ? "full" : "normal", public_read: settings.publicRead,
                               run_as: settings.runAs.map { RunAs(users: $0.users.sorted(), groups: $0.groups.sorted(), secrets: $0.secretDirectories) },
-                              plugin_directories: settings.plugins.directories)
+                              plugin_directories: settings.plugins.directories, journal: settings.postgres?.url.description)
+        if let postgres = settings.postgres {
+            do {
+                checked.journal_server = try await PostgresJournal.probe(PostgresSettings(postgres))
+            } catch {
+                Output.error("\(path): error: \(error)")
+                throw AtomdExit.unavailable.code
+            }
+        }
         if output.json { return try Output.json(checked) }
         Output.line("\(path): ok")
         Output.line("  spool \(checked.spool), logs \(checked.logs), socket \(checked.socket)")
@@ -88,6 +104,7 @@ struct ConfigCheckCommand: AsyncParsableCommand {
                 + (runAs.secrets.isEmpty ? "" : "; secrets under " + runAs.secrets.joined(separator: ", "))
         }
         Output.line("  api: public_read \(checked.public_read), run_as " + (runAs ?? "any user"))
+        Output.line("  journal " + (checked.journal.map { "\($0): \(checked.journal_server ?? "")" } ?? settings.home + "/journal.sqlite"))
         Output.line("  plugins from " + (checked.plugin_directories.isEmpty ? "nowhere" : checked.plugin_directories.joined(separator: ", ")))
     }
 }

@@ -36,15 +36,15 @@ struct LogsCommand: AsyncParsableCommand {
             guard case .unavailable(let reason) = error else { throw error.exit }
             Output.error("note: \(reason); reading the journal and HOME/logs instead")
         }
-        let (journal, run) = try selection.load()
+        let (journal, run) = try await selection.load()
         if let step {
-            let steps = (try? journal.steps(of: run.id)) ?? []
+            let steps = (try? await journal.steps(of: run.id)) ?? []
             try Self.require(step, in: steps.map { ($0.id, $0.path) }, run: run.id)
         }
         let reader = StepLogReader(directory: selection.homeOptions.home + "/logs/" + run.id, step: step, json: output.json)
         reader.printNew()
         guard follow else { return }
-        while (try? journal.run(run.id))??.isOpen ?? false {
+        while (try? await journal.run(run.id))??.isOpen ?? false {
             try await Task.sleep(for: .milliseconds(200))
             reader.printNew()
         }

@@ -58,8 +58,8 @@ struct ResumeCommand: AsyncParsableCommand {
             }
             return
         }
-        let (journal, run) = try selection.load()
-        let ownership = try selection.homeOptions.claim()
+        let (journal, run) = try await selection.load()
+        let ownership = try await selection.homeOptions.claim(journal)
         defer { withExtendedLifetime(ownership) {} }
         guard run.isOpen else {
             Output.error("run \(run.id) has already ended (\(run.status.rawValue)); nothing to resume")
@@ -77,7 +77,7 @@ struct ResumeCommand: AsyncParsableCommand {
         }
         let history: [EngineEvent]
         do {
-            history = try journal.events(of: run.id)
+            history = try await journal.events(of: run.id)
         } catch {
             Output.error("error: \(error)")
             throw AtomdExit.unavailable.code
@@ -99,11 +99,11 @@ struct RunSelection: ParsableArguments {
 
     /// The journal and the run; an unknown run exits 2, a journal that
     /// cannot be read exits 4.
-    func load() throws -> (any JournalStore, JournaledRun) {
-        let journal = try homeOptions.journal(creating: false)
+    func load() async throws -> (any JournalStore, JournaledRun) {
+        let journal = try await homeOptions.journal(creating: false)
         let found: JournaledRun?
         do {
-            found = try journal.run(runID)
+            found = try await journal.run(runID)
         } catch {
             Output.error("error: \(error)")
             throw AtomdExit.unavailable.code

@@ -42,9 +42,9 @@ struct RunsCommand: AsyncParsableCommand {
             place = "the agent"
         } catch AgentClient.Failure.unavailable(let reason) {
             Output.error("note: \(reason); reading the journal instead")
-            let journal = try homeOptions.journal(creating: false)
+            let journal = try await homeOptions.journal(creating: false)
             do {
-                runs = try journal.runs(status: status, limit: limit).map(RunListing.init)
+                runs = try await journal.runs(status: status, limit: limit).map(RunListing.init)
             } catch {
                 Output.error("error: \(error)")
                 throw AtomdExit.unavailable.code

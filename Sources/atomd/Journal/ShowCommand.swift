@@ -28,9 +28,9 @@ struct ShowCommand: AsyncParsableCommand {
             shown = try client.decode(RunDetail.self, from: try await client.get("/runs/" + selection.runID.percentEscaped))
         } catch AgentClient.Failure.unavailable(let reason) {
             Output.error("note: \(reason); reading the journal instead")
-            let (journal, run) = try selection.load()
+            let (journal, run) = try await selection.load()
             do {
-                shown = RunDetail(run, steps: try journal.steps(of: run.id), waiting: nil)
+                shown = RunDetail(run, steps: try await journal.steps(of: run.id), waiting: nil)
             } catch {
                 Output.error("error: \(error)")
                 throw AtomdExit.unavailable.code

@@ -80,8 +80,8 @@ struct RehearsalCrashes {
     private func recover(_ runID: String, _ point: InjectedFailure) async throws -> RehearsalRow? {
         let run: JournaledRun?, history: [EngineEvent]
         do {
-            run = try journal.run(runID)
-            history = try journal.events(of: runID)
+            run = try await journal.run(runID)
+            history = try await journal.events(of: runID)
         } catch {
             Output.error("error: \(error)")
             throw AtomdExit.unavailable.code

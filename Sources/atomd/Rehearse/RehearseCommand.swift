@@ -111,8 +111,8 @@ struct RehearseCommand: AsyncParsableCommand {
         let points = steps.filter { only.isEmpty || only.contains($0) }.flatMap { step in
             InjectedFailure.When.allCases.map { InjectedFailure(step: step, when: $0) }
         }
-        let journal = try homeOptions.journal()
-        let ownership = try homeOptions.claim()
+        let journal = try await homeOptions.journal()
+        let ownership = try await homeOptions.claim(journal)
         defer { withExtendedLifetime(ownership) {} }
         let progress = RehearsalProgress(total: points.count, enabled: !output.json && isatty(STDERR_FILENO) == 1)
         var rows: [RehearsalRow] = []
@@ -159,14 +159,7 @@ struct RehearseCommand: AsyncParsableCommand {
             throw ValidationError("--point takes after:STEP or instead:STEP, with --run-id")
         }
         job.onFailure = .revert
-        let journal: any JournalStore
-        do {
-            journal = try DurableJournal.open(home: homeOptions.home, durability: homeOptions.sync,
-                                              crashHook: CrashHook(at: crashAt, tally: tally))
-        } catch {
-            Output.error("error: \(error)")
-            throw AtomdExit.unavailable.code
-        }
+        let journal = try await homeOptions.journal(crashHook: CrashHook(at: crashAt, tally: tally))
         let row = try await rehearse(job, text: jobText, vars: vars, secrets: secrets, at: InjectedFailure(step: parts[1], when: when),
                                      registry: registry, journal: journal, runID: runID)
         try Output.jsonLine(row)

@@ -63,8 +63,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let catalog = PluginCatalog(settings: try configOptions.pluginSettings(home: homeOptions.home))
         let registry = try await BuiltinAtoms.registry(home: homeOptions.home, for: job, catalog: catalog)
-        let journal = try homeOptions.journal()
-        let ownership = try homeOptions.claim()
+        let journal = try await homeOptions.journal()
+        let ownership = try await homeOptions.claim(journal)
         defer { withExtendedLifetime(ownership) {} }
         let session = RunSession(job: job, label: file, home: homeOptions.home, registry: registry, journal: journal, json: output.json)
         do {

@@ -1,0 +1,316 @@
+import AtomdEngine
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The engine's journal on PostgreSQL (`journal.postgres`): the same
+/// records and promises as on SQLite. A record is stored when the server
+/// has committed it with `synchronous_commit` on (checked at open); one
+/// transaction per `record`, so one commit per step on the linear path.
+///
+/// When the database cannot be reached, a write is tried again with
+/// backoff for up to `journal.postgres.outage`; the engine waits for it, so
+/// no action starts without its record. After that the write fails and the
+/// run stops as on a crash, to be resumed once the database is back.
+/// Reads do not wait: after `readTimeout` they say the journal is unreachable.
+public final class PostgresJournal: JournalStore {
+    public let settings: PostgresSettings
+    let client: PostgresClient
+    let logger: Logger
+    private let crashHook: CrashHook
+    private let runner: Task<Void, Never>
+    private let transactions = Atomic(0)
+    /// Whether an outage is under way, so that it is logged once, with its end.
+    private let outageSince = Mutex<ContinuousClock.Instant?>(nil)
+    private let fence = JournalFence()
+    private let ownership = Mutex<PostgresOwnership?>(nil)
+
+    private init(settings: PostgresSettings, client: PostgresClient, logger: Logger, crashHook: CrashHook) {
+        self.settings = settings
+        self.client = client
+        self.logger = logger
+        self.crashHook = crashHook
+        // The pool serves leases only while it runs; `close` ends it.
+        runner = Task { await client.run() }
+    }
+
+    /// Connects, checks that commits are durable, and brings the schema up
+    /// to date (under an advisory lock: agents starting together migrate
+    /// once). Fails at once, saying why, when the database cannot be used.
+    public static func open(_ settings: PostgresSettings, logger: Logger = Logger(label: "atomd.journal"),
+                            crashHook: CrashHook = CrashHook(at: nil)) async throws(JournalError) -> PostgresJournal {
+        let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: quiet(logger))
+        let journal = PostgresJournal(settings: settings, client: client, logger: logger, crashHook: crashHook)
+        do {
+            let configuration = try settings.connectionConfiguration()
+            try await Deadline.within(settings.readTimeout + .seconds(20)) {
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                do {
+                    try await PostgresSchema.checkDurability(connection, allowAsync: settings.config.allowAsync, logger: logger)
+                    try await PostgresSchema.migrate(connection, logger: logger)
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                try? await connection.close()
+            }
+        } catch {
+            await journal.close()
+            if let error = error as? JournalError {
+                throw JournalError("cannot use the journal \(settings.location): \(error.message)", hint: error.hint)
+            }
+            throw JournalError("cannot use the journal \(settings.location): \(PostgresErrorText.describe(error))",
+                               hint: "check that the server runs and that the URL, password_file, tls and ca are right (atomd config check tries them)")
+        }
+        return journal
+    }
+
+    /// Takes the journal for an agent alone, or for commands side by side
+    /// (`PostgresOwnership`), for as long as it is open.
+    public func claim(as kind: HomeOwnership.Kind) async throws(JournalError) {
+        let taken = try await PostgresOwnership.claim(client: client, exclusive: kind == .agent, location: location, fence: fence,
+                                                      logger: logger)
+        ownership.withLock { $0 = taken }
+    }
+
+    /// What `atomd config check` says of the database: it connects as the
+    /// agent would and checks durability, changing nothing (the schema is
+    /// made at the agent's first start). Throws why it cannot be used.
+    public static func probe(_ settings: PostgresSettings, logger: Logger = Logger(label: "atomd.journal")) async throws(JournalError) -> String {
+        let configuration = try settings.connectionConfiguration()
+        do {
+            return try await Deadline.within(settings.readTimeout) {
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: quiet(logger))
+                defer { connection.close().whenComplete { _ in } }
+                try await PostgresSchema.checkDurability(connection, allowAsync: settings.config.allowAsync, logger: logger)
+                let version = try await connection.query("SHOW server_version", logger: logger).decode(String.self).collect().first ?? "?"
+                let tables = try await connection.query(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'atomd' AND tablename = 'migrations'", logger: logger)
+                    .decode(Int.self).collect().first ?? 0
+                let applied = tables == 0 ? [] : try await connection.query("SELECT name FROM atomd.migrations ORDER BY name", logger: logger)
+                    .decode(String.self).collect()
+                let schema = applied.isEmpty ? "no journal yet (the agent makes it at its first start)" : "journal schema \(applied.last ?? "")"
+                return "PostgreSQL \(version), commits durable, \(schema)"
+            }
+        } catch let error as JournalError {
+            throw JournalError("cannot use the journal \(settings.location): \(error.message)", hint: error.hint)
+        } catch {
+            throw JournalError("cannot reach the journal \(settings.location): \(PostgresErrorText.describe(error))",
+                               hint: "check that the server runs and that the URL, password_file, tls and ca are right")
+        }
+    }
+
+    /// Lets go of the ownership, then ends the pool: its connections close.
+    /// Nothing may use the journal after.
+    public func close() async {
+        if let held = ownership.withLock({ $0.take() }) { await held.release() }
+        runner.cancel()
+        await runner.value
+    }
+
+    public var location: String { settings.location }
+
+    /// Commits made for transitions (`record`), as on SQLite.
+    public var transactionCount: Int { transactions.load(ordering: .relaxed) }
+
+    // MARK: Writes
+
+    public func record(_ events: [EngineEvent]) async throws {
+        let transitions = events.filter {
+            switch $0.kind {
+            case .log, .progress: false
+            case .run, .step, .note, .closed: true
+            }
+        }
+        guard let first = transitions.first else { return }
+        try await write(committed: { connection in
+            try await Self.exists(runID: first.runID, sequence: first.sequence, on: connection, logger: self.logger)
+        }) { [logger] connection in
+            for event in transitions { try await PostgresWrites.apply(event, on: connection, logger: logger) }
+        }
+        transactions.add(1, ordering: .relaxed)
+    }
+
+    public func createRun(_ run: NewRun) async throws {
+        try await write { [logger] connection in try await PostgresWrites.insert(run, on: connection, logger: logger) }
+    }
+
+    public func holdSpoolFile(_ file: String, for runID: String) async throws {
+        try await write { [logger] connection in
+            try await connection.query("UPDATE runs SET spool_file = \(file) WHERE id = \(runID)", logger: logger)
+        }
+    }
+
+    public func releaseSpoolFile(of runID: String) async throws {
+        try await write { [logger] connection in
+            try await connection.query("UPDATE runs SET spool_file = NULL WHERE id = \(runID)", logger: logger)
+        }
+    }
+
+    public func releaseSpoolFiles(except present: Set<String>) async throws {
+        let kept = Array(present)
+        try await write { [logger] connection in
+            try await connection.query("""
+                UPDATE runs SET spool_file = NULL WHERE spool_file IS NOT NULL AND NOT (spool_file = ANY(\(kept)))
+                """, logger: logger)
+        }
+    }
+
+    public func prune(closedBefore cutoff: Date) async throws -> [String] {
+        let ids = try await runs(closedBefore: cutoff)
+        guard !ids.isEmpty else { return [] }
+        try await write { [logger] connection in
+            for table in ["events", "steps"] {
+                try await connection.query("DELETE FROM \(unescaped: table) WHERE run_id = ANY(\(ids))", logger: logger)
+            }
+            try await connection.query("DELETE FROM runs WHERE id = ANY(\(ids))", logger: logger)
+        }
+        return ids
+    }
+
+    /// One transaction, tried again while the database is away, up to the
+    /// outage limit. `committed` tells, on a later try, whether an earlier
+    /// one was committed although its answer was lost; writes without it
+    /// can be repeated as they are.
+    private func write(committed: (@Sendable (PostgresConnection) async throws -> Bool)? = nil,
+                       _ body: @escaping @Sendable (PostgresConnection) async throws -> Void) async throws {
+        let deadline = ContinuousClock.now + settings.config.outage
+        try await crashHook.write {
+            var delay: Duration = .milliseconds(100)
+            var attempt = 1
+            while true {
+                if let reason = fence.reason { throw JournalError("the journal refuses this record: \(reason)") }
+                let tryNumber = attempt
+                do {
+                    // A try waits at most a few seconds for the server, so
+                    // that an outage is noticed (and logged) while it lasts.
+                    let remaining = min(max(deadline - .now, .milliseconds(100)), Self.tryLimit)
+                    try await Deadline.within(remaining) { [client, logger] in
+                        try await client.withTransaction(logger: logger) { connection in
+                            if tryNumber > 1, let committed, try await committed(connection) { return }
+                            try await body(connection)
+                        }
+                    }
+                    endOutage()
+                    return
+                } catch {
+                    // A try that was cut off may commit later: the row it
+                    // wrote is then already there, and this write is done.
+                    if tryNumber > 1, PostgresErrorText.isUniqueViolation(error), committed != nil {
+                        endOutage()
+                        return
+                    }
+                    guard PostgresErrorText.isOutage(error) || error is DeadlinePassed, ContinuousClock.now < deadline else {
+                        throw JournalError("the journal \(location) could not store a record: \(PostgresErrorText.describe(error))")
+                    }
+                    beginOutage(error)
+                    try await Task.sleep(for: min(delay, max(deadline - .now, .zero)))
+                    delay = min(delay * 2, .seconds(2))
+                    attempt += 1
+                }
+            }
+        }
+    }
+
+    static let tryLimit: Duration = .seconds(5)
+
+    /// The pool's own log: every failed connection attempt of an outage
+    /// at info level, which the journal reports itself, once.
+    private static func quiet(_ logger: Logger) -> Logger {
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .error)
+        return quiet
+    }
+
+    private func beginOutage(_ error: any Error) {
+        let first = outageSince.withLock { since -> Bool in
+            guard since == nil else { return false }
+            since = .now
+            return true
+        }
+        if first {
+            logger.warning("journal: \(location) cannot be reached (\(PostgresErrorText.describe(error))); writes are tried again for up to \(settings.config.outage.components.seconds) s, and no step starts meanwhile")
+        }
+    }
+
+    private func endOutage() {
+        guard let since = outageSince.withLock({ $0.take() }) else { return }
+        logger.notice("journal: \(location) is reachable again after \(ContinuousClock.now - since)")
+    }
+
+    private static func exists(runID: String, sequence: Int, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("SELECT 1 FROM events WHERE run_id = \(runID) AND sequence = \(sequence)", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    // MARK: Reads
+
+    public func runs(status: RunStatus? = nil, limit: Int = 50) async throws(JournalError) -> [JournaledRun] {
+        let limit = max(0, limit)
+        if let status {
+            return try await rows("""
+                SELECT \(unescaped: PostgresReads.runColumns) FROM runs WHERE status = \(status.rawValue)
+                ORDER BY created_at DESC, id DESC LIMIT \(limit)
+                """, PostgresReads.run)
+        }
+        return try await rows("""
+            SELECT \(unescaped: PostgresReads.runColumns) FROM runs ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """, PostgresReads.run)
+    }
+
+    public func run(_ id: String) async throws(JournalError) -> JournaledRun? {
+        try await rows("SELECT \(unescaped: PostgresReads.runColumns) FROM runs WHERE id = \(id)", PostgresReads.run).first
+    }
+
+    public func run(spoolFile file: String) async throws(JournalError) -> JournaledRun? {
+        try await rows("SELECT \(unescaped: PostgresReads.runColumns) FROM runs WHERE spool_file = \(file)", PostgresReads.run).first
+    }
+
+    public func run(submission token: String) async throws(JournalError) -> JournaledRun? {
+        try await rows("SELECT \(unescaped: PostgresReads.runColumns) FROM runs WHERE submission = \(token)", PostgresReads.run).first
+    }
+
+    public func openRuns() async throws(JournalError) -> [JournaledRun] {
+        try await rows("""
+            SELECT \(unescaped: PostgresReads.runColumns) FROM runs WHERE closed_at IS NULL ORDER BY created_at, id
+            """, PostgresReads.run)
+    }
+
+    public func steps(of runID: String) async throws(JournalError) -> [JournaledStep] {
+        try await rows("SELECT \(unescaped: PostgresReads.stepColumns) FROM steps WHERE run_id = \(runID) ORDER BY ord",
+                       PostgresReads.step)
+    }
+
+    public func events(of runID: String, after sequence: Int) async throws(JournalError) -> [EngineEvent] {
+        try await rows("""
+            SELECT \(unescaped: PostgresReads.eventColumns) FROM events WHERE run_id = \(runID) AND sequence > \(sequence)
+            ORDER BY sequence
+            """, PostgresReads.event).compactMap { $0 }
+    }
+
+    public func runs(closedBefore cutoff: Date) async throws(JournalError) -> [String] {
+        try await rows("""
+            SELECT id FROM runs WHERE closed_at IS NOT NULL AND closed_at < \(cutoff.timeIntervalSince1970) AND spool_file IS NULL
+            """) { row in try row.decode(String.self) }
+    }
+
+    /// A query's rows, or why the journal cannot answer: within
+    /// `readTimeout`, never waiting for a database that is away.
+    func rows<T: Sendable>(_ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> T) async throws(JournalError) -> [T] {
+        do {
+            return try await Deadline.within(settings.readTimeout) { [client, logger] in
+                var result: [T] = []
+                for try await row in try await client.query(query, logger: logger) { result.append(try decode(row)) }
+                return result
+            }
+        } catch {
+            if PostgresErrorText.isOutage(error) || error is DeadlinePassed {
+                throw JournalError("the journal \(location) is unreachable: \(PostgresErrorText.describe(error))",
+                                   hint: "the runs are safe there; try again once the database is back")
+            }
+            throw JournalError("cannot read the journal \(location): \(PostgresErrorText.describe(error))")
+        }
+    }
+}

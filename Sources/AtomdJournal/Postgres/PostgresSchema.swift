@@ -1,0 +1,144 @@
+import Logging
+import PostgresNIO
+
+/// The journal's tables on PostgreSQL, in the schema `atomd` of the
+/// database the URL names: the same rows as on SQLite (DESIGN.md section
+/// 5), in PostgreSQL's types. This backend's history starts here; a
+/// migration is never edited once released: a change is a new one
+/// appended to `migrations`.
+enum PostgresSchema {
+    /// Held (transaction-scoped) while migrating: two agents starting
+    /// together apply each migration once, the second after the first.
+    static let migrationLock: Int64 = 0x6174_6F6D_6400_0001
+
+    static let migrations: [(name: String, statements: [PostgresQuery])] = [
+        ("v1", [
+            """
+            CREATE TABLE atomd.runs (
+                id TEXT PRIMARY KEY,
+                job_name TEXT NOT NULL,
+                job_file TEXT NOT NULL,
+                job_text TEXT NOT NULL,
+                job_sha256 TEXT NOT NULL,
+                vars TEXT NOT NULL,
+                status TEXT NOT NULL,
+                detail TEXT,
+                created_at DOUBLE PRECISION NOT NULL,
+                started_at DOUBLE PRECISION,
+                finished_at DOUBLE PRECISION,
+                closed_at DOUBLE PRECISION,
+                spool_file TEXT,
+                submission TEXT,
+                on_failure TEXT,
+                rehearsal TEXT,
+                submitter BIGINT
+            )
+            """,
+            "CREATE INDEX runs_open ON atomd.runs (created_at, id) WHERE closed_at IS NULL",
+            "CREATE INDEX runs_created ON atomd.runs (created_at)",
+            "CREATE UNIQUE INDEX runs_spool_file ON atomd.runs (spool_file) WHERE spool_file IS NOT NULL",
+            "CREATE INDEX runs_submission ON atomd.runs (submission) WHERE submission IS NOT NULL",
+            // `ord`: the order steps first had a transition (SQLite's rowid).
+            """
+            CREATE TABLE atomd.steps (
+                run_id TEXT NOT NULL REFERENCES atomd.runs (id),
+                step_id TEXT NOT NULL,
+                ord BIGSERIAL NOT NULL,
+                path TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending',
+                attempts BIGINT NOT NULL DEFAULT 0,
+                key_attempt BIGINT,
+                idempotency_key TEXT,
+                effect TEXT,
+                input TEXT,
+                outputs TEXT,
+                error TEXT,
+                compensation TEXT,
+                process_group BIGINT,
+                state TEXT,
+                started_at DOUBLE PRECISION,
+                finished_at DOUBLE PRECISION,
+                PRIMARY KEY (run_id, step_id)
+            )
+            """,
+            """
+            CREATE TABLE atomd.events (
+                run_id TEXT NOT NULL REFERENCES atomd.runs (id),
+                sequence BIGINT NOT NULL,
+                time DOUBLE PRECISION NOT NULL,
+                kind TEXT NOT NULL,
+                status TEXT,
+                step_id TEXT,
+                step_path TEXT,
+                attempt BIGINT,
+                detail TEXT,
+                data TEXT,
+                idempotency_key TEXT,
+                effect TEXT,
+                context TEXT,
+                PRIMARY KEY (run_id, sequence)
+            )
+            """,
+        ]),
+    ]
+
+    /// Brings the schema up to date under the migration lock, in one
+    /// transaction: all of it, or nothing. Refuses a database whose `atomd`
+    /// schema another program made, or a newer atomd migrated.
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+            let schemaExists = try await connection.query(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = 'atomd'", logger: logger).decode(Int.self).first { _ in true } ?? 0
+            if schemaExists == 0 {
+                try await connection.query("CREATE SCHEMA atomd", logger: logger)
+            }
+            let tableExists = try await connection.query(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'atomd' AND tablename = 'migrations'", logger: logger)
+                .decode(Int.self).first { _ in true } ?? 0
+            if tableExists == 0 {
+                let others = try await connection.query(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'atomd' ORDER BY tablename LIMIT 5", logger: logger)
+                    .decode(String.self).collect()
+                guard others.isEmpty else {
+                    throw JournalError("the schema atomd holds tables that are not an atomd journal's (\(others.joined(separator: ", ")))")
+                }
+                try await connection.query(
+                    "CREATE TABLE atomd.migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)
+            }
+            let applied = Set(try await connection.query("SELECT name FROM atomd.migrations", logger: logger).decode(String.self).collect())
+            let known = Set(migrations.map(\.name))
+            if let unknown = applied.subtracting(known).sorted().first {
+                throw JournalError("it was migrated by a newer atomd (migration \(unknown)); use that version")
+            }
+            for migration in migrations where !applied.contains(migration.name) {
+                for statement in migration.statements { try await connection.query(statement, logger: logger) }
+                try await connection.query("INSERT INTO atomd.migrations (name) VALUES (\(migration.name))", logger: logger)
+                logger.info("journal: applied migration \(migration.name)")
+            }
+        }
+    }
+
+    /// Refuses a server that does not make commits durable before it
+    /// answers (`synchronous_commit = off`, `fsync = off`), unless the
+    /// operator accepted it.
+    static func checkDurability(_ connection: PostgresConnection, allowAsync: Bool, logger: Logger) async throws {
+        for setting in ["synchronous_commit", "fsync"] {
+            let value = try await connection.query("SELECT current_setting(\(setting))", logger: logger)
+                .decode(String.self).first { _ in true } ?? "unknown"
+            if value == "off", !allowAsync {
+                throw JournalError("the server has \(setting) = off: a commit it confirms may be lost in a crash, and a run would act on it",
+                                   hint: "turn it on for atomd's role (ALTER ROLE … SET \(setting) = on), or accept it with journal.postgres.allow_async: true")
+            }
+        }
+    }
+}
+
+extension AsyncSequence where Self: Sendable {
+    /// Every element, in order.
+    func collect() async throws -> [Element] {
+        var all: [Element] = []
+        for try await element in self { all.append(element) }
+        return all
+    }
+}
