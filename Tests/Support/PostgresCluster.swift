@@ -55,7 +55,8 @@ public final class PostgresCluster: Sendable {
     /// initdb, then the server on a free loopback port with TLS (the test
     /// CA's 127.0.0.1 certificate) and on its socket; `settings` are more
     /// `-c NAME=VALUE` for the server.
-    public static func start(settings: [String: String] = [:], directory given: String? = nil) async throws -> PostgresCluster {
+    public static func start(settings: [String: String] = [:], directory given: String? = nil,
+                             initdbOptions: [String] = []) async throws -> PostgresCluster {
         let bin = try binaries()
         let directory = given ?? FileManager.default.temporaryDirectory.appendingPathComponent("atomd-pg-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -83,7 +84,7 @@ public final class PostgresCluster: Sendable {
         try await cluster.asOwner(["/bin/sh", "-c", """
             set -e
             \(bin)/initdb -D \(directory)/data -U atomd --auth-local=trust --auth-host=scram-sha-256 --pwfile=\(passwordFile) \
-                -E UTF8 --locale=C.UTF-8 --no-sync > \(directory)/initdb.log 2>&1
+                -E UTF8 --locale=C.UTF-8 --no-sync \(initdbOptions.joined(separator: " ")) > \(directory)/initdb.log 2>&1
             """])
         let options = ["listen_addresses": "127.0.0.1", "unix_socket_directories": directory, "port": "\(cluster.port)",
                        "ssl": "on", "ssl_cert_file": directory + "/server.pem", "ssl_key_file": directory + "/server.key",
@@ -155,36 +156,49 @@ public final class PostgresCluster: Sendable {
     }
 
     /// Runs `command` to its end: what it printed on standard output.
+    private func run(_ command: [String]) async throws -> String {
+        do {
+            return try await Self.command(command)
+        } catch let failure as Failure {
+            let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8))?.suffix(2000) ?? ""
+            throw Failure(failure.description + "\nserver.log: " + log)
+        }
+    }
+
+    /// Runs `command` (as this process's user) to its end, off the
+    /// cooperative pool; what it printed; a failure says what it said.
+    @discardableResult
+    public static func command(_ command: [String]) async throws -> String {
+        try await offThePool { try commandNow(command) }
+    }
+
+    /// The same, blocking the calling thread (for `defer`).
     /// posix_spawn and waitpid, not Foundation's Process: waiting for
     /// pg_ctl, whose server lives on, Process spun without ever seeing it exit.
-    private func run(_ command: [String]) async throws -> String {
-        let capture = directory + "/.command-\(UUID().uuidString.prefix(8))"
+    @discardableResult
+    public static func commandNow(_ command: [String]) throws -> String {
+        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-pg-command-\(UUID().uuidString.prefix(8))").path
         defer { unlink(capture); unlink(capture + ".err") }
-        let (status, output, errors) = try await offThePool { () throws -> (Int32, String, String) in
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, capture, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            posix_spawn_file_actions_addopen(&actions, 2, capture + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            atomd_spawn_close_from(&actions, 3)
-            // From /: the cluster's user may not enter the test's directory.
-            let command = ["/usr/bin/env", "-C", "/"] + command
-            let argv = command.map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            var pid: pid_t = 0
-            let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
-            guard spawned == 0 else { throw Failure("cannot start \(command[0]): \(String(cString: strerror(spawned)))") }
-            var raw: Int32 = 0
-            while waitpid(pid, &raw, 0) < 0, errno == EINTR {}
-            let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-            return (raw, read(capture), read(capture + ".err"))
-        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, capture, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, capture + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        atomd_spawn_close_from(&actions, 3)
+        // From /: the cluster's user may not enter the test's directory.
+        let argv = (["/usr/bin/env", "-C", "/"] + command).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
+        guard spawned == 0 else { throw Failure("cannot start \(command[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
         guard status == 0 else {
-            let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8))?.suffix(2000) ?? ""
-            throw Failure("\(command.joined(separator: " ").prefix(300)) ended with status \(status): \(errors)\nserver.log: \(log)")
+            throw Failure("\(command.joined(separator: " ").prefix(300)) ended with status \(status): \(read(capture + ".err"))")
         }
-        return output
+        return read(capture)
     }
 
     /// A port nothing listens on now (the kernel's pick for port 0).
