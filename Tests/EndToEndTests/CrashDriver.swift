@@ -28,11 +28,14 @@ struct CrashDriver {
     let home: String
     /// For every atomd process: where the job's secrets are read from.
     let environment: [String: String]
+    /// `--journal URL` for a journal in PostgreSQL; none for SQLite.
+    let journal: [String]
 
-    init(job: String, vars: [String], environment: [String: String] = [:]) {
+    init(job: String, vars: [String], environment: [String: String] = [:], journal: [String] = []) {
         self.job = job
         self.vars = vars
         self.environment = environment
+        self.journal = journal
         home = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-crash-\(UUID().uuidString)").path
     }
 
@@ -41,7 +44,7 @@ struct CrashDriver {
     }
 
     private var arguments: [String] {
-        ["run", job, "--home", home] + vars.flatMap { ["--var", $0] }
+        ["run", job, "--home", home] + journal + vars.flatMap { ["--var", $0] }
     }
 
     /// Runs the job, crashing as asked, and resumes until the run has ended.
@@ -77,19 +80,19 @@ struct CrashDriver {
         let writes = tallied(0)
         var recoveryWrites = 0
         if started.killed {
-            let resumed = try await AtomdProcess.run(["resume", runID, "--home", home],
+            let resumed = try await AtomdProcess.run(["resume", runID, "--home", home] + journal,
                                                environment: environment.merging(second?.environment ?? [:]) { $1 }.merging(tally(1)) { $1 })
             recoveryWrites = tallied(1)
             if resumed.killed {
                 // A kill right after the last write leaves nothing to resume (exit 2).
-                let final = try await AtomdProcess.run(["resume", runID, "--home", home], environment: environment)
+                let final = try await AtomdProcess.run(["resume", runID, "--home", home] + journal, environment: environment)
                 #expect(!final.killed && (final.status <= 1 || final.stderr.contains("already ended")),
                         "second resume: \(final.status)\n\(final.stdout)\(final.stderr)")
             } else {
                 #expect(resumed.status <= 1 || resumed.status == 2, "resume: \(resumed.status)\n\(resumed.stdout)\(resumed.stderr)")
             }
         }
-        let shown = try await AtomdProcess.run(["show", runID, "--home", home, "--json"])
+        let shown = try await AtomdProcess.run(["show", runID, "--home", home, "--json"] + journal)
         #expect(shown.status == 0, "atomd show exited \(shown.status): \(shown.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
         let run = object?["run"] as? [String: Any]
@@ -99,8 +102,8 @@ struct CrashDriver {
     }
 
     private func runIDs() async throws -> [String] {
-        guard FileManager.default.fileExists(atPath: home + "/journal.sqlite") else { return [] }
-        let listed = try await AtomdProcess.run(["runs", "--home", home, "--json"])
+        guard !journal.isEmpty || FileManager.default.fileExists(atPath: home + "/journal.sqlite") else { return [] }
+        let listed = try await AtomdProcess.run(["runs", "--home", home, "--json"] + journal)
         guard listed.status == 0 else {
             Issue.record("atomd runs exited \(listed.status): \(listed.stderr)")
             return []

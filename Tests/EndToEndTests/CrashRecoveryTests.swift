@@ -22,10 +22,10 @@ import Testing
     /// past the end), before and after, then each with a second crash during
     /// its recovery. Four cases run at once: each has its own home.
     static func everyCrash(job: String, vars: @escaping @Sendable () -> [String], environment: [String: String] = [:],
-                           label: String, spread: Int,
+                           journal: TestJournal = .sqlite, label: String, spread: Int,
                            check: @escaping @Sendable (CrashDriver.Outcome, [String], String) async throws -> Void) async throws {
         let probeVars = vars()
-        let probe = CrashDriver(job: job, vars: probeVars, environment: environment)
+        let probe = CrashDriver(job: job, vars: probeVars, environment: environment, journal: try await journal.arguments())
         let clean = try await probe.run(first: nil)
         probe.cleanUp()
         try await check(clean, probeVars, "\(label), no crash")
@@ -40,7 +40,7 @@ import Testing
                 group.addTask {
                     var seen: [String?] = []
                     let caseVars = vars()
-                    let driver = CrashDriver(job: job, vars: caseVars, environment: environment)
+                    let driver = CrashDriver(job: job, vars: caseVars, environment: environment, journal: try await journal.arguments())
                     let once = try await driver.run(first: first)
                     driver.cleanUp()
                     try await check(once, caseVars, "\(label), crash \(first)")
@@ -48,7 +48,8 @@ import Testing
                     for point in secondPoints(once.recoveryWrites, first: first.at, spread: spread) {
                         let second = CrashDriver.Crash(at: point, after: !first.after)
                         let secondVars = vars()
-                        let twice = CrashDriver(job: job, vars: secondVars, environment: environment)
+                        let twice = CrashDriver(job: job, vars: secondVars, environment: environment,
+                                                journal: try await journal.arguments())
                         let outcome = try await twice.run(first: first, second: second)
                         twice.cleanUp()
                         try await check(outcome, secondVars, "\(label), crash \(first), then \(second) of the recovery")
@@ -65,26 +66,28 @@ import Testing
             return statuses
         }
         let outcomes = Dictionary(grouping: results, by: { $0 ?? "not recorded" }).mapValues(\.count)
-        print("\(label): \(results.count) crash points covered (\(firsts.count) first crashes over \(clean.writes) journal writes, "
+        print("\(label) (\(journal.rawValue)): \(results.count) crash points covered (\(firsts.count) first crashes over \(clean.writes) journal writes, "
               + "\(results.count - firsts.count) second crashes during recovery); outcomes \(outcomes)")
         #expect(results.count > clean.writes * 2)
     }
 
-    @Test func launchAndAttachSurvivesACrashAtEveryWrite() async throws {
+    @Test(arguments: TestJournal.allCases)
+    func launchAndAttachSurvivesACrashAtEveryWrite(_ journal: TestJournal) async throws {
         let cloud = try await FakeCloudProcess(["--build-delay", "30", "--max-servers", "100000", "--max-volumes", "100000"])
         let base = cloud.base
-        try await Self.everyCrash(job: "etc/jobs/launch-and-attach.yaml", vars: { ["api=\(base)"] }, label: "launch-and-attach",
+        try await Self.everyCrash(job: "etc/jobs/launch-and-attach.yaml", vars: { ["api=\(base)"] }, journal: journal, label: "launch-and-attach",
                                   spread: 2) { outcome, _, context in
             #expect(outcome.status == nil || outcome.status == "succeeded", "\(outcome.status ?? "-"); \(context)")
             try await Self.expectLedger(cloud, outcome, context)
         }
     }
 
-    @Test func aFailingLaunchAndAttachSurvivesACrashAtEveryWrite() async throws {
+    @Test(arguments: TestJournal.allCases)
+    func aFailingLaunchAndAttachSurvivesACrashAtEveryWrite(_ journal: TestJournal) async throws {
         let cloud = try await FakeCloudProcess(["--build-delay", "30", "--max-servers", "100000", "--max-volumes", "100000"])
         try await cloud.inject(#"{"route": "POST /servers/*/attachments", "status": 500}"#)
         let base = cloud.base
-        try await Self.everyCrash(job: "etc/jobs/launch-and-attach.yaml", vars: { ["api=\(base)"] },
+        try await Self.everyCrash(job: "etc/jobs/launch-and-attach.yaml", vars: { ["api=\(base)"] }, journal: journal,
                                   label: "launch-and-attach, failing", spread: 2) { outcome, _, context in
             #expect(outcome.status == nil || outcome.status == "reverted", "\(outcome.status ?? "-"); \(context)")
             try await Self.expectLedger(cloud, outcome, context)
@@ -92,7 +95,8 @@ import Testing
     }
 
     /// SIGKILL at random moments (seeded; the seed is printed), then resume:
-    /// 100 runs, alternating the succeeding and the failing variant.
+    /// 100 runs on SQLite and 40 on PostgreSQL, alternating the succeeding
+    /// and the failing variant.
     @Test func randomKillsEndDoneOrCompensated() async throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["ATOMD_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max / 2)
         print("random kills: seed \(seed) (replay with ATOMD_SEED=\(seed))")
@@ -100,17 +104,19 @@ import Testing
         let bad = try await FakeCloudProcess(["--build-delay", "30", "--max-servers", "100000", "--max-volumes", "100000"])
         try await bad.inject(#"{"route": "POST /servers/*/attachments", "status": 500}"#)
         var random = SeededGenerator(seed: seed)
-        let cases = (0..<100).map { index in (index, UInt64.random(in: 0...350, using: &random)) }
+        let cases = (0..<140).map { index in (index, UInt64.random(in: 0...350, using: &random)) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var pending = cases[...]
             func add() {
                 guard let (index, delay) = pending.popFirst() else { return }
                 let cloud = index % 2 == 0 ? good : bad
                 group.addTask {
-                    let driver = CrashDriver(job: "etc/jobs/launch-and-attach.yaml", vars: ["api=\(cloud.base)"])
+                    let journal: TestJournal = index < 100 ? .sqlite : .postgres
+                    let driver = CrashDriver(job: "etc/jobs/launch-and-attach.yaml", vars: ["api=\(cloud.base)"],
+                                             journal: try await journal.arguments())
                     defer { driver.cleanUp() }
                     let outcome = try await driver.run(killAfter: .milliseconds(delay))
-                    let context = "run \(index), killed after \(delay) ms (seed \(seed))"
+                    let context = "run \(index) (\(journal.rawValue)), killed after \(delay) ms (seed \(seed))"
                     #expect(outcome.status == nil || outcome.status == (index % 2 == 0 ? "succeeded" : "reverted"),
                             "\(outcome.status ?? "-"); \(context)")
                     try await Self.expectLedger(cloud, outcome, context)

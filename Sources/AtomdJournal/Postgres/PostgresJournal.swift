@@ -82,16 +82,14 @@ public final class PostgresJournal: JournalStore {
         do {
             return try await Deadline.within(settings.readTimeout) {
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: quiet(logger))
-                defer { connection.close().whenComplete { _ in } }
-                try await PostgresSchema.checkDurability(connection, allowAsync: settings.config.allowAsync, logger: logger)
-                let version = try await connection.query("SHOW server_version", logger: logger).decode(String.self).collect().first ?? "?"
-                let tables = try await connection.query(
-                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'atomd' AND tablename = 'migrations'", logger: logger)
-                    .decode(Int.self).collect().first ?? 0
-                let applied = tables == 0 ? [] : try await connection.query("SELECT name FROM atomd.migrations ORDER BY name", logger: logger)
-                    .decode(String.self).collect()
-                let schema = applied.isEmpty ? "no journal yet (the agent makes it at its first start)" : "journal schema \(applied.last ?? "")"
-                return "PostgreSQL \(version), commits durable, \(schema)"
+                do {
+                    let answer = try await describe(connection, allowAsync: settings.config.allowAsync, logger: logger)
+                    try? await connection.close()
+                    return answer
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
             }
         } catch let error as JournalError {
             throw JournalError("cannot use the journal \(settings.location): \(error.message)", hint: error.hint)
@@ -99,6 +97,19 @@ public final class PostgresJournal: JournalStore {
             throw JournalError("cannot reach the journal \(settings.location): \(PostgresErrorText.describe(error))",
                                hint: "check that the server runs and that the URL, password_file, tls and ca are right")
         }
+    }
+
+    /// The server's version, that commits are durable, and the schema's state.
+    private static func describe(_ connection: PostgresConnection, allowAsync: Bool, logger: Logger) async throws -> String {
+        try await PostgresSchema.checkDurability(connection, allowAsync: allowAsync, logger: logger)
+        let version = try await connection.query("SHOW server_version", logger: logger).decode(String.self).collect().first ?? "?"
+        let tables = try await connection.query(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'atomd' AND tablename = 'migrations'", logger: logger)
+            .decode(Int.self).collect().first ?? 0
+        let applied = tables == 0 ? [] : try await connection.query("SELECT name FROM atomd.migrations ORDER BY name", logger: logger)
+            .decode(String.self).collect()
+        let schema = applied.isEmpty ? "no journal yet (the agent makes it at its first start)" : "journal schema \(applied.last ?? "")"
+        return "PostgreSQL \(version), commits durable, \(schema)"
     }
 
     /// Lets go of the ownership, then ends the pool: its connections close.
