@@ -66,6 +66,19 @@ public final class DurableJournal: Journal {
         }
     }
 
+    /// A journal to read only, on a connection opened read-only (the
+    /// source of `atomd journal copy`); any write fails.
+    static func reader(_ database: DatabaseQueue, path: String) -> DurableJournal {
+        DurableJournal(reading: database, path: path)
+    }
+
+    private init(reading database: DatabaseQueue, path: String) {
+        self.path = path
+        self.database = database
+        crashHook = CrashHook(at: nil)
+        committer = GroupCommit(maxBatch: 1) { _ in throw JournalError("\(path) is open to be read only") }
+    }
+
     /// `PRAGMA synchronous` as the live connection has it: 2 is FULL, 1 NORMAL.
     public func synchronous() throws(JournalError) -> Int {
         do {

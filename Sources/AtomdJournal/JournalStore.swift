@@ -57,6 +57,14 @@ extension DurableJournal: JournalStore {
 }
 
 extension JournalStore {
+    /// Ends a run recorded by `createRun` that could not start (its
+    /// variables or secrets were refused): failed and closed, so it is not
+    /// left open for ever, to be resumed or to block a copy.
+    public func closeUnstarted(_ runID: String, reason: String) async throws {
+        try await record([EngineEvent(sequence: 1, runID: runID, kind: .run(.failed), time: Date(), detail: "not started: " + reason),
+                          EngineEvent(sequence: 2, runID: runID, kind: .closed, time: Date())])
+    }
+
     /// The run's whole history, in order.
     public func events(of runID: String) async throws(JournalError) -> [EngineEvent] {
         try await events(of: runID, after: 0)

@@ -29,7 +29,7 @@ struct Atomd: AsyncParsableCommand {
         subcommands: [ValidateCommand.self, PlanCommand.self, RunCommand.self, ResumeCommand.self,
                       RunsCommand.self, ShowCommand.self, LogsCommand.self, AgentCommand.self, SubmitCommand.self,
                       PauseCommand.self, CancelCommand.self, RetryCommand.self, SkipCommand.self, RollbackCommand.self,
-                      RevertCommand.self, SetCommand.self, RehearseCommand.self, PluginsCommand.self, ConfigCommand.self, ConsoleCommand.self,
+                      RevertCommand.self, SetCommand.self, RehearseCommand.self, PluginsCommand.self, ConfigCommand.self, ConsoleCommand.self, JournalCommand.self,
                       PluginHostCommand.self]
     )
 

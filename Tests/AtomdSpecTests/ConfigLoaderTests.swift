@@ -40,6 +40,83 @@ import Testing
         }
     }
 
+    @Test func theJournalInPostgreSQLIsReadWithItsDefaults() throws {
+        let full = try #require(try config("""
+            journal:
+              postgres:
+                url: postgresql://atomd@db.example:6432/atomd
+                password_file: /etc/atomd/pgpass
+                tls: require
+                ca: /etc/atomd/db-ca.pem
+                outage: 5m
+                allow_async: true
+            """).journal.postgres)
+        #expect(full.url == PostgresURL(user: "atomd", host: "db.example", port: 6432, database: "atomd"))
+        #expect(full.passwordFile == "/etc/atomd/pgpass" && full.ca == "/etc/atomd/db-ca.pem")
+        #expect(full.tls == .require && full.outage == .seconds(300) && full.allowAsync)
+        let tcp = try #require(try config("journal: { postgres: { url: 'postgres://atomd@10.0.0.5/jobs' } }").journal.postgres)
+        #expect(tcp.tls == .verifyFull && tcp.outage == .seconds(60) && !tcp.allowAsync && tcp.passwordFile == nil)
+        let socket = try #require(try config("journal: { postgres: { url: 'postgresql://atomd@%2Frun%2Fpostgresql/atomd' } }").journal.postgres)
+        #expect(socket.url.socketDirectory == "/run/postgresql" && socket.url.host == nil && socket.tls == .disable)
+        #expect(try config("agent: { max_runs: 2 }").journal.postgres == nil, "SQLite by default")
+    }
+
+    @Test func aJournalConfigurationThatCannotWorkIsRefusedWithItsPlace() {
+        let refused = problems("""
+            journal:
+              postgres:
+                url: postgresql://atomd:hunter2@db.example/atomd
+                password_file: pgpass
+                tls: prefer
+                outage: 0s
+                allow_async: maybe
+                pool: 4
+            """).map(\.description)
+        for part in ["3:10: error: 'journal.postgres.url': the URL holds a password", "remove it from the URL",
+                     "'journal.postgres.password_file' must be an absolute path", "'journal.postgres.tls' must be verify-full, require or disable",
+                     "'journal.postgres.outage' must be from 1s to 24h", "allow_async", "unknown key 'pool'"] {
+            #expect(refused.contains { $0.contains(part) }, "\(part): \(refused)")
+        }
+        #expect(!refused.joined().contains("hunter2"), "a password is never repeated in a message")
+        let noURL = problems("journal: { postgres: { tls: disable } }").map(\.description)
+        #expect(noURL.contains { $0.contains("'journal.postgres' needs url") }, "\(noURL)")
+        let socketTLS = problems("journal: { postgres: { url: 'postgresql://a@%2Frun%2Fpg/db', tls: verify-full } }").map(\.description)
+        #expect(socketTLS.contains { $0.contains("is for a TCP connection") }, "\(socketTLS)")
+    }
+
+    @Test(arguments: [
+        ("postgresql://atomd@db/atomd?sslmode=disable", "'sslmode' is not one atomd reads"),
+        ("postgresql://atomd@db:99999/atomd", "is not from 1 to 65535"),
+        ("postgresql://@db/atomd", "names no user"),
+        ("postgresql://atomd@db/", "names no database"),
+        ("postgresql://atomd@db/a/b", "names no database"),
+        ("mysql://atomd@db/atomd", "is not a postgresql:// URL"),
+        ("postgresql://atomd@/atomd", "names no host"),
+        ("postgresql://atomd@db/atomd?host=relative", "is not an absolute path"),
+        ("postgresql://atomd@db/atomd?port=0", "from 1 to 65535"),
+    ])
+    func aURLThatCannotBeUsedSaysWhy(_ text: String, _ expected: String) {
+        switch PostgresURL.parse(text) {
+        case .success(let url): Issue.record("accepted \(text) as \(url)")
+        case .failure(let refusal): #expect(refusal.message.contains(expected) || refusal.hint.contains(expected), "\(text): \(refusal.message)")
+        }
+    }
+
+    @Test func aURLIsReadInEveryForm() throws {
+        func parse(_ text: String) throws -> PostgresURL {
+            guard case .success(let url) = PostgresURL.parse(text) else { throw SpecErrors([]) }
+            return url
+        }
+        #expect(try parse("postgresql://atomd@[::1]:5433/atomd") == PostgresURL(user: "atomd", host: "::1", port: 5433, database: "atomd"))
+        #expect(try parse("postgresql://atomd@db/atomd?host=/tmp/pg&port=6000").socketDirectory == "/tmp/pg")
+        #expect(try parse("postgresql://atomd@db/atomd?host=/tmp/pg&port=6000").port == 6000)
+        // What messages print never holds a password, and reads back the same.
+        let socket = try parse("postgresql://atomd@%2Ftmp%2Fpg:6000/atomd")
+        #expect(socket.description == "postgresql://atomd@%2Ftmp%2Fpg:6000/atomd")
+        #expect(try parse(socket.description) == socket)
+        #expect(try parse("postgresql://atomd@[::1]:5433/atomd").description == "postgresql://atomd@[::1]:5433/atomd")
+    }
+
     @Test func everyPluginKeyIsRead() throws {
         let digest = String(repeating: "aB", count: 32)
         let loaded = try config("""

@@ -54,7 +54,7 @@ extension Agent {
         guard let (registry, secrets) = await prepare(job, file: file, runID: runID, limits: limits(for: run.submitter)) else {
             throw APIError(.unprocessableContent, "the run cannot be prepared again; failed/\(file).error.json says why")
         }
-        launch(file, runID: runID, job: job, submitter: run.submitter, resumed: true) { engine throws(RunSetupError) in
+        await launch(file, runID: runID, job: job, submitter: run.submitter, resumed: true) { engine throws(RunSetupError) in
             try engine.retryRevert(RunRequest(job: job, runID: runID, vars: run.vars, secrets: secrets), history: history, setting: vars)
         } registry: { registry }
         guard handle(runID) != nil else {

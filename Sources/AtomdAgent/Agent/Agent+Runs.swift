@@ -79,7 +79,7 @@ extension Agent {
             retryLater(.start(file: file), because: "the journal cannot record a new run (\(error))")
             return
         }
-        launch(file, runID: runID, job: job, submitter: submitter) { [job] engine throws(RunSetupError) in
+        await launch(file, runID: runID, job: job, submitter: submitter) { [job] engine throws(RunSetupError) in
             try engine.start(RunRequest(job: job, runID: runID, vars: submission?.vars ?? [:], secrets: secrets))
         } registry: { registry }
     }
@@ -117,7 +117,7 @@ extension Agent {
         }
         guard let (registry, secrets) = await prepare(job, file: file, runID: runID, limits: limits) else { return }
         guard let history = await guardResumption(file, runID: runID, history: history) else { return }
-        launch(file, runID: runID, job: job, submitter: run.submitter, resumed: true) { engine throws(RunSetupError) in
+        await launch(file, runID: runID, job: job, submitter: run.submitter, resumed: true) { engine throws(RunSetupError) in
             try engine.resume(RunRequest(job: job, runID: runID, vars: run.vars,
                                          secrets: secrets), history: history)
         } registry: { registry }
@@ -197,12 +197,20 @@ extension Agent {
     }
 
     func launch(_ file: String, runID: String, job: Job, submitter: uid_t, resumed: Bool = false, _ begin: (Engine) throws(RunSetupError) -> RunHandle,
-                        registry: () -> AtomRegistry) {
+                        registry: () -> AtomRegistry) async {
         let engine = Engine(registry: registry(), journal: journal, locks: locks, listeners: [metrics.listener(for: job), events])
         let handle: RunHandle
         do {
             handle = try begin(engine)
         } catch {
+            // A new run that cannot start is closed, not left open for ever.
+            if !resumed {
+                do {
+                    try await journal.closeUnstarted(runID, reason: error.message)
+                } catch {
+                    log.error("run \(runID): cannot journal that it did not start (\(error)); it stays open")
+                }
+            }
             refuse(file, SpoolReport(file: file, message: error.message, hint: error.hint, runID: runID))
             return
         }

@@ -171,12 +171,7 @@ public final class PostgresJournal: JournalStore {
     public func prune(closedBefore cutoff: Date) async throws -> [String] {
         let ids = try await runs(closedBefore: cutoff)
         guard !ids.isEmpty else { return [] }
-        try await write { [logger] connection in
-            for table in ["events", "steps"] {
-                try await connection.query("DELETE FROM \(unescaped: table) WHERE run_id = ANY(\(ids))", logger: logger)
-            }
-            try await connection.query("DELETE FROM runs WHERE id = ANY(\(ids))", logger: logger)
-        }
+        try await remove(ids)
         return ids
     }
 
@@ -254,6 +249,53 @@ public final class PostgresJournal: JournalStore {
         let rows = try await connection.query("SELECT 1 FROM events WHERE run_id = \(runID) AND sequence = \(sequence)", logger: logger)
         for try await _ in rows { return true }
         return false
+    }
+
+    // MARK: Copy
+
+    /// Inserts copied rows as they are, in one transaction (`JournalCopy`).
+    func importRows(runs: [[CopiedValue]], steps: [[CopiedValue]], events: [[CopiedValue]],
+                    columns: ([(name: String, type: String)], [(name: String, type: String)], [(name: String, type: String)])) async throws {
+        try await Deadline.within(.seconds(3600)) { [client, logger] in
+            try await client.withTransaction(logger: logger) { connection in
+                for (table, rows, names) in [("runs", runs, columns.0), ("steps", steps, columns.1), ("events", events, columns.2)] {
+                    for row in rows {
+                        var bindings = PostgresBindings(capacity: row.count)
+                        for value in row {
+                            switch value {
+                            case .null: bindings.appendNull()
+                            case .integer(let number): bindings.append(number)
+                            case .real(let number): bindings.append(number)
+                            case .text(let text): bindings.append(text)
+                            }
+                        }
+                        let placeholders = names.enumerated().map { "$\($0.offset + 1)::\($0.element.type)" }.joined(separator: ", ")
+                        let query = PostgresQuery(unsafeSQL: "INSERT INTO \(table) (\(names.map(\.name).joined(separator: ", "))) VALUES (\(placeholders))",
+                                              binds: bindings)
+                        try await connection.query(query, logger: logger)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Deletes `runs` with their steps and events, in one transaction.
+    func remove(_ runs: [String]) async throws {
+        try await write { [logger] connection in
+            for table in ["events", "steps"] {
+                try await connection.query("DELETE FROM \(unescaped: table) WHERE run_id = ANY(\(runs))", logger: logger)
+            }
+            try await connection.query("DELETE FROM runs WHERE id = ANY(\(runs))", logger: logger)
+        }
+    }
+
+    /// Rows of `runs` in each table: runs, steps, events.
+    func counts(of runs: [String]) async throws(JournalError) -> (Int, Int, Int) {
+        let rows = try await rows("""
+            SELECT (SELECT count(*) FROM runs WHERE id = ANY(\(runs))), (SELECT count(*) FROM steps WHERE run_id = ANY(\(runs))),
+                   (SELECT count(*) FROM events WHERE run_id = ANY(\(runs)))
+            """) { row in try row.decode((Int, Int, Int).self) }
+        return rows.first ?? (0, 0, 0)
     }
 
     // MARK: Reads

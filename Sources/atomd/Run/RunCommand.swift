@@ -74,7 +74,7 @@ struct RunCommand: AsyncParsableCommand {
             Output.error("error: the journal could not record the run: \(error)")
             throw AtomdExit.unavailable.code
         }
-        try await session.execute { engine throws(RunSetupError) in try engine.start(request) }
+        try await session.execute(unstarted: request.runID) { engine throws(RunSetupError) in try engine.start(request) }
     }
 
     static func parseVars(_ pairs: [String]) throws -> [String: JSONValue] {

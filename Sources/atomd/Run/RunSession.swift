@@ -15,7 +15,9 @@ struct RunSession {
     let json: Bool
 
     /// `begin` starts or resumes the run on the engine it is given.
-    func execute(_ begin: (Engine) throws(RunSetupError) -> RunHandle) async throws -> Never {
+    /// `unstarted`: the run `createRun` just recorded, closed again if it
+    /// cannot start; nil when resuming.
+    func execute(unstarted: String? = nil, _ begin: (Engine) throws(RunSetupError) -> RunHandle) async throws -> Never {
         let progress = RunProgressStyle.make(json: json, job: job)
         // Decisions for a paused run come through the agent's control API;
         // in the foreground, say what the operator can do now.
@@ -42,6 +44,13 @@ struct RunSession {
         } catch {
             interrupts.stop()
             Output.error("\(label): error: \(error)")
+            if let unstarted {
+                do {
+                    try await journal.closeUnstarted(unstarted, reason: "\(error)")
+                } catch {
+                    Output.error("error: run \(unstarted) stays open in the journal: \(error)")
+                }
+            }
             throw AtomdExit.usage.code
         }
         started.set(handle)
