@@ -166,7 +166,8 @@ let package = Package(
         // `swift run -c release journal-benchmark`: a step with the durable journal against one commit.
         .executableTarget(
             name: "journal-benchmark",
-            dependencies: ["AtomdEngine", "AtomdJournal", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["AtomdEngine", "AtomdJournal", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/JournalBenchmark"
         ),
         // `swift run -c release agent-benchmark`: spool latency, jobs per second, idle memory.

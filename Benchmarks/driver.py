@@ -90,6 +90,69 @@ def journal(bench):
                    "--compensate", str(compensate)])
 
 
+class Postgres:
+    """A throwaway PostgreSQL cluster of Debian's postgresql (scripts/setup
+    installs it), on a Unix socket only, run by the `postgres` user when this
+    runs as root (PostgreSQL refuses root); fsync and synchronous_commit on,
+    as the journal requires. A database per measurement."""
+
+    def __init__(self, work):
+        versions = sorted(int(v) for v in os.listdir("/usr/lib/postgresql") if v.isdigit())
+        if not versions:
+            raise SystemExit("no PostgreSQL under /usr/lib/postgresql: scripts/setup installs it")
+        self.bin = "/usr/lib/postgresql/%d/bin" % versions[-1]
+        self.dir = tempfile.mkdtemp(dir=work, prefix="pg-")
+        self.port = 5432 + os.getpid() % 20000
+        self.prefix = []
+        if os.geteuid() == 0:
+            import pwd
+            user = pwd.getpwnam("postgres")
+            os.chmod(work, 0o755)
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+            self.prefix = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
+        self.count = 0
+        self.owner([self.bin + "/initdb", "-D", self.dir + "/data", "-U", "atomd", "--auth=trust", "-E", "UTF8",
+                    "--locale=C.UTF-8"])
+        self.owner([self.bin + "/pg_ctl", "-D", self.dir + "/data", "-l", self.dir + "/server.log", "-w", "-t", "60", "-o",
+                    "-k %s -p %d -c listen_addresses='' -c fsync=on -c synchronous_commit=on" % (self.dir, self.port), "start"])
+
+    def owner(self, argv):
+        subprocess.run(self.prefix + argv, check=True, capture_output=True, cwd="/", timeout=120)
+
+    def database(self):
+        self.count += 1
+        name = "bench_%d" % self.count
+        subprocess.run([self.bin + "/psql", "-X", "-q", "-h", self.dir, "-p", str(self.port), "-U", "atomd", "-d", "postgres",
+                        "-c", "CREATE DATABASE " + name], check=True, capture_output=True, timeout=60)
+        return name
+
+    def url(self, name):
+        """atomd's URL of database `name`, over the socket."""
+        return "postgresql://atomd@%s:%d/%s" % (self.dir.replace("/", "%2F"), self.port, name)
+
+    def sqlalchemy_url(self, name):
+        return "postgresql+psycopg://atomd@/%s?host=%s&port=%d" % (name, self.dir, self.port)
+
+    def stop(self):
+        self.owner([self.bin + "/pg_ctl", "-D", self.dir + "/data", "-m", "fast", "-w", "stop"])
+
+
+def postgres(bench, cluster, python):
+    """The journal on PostgreSQL: one commit, a durable step, 8 runs at once,
+    10,000 steps flat, compensation; and TaskFlow's SQLAlchemy backend on the
+    same server."""
+    if bench.quick:
+        plans = [(10, 2, 10)]
+    else:
+        plans = [(100, 0, 100), (1000, 8, 1000), (10000, 0, 0)]
+    for steps, concurrent, compensate in plans:
+        bench.run([bench.tool("journal-benchmark"), "--postgres", cluster.url(cluster.database()), "--steps", str(steps),
+                   "--runs", str(concurrent), "--compensate", str(compensate)])
+    tasks, width = ("10", "1") if bench.quick else ("100", "10")
+    bench.run([python, os.path.join(PEERS, "taskflow_bench.py"), "--tasks", tasks, "--width", width,
+               "--postgres", cluster.sqlalchemy_url(cluster.database())])
+
+
 def shell(bench):
     bench.run([bench.tool("shell-benchmark"), "--count", "5" if bench.quick else "300"])
 
@@ -281,6 +344,14 @@ def comparisons(quick):
          "engine.full.linear.%d" % small, "> 1", lambda r: r > 1),
         ("TaskFlow revert of a linear flow (SQLite) / atomd compensation (FULL), %d" % small, "taskflow.revert.sqlite.%d" % small,
          "engine.full.compensate.%d" % small, "> 1", lambda r: r > 1),
+        ("durable `test.noop` step (PostgreSQL, %d steps) / one PostgreSQL commit" % n, "engine.postgres.linear.%d" % n,
+         "journal.commit.postgres", "≤ 2×", lambda r: r <= 2),
+        ("per step at 10,000 steps / at 100 steps, PostgreSQL (flatness)", "engine.postgres.linear.10000", "engine.postgres.linear.100",
+         "≈ 1 (flat)", lambda r: r <= 1.5),
+        ("TaskFlow linear flow (PostgreSQL) / atomd linear job (PostgreSQL), %d" % small, "taskflow.linear.postgres.%d" % small,
+         "engine.postgres.linear.%d" % small, "> 1", lambda r: r > 1),
+        ("TaskFlow revert of a linear flow (PostgreSQL) / atomd compensation (PostgreSQL), %d" % small,
+         "taskflow.revert.postgres.%d" % small, "engine.postgres.compensate.%d" % small, "> 1", lambda r: r > 1),
     ]
     if not quick:
         rows.insert(7, ("TaskFlow linear flow (memory) / atomd linear job (in-memory journal), 1000", "taskflow.linear.memory.1000",
@@ -307,6 +378,12 @@ HEADLINES = [
     ("engine.full.compensate.1000", "1,000 steps run, the next fails, all reverted (whole run / 1,000)", "—"),
     ("journal.commit.normal", "one unsynced commit (`synchronous=NORMAL`)", "—"),
     ("engine.normal.linear.1000", "durable step at `synchronous=NORMAL` (survives a crash of atomd, not a power loss)", "—"),
+    ("journal.commit.postgres", "one PostgreSQL commit (one small row, `synchronous_commit=on`, Unix socket), same machine", "—"),
+    ("engine.postgres.linear.1000", "durable `test.noop` step, journal on PostgreSQL, 1,000 steps", "≤ 2× one commit"),
+    ("engine.postgres.linear.10000", "the same, 10,000 steps", "flat"),
+    ("engine.postgres.concurrent8.1000", "the same, 8 runs at once (wall time / all steps)", "—"),
+    ("engine.postgres.compensate.1000", "1,000 steps run, the next fails, all reverted, on PostgreSQL (whole run / 1,000)", "—"),
+    ("taskflow.linear.postgres.100", "TaskFlow 6.5 linear flow on its SQLAlchemy backend, same PostgreSQL, per task", "—"),
     ("shell.bare_spawn", "bare spawn of `/bin/true` (posix_spawn and wait)", "—"),
     ("shell.streamed_spawn", "the same spawn in its own session, stdout and stderr streamed to their end", "—"),
     ("shell.supervised", "supervised shell step running `/bin/true` as its shell", "≤ 1.5× bare spawn"),
@@ -397,14 +474,19 @@ def main():
     python = os.path.join(args.venv, "bin", "python")
     with tempfile.TemporaryDirectory(prefix="atomd-bench-") as work:
         bench = Bench(args.bin, args.quick, work)
-        scenarios = [("engine", engine), ("journal", journal), ("shell", shell), ("http", http), ("plugin", plugin),
+        cluster = Postgres(work)
+        scenarios = [("engine", engine), ("journal", journal), ("PostgreSQL journal", lambda b: postgres(b, cluster, python)),
+                     ("shell", shell), ("http", http), ("plugin", plugin),
                      ("agent", agent), ("whole process", whole_process), ("TaskFlow", lambda b: taskflow(b, python)),
                      ("Ansible", lambda b: ansible(b, args.venv))]
-        for index in range(args.rounds):
-            for name, scenario in scenarios:
-                start = time.perf_counter()
-                scenario(bench)
-                print("round %d/%d: %s (%.1f s)" % (index + 1, args.rounds, name, time.perf_counter() - start), flush=True)
+        try:
+            for index in range(args.rounds):
+                for name, scenario in scenarios:
+                    start = time.perf_counter()
+                    scenario(bench)
+                    print("round %d/%d: %s (%.1f s)" % (index + 1, args.rounds, name, time.perf_counter() - start), flush=True)
+        finally:
+            cluster.stop()
         results = {name: dict(summary(values), unit=bench.units[name]) for name, values in bench.samples.items()}
     ratios = []
     for label, top, bottom, target, test in comparisons(args.quick):

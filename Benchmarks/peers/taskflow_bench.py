@@ -4,7 +4,7 @@ Each task does nothing (as atomd's `test.noop`), so what is measured is the
 engine: scheduling, state transitions and, with the SQLite backend, their
 persistence. Prints `result: NAME VALUE UNIT` lines for Benchmarks/run.
 
-    python taskflow_bench.py --tasks 100 [--width 10] [--sqlite DIR]
+    python taskflow_bench.py --tasks 100 [--width 10] [--sqlite DIR | --postgres SQLALCHEMY_URL]
 """
 import argparse
 import os
@@ -57,11 +57,16 @@ def graph(width):
     return flow
 
 
-def backend_for(directory, name):
-    if directory is None:
+def backend_for(directory, name, postgres=None):
+    if postgres is not None:
+        # TaskFlow's SQLAlchemy backend on PostgreSQL (psycopg): one database,
+        # the flows told apart by their logbooks.
+        connection_url = postgres
+    elif directory is None:
         return None
-    path = os.path.join(directory, name + ".sqlite")
-    backend = backends.fetch({"connection": "sqlite:///" + path})
+    else:
+        connection_url = "sqlite:///" + os.path.join(directory, name + ".sqlite")
+    backend = backends.fetch({"connection": connection_url})
     connection = backend.get_connection()
     connection.upgrade()
     connection.close()
@@ -96,18 +101,19 @@ def main():
     parser.add_argument("--tasks", type=int, default=100)
     parser.add_argument("--width", type=int, default=10, help="the graph flow is width x width tasks")
     parser.add_argument("--sqlite", help="directory for SQLite backends; memory only without it")
+    parser.add_argument("--postgres", help="SQLAlchemy URL of a PostgreSQL database for the SQL backend")
     args = parser.parse_args()
     n = args.tasks
-    label = "sqlite" if args.sqlite else "memory"
+    label = "postgres" if args.postgres else "sqlite" if args.sqlite else "memory"
     if not (1 <= n <= 100000 and 1 <= args.width <= 300):
         raise SystemExit("--tasks must be from 1 to 100000, --width from 1 to 300")
     for shape, build in (("linear", linear), ("unordered", unordered)):
-        seconds = run(build(n), backend_for(args.sqlite, shape))
+        seconds = run(build(n), backend_for(args.sqlite, shape, args.postgres))
         print("result: taskflow.%s.%s.%d %.1f us/task" % (shape, label, n, seconds / n * 1e6))
     w = args.width
-    seconds = run(graph(w), backend_for(args.sqlite, "graph"))
+    seconds = run(graph(w), backend_for(args.sqlite, "graph", args.postgres))
     print("result: taskflow.graph.%s.%dx%d %.1f us/task" % (label, w, w, seconds / (w * w) * 1e6))
-    seconds = run(linear(n, last=Fail), backend_for(args.sqlite, "revert"), expect_failure=True)
+    seconds = run(linear(n, last=Fail), backend_for(args.sqlite, "revert", args.postgres), expect_failure=True)
     print("result: taskflow.revert.%s.%d %.1f us/task" % (label, n, seconds / n * 1e6))
 
 

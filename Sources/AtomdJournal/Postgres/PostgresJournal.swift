@@ -134,11 +134,12 @@ public final class PostgresJournal: JournalStore {
             case .run, .step, .note, .closed: true
             }
         }
-        guard let first = transitions.first else { return }
-        try await write(committed: { connection in
-            try await Self.exists(runID: first.runID, sequence: first.sequence, on: connection, logger: self.logger)
-        }) { [logger] connection in
-            for event in transitions { try await PostgresWrites.apply(event, on: connection, logger: logger) }
+        guard !transitions.isEmpty else { return }
+        // One statement: autocommitted, it is its own transaction, and the
+        // function leaves a batch already stored as it is.
+        let batch = PostgresWrites.batch(transitions)
+        try await write(transaction: false) { [logger] connection in
+            try await connection.run("SELECT atomd.record_events(\(batch)::jsonb)", logger: logger)
         }
         transactions.add(1, ordering: .relaxed)
     }
@@ -149,20 +150,20 @@ public final class PostgresJournal: JournalStore {
 
     public func holdSpoolFile(_ file: String, for runID: String) async throws {
         try await write { [logger] connection in
-            try await connection.query("UPDATE runs SET spool_file = \(file) WHERE id = \(runID)", logger: logger)
+            try await connection.run("UPDATE runs SET spool_file = \(file) WHERE id = \(runID)", logger: logger)
         }
     }
 
     public func releaseSpoolFile(of runID: String) async throws {
         try await write { [logger] connection in
-            try await connection.query("UPDATE runs SET spool_file = NULL WHERE id = \(runID)", logger: logger)
+            try await connection.run("UPDATE runs SET spool_file = NULL WHERE id = \(runID)", logger: logger)
         }
     }
 
     public func releaseSpoolFiles(except present: Set<String>) async throws {
         let kept = Array(present)
         try await write { [logger] connection in
-            try await connection.query("""
+            try await connection.run("""
                 UPDATE runs SET spool_file = NULL WHERE spool_file IS NOT NULL AND NOT (spool_file = ANY(\(kept)))
                 """, logger: logger)
         }
@@ -175,12 +176,11 @@ public final class PostgresJournal: JournalStore {
         return ids
     }
 
-    /// One transaction, tried again while the database is away, up to the
-    /// outage limit. `committed` tells, on a later try, whether an earlier
-    /// one was committed although its answer was lost; writes without it
-    /// can be repeated as they are.
-    private func write(committed: (@Sendable (PostgresConnection) async throws -> Bool)? = nil,
-                       _ body: @escaping @Sendable (PostgresConnection) async throws -> Void) async throws {
+    /// One transaction (or, with `transaction: false`, one statement, which
+    /// is its own), tried again while the database is away, up to the outage
+    /// limit. Every write can be repeated as it is: a try whose answer was
+    /// lost may have committed.
+    private func write(transaction: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> Void) async throws {
         let deadline = ContinuousClock.now + settings.config.outage
         try await crashHook.write {
             var delay: Duration = .milliseconds(100)
@@ -193,9 +193,10 @@ public final class PostgresJournal: JournalStore {
                     // that an outage is noticed (and logged) while it lasts.
                     let remaining = min(max(deadline - .now, .milliseconds(100)), Self.tryLimit)
                     try await Deadline.within(remaining) { [client, logger] in
-                        try await client.withTransaction(logger: logger) { connection in
-                            if tryNumber > 1, let committed, try await committed(connection) { return }
-                            try await body(connection)
+                        if transaction {
+                            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                        } else {
+                            try await client.withConnection { connection in try await body(connection) }
                         }
                     }
                     endOutage()
@@ -203,7 +204,7 @@ public final class PostgresJournal: JournalStore {
                 } catch {
                     // A try that was cut off may commit later: the row it
                     // wrote is then already there, and this write is done.
-                    if tryNumber > 1, PostgresErrorText.isUniqueViolation(error), committed != nil {
+                    if tryNumber > 1, PostgresErrorText.isUniqueViolation(error) {
                         endOutage()
                         return
                     }
@@ -245,10 +246,27 @@ public final class PostgresJournal: JournalStore {
         logger.notice("journal: \(location) is reachable again after \(ContinuousClock.now - since)")
     }
 
-    private static func exists(runID: String, sequence: Int, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let rows = try await connection.query("SELECT 1 FROM events WHERE run_id = \(runID) AND sequence = \(sequence)", logger: logger)
-        for try await _ in rows { return true }
-        return false
+    // MARK: Benchmark
+
+    /// Microseconds of each of `count` single-row commits (one INSERT,
+    /// autocommitted, on one pooled connection, into a table of its own):
+    /// what the journal-benchmark holds a durable step against.
+    public func commitSamples(count: Int) async throws -> [Double] {
+        try await client.withConnection { [logger] connection in
+            try await connection.run("CREATE TABLE IF NOT EXISTS commit_benchmark (id BIGINT PRIMARY KEY, body TEXT)", logger: logger)
+            try await connection.run("TRUNCATE commit_benchmark", logger: logger)
+            let body = String(repeating: "x", count: 200)
+            var samples: [Double] = []
+            let clock = ContinuousClock()
+            for index in 0..<count {
+                let start = clock.now
+                try await connection.run("INSERT INTO commit_benchmark (id, body) VALUES (\(index), \(body))", logger: logger)
+                let elapsed = clock.now - start
+                samples.append(Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12)
+            }
+            try await connection.run("DROP TABLE commit_benchmark", logger: logger)
+            return samples
+        }
     }
 
     // MARK: Copy
@@ -272,7 +290,7 @@ public final class PostgresJournal: JournalStore {
                         let placeholders = names.enumerated().map { "$\($0.offset + 1)::\($0.element.type)" }.joined(separator: ", ")
                         let query = PostgresQuery(unsafeSQL: "INSERT INTO \(table) (\(names.map(\.name).joined(separator: ", "))) VALUES (\(placeholders))",
                                               binds: bindings)
-                        try await connection.query(query, logger: logger)
+                        try await connection.run(query, logger: logger)
                     }
                 }
             }
@@ -283,9 +301,9 @@ public final class PostgresJournal: JournalStore {
     func remove(_ runs: [String]) async throws {
         try await write { [logger] connection in
             for table in ["events", "steps"] {
-                try await connection.query("DELETE FROM \(unescaped: table) WHERE run_id = ANY(\(runs))", logger: logger)
+                try await connection.run("DELETE FROM \(unescaped: table) WHERE run_id = ANY(\(runs))", logger: logger)
             }
-            try await connection.query("DELETE FROM runs WHERE id = ANY(\(runs))", logger: logger)
+            try await connection.run("DELETE FROM runs WHERE id = ANY(\(runs))", logger: logger)
         }
     }
 

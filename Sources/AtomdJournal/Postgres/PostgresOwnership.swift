@@ -50,7 +50,7 @@ final class PostgresOwnership: Sendable {
                         // Held until cancelled; a keep-alive notices a cut connection.
                         while !Task.isCancelled {
                             try await Task.sleep(for: .seconds(5))
-                            try await connection.query("SELECT 1", logger: logger)
+                            try await connection.run("SELECT 1", logger: logger)
                         }
                     }
                 } catch {

@@ -79,19 +79,84 @@ enum PostgresSchema {
                 PRIMARY KEY (run_id, sequence)
             )
             """,
+            recordFunction,
         ]),
     ]
+
+    /// One `record` in one statement, so one round trip and one commit: the
+    /// events as `PostgresWrites.batch` lays them out, each appended to the
+    /// history and applied to its run's and step's rows as `JournalWrites`
+    /// does on SQLite. A batch whose first event is already there was
+    /// committed by an earlier try whose answer was lost: it is not applied twice.
+    static let recordFunction: PostgresQuery = """
+        CREATE FUNCTION atomd.record_events(batch jsonb) RETURNS void LANGUAGE plpgsql AS $body$
+        DECLARE
+            e jsonb;
+            t float8;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM atomd.events
+                       WHERE run_id = batch->0->>'run_id' AND sequence = (batch->0->>'sequence')::bigint) THEN
+                RETURN;
+            END IF;
+            FOR e IN SELECT value FROM jsonb_array_elements(batch) LOOP
+                t := (e->>'time')::float8;
+                INSERT INTO atomd.events (run_id, sequence, time, kind, status, step_id, step_path, attempt, detail, data,
+                                          idempotency_key, effect, context)
+                VALUES (e->>'run_id', (e->>'sequence')::bigint, t, e->>'kind', e->>'status', e->>'step_id', e->>'step_path',
+                        (e->>'attempt')::bigint, e->>'detail', e->>'data', e->>'idempotency_key', e->>'effect', e->>'context');
+                IF e->>'kind' = 'run' THEN
+                    UPDATE atomd.runs SET status = e->>'status', detail = e->>'detail',
+                        started_at = CASE WHEN e->>'status' = 'running' THEN COALESCE(started_at, t) ELSE started_at END,
+                        finished_at = CASE WHEN (e->>'final')::boolean THEN t ELSE NULL END
+                    WHERE id = e->>'run_id';
+                ELSIF e->>'kind' = 'closed' THEN
+                    UPDATE atomd.runs SET closed_at = t WHERE id = e->>'run_id';
+                ELSIF e->>'kind' = 'note' THEN
+                    IF (e->>'reopened')::boolean THEN
+                        UPDATE atomd.runs SET closed_at = NULL WHERE id = e->>'run_id';
+                    END IF;
+                    IF e->'set_vars' IS NOT NULL AND jsonb_typeof(e->'set_vars') = 'object' THEN
+                        UPDATE atomd.runs SET vars = (COALESCE(vars::jsonb, '{}'::jsonb) || (e->'set_vars'))::text WHERE id = e->>'run_id';
+                    END IF;
+                    IF e->>'step_id' IS NOT NULL AND e->>'process_group' IS NOT NULL THEN
+                        UPDATE atomd.steps SET process_group = (e->>'process_group')::bigint
+                        WHERE run_id = e->>'run_id' AND step_id = e->>'step_id';
+                    END IF;
+                ELSIF e->>'kind' = 'step' AND e->>'step_id' IS NOT NULL THEN
+                    INSERT INTO atomd.steps (run_id, step_id, path) VALUES (e->>'run_id', e->>'step_id', COALESCE(e->>'step_path', e->>'step_id'))
+                    ON CONFLICT (run_id, step_id) DO NOTHING;
+                    UPDATE atomd.steps SET
+                        status = e->>'status',
+                        effect = COALESCE(e->>'effect', effect),
+                        attempts = GREATEST(attempts, COALESCE((e->>'attempt')::bigint, 0)),
+                        started_at = CASE WHEN e->>'status' = 'running' AND (COALESCE((e->>'attempt')::bigint, 1) = 1 OR started_at IS NULL)
+                                          THEN t ELSE started_at END,
+                        finished_at = CASE WHEN e->>'status' IN ('running', 'pending') THEN NULL
+                                           WHEN e->>'status' IN ('succeeded', 'skipped', 'failed', 'ignored') THEN t ELSE finished_at END,
+                        idempotency_key = CASE WHEN (e->>'keyed')::boolean THEN e->>'idempotency_key' ELSE idempotency_key END,
+                        key_attempt = CASE WHEN (e->>'keyed')::boolean THEN (e->>'key_attempt')::bigint ELSE key_attempt END,
+                        input = CASE WHEN (e->>'keyed')::boolean THEN e->>'data' ELSE input END,
+                        outputs = CASE WHEN (e->>'set_outputs')::boolean THEN e->>'outputs' ELSE outputs END,
+                        error = CASE WHEN (e->>'set_error')::boolean THEN e->>'error' ELSE error END,
+                        compensation = CASE WHEN (e->>'set_compensation')::boolean THEN e->>'compensation' ELSE compensation END,
+                        state = CASE WHEN (e->>'set_state')::boolean THEN e->>'state' ELSE state END
+                    WHERE run_id = e->>'run_id' AND step_id = e->>'step_id';
+                END IF;
+            END LOOP;
+        END
+        $body$
+        """
 
     /// Brings the schema up to date under the migration lock, in one
     /// transaction: all of it, or nothing. Refuses a database whose `atomd`
     /// schema another program made, or a newer atomd migrated.
     static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
         try await connection.withTransaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+            try await connection.run("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
             let schemaExists = try await connection.query(
                 "SELECT count(*) FROM pg_namespace WHERE nspname = 'atomd'", logger: logger).decode(Int.self).first { _ in true } ?? 0
             if schemaExists == 0 {
-                try await connection.query("CREATE SCHEMA atomd", logger: logger)
+                try await connection.run("CREATE SCHEMA atomd", logger: logger)
             }
             let tableExists = try await connection.query(
                 "SELECT count(*) FROM pg_tables WHERE schemaname = 'atomd' AND tablename = 'migrations'", logger: logger)
@@ -103,7 +168,7 @@ enum PostgresSchema {
                 guard others.isEmpty else {
                     throw JournalError("the schema atomd holds tables that are not an atomd journal's (\(others.joined(separator: ", ")))")
                 }
-                try await connection.query(
+                try await connection.run(
                     "CREATE TABLE atomd.migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)
             }
             let applied = Set(try await connection.query("SELECT name FROM atomd.migrations", logger: logger).decode(String.self).collect())
@@ -112,8 +177,8 @@ enum PostgresSchema {
                 throw JournalError("it was migrated by a newer atomd (migration \(unknown)); use that version")
             }
             for migration in migrations where !applied.contains(migration.name) {
-                for statement in migration.statements { try await connection.query(statement, logger: logger) }
-                try await connection.query("INSERT INTO atomd.migrations (name) VALUES (\(migration.name))", logger: logger)
+                for statement in migration.statements { try await connection.run(statement, logger: logger) }
+                try await connection.run("INSERT INTO atomd.migrations (name) VALUES (\(migration.name))", logger: logger)
                 logger.info("journal: applied migration \(migration.name)")
             }
         }

@@ -1,5 +1,6 @@
 import AtomdSpec
 import Foundation
+import Logging
 import NIOSSL
 import PostgresNIO
 
@@ -156,5 +157,15 @@ extension PostgresErrorText {
     /// A row with the same key is already there (SQLSTATE 23505).
     static func isUniqueViolation(_ error: any Error) -> Bool {
         (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
+    }
+}
+
+extension PostgresConnection {
+    /// Runs a statement to its end, rows and all. An error the server
+    /// reports after the statement's first answer (a function failing
+    /// midway, a full disk) arrives with the rows: a statement whose rows
+    /// are not read may have failed, and been rolled back, unseen.
+    func run(_ query: PostgresQuery, logger: Logger) async throws {
+        for try await _ in try await self.query(query, logger: logger) {}
     }
 }

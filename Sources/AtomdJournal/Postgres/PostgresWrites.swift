@@ -10,10 +10,10 @@ import PostgresNIO
 enum PostgresWrites {
     static func insert(_ run: NewRun, on connection: PostgresConnection, logger: Logger) async throws {
         if let spoolFile = run.spoolFile {
-            try await connection.query("UPDATE runs SET spool_file = NULL WHERE spool_file = \(spoolFile)", logger: logger)
+            try await connection.run("UPDATE runs SET spool_file = NULL WHERE spool_file = \(spoolFile)", logger: logger)
         }
         // A retry after a commit whose answer was lost finds the row there.
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO runs (id, job_name, job_file, job_text, job_sha256, vars, status, created_at, spool_file, submission,
                               on_failure, rehearsal, submitter)
             VALUES (\(run.id), \(run.jobName), \(run.jobFile), \(run.jobText), \(SHA256.hex(Array(run.jobText.utf8))),
@@ -23,100 +23,61 @@ enum PostgresWrites {
             """, logger: logger)
     }
 
-    static func apply(_ event: EngineEvent, on connection: PostgresConnection, logger: Logger) async throws {
-        let time = event.time.timeIntervalSince1970
-        let (kind, status) = EventCoding.kind(event.kind)
-        try await connection.query("""
-            INSERT INTO events (run_id, sequence, time, kind, status, step_id, step_path, attempt, detail, data,
-                                idempotency_key, effect, context)
-            VALUES (\(event.runID), \(event.sequence), \(time), \(kind), \(status), \(event.stepID), \(event.stepPath),
-                    \(event.attempt), \(event.detail), \(event.data?.json), \(event.idempotencyKey), \(event.effect?.rawValue),
-                    \(event.context?.json))
-            """, logger: logger)
-        switch event.kind {
-        case .run(let next):
-            try await connection.query("""
-                UPDATE runs SET status = \(next.rawValue), detail = \(event.detail),
-                    started_at = CASE WHEN \(next == .running) THEN COALESCE(started_at, \(time)) ELSE started_at END,
-                    finished_at = CASE WHEN \(next.isFinal) THEN \(time) ELSE NULL END
-                WHERE id = \(event.runID)
-                """, logger: logger)
-        case .closed:
-            try await connection.query("UPDATE runs SET closed_at = \(time) WHERE id = \(event.runID)", logger: logger)
-        case .step(let next):
-            try await applyStep(next, event, time: time, on: connection, logger: logger)
-        case .note:
-            if event.data?["reopened"] == .bool(true) {
-                try await connection.query("UPDATE runs SET closed_at = NULL WHERE id = \(event.runID)", logger: logger)
-            }
-            if case .object(let values)? = event.data?["set_vars"] {
-                let rows = try await connection.query("SELECT vars FROM runs WHERE id = \(event.runID) FOR UPDATE", logger: logger)
-                var vars: [String: JSONValue] = [:]
-                for try await text in rows.decode(String.self) {
-                    if case .object(let old)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) { vars = old }
-                }
-                vars.merge(values) { _, new in new }
-                try await connection.query("UPDATE runs SET vars = \(JSONValue.object(vars).json) WHERE id = \(event.runID)", logger: logger)
-            }
-            guard let id = event.stepID, case .integer(let group) = event.data?["process_group"] ?? .null else { return }
-            try await connection.query("""
-                UPDATE steps SET process_group = \(group) WHERE run_id = \(event.runID) AND step_id = \(id)
-                """, logger: logger)
-        case .log, .progress:
-            return
-        }
+    /// The events of one `record` as `atomd.record_events` takes them:
+    /// each event's columns, and what it changes in its run's or step's row,
+    /// decided here so that the function only applies it.
+    static func batch(_ events: [EngineEvent]) -> String {
+        JSONValue.array(events.map(row)).json
     }
 
-    /// One statement per transition: the row is made if new and updated in
-    /// the same upsert, since each round trip to the server costs as much
-    /// as the commit.
-    private static func applyStep(_ next: StepStatus, _ event: EngineEvent, time: Double, on connection: PostgresConnection,
-                                  logger: Logger) async throws {
-        guard let id = event.stepID else { return }
-        let keyAttempt = event.idempotencyKey?.split(separator: "/").last.flatMap { Int($0) }
-        let outputs: String? = switch next {
-        case .succeeded: event.data?["outputs"].json
-        case .skipped: event.data?.json
-        default: nil
+    private static func row(_ event: EngineEvent) -> JSONValue {
+        let (kind, status) = EventCoding.kind(event.kind)
+        var row: [String: JSONValue] = [
+            "run_id": .string(event.runID), "sequence": .integer(Int64(event.sequence)), "time": .number(event.time.timeIntervalSince1970),
+            "kind": .string(kind), "status": text(status), "step_id": text(event.stepID), "step_path": text(event.stepPath),
+            "attempt": event.attempt.map { .integer(Int64($0)) } ?? .null, "detail": text(event.detail), "data": text(event.data?.json),
+            "idempotency_key": text(event.idempotencyKey), "effect": text(event.effect?.rawValue), "context": text(event.context?.json),
+        ]
+        switch event.kind {
+        case .run(let next):
+            row["final"] = .bool(next.isFinal)
+        case .note:
+            row["reopened"] = .bool(event.data?["reopened"] == .bool(true))
+            if case .object(let values)? = event.data?["set_vars"] { row["set_vars"] = .object(values) }
+            if case .integer(let group)? = event.data?["process_group"] { row["process_group"] = .integer(group) }
+        case .step(let next):
+            let keyed = next == .running && event.idempotencyKey != nil
+            row["keyed"] = .bool(keyed)
+            row["key_attempt"] = event.idempotencyKey?.split(separator: "/").last.flatMap { Int64($0) }.map(JSONValue.integer) ?? .null
+            switch next {
+            case .succeeded: row["set_outputs"] = .bool(true); row["outputs"] = text(event.data?["outputs"].json)
+            case .skipped: row["set_outputs"] = .bool(true); row["outputs"] = text(event.data?.json)
+            case .pending: row["set_outputs"] = .bool(true); row["outputs"] = .null
+            default: row["set_outputs"] = .bool(false)
+            }
+            switch next {
+            case .failed, .ignored, .revertFailed: row["set_error"] = .bool(true); row["error"] = text(event.detail)
+            case .pending: row["set_error"] = .bool(true); row["error"] = .null
+            default: row["set_error"] = .bool(keyed); row["error"] = .null
+            }
+            switch next {
+            case .reverting: row["set_compensation"] = .bool(true); row["compensation"] = .string("reverting")
+            case .reverted: row["set_compensation"] = .bool(true); row["compensation"] = .string("reverted")
+            case .revertFailed: row["set_compensation"] = .bool(true); row["compensation"] = .string("revert failed: left behind")
+            case .pending: row["set_compensation"] = .bool(true); row["compensation"] = .null
+            default: row["set_compensation"] = .bool(false)
+            }
+            let state = next == .succeeded || next == .failed || next == .ignored ? stateChange(event) : nil
+            row["set_state"] = .bool(state != nil || next == .pending)
+            row["state"] = text(state)
+        case .closed, .log, .progress:
+            break
         }
-        let state: String? = switch next {
-        case .succeeded, .failed, .ignored: stateChange(event)
-        default: nil
-        }
-        let compensation: String? = switch next {
-        case .reverting: "reverting"
-        case .reverted: "reverted"
-        case .revertFailed: "revert failed: left behind"
-        default: nil
-        }
-        // Each SET names what this status changes; the others keep their value.
-        try await connection.query("""
-            INSERT INTO steps (run_id, step_id, path) VALUES (\(event.runID), \(id), \(event.stepPath ?? id))
-            ON CONFLICT (run_id, step_id) DO NOTHING
-            """, logger: logger)
-        try await connection.query("""
-            UPDATE steps SET
-                status = \(next.rawValue),
-                effect = COALESCE(\(event.effect?.rawValue), effect),
-                attempts = GREATEST(attempts, COALESCE(\(event.attempt), 0)),
-                started_at = CASE WHEN \(next == .running) AND (\(event.attempt ?? 1) = 1 OR started_at IS NULL) THEN \(time)
-                                  ELSE started_at END,
-                finished_at = CASE WHEN \(next == .running || next == .pending) THEN NULL
-                                   WHEN \(next == .succeeded || next == .skipped || next == .failed || next == .ignored) THEN \(time)
-                                   ELSE finished_at END,
-                idempotency_key = CASE WHEN \(next == .running && event.idempotencyKey != nil) THEN \(event.idempotencyKey)
-                                       ELSE idempotency_key END,
-                key_attempt = CASE WHEN \(next == .running && event.idempotencyKey != nil) THEN \(keyAttempt) ELSE key_attempt END,
-                input = CASE WHEN \(next == .running && event.idempotencyKey != nil) THEN \(event.data?.json) ELSE input END,
-                outputs = CASE WHEN \(next == .succeeded || next == .skipped) THEN \(outputs)
-                               WHEN \(next == .pending) THEN NULL ELSE outputs END,
-                error = CASE WHEN \(next == .failed || next == .ignored || next == .revertFailed) THEN \(event.detail)
-                             WHEN \(next == .pending || (next == .running && event.idempotencyKey != nil)) THEN NULL ELSE error END,
-                compensation = CASE WHEN \(compensation != nil) THEN \(compensation)
-                                    WHEN \(next == .pending) THEN NULL ELSE compensation END,
-                state = CASE WHEN \(state != nil) THEN \(state) WHEN \(next == .pending) THEN NULL ELSE state END
-            WHERE run_id = \(event.runID) AND step_id = \(id)
-            """, logger: logger)
+        return .object(row)
+    }
+
+    private static func text(_ value: String?) -> JSONValue {
+        value.map(JSONValue.string) ?? .null
     }
 
     /// The state before and after, as the step's outcome carried it; nil
