@@ -78,6 +78,8 @@ final class PostgresOwnership: Sendable {
     }
 
     /// Nil when taken; else who holds it, as its connection names itself.
+    /// Advisory locks are the database's: another database of the same
+    /// server, with an agent of its own, is not asked about.
     private static func take(_ connection: PostgresConnection, exclusive: Bool, logger: Logger) async throws -> String? {
         let rows = exclusive
             ? try await connection.query("SELECT pg_try_advisory_lock(\(lockKey))", logger: logger)
@@ -87,7 +89,9 @@ final class PostgresOwnership: Sendable {
         guard !taken else { return nil }
         let holders = try await connection.query("""
             SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'advisory' AND l.granted AND l.objid = \(Int64(lockKey & 0xFFFF_FFFF)) AND l.pid <> pg_backend_pid()
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid <> pg_backend_pid()
+              AND l.classid::int8 = \(lockKey >> 32) AND l.objid::int8 = \(lockKey & 0xFFFF_FFFF)
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
             LIMIT 1
             """, logger: logger)
         for try await name in holders.decode(String.self) { return name.isEmpty ? "another connection" : name }

@@ -91,56 +91,66 @@ enum PostgresSchema {
     static let recordFunction: PostgresQuery = """
         CREATE FUNCTION atomd.record_events(batch jsonb) RETURNS void LANGUAGE plpgsql AS $body$
         DECLARE
-            e jsonb;
-            t float8;
+            e record;
         BEGIN
             IF EXISTS (SELECT 1 FROM atomd.events
                        WHERE run_id = batch->0->>'run_id' AND sequence = (batch->0->>'sequence')::bigint) THEN
                 RETURN;
             END IF;
-            FOR e IN SELECT value FROM jsonb_array_elements(batch) LOOP
-                t := (e->>'time')::float8;
-                INSERT INTO atomd.events (run_id, sequence, time, kind, status, step_id, step_path, attempt, detail, data,
-                                          idempotency_key, effect, context)
-                VALUES (e->>'run_id', (e->>'sequence')::bigint, t, e->>'kind', e->>'status', e->>'step_id', e->>'step_path',
-                        (e->>'attempt')::bigint, e->>'detail', e->>'data', e->>'idempotency_key', e->>'effect', e->>'context');
-                IF e->>'kind' = 'run' THEN
-                    UPDATE atomd.runs SET status = e->>'status', detail = e->>'detail',
-                        started_at = CASE WHEN e->>'status' = 'running' THEN COALESCE(started_at, t) ELSE started_at END,
-                        finished_at = CASE WHEN (e->>'final')::boolean THEN t ELSE NULL END
-                    WHERE id = e->>'run_id';
-                ELSIF e->>'kind' = 'closed' THEN
-                    UPDATE atomd.runs SET closed_at = t WHERE id = e->>'run_id';
-                ELSIF e->>'kind' = 'note' THEN
-                    IF (e->>'reopened')::boolean THEN
-                        UPDATE atomd.runs SET closed_at = NULL WHERE id = e->>'run_id';
+            INSERT INTO atomd.events (run_id, sequence, time, kind, status, step_id, step_path, attempt, detail, data,
+                                      idempotency_key, effect, context)
+            SELECT run_id, sequence, time, kind, status, step_id, step_path, attempt, detail, data, idempotency_key, effect, context
+            FROM jsonb_to_recordset(batch) AS x(run_id text, sequence bigint, time float8, kind text, status text, step_id text,
+                                                step_path text, attempt bigint, detail text, data text, idempotency_key text, effect text,
+                                                context text);
+            -- In order: one batch may hold a step's failed attempt and its next.
+            FOR e IN SELECT * FROM jsonb_to_recordset(batch) AS x(
+                run_id text, time float8, kind text, status text, step_id text, step_path text, attempt bigint, detail text, data text,
+                idempotency_key text, effect text, final boolean, reopened boolean, set_vars jsonb, process_group bigint, keyed boolean,
+                key_attempt bigint, set_outputs boolean, outputs text, set_error boolean, error text, set_compensation boolean,
+                compensation text, set_state boolean, state text)
+            LOOP
+                IF e.kind = 'step' AND e.step_id IS NOT NULL THEN
+                    INSERT INTO atomd.steps AS s (run_id, step_id, path, status, attempts, key_attempt, idempotency_key, effect, input,
+                                                  outputs, error, compensation, state, started_at, finished_at)
+                    VALUES (e.run_id, e.step_id, COALESCE(e.step_path, e.step_id), e.status, COALESCE(e.attempt, 0),
+                            CASE WHEN e.keyed THEN e.key_attempt END, CASE WHEN e.keyed THEN e.idempotency_key END, e.effect,
+                            CASE WHEN e.keyed THEN e.data END, CASE WHEN e.set_outputs THEN e.outputs END,
+                            CASE WHEN e.set_error THEN e.error END, CASE WHEN e.set_compensation THEN e.compensation END,
+                            CASE WHEN e.set_state THEN e.state END, CASE WHEN e.status = 'running' THEN e.time END,
+                            CASE WHEN e.status IN ('succeeded', 'skipped', 'failed', 'ignored') THEN e.time END)
+                    ON CONFLICT (run_id, step_id) DO UPDATE SET
+                        status = e.status,
+                        effect = COALESCE(e.effect, s.effect),
+                        attempts = GREATEST(s.attempts, COALESCE(e.attempt, 0)),
+                        started_at = CASE WHEN e.status = 'running' AND (COALESCE(e.attempt, 1) = 1 OR s.started_at IS NULL)
+                                          THEN e.time ELSE s.started_at END,
+                        finished_at = CASE WHEN e.status IN ('running', 'pending') THEN NULL
+                                           WHEN e.status IN ('succeeded', 'skipped', 'failed', 'ignored') THEN e.time ELSE s.finished_at END,
+                        idempotency_key = CASE WHEN e.keyed THEN e.idempotency_key ELSE s.idempotency_key END,
+                        key_attempt = CASE WHEN e.keyed THEN e.key_attempt ELSE s.key_attempt END,
+                        input = CASE WHEN e.keyed THEN e.data ELSE s.input END,
+                        outputs = CASE WHEN e.set_outputs THEN e.outputs ELSE s.outputs END,
+                        error = CASE WHEN e.set_error THEN e.error ELSE s.error END,
+                        compensation = CASE WHEN e.set_compensation THEN e.compensation ELSE s.compensation END,
+                        state = CASE WHEN e.set_state THEN e.state ELSE s.state END;
+                ELSIF e.kind = 'run' THEN
+                    UPDATE atomd.runs SET status = e.status, detail = e.detail,
+                        started_at = CASE WHEN e.status = 'running' THEN COALESCE(started_at, e.time) ELSE started_at END,
+                        finished_at = CASE WHEN e.final THEN e.time ELSE NULL END
+                    WHERE id = e.run_id;
+                ELSIF e.kind = 'closed' THEN
+                    UPDATE atomd.runs SET closed_at = e.time WHERE id = e.run_id;
+                ELSIF e.kind = 'note' THEN
+                    IF e.reopened THEN
+                        UPDATE atomd.runs SET closed_at = NULL WHERE id = e.run_id;
                     END IF;
-                    IF e->'set_vars' IS NOT NULL AND jsonb_typeof(e->'set_vars') = 'object' THEN
-                        UPDATE atomd.runs SET vars = (COALESCE(vars::jsonb, '{}'::jsonb) || (e->'set_vars'))::text WHERE id = e->>'run_id';
+                    IF jsonb_typeof(e.set_vars) = 'object' THEN
+                        UPDATE atomd.runs SET vars = (COALESCE(vars::jsonb, '{}'::jsonb) || e.set_vars)::text WHERE id = e.run_id;
                     END IF;
-                    IF e->>'step_id' IS NOT NULL AND e->>'process_group' IS NOT NULL THEN
-                        UPDATE atomd.steps SET process_group = (e->>'process_group')::bigint
-                        WHERE run_id = e->>'run_id' AND step_id = e->>'step_id';
+                    IF e.step_id IS NOT NULL AND e.process_group IS NOT NULL THEN
+                        UPDATE atomd.steps SET process_group = e.process_group WHERE run_id = e.run_id AND step_id = e.step_id;
                     END IF;
-                ELSIF e->>'kind' = 'step' AND e->>'step_id' IS NOT NULL THEN
-                    INSERT INTO atomd.steps (run_id, step_id, path) VALUES (e->>'run_id', e->>'step_id', COALESCE(e->>'step_path', e->>'step_id'))
-                    ON CONFLICT (run_id, step_id) DO NOTHING;
-                    UPDATE atomd.steps SET
-                        status = e->>'status',
-                        effect = COALESCE(e->>'effect', effect),
-                        attempts = GREATEST(attempts, COALESCE((e->>'attempt')::bigint, 0)),
-                        started_at = CASE WHEN e->>'status' = 'running' AND (COALESCE((e->>'attempt')::bigint, 1) = 1 OR started_at IS NULL)
-                                          THEN t ELSE started_at END,
-                        finished_at = CASE WHEN e->>'status' IN ('running', 'pending') THEN NULL
-                                           WHEN e->>'status' IN ('succeeded', 'skipped', 'failed', 'ignored') THEN t ELSE finished_at END,
-                        idempotency_key = CASE WHEN (e->>'keyed')::boolean THEN e->>'idempotency_key' ELSE idempotency_key END,
-                        key_attempt = CASE WHEN (e->>'keyed')::boolean THEN (e->>'key_attempt')::bigint ELSE key_attempt END,
-                        input = CASE WHEN (e->>'keyed')::boolean THEN e->>'data' ELSE input END,
-                        outputs = CASE WHEN (e->>'set_outputs')::boolean THEN e->>'outputs' ELSE outputs END,
-                        error = CASE WHEN (e->>'set_error')::boolean THEN e->>'error' ELSE error END,
-                        compensation = CASE WHEN (e->>'set_compensation')::boolean THEN e->>'compensation' ELSE compensation END,
-                        state = CASE WHEN (e->>'set_state')::boolean THEN e->>'state' ELSE state END
-                    WHERE run_id = e->>'run_id' AND step_id = e->>'step_id';
                 END IF;
             END LOOP;
         END

@@ -135,7 +135,7 @@ enum PostgresErrorText {
             let state = info[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return (info[.message] ?? "the server refused") + state
         }
-        let cause = error.underlying.map { ": \($0)" } ?? ""
+        let cause = error.underlying.map { ": " + describe($0) } ?? ""
         return "\(error.code)\(cause)"
     }
 
