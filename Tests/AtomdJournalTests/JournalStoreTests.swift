@@ -204,3 +204,28 @@ import Testing
         await journal.close()
     }
 }
+
+/// Values no database refuses to store: a failure whose text holds a NUL
+/// (a step printed binary) is stored, or the run could not record that it
+/// failed.
+@Suite(.timeLimit(.minutes(1))) struct JournalStoreValueTests {
+    @Test(arguments: JournalBackend.allCases)
+    func aFailureWhoseTextHoldsANULIsStored(_ backend: JournalBackend) async throws {
+        let place = try await backend.place()
+        defer { place.remove() }
+        let journal = try await place.open()
+        try await journal.createRun(NewRun(id: "nul", jobName: "j", jobFile: "j.yaml", jobText: "x", vars: [:]))
+        try await journal.record([
+            EngineEvent(sequence: 1, runID: "nul", kind: .run(.running), time: Date()),
+            EngineEvent(sequence: 2, runID: "nul", stepPath: "a", stepID: "a", attempt: 1, kind: .step(.running), time: Date(),
+                        data: .object(["text": .string("in\u{0}put")]), idempotencyKey: "nul/a/1"),
+            EngineEvent(sequence: 3, runID: "nul", stepPath: "a", stepID: "a", attempt: 1, kind: .step(.failed), time: Date(),
+                        detail: "exit 5: x\u{0}y 'quoted' \\ \"double\" ☃"),
+        ])
+        let step = try #require(try await journal.steps(of: "nul").first)
+        #expect(step.status == .failed)
+        #expect(step.error?.hasPrefix("exit 5: x") == true, "\(step.error ?? "-")")
+        #expect(step.input == .object(["text": .string("in\u{0}put")]), "a JSON value keeps its NUL, escaped")
+        await journal.close()
+    }
+}

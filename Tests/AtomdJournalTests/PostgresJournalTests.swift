@@ -66,6 +66,28 @@ import Testing
         #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "accounts")
     }
 
+    /// Another role that may create in atomd's database made the schema
+    /// first, or was granted a way in: whatever it put there would run as
+    /// atomd's role in every write, and could rewrite the job a resumed run
+    /// runs. Refused, naming what is not atomd's, and left alone.
+    @Test func aSchemaAnotherRoleOwnsOrMayChangeIsRefused() async throws {
+        let (cluster, database, settings) = try await fresh()
+        let role = "mallory_\(database)"
+        try await cluster.psql("CREATE ROLE \(role) LOGIN; GRANT CREATE ON DATABASE \(database) TO \(role)", database: "postgres")
+        try await cluster.psql("CREATE SCHEMA atomd; GRANT ALL ON SCHEMA atomd TO PUBLIC", database: database, user: role)
+        let foreign = await #expect(throws: JournalError.self) { try await PostgresJournal.open(settings) }
+        #expect(foreign?.description.contains("schema atomd (owned by \(role))") == true, "\(foreign?.description ?? "")")
+        let tables = try await cluster.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'atomd'", database: database)
+        #expect(tables.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "nothing made in it")
+
+        // atomd's own schema, with a privilege granted to another role later.
+        let (_, second, secondSettings) = try await fresh()
+        await try PostgresJournal.open(secondSettings).close()
+        try await cluster.psql("GRANT INSERT ON atomd.runs TO \(role)", database: second)
+        let granted = await #expect(throws: JournalError.self) { try await PostgresJournal.open(secondSettings) }
+        #expect(granted?.description.contains("table atomd.runs (granted to others)") == true, "\(granted?.description ?? "")")
+    }
+
     /// One agent owns a journal; commands share it only while no agent does.
     /// The refusal names the holder.
     @Test func oneAgentOwnsAJournalAndTheRefusalSaysWho() async throws {

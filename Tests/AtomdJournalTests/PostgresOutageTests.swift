@@ -11,6 +11,11 @@ import Testing
 /// No record is lost or stored twice, none is claimed stored before the
 /// server committed it, and nothing waits for ever.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct PostgresOutageTests {
+    private func open(_ cluster: PostgresCluster, database: String) async throws -> PostgresJournal {
+        guard case .success(let url) = PostgresURL.parse(cluster.socketURL(database)) else { throw PostgresCluster.Failure("no URL") }
+        return try await PostgresJournal.open(PostgresSettings(PostgresJournalConfig(url: url)))
+    }
+
     private func open(_ cluster: PostgresCluster, outage: Duration = .seconds(60), readTimeout: Duration = .seconds(10)) async throws
         -> (PostgresJournal, String) {
         let database = try await cluster.createDatabase()
@@ -103,6 +108,42 @@ import Testing
         let rows = try await cluster.psql("SELECT count(*) FROM atomd.events WHERE run_id = 'k'", database: database)
         #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "\(30 * 2 + 3)")
         await journal.close()
+    }
+
+    /// The owner's lock lives on a connection: cut by the server, or lost in
+    /// a restart, it is taken again, so a second agent is still refused.
+    @Test func theOwnersLockIsTakenAgainAfterItsConnectionIsCut() async throws {
+        let cluster = try await PostgresCluster.start()
+        let (journal, database) = try await open(cluster)
+        try await journal.claim(as: .agent)
+        func held() async throws -> Bool {
+            let count = try await cluster.psql("""
+                SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                WHERE l.locktype = 'advisory' AND l.mode = 'ExclusiveLock' AND l.granted AND d.datname = '\(database)'
+                """, database: "postgres")
+            return count.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        }
+        #expect(try await held())
+        for cut in ["pg_terminate_backend", "a restart"] {
+            if cut == "a restart" {
+                try await cluster.stop(mode: "immediate")
+                try await cluster.startServer()
+            } else {
+                #expect(try await cluster.terminateBackends(database) > 0)
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !(try await held()) {
+                try #require(ContinuousClock.now < deadline, "the lock was not taken again within 30 s after \(cut)")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let other = try await open(cluster, database: database)
+            await #expect(throws: JournalError.self, "a second agent after \(cut)") { try await other.claim(as: .agent) }
+            await other.close()
+        }
+        let closing = ContinuousClock.now
+        await journal.close()
+        #expect(ContinuousClock.now - closing < .seconds(10), "closing waited \(ContinuousClock.now - closing)")
+        try await cluster.stop(mode: "immediate")
     }
 
     /// The cluster's disk fills up: writes wait (the server refuses them, or

@@ -52,6 +52,26 @@ import Testing
         try "version: 1\nname: hello\nsteps:\n  - id: a\n    run: echo hello\n".write(toFile: job, atomically: true, encoding: .utf8)
         let run = try await AtomdProcess.run(["run", job, "--home", other, "--journal", url])
         #expect(run.status == 4 && run.stderr.contains("is owned by atomd agent"), "\(run.stderr)")
+        let copy = try await AtomdProcess.run(["journal", "copy", "--from", other + "/journal.sqlite", "--to", url])
+        #expect(copy.status == 4 && copy.stderr.contains("is owned by atomd agent"), "\(copy.stderr)")
+
+        // A step that prints binary and fails: its failure (the output's
+        // last lines, a NUL among them) is stored, and it is reverted, once.
+        let world = other + "/world"
+        try await agent.drop("binary.yaml", """
+            version: 1
+            name: binary
+            steps:
+              - id: chk
+                run: echo chk >> \(world); printf 'x\\000y\\n'; exit 5
+                check: grep -q chk \(world)
+                revert: echo reverted >> \(world)
+              - id: after
+                run: echo after >> \(world)
+            """)
+        let binary = try await agent.waitForFiled(2)
+        #expect(binary.failed == ["binary.yaml"], "\(agent.log)")
+        #expect(lines(world) == ["chk", "reverted"], "\(agent.log)")
 
         let stopped = try await offThePool { agent.stop() }
         #expect(stopped == 0, "\(agent.log)")

@@ -137,8 +137,8 @@ public final class PostgresCluster: Sendable {
 
     /// Runs `sql` with psql over the socket; what it printed, unaligned.
     @discardableResult
-    public func psql(_ sql: String, database: String) async throws -> String {
-        try await run([bin + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", "\(port)", "-U", "atomd",
+    public func psql(_ sql: String, database: String, user: String = "atomd") async throws -> String {
+        try await run([bin + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", "\(port)", "-U", user,
                        "-d", database, "-c", sql])
     }
 

@@ -60,7 +60,8 @@ public final class PostgresJournal: JournalStore {
             if let error = error as? JournalError {
                 throw JournalError("cannot use the journal \(settings.location): \(error.message)", hint: error.hint)
             }
-            throw JournalError("cannot use the journal \(settings.location): \(PostgresErrorText.describe(error))",
+            let unreachable = PostgresErrorText.isOutage(error) || error is DeadlinePassed
+            throw JournalError("\(unreachable ? "the journal \(settings.location) is unreachable" : "cannot use the journal \(settings.location)"): \(PostgresErrorText.describe(error))",
                                hint: "check that the server runs and that the URL, password_file, tls and ca are right (atomd config check tries them)")
         }
         return journal
@@ -101,7 +102,8 @@ public final class PostgresJournal: JournalStore {
 
     /// The server's version, that commits are durable, and the schema's state.
     private static func describe(_ connection: PostgresConnection, allowAsync: Bool, logger: Logger) async throws -> String {
-        try await PostgresSchema.checkDurability(connection, allowAsync: allowAsync, logger: logger)
+        let off = try await PostgresSchema.checkDurability(connection, allowAsync: allowAsync, logger: logger)
+        let durable = off.isEmpty ? "commits durable" : "commits NOT durable (\(off.joined(separator: " and ")) off, allowed by allow_async)"
         let version = try await connection.query("SHOW server_version", logger: logger).decode(String.self).collect().first ?? "?"
         let tables = try await connection.query(
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'atomd' AND tablename = 'migrations'", logger: logger)
@@ -109,7 +111,7 @@ public final class PostgresJournal: JournalStore {
         let applied = tables == 0 ? [] : try await connection.query("SELECT name FROM atomd.migrations ORDER BY name", logger: logger)
             .decode(String.self).collect()
         let schema = applied.isEmpty ? "no journal yet (the agent makes it at its first start)" : "journal schema \(applied.last ?? "")"
-        return "PostgreSQL \(version), commits durable, \(schema)"
+        return "PostgreSQL \(version), \(durable), \(schema)"
     }
 
     /// Lets go of the ownership, then ends the pool: its connections close.
@@ -243,7 +245,8 @@ public final class PostgresJournal: JournalStore {
 
     private func endOutage() {
         guard let since = outageSince.withLock({ $0.take() }) else { return }
-        logger.notice("journal: \(location) is reachable again after \(ContinuousClock.now - since)")
+        let seconds = ContinuousClock.now - since
+        logger.notice("journal: \(location) is reachable again; writes waited \(String(format: "%.1f", Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18)) s")
     }
 
     // MARK: Benchmark

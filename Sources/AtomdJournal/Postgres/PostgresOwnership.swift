@@ -48,9 +48,12 @@ final class PostgresOwnership: Sendable {
                         taken = true
                         first.continuation.yield(.success(()))
                         // Held until cancelled; a keep-alive notices a cut connection.
+                        // A query on a connection the server ended may never
+                        // answer: one that does not within 5 s counts as cut.
                         while !Task.isCancelled {
-                            try await Task.sleep(for: .seconds(5))
-                            try await connection.run("SELECT 1", logger: logger)
+                            try await Task.sleep(for: .seconds(2))
+                            guard !connection.isClosed else { throw JournalError("the server closed the connection") }
+                            try await Deadline.within(.seconds(5)) { try await connection.run("SELECT 1", logger: logger) }
                         }
                     }
                 } catch {
@@ -98,9 +101,12 @@ final class PostgresOwnership: Sendable {
         return "another connection"
     }
 
+    /// Cancels the holder; its connection ends with the pool. Not waited
+    /// for past 5 s: a connection the server cut may never answer.
     func release() async {
         holder.cancel()
-        await holder.value
+        let holder = holder
+        _ = try? await Deadline.within(.seconds(5)) { await holder.value }
     }
 }
 

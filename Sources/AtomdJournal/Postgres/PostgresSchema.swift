@@ -93,8 +93,18 @@ enum PostgresSchema {
         DECLARE
             e record;
         BEGIN
+            -- Stored by an earlier try whose answer was lost: the same event.
+            -- Another event at that place is another writer's: refused.
             IF EXISTS (SELECT 1 FROM atomd.events
                        WHERE run_id = batch->0->>'run_id' AND sequence = (batch->0->>'sequence')::bigint) THEN
+                IF NOT EXISTS (SELECT 1 FROM atomd.events
+                               WHERE run_id = batch->0->>'run_id' AND sequence = (batch->0->>'sequence')::bigint
+                                 AND kind = batch->0->>'kind' AND status IS NOT DISTINCT FROM batch->0->>'status'
+                                 AND step_id IS NOT DISTINCT FROM batch->0->>'step_id'
+                                 AND attempt IS NOT DISTINCT FROM (batch->0->>'attempt')::bigint) THEN
+                    RAISE EXCEPTION 'event % of run % is already another one: a second writer', batch->0->>'sequence', batch->0->>'run_id'
+                        USING ERRCODE = 'unique_violation', HINT = 'two atomd processes wrote this run';
+                END IF;
                 RETURN;
             END IF;
             INSERT INTO atomd.events (run_id, sequence, time, kind, status, step_id, step_path, attempt, detail, data,
@@ -155,6 +165,7 @@ enum PostgresSchema {
             END LOOP;
         END
         $body$
+        SET search_path = pg_catalog, atomd
         """
 
     /// Brings the schema up to date under the migration lock, in one
@@ -181,6 +192,7 @@ enum PostgresSchema {
                 try await connection.run(
                     "CREATE TABLE atomd.migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)
             }
+            try await checkOwnership(connection, logger: logger)
             let applied = Set(try await connection.query("SELECT name FROM atomd.migrations", logger: logger).decode(String.self).collect())
             let known = Set(migrations.map(\.name))
             if let unknown = applied.subtracting(known).sorted().first {
@@ -194,18 +206,53 @@ enum PostgresSchema {
         }
     }
 
+    /// Refuses a schema `atomd` that is not wholly atomd's role's: the
+    /// schema and everything in it owned by it, no privilege granted to any
+    /// other role. Whoever else could create or change a table or function
+    /// there would run code as atomd's role in every write, and could change
+    /// the job text a resumed run runs.
+    static func checkOwnership(_ connection: PostgresConnection, logger: Logger) async throws {
+        let foreign = try await connection.query("""
+            WITH me AS (SELECT oid, rolname FROM pg_roles WHERE rolname = current_user),
+            objects AS (
+                SELECT 'schema atomd' AS what, nspowner AS owner, nspacl::text[] AS acl FROM pg_namespace WHERE nspname = 'atomd'
+                UNION ALL SELECT 'table atomd.' || relname, relowner, relacl::text[] FROM pg_class
+                    WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'atomd')
+                UNION ALL SELECT 'function atomd.' || proname, proowner, proacl::text[] FROM pg_proc
+                    WHERE pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'atomd')
+                UNION ALL SELECT 'type atomd.' || typname, typowner, typacl::text[] FROM pg_type
+                    WHERE typnamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'atomd')
+            )
+            SELECT what || CASE WHEN owner <> me.oid THEN ' (owned by ' || pg_get_userbyid(owner) || ')' ELSE ' (granted to others)' END
+            FROM objects, me
+            WHERE owner <> me.oid
+               OR EXISTS (SELECT 1 FROM unnest(acl) AS entry
+                          WHERE split_part(entry, '=', 1) NOT IN (me.rolname, '"' || me.rolname || '"'))
+            ORDER BY 1 LIMIT 5
+            """, logger: logger).decode(String.self).collect()
+        guard foreign.isEmpty else {
+            throw JournalError("the schema atomd is not atomd's role's alone: \(foreign.joined(separator: ", "))",
+                               hint: "give atomd a database (or schema) no other role can create in, and drop what others made there")
+        }
+    }
+
     /// Refuses a server that does not make commits durable before it
     /// answers (`synchronous_commit = off`, `fsync = off`), unless the
-    /// operator accepted it.
-    static func checkDurability(_ connection: PostgresConnection, allowAsync: Bool, logger: Logger) async throws {
+    /// operator accepted it; the settings that are off.
+    @discardableResult
+    static func checkDurability(_ connection: PostgresConnection, allowAsync: Bool, logger: Logger) async throws -> [String] {
+        var off: [String] = []
         for setting in ["synchronous_commit", "fsync"] {
             let value = try await connection.query("SELECT current_setting(\(setting))", logger: logger)
-                .decode(String.self).first { _ in true } ?? "unknown"
-            if value == "off", !allowAsync {
+                .decode(String.self).collect().first ?? "unknown"
+            guard value == "off" else { continue }
+            guard allowAsync else {
                 throw JournalError("the server has \(setting) = off: a commit it confirms may be lost in a crash, and a run would act on it",
                                    hint: "turn it on for atomd's role (ALTER ROLE … SET \(setting) = on), or accept it with journal.postgres.allow_async: true")
             }
+            off.append(setting)
         }
+        return off
     }
 }
 

@@ -88,9 +88,10 @@ public struct PostgresSettings: Sendable {
             }
             tls.trustRoots = .file(ca)
         }
-        // `require` encrypts, but whoever answers is believed: for a network
-        // where the operator has no CA to give.
-        tls.certificateVerification = config.tls == .verifyFull ? .fullVerification : .none
+        // `require` encrypts; with a CA it also checks the chain (not the
+        // name), as libpq does; without one, whoever answers is believed.
+        tls.certificateVerification = config.tls == .verifyFull ? .fullVerification
+            : config.ca != nil ? .noHostnameVerification : .none
         return tls
     }
 
@@ -130,7 +131,16 @@ public struct PostgresSettings: Sendable {
 /// the bound values (a job's text, a run's variables).
 enum PostgresErrorText {
     static func describe(_ error: any Error) -> String {
+        if let transaction = error as? PostgresTransactionError,
+           let cause = transaction.beginError ?? transaction.closureError ?? transaction.commitError ?? transaction.rollbackError {
+            return describe(cause)
+        }
         guard let error = error as? PSQLError else { return "\(error)" }
+        switch error.code {
+        case .sslUnsupported: return "the server does not offer TLS (set tls: disable only on a network you trust)"
+        case .authMechanismRequiresPassword: return "the server asks for a password, and none was given (password_file)"
+        default: break
+        }
         if let info = error.serverInfo {
             let state = info[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return (info[.message] ?? "the server refused") + state
@@ -145,7 +155,17 @@ enum PostgresErrorText {
     static func isOutage(_ error: any Error) -> Bool {
         guard let error = error as? PSQLError else { return error is CancellationError ? false : true }
         guard let state = error.serverInfo?[.sqlState] else {
-            return error.code != .tooManyParameters && error.code != .invalidCommandTag
+            switch error.code {
+            // What waiting does not mend: TLS or authentication refused, a protocol fault.
+            case .sslUnsupported, .failedToAddSSLHandler, .receivedUnencryptedDataAfterSSLRequest, .unsupportedAuthMechanism,
+                 .authMechanismRequiresPassword, .saslError, .tooManyParameters, .invalidCommandTag, .messageDecodingFailure,
+                 .unexpectedBackendMessage:
+                return false
+            case .connectionError:
+                return !(error.underlying is NIOSSLError || error.underlying is BoringSSLError)
+            default:
+                return true
+            }
         }
         // 08 connection, 53 resources (disk full), 57 operator intervention
         // (shutdown, crash recovery), 58 I/O error, 40 serialization/deadlock.

@@ -16,7 +16,7 @@ enum PostgresWrites {
         try await connection.run("""
             INSERT INTO runs (id, job_name, job_file, job_text, job_sha256, vars, status, created_at, spool_file, submission,
                               on_failure, rehearsal, submitter)
-            VALUES (\(run.id), \(run.jobName), \(run.jobFile), \(run.jobText), \(SHA256.hex(Array(run.jobText.utf8))),
+            VALUES (\(run.id), \(run.jobName), \(storable(run.jobFile)), \(storable(run.jobText)), \(SHA256.hex(Array(run.jobText.utf8))),
                     \(JSONValue.object(run.vars).json), 'queued', \(run.createdAt.timeIntervalSince1970), \(run.spoolFile),
                     \(run.submission), \(run.onFailure?.rawValue), \(run.rehearsal), \(Int64(run.submitter)))
             ON CONFLICT (id) DO NOTHING
@@ -76,8 +76,15 @@ enum PostgresWrites {
         return .object(row)
     }
 
+    /// PostgreSQL's text cannot hold NUL (and jsonb refuses it): a NUL in
+    /// a step's error text, a note or a detail is stored as U+FFFD, lest
+    /// the failure it reports could not be stored at all.
     private static func text(_ value: String?) -> JSONValue {
-        value.map(JSONValue.string) ?? .null
+        value.map { JSONValue.string(storable($0)) } ?? .null
+    }
+
+    static func storable(_ text: String) -> String {
+        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 
     /// The state before and after, as the step's outcome carried it; nil

@@ -45,7 +45,8 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
         let example = "for example postgresql://atomd@db.example/atomd (the password goes in password_file)"
         guard looksLikeOne(text), !text.contains("\0"), text.utf8.count <= 1024,
               let components = URLComponents(string: text) else {
-            return .failure(.init("'\(text.prefix(200))' is not a postgresql:// URL", hint: example))
+            // Not echoed: it may be a connection string with a password in it.
+            return .failure(.init("the journal's URL is not a postgresql:// URL", hint: example))
         }
         guard components.password == nil else {
             return .failure(.init("the URL holds a password, which would be seen in process lists and logs",
@@ -53,6 +54,11 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
         }
         guard let user = components.user, !user.isEmpty else {
             return .failure(.init("the URL names no user", hint: example))
+        }
+        // An encoded ':' would read as USER:PASSWORD to anyone who sees the URL.
+        guard !user.contains(":"), !user.contains("@"), !user.contains("\0"), user.utf8.count <= 63 else {
+            return .failure(.init("the URL's user name holds ':' or '@', as a password would, or is longer than 63 bytes",
+                                  hint: "remove it from the URL and put the password in a file of mode 0600 named by password_file"))
         }
         let database = String(components.path.drop { $0 == "/" })
         guard !database.isEmpty, !database.contains("/") else {

@@ -49,7 +49,7 @@ struct RehearsalCrashes {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["rehearse", command.file, "--yes", "--home", command.homeOptions.home,
-                             "--journal-sync", command.homeOptions.sync.rawValue,
+                             "--journal-sync", command.homeOptions.sync.rawValue] + command.homeOptions.journalArguments + [
                              "--point", "\(point.when.rawValue):\(point.step)", "--run-id", runID]
             + command.vars.flatMap { ["--var", $0] } + (command.configOptions.config.map { ["--config", $0] } ?? []) + extra
         process.standardOutput = try FileHandle(forWritingTo: output)

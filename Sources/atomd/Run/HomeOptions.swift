@@ -31,6 +31,12 @@ struct HomeOptions: ParsableArguments {
         "With --journal: the CA certificates (PEM) the server's certificate is checked against.", valueName: "file"))
     var journalCA: String?
 
+    /// The journal options as given, for a child atomd that must use the same journal.
+    var journalArguments: [String] {
+        [("--journal", journalURL), ("--journal-password-file", journalPasswordFile), ("--journal-tls", journalTLS?.rawValue),
+         ("--journal-ca", journalCA)].flatMap { name, value in value.map { [name, $0] } ?? [] }
+    }
+
     /// `--journal`, else `journal.postgres` of HOME/atomd.yaml; nil: SQLite.
     func postgres() throws -> PostgresJournalConfig? {
         guard let journalURL else {
