@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module layout and dependency direction follow DESIGN.md section 1:
-// atomd -> AtomdAgent -> {Engine, Journal, Shell, HTTP, Plugins} -> AtomdSpec.
+// atomd -> AtomdAgent -> {Engine, Journal (and JournalPostgres), Shell, HTTP, Plugins} -> AtomdSpec.
 let package = Package(
     name: "atomd",
     platforms: [.macOS(.v15)],
@@ -56,14 +56,19 @@ let package = Package(
         // by scripts/setup).
         .target(
             name: "AtomdJournal",
+            dependencies: ["AtomdEngine", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The same journal on PostgreSQL (journal.postgres), behind AtomdJournal's
+        // JournalStore: a connection pool, no ORM.
+        .target(
+            name: "AtomdJournalPostgres",
             dependencies: [
-                "AtomdEngine", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift"),
-                // The journal on PostgreSQL (journal.postgres): a connection pool, no ORM.
+                "AtomdJournal", "AtomdEngine", "AtomdSpec",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // journal.postgres.tls: the CA and the verification mode.
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // prctl and getgrouplist, which Swift cannot call directly.
@@ -75,7 +80,7 @@ let package = Package(
         .target(
             name: "AtomdAgent",
             dependencies: [
-                "AtomdSpec", "AtomdEngine", "AtomdJournal", "AtomdShell", "AtomdHTTP", "AtomdPlugins", "CAtomdAgent",
+                "AtomdSpec", "AtomdEngine", "AtomdJournal", "AtomdJournalPostgres", "AtomdShell", "AtomdHTTP", "AtomdPlugins", "CAtomdAgent",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // HTTP1Channel's configuration: the connection's idle timeout and header limits.
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -139,6 +144,7 @@ let package = Package(
                 "AtomdShell",
                 "AtomdHTTP",
                 "AtomdJournal",
+                "AtomdJournalPostgres",
                 "AtomdPlugins",
                 "AtomdAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -166,8 +172,8 @@ let package = Package(
         // `swift run -c release journal-benchmark`: a step with the durable journal against one commit.
         .executableTarget(
             name: "journal-benchmark",
-            dependencies: ["AtomdEngine", "AtomdJournal", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AtomdEngine", "AtomdJournal", "AtomdJournalPostgres", "AtomdSpec", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Benchmarks/JournalBenchmark"
         ),
         // `swift run -c release agent-benchmark`: spool latency, jobs per second, idle memory.
@@ -207,7 +213,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AtomdJournalTests",
-            dependencies: ["AtomdJournal", "AtomdEngine", "AtomdSpec", "AtomdTestSupport"]
+            dependencies: ["AtomdJournal", "AtomdJournalPostgres", "AtomdEngine", "AtomdSpec", "AtomdTestSupport"]
         ),
         .testTarget(
             name: "AtomdPluginsTests",

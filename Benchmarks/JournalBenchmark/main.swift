@@ -1,10 +1,10 @@
 import AtomdEngine
 import AtomdJournal
+import AtomdJournalPostgres
 import AtomdSpec
 import Foundation
 import GRDB
 import Logging
-import PostgresNIO
 
 // The durable journal's cost. First one fsync'd SQLite commit (WAL,
 // synchronous=FULL, one small row per transaction, as a transition is),

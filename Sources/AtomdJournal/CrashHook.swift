@@ -50,7 +50,7 @@ public final class CrashHook: Sendable {
     public var isArmed: Bool { target != nil || tally != nil }
 
     /// Around one journal write.
-    func write<T>(_ body: () throws -> T) rethrows -> T {
+    package func write<T>(_ body: () throws -> T) rethrows -> T {
         let number = before()
         let result = try body()
         after(number)
@@ -58,7 +58,7 @@ public final class CrashHook: Sendable {
     }
 
     /// Around one journal write that is awaited.
-    func write<T>(_ body: () async throws -> T) async rethrows -> T {
+    package func write<T>(_ body: () async throws -> T) async rethrows -> T {
         let number = before()
         let result = try await body()
         after(number)

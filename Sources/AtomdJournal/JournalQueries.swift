@@ -32,6 +32,28 @@ public struct JournaledRun: Sendable, Codable, Hashable {
     public var submitter: uid_t = 0
 
     public var isOpen: Bool { closedAt == nil }
+
+    package init(id: String, jobName: String, jobFile: String, jobText: String, jobSHA256: String, vars: [String: JSONValue],
+                 status: RunStatus, detail: String?, createdAt: Date, startedAt: Date?, finishedAt: Date?, closedAt: Date?,
+                 spoolFile: String?, submission: String?, onFailure: FailurePolicy?, rehearsal: String?, submitter: uid_t) {
+        self.id = id
+        self.jobName = jobName
+        self.jobFile = jobFile
+        self.jobText = jobText
+        self.jobSHA256 = jobSHA256
+        self.vars = vars
+        self.status = status
+        self.detail = detail
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.closedAt = closedAt
+        self.spoolFile = spoolFile
+        self.submission = submission
+        self.onFailure = onFailure
+        self.rehearsal = rehearsal
+        self.submitter = submitter
+    }
 }
 
 /// A step's latest state as the journal holds it.
@@ -58,6 +80,25 @@ public struct JournaledStep: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case id, path, status, attempts, effect, input, outputs, error, compensation, state
         case idempotencyKey = "idempotency_key", processGroup = "process_group", startedAt = "started_at", finishedAt = "finished_at"
+    }
+
+    package init(id: String, path: String, status: StepStatus, attempts: Int, idempotencyKey: String?, effect: String?, input: JSONValue?,
+                 outputs: JSONValue?, error: String?, compensation: String?, processGroup: Int?, state: JSONValue?, startedAt: Date?,
+                 finishedAt: Date?) {
+        self.id = id
+        self.path = path
+        self.status = status
+        self.attempts = attempts
+        self.idempotencyKey = idempotencyKey
+        self.effect = effect
+        self.input = input
+        self.outputs = outputs
+        self.error = error
+        self.compensation = compensation
+        self.processGroup = processGroup
+        self.state = state
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
     }
 }
 

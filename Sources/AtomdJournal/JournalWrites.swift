@@ -114,8 +114,8 @@ enum JournalWrites {
 }
 
 /// Event kinds as the `events` table spells them.
-enum EventCoding {
-    static func kind(_ kind: EngineEvent.Kind) -> (String, String?) {
+package enum EventCoding {
+    package static func kind(_ kind: EngineEvent.Kind) -> (String, String?) {
         switch kind {
         case .run(let status): ("run", status.rawValue)
         case .step(let status): ("step", status.rawValue)
@@ -126,7 +126,7 @@ enum EventCoding {
         }
     }
 
-    static func decode(kind: String, status: String?) -> EngineEvent.Kind? {
+    package static func decode(kind: String, status: String?) -> EngineEvent.Kind? {
         switch kind {
         case "run": status.flatMap(RunStatus.init(rawValue:)).map(EngineEvent.Kind.run)
         case "step": status.flatMap(StepStatus.init(rawValue:)).map(EngineEvent.Kind.step)

@@ -1,4 +1,5 @@
 import AtomdJournal
+import AtomdJournalPostgres
 import AtomdSpec
 import AtomdTestSupport
 import Foundation

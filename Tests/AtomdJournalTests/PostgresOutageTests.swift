@@ -1,5 +1,6 @@
 import AtomdEngine
 @testable import AtomdJournal
+@testable import AtomdJournalPostgres
 import AtomdSpec
 import AtomdTestSupport
 import Foundation

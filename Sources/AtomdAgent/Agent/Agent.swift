@@ -1,5 +1,6 @@
 import AtomdEngine
 import AtomdJournal
+import AtomdJournalPostgres
 import AtomdPlugins
 import AtomdShell
 import AtomdSpec

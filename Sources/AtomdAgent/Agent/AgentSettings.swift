@@ -1,4 +1,5 @@
 import AtomdJournal
+import AtomdJournalPostgres
 import AtomdPlugins
 import AtomdSpec
 import Foundation

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtomdAgent
 import AtomdJournal
+import AtomdJournalPostgres
 import AtomdSpec
 import Foundation
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtomdJournal
+import AtomdJournalPostgres
 import AtomdSpec
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import AtomdJournal
 import AtomdSpec
 import Foundation
 import Logging

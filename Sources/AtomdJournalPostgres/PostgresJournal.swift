@@ -1,3 +1,4 @@
+import AtomdJournal
 import AtomdEngine
 import Foundation
 import Logging
@@ -275,7 +276,7 @@ public final class PostgresJournal: JournalStore {
     // MARK: Copy
 
     /// Inserts copied rows as they are, in one transaction (`JournalCopy`).
-    func importRows(runs: [[CopiedValue]], steps: [[CopiedValue]], events: [[CopiedValue]],
+    func importRows(runs: [[JournalExport.Value]], steps: [[JournalExport.Value]], events: [[JournalExport.Value]],
                     columns: ([(name: String, type: String)], [(name: String, type: String)], [(name: String, type: String)])) async throws {
         try await Deadline.within(.seconds(3600)) { [client, logger] in
             try await client.withTransaction(logger: logger) { connection in

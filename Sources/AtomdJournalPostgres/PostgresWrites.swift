@@ -1,3 +1,4 @@
+import AtomdJournal
 import AtomdEngine
 import AtomdSpec
 import Foundation

@@ -1,3 +1,4 @@
+import AtomdJournal
 import Synchronization
 
 /// The database did not answer in time.

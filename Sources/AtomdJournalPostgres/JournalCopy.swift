@@ -1,7 +1,7 @@
 import AtomdEngine
+import AtomdJournal
 import Crypto
 import Foundation
-import GRDB
 import PostgresNIO
 
 /// `atomd journal copy`: a home's closed runs (each with its steps, which
@@ -56,58 +56,53 @@ public enum JournalCopy {
     /// file is not an up-to-date journal, or when a run of the same id but
     /// other content is already in the target.
     public static func copy(from path: String, to target: PostgresJournal) async throws -> Report {
-        let source = try openSource(path)
-        let (runs, open) = try read(source, path) { db in
-            (try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY created_at, id"),
-             try String.fetchAll(db, sql: "SELECT id FROM runs WHERE closed_at IS NULL ORDER BY created_at, id"))
+        let source: JournalExport
+        do {
+            source = try JournalExport.read(path)
+        } catch let refused as JournalExport.Refused {
+            throw Refused(message: refused.message, hint: refused.hint)
         }
-        guard open.isEmpty else {
-            throw Refused(message: "\(path) has open runs, which only this home can finish: \(open.joined(separator: ", "))",
-                          hint: "let them end (the agent, or atomd resume RUN --home …), or cancel them, then copy again")
-        }
-        let reader = DurableJournal.reader(source, path: path)
         var report = Report(runs: 0, steps: 0, events: 0, alreadyThere: 0, sha256: "")
-        var copied: [String] = []
-        var toCopy: [Row] = []
-        for row in runs {
-            let id: String = row["id"]
+        var selected: [String] = []
+        for row in source.runs {
+            guard case .text(let id)? = row["id"] else { continue }
             if try await target.run(id) != nil {
-                guard try await fingerprint(id, reader) == (try await fingerprint(id, target)) else {
+                guard try await fingerprint(id, source.reader) == (try await fingerprint(id, target)) else {
                     throw Refused(message: "run \(id) is already in \(target.location) with other content; nothing was copied",
                                   hint: "copy into another database, or remove that run there first")
                 }
                 report.alreadyThere += 1
                 continue
             }
-            toCopy.append(row)
-        }
-        let selected = toCopy.map { $0["id"] as String }
-        let (steps, events) = try read(source, path) { db in
-            (try Row.fetchAll(db, sql: "SELECT * FROM steps ORDER BY rowid"), try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY run_id, sequence"))
+            selected.append(id)
         }
         let wanted = Set(selected)
-        let stepRows = steps.filter { wanted.contains($0["run_id"]) }, eventRows = events.filter { wanted.contains($0["run_id"]) }
+        func belongs(_ row: JournalExport.Row) -> Bool {
+            if case .text(let id)? = row["run_id"] { return wanted.contains(id) }
+            return false
+        }
+        let runRows = source.runs.filter { if case .text(let id)? = $0["id"] { wanted.contains(id) } else { false } }
+        let stepRows = source.steps.filter(belongs), eventRows = source.events.filter(belongs)
         do {
-            try await target.importRows(runs: toCopy.map { values($0, runColumns) }, steps: stepRows.map { values($0, stepColumns) },
+            try await target.importRows(runs: runRows.map { values($0, runColumns) }, steps: stepRows.map { values($0, stepColumns) },
                                         events: eventRows.map { values($0, eventColumns) },
                                         columns: (runColumns, stepColumns, eventColumns))
         } catch {
-            throw JournalError("cannot copy into \(target.location): \(error); nothing was copied")
+            throw JournalError("cannot copy into \(target.location): \(PostgresErrorText.describe(error)); nothing was copied")
         }
-        copied = selected
-        report.runs = copied.count
+        report.runs = selected.count
         report.steps = stepRows.count
         report.events = eventRows.count
         // Read back through both journals' own read side: what atomd shows
         // from the copy is what it showed from the original.
         var hash = SHA256()
         do {
-            let copiedRows = try await target.counts(of: copied)
-            guard copiedRows == (copied.count, report.steps, report.events) else {
-                throw JournalError("\(target.location) holds \(copiedRows) rows of the copied runs, not \((copied.count, report.steps, report.events))")
+            let copiedRows = try await target.counts(of: selected)
+            guard copiedRows == (selected.count, report.steps, report.events) else {
+                throw JournalError("\(target.location) holds \(copiedRows) rows of the copied runs, not \((selected.count, report.steps, report.events))")
             }
-            for id in copied {
-                let before = try await fingerprint(id, reader), after = try await fingerprint(id, target)
+            for id in selected {
+                let before = try await fingerprint(id, source.reader), after = try await fingerprint(id, target)
                 guard before == after else {
                     throw JournalError("run \(id) reads back differently from \(target.location) than from \(path)")
                 }
@@ -116,10 +111,10 @@ public enum JournalCopy {
         } catch {
             // What does not read back the same is taken out again: a copy
             // is whole and verified, or not there.
-            let removed = (try? await target.remove(copied)) != nil
+            let removed = (try? await target.remove(selected)) != nil
             throw JournalError("the copy is not to be trusted: \(error)",
                                hint: removed ? "the copied runs were removed again; the SQLite journal is unchanged; report this"
-                                   : "the copied runs could not be removed again (\(copied.count) runs from \(copied.first ?? "")); remove them by hand")
+                                   : "the copied runs could not be removed again (\(selected.count) runs from \(selected.first ?? "")); remove them by hand")
         }
         report.sha256 = hash.finalize().map { String(format: "%02x", $0) }.joined()
         return report
@@ -141,54 +136,8 @@ public enum JournalCopy {
         }
     }
 
-    private static func openSource(_ path: String) throws -> DatabaseQueue {
-        guard FileManager.default.fileExists(atPath: path) else { throw JournalError("there is no journal at \(path)") }
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(10)
-        let queue: DatabaseQueue
-        do {
-            queue = try DatabaseQueue(path: path, configuration: configuration)
-        } catch {
-            throw JournalError("cannot open \(path): \(error)")
-        }
-        let current = try read(queue, path) { db in
-            try JournalSchema.migrator.hasCompletedMigrations(db) && !JournalSchema.migrator.hasBeenSuperseded(db)
-        }
-        guard current else {
-            throw Refused(message: "\(path) is not a journal of this atomd's version",
-                          hint: "open it once with this atomd (atomd runs --home HOME) to bring it up to date, then copy")
-        }
-        return queue
-    }
-
-    private static func read<T>(_ queue: DatabaseQueue, _ path: String, _ body: (Database) throws -> T) throws(JournalError) -> T {
-        do {
-            return try queue.read(body)
-        } catch {
-            throw JournalError("cannot read \(path): \(error)")
-        }
-    }
-
     /// The row's values in `columns`' order, as PostgreSQL takes them.
-    private static func values(_ row: Row, _ columns: [(name: String, type: String)]) -> [CopiedValue] {
-        columns.map { column in
-            switch row[column.name] as DatabaseValue? {
-            case nil: .null
-            case let value?:
-                switch value.storage {
-                case .null: .null
-                case .int64(let number): .integer(number)
-                case .double(let number): .real(number)
-                case .string(let text): .text(text)
-                case .blob(let data): .text(String(decoding: data, as: UTF8.self))
-                }
-            }
-        }
+    private static func values(_ row: JournalExport.Row, _ columns: [(name: String, type: String)]) -> [JournalExport.Value] {
+        columns.map { row[$0.name] ?? .null }
     }
-}
-
-/// One value of a copied row.
-enum CopiedValue: Sendable {
-    case null, integer(Int64), real(Double), text(String)
 }

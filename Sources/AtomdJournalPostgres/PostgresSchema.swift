@@ -1,3 +1,4 @@
+import AtomdJournal
 import Logging
 import PostgresNIO
 

@@ -1,3 +1,4 @@
+import AtomdJournal
 import Foundation
 import Logging
 import PostgresNIO
