@@ -213,12 +213,7 @@ public final class DurableJournal: Journal {
     public var transactionCount: Int { committer.transactionCount }
 
     public func record(_ events: [EngineEvent]) async throws {
-        let transitions = events.filter {
-            switch $0.kind {
-            case .log, .progress: false
-            case .run, .step, .note, .closed: true
-            }
-        }
+        let transitions = EventCoding.transitions(events)
         guard !transitions.isEmpty else { return }
         try await committer.submit(transitions)
     }

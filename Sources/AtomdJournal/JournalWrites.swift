@@ -115,6 +115,17 @@ enum JournalWrites {
 
 /// Event kinds as the `events` table spells them.
 package enum EventCoding {
+    /// What a journal stores of `events`: log lines and progress go to
+    /// listeners only.
+    package static func transitions(_ events: [EngineEvent]) -> [EngineEvent] {
+        events.filter {
+            switch $0.kind {
+            case .log, .progress: false
+            case .run, .step, .note, .closed: true
+            }
+        }
+    }
+
     package static func kind(_ kind: EngineEvent.Kind) -> (String, String?) {
         switch kind {
         case .run(let status): ("run", status.rawValue)

@@ -131,12 +131,7 @@ public final class PostgresJournal: JournalStore {
     // MARK: Writes
 
     public func record(_ events: [EngineEvent]) async throws {
-        let transitions = events.filter {
-            switch $0.kind {
-            case .log, .progress: false
-            case .run, .step, .note, .closed: true
-            }
-        }
+        let transitions = EventCoding.transitions(events)
         guard !transitions.isEmpty else { return }
         // One statement: autocommitted, it is its own transaction, and the
         // function leaves a batch already stored as it is.

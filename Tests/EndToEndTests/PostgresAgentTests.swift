@@ -19,6 +19,13 @@ import Testing
         }
     }
 
+    /// A directory for a job's effects, one line per action in a file there.
+    private static func world() throws -> String {
+        let world = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-pgworld-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
+        return world
+    }
+
     private func lines(_ path: String) -> [String] {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
@@ -86,8 +93,7 @@ import Testing
     @Test func restartsInTheMiddleOfAStepAndOfARevertRunNothingTwice() async throws {
         let cluster = try await PostgresCluster.start()
         let url = cluster.socketURL(try await cluster.createDatabase())
-        let world = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-pgworld-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
+        let world = try Self.world()
         defer { try? FileManager.default.removeItem(atPath: world) }
         let agent = try AgentProcess.start(config: config(url))
         defer { try? FileManager.default.removeItem(atPath: agent.home) }
@@ -126,8 +132,7 @@ import Testing
     @Test func anOutagePastTheLimitStopsTheRunUntilTheDatabaseIsBack() async throws {
         let cluster = try await PostgresCluster.start()
         let url = cluster.socketURL(try await cluster.createDatabase())
-        let world = FileManager.default.temporaryDirectory.appendingPathComponent("atomd-pgworld-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: world, withIntermediateDirectories: true)
+        let world = try Self.world()
         defer { try? FileManager.default.removeItem(atPath: world) }
         let agent = try AgentProcess.start(config: config(url, outage: "2s"))
         defer { try? FileManager.default.removeItem(atPath: agent.home) }
