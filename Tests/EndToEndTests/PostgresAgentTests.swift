@@ -65,7 +65,7 @@ import Testing
         // A step that prints binary and fails: its failure (the output's
         // last lines, a NUL among them) is stored, and it is reverted, once.
         let world = other + "/world"
-        try await agent.drop("binary.yaml", """
+        try agent.drop("binary.yaml", """
             version: 1
             name: binary
             steps:
@@ -154,6 +154,11 @@ import Testing
         #expect(agent.jobs(in: "processing") == ["outage.yaml"], "still claimed")
         #expect(agent.jobs(in: "done").isEmpty && agent.jobs(in: "failed").isEmpty)
         #expect(lines(world + "/log") == ["a"], "b did not start without a record")
+        // Reads through the agent say what is wrong, soon, instead of hanging.
+        let asked = ContinuousClock.now
+        let listed = try await AtomdProcess.run(["runs", "--home", agent.home])
+        #expect(listed.status != 0 && listed.stderr.contains("is unreachable"), "\(listed.stdout)\(listed.stderr)")
+        #expect(ContinuousClock.now - asked < .seconds(20))
         try await cluster.startServer()
         let filed = try await agent.waitForFiled(1)
         #expect(filed.done == ["outage.yaml"], "\(agent.log)")

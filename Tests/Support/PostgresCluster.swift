@@ -92,8 +92,10 @@ public final class PostgresCluster: Sendable {
         let conf = options.sorted { $0.key < $1.key }.map { "\($0.key) = '\($0.value)'" }.joined(separator: "\n")
         try await cluster.asOwner(["/bin/sh", "-c", "printf '%s\\n' \"$1\" >> \(directory)/data/postgresql.conf", "sh", conf])
         try await cluster.startServer()
-        // Stops and removes it when this process is gone.
-        _ = try SpawnedProcess("/bin/sh", ["-c", """
+        // Stops and removes it when this process is gone: util-linux's
+        // `setsid -f` leaves it in a session of its own, outliving this process.
+        try await command(["/usr/bin/setsid", "-f", "/bin/sh", "-c", """
+            exec </dev/null >/dev/null 2>&1
             while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
             kill -QUIT "$(head -1 \(directory)/data/postmaster.pid 2>/dev/null)" 2>/dev/null
             sleep 1
