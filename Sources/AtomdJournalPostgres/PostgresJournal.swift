@@ -167,6 +167,16 @@ public final class PostgresJournal: JournalStore {
         }
     }
 
+    /// Deletes `runs` with their steps and events, in one transaction.
+    func remove(_ runs: [String]) async throws {
+        try await write { [logger] connection in
+            for table in ["events", "steps"] {
+                try await connection.run("DELETE FROM \(unescaped: table) WHERE run_id = ANY(\(runs))", logger: logger)
+            }
+            try await connection.run("DELETE FROM runs WHERE id = ANY(\(runs))", logger: logger)
+        }
+    }
+
     public func prune(closedBefore cutoff: Date) async throws -> [String] {
         let ids = try await runs(closedBefore: cutoff)
         guard !ids.isEmpty else { return [] }
@@ -243,144 +253,5 @@ public final class PostgresJournal: JournalStore {
         guard let since = outageSince.withLock({ $0.take() }) else { return }
         let seconds = ContinuousClock.now - since
         logger.notice("journal: \(location) is reachable again; writes waited \(String(format: "%.1f", Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18)) s")
-    }
-
-    // MARK: Benchmark
-
-    /// Microseconds of each of `count` single-row commits (one INSERT,
-    /// autocommitted, on one pooled connection, into a table of its own):
-    /// what the journal-benchmark holds a durable step against.
-    public func commitSamples(count: Int) async throws -> [Double] {
-        try await client.withConnection { [logger] connection in
-            try await connection.run("CREATE TABLE IF NOT EXISTS commit_benchmark (id BIGINT PRIMARY KEY, body TEXT)", logger: logger)
-            try await connection.run("TRUNCATE commit_benchmark", logger: logger)
-            let body = String(repeating: "x", count: 200)
-            var samples: [Double] = []
-            let clock = ContinuousClock()
-            for index in 0..<count {
-                let start = clock.now
-                try await connection.run("INSERT INTO commit_benchmark (id, body) VALUES (\(index), \(body))", logger: logger)
-                let elapsed = clock.now - start
-                samples.append(Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12)
-            }
-            try await connection.run("DROP TABLE commit_benchmark", logger: logger)
-            return samples
-        }
-    }
-
-    // MARK: Copy
-
-    /// Inserts copied rows as they are, in one transaction (`JournalCopy`).
-    func importRows(runs: [[JournalExport.Value]], steps: [[JournalExport.Value]], events: [[JournalExport.Value]],
-                    columns: ([(name: String, type: String)], [(name: String, type: String)], [(name: String, type: String)])) async throws {
-        try await Deadline.within(.seconds(3600)) { [client, logger] in
-            try await client.withTransaction(logger: logger) { connection in
-                for (table, rows, names) in [("runs", runs, columns.0), ("steps", steps, columns.1), ("events", events, columns.2)] {
-                    for row in rows {
-                        var bindings = PostgresBindings(capacity: row.count)
-                        for value in row {
-                            switch value {
-                            case .null: bindings.appendNull()
-                            case .integer(let number): bindings.append(number)
-                            case .real(let number): bindings.append(number)
-                            case .text(let text): bindings.append(text)
-                            }
-                        }
-                        let placeholders = names.enumerated().map { "$\($0.offset + 1)::\($0.element.type)" }.joined(separator: ", ")
-                        let query = PostgresQuery(unsafeSQL: "INSERT INTO \(table) (\(names.map(\.name).joined(separator: ", "))) VALUES (\(placeholders))",
-                                              binds: bindings)
-                        try await connection.run(query, logger: logger)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Deletes `runs` with their steps and events, in one transaction.
-    func remove(_ runs: [String]) async throws {
-        try await write { [logger] connection in
-            for table in ["events", "steps"] {
-                try await connection.run("DELETE FROM \(unescaped: table) WHERE run_id = ANY(\(runs))", logger: logger)
-            }
-            try await connection.run("DELETE FROM runs WHERE id = ANY(\(runs))", logger: logger)
-        }
-    }
-
-    /// Rows of `runs` in each table: runs, steps, events.
-    func counts(of runs: [String]) async throws(JournalError) -> (Int, Int, Int) {
-        let rows = try await rows("""
-            SELECT (SELECT count(*) FROM runs WHERE id = ANY(\(runs))), (SELECT count(*) FROM steps WHERE run_id = ANY(\(runs))),
-                   (SELECT count(*) FROM events WHERE run_id = ANY(\(runs)))
-            """) { row in try row.decode((Int, Int, Int).self) }
-        return rows.first ?? (0, 0, 0)
-    }
-
-    // MARK: Reads
-
-    public func runs(status: RunStatus? = nil, limit: Int = 50) async throws(JournalError) -> [JournaledRun] {
-        let limit = max(0, limit)
-        if let status {
-            return try await rows("""
-                SELECT \(unescaped: PostgresReads.runColumns) FROM runs WHERE status = \(status.rawValue)
-                ORDER BY created_at DESC, id DESC LIMIT \(limit)
-                """, PostgresReads.run)
-        }
-        return try await rows("""
-            SELECT \(unescaped: PostgresReads.runColumns) FROM runs ORDER BY created_at DESC, id DESC LIMIT \(limit)
-            """, PostgresReads.run)
-    }
-
-    public func run(_ id: String) async throws(JournalError) -> JournaledRun? {
-        try await rows("SELECT \(unescaped: PostgresReads.runColumns) FROM runs WHERE id = \(id)", PostgresReads.run).first
-    }
-
-    public func run(spoolFile file: String) async throws(JournalError) -> JournaledRun? {
-        try await rows("SELECT \(unescaped: PostgresReads.runColumns) FROM runs WHERE spool_file = \(file)", PostgresReads.run).first
-    }
-
-    public func run(submission token: String) async throws(JournalError) -> JournaledRun? {
-        try await rows("SELECT \(unescaped: PostgresReads.runColumns) FROM runs WHERE submission = \(token)", PostgresReads.run).first
-    }
-
-    public func openRuns() async throws(JournalError) -> [JournaledRun] {
-        try await rows("""
-            SELECT \(unescaped: PostgresReads.runColumns) FROM runs WHERE closed_at IS NULL ORDER BY created_at, id
-            """, PostgresReads.run)
-    }
-
-    public func steps(of runID: String) async throws(JournalError) -> [JournaledStep] {
-        try await rows("SELECT \(unescaped: PostgresReads.stepColumns) FROM steps WHERE run_id = \(runID) ORDER BY ord",
-                       PostgresReads.step)
-    }
-
-    public func events(of runID: String, after sequence: Int) async throws(JournalError) -> [EngineEvent] {
-        try await rows("""
-            SELECT \(unescaped: PostgresReads.eventColumns) FROM events WHERE run_id = \(runID) AND sequence > \(sequence)
-            ORDER BY sequence
-            """, PostgresReads.event).compactMap { $0 }
-    }
-
-    public func runs(closedBefore cutoff: Date) async throws(JournalError) -> [String] {
-        try await rows("""
-            SELECT id FROM runs WHERE closed_at IS NOT NULL AND closed_at < \(cutoff.timeIntervalSince1970) AND spool_file IS NULL
-            """) { row in try row.decode(String.self) }
-    }
-
-    /// A query's rows, or why the journal cannot answer: within
-    /// `readTimeout`, never waiting for a database that is away.
-    func rows<T: Sendable>(_ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> T) async throws(JournalError) -> [T] {
-        do {
-            return try await Deadline.within(settings.readTimeout) { [client, logger] in
-                var result: [T] = []
-                for try await row in try await client.query(query, logger: logger) { result.append(try decode(row)) }
-                return result
-            }
-        } catch {
-            if PostgresErrorText.isOutage(error) || error is DeadlinePassed {
-                throw JournalError("the journal \(location) is unreachable: \(PostgresErrorText.describe(error))",
-                                   hint: "the runs are safe there; try again once the database is back")
-            }
-            throw JournalError("cannot read the journal \(location): \(PostgresErrorText.describe(error))")
-        }
     }
 }
