@@ -208,8 +208,9 @@ enum PostgresSchema {
     }
 
     /// Refuses a schema `atomd` that is not wholly atomd's role's: the
-    /// schema and everything in it owned by it, no privilege granted to any
-    /// other role. Whoever else could create or change a table or function
+    /// schema and everything in it (columns included) owned by it, no
+    /// privilege granted to any other role, and atomd's role granted to no
+    /// role but superusers (a member may act as it). Whoever else could create or change a table or function
     /// there would run code as atomd's role in every write, and could change
     /// the job text a resumed run runs.
     static func checkOwnership(_ connection: PostgresConnection, logger: Logger) async throws {
@@ -223,10 +224,17 @@ enum PostgresSchema {
                     WHERE pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'atomd')
                 UNION ALL SELECT 'type atomd.' || typname, typowner, typacl::text[] FROM pg_type
                     WHERE typnamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'atomd')
+                UNION ALL SELECT 'column atomd.' || c.relname || '.' || a.attname, c.relowner, a.attacl::text[]
+                    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                    WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'atomd') AND a.attacl IS NOT NULL
+                UNION ALL SELECT 'role ' || me.rolname || ' (granted to ' || pg_get_userbyid(m.member) || ')', me.oid, NULL
+                    FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member, me
+                    WHERE m.roleid = me.oid AND NOT r.rolsuper
             )
-            SELECT what || CASE WHEN owner <> me.oid THEN ' (owned by ' || pg_get_userbyid(owner) || ')' ELSE ' (granted to others)' END
+            SELECT what || CASE WHEN owner <> me.oid THEN ' (owned by ' || pg_get_userbyid(owner) || ')'
+                                WHEN what LIKE 'role %' THEN '' ELSE ' (granted to others)' END
             FROM objects, me
-            WHERE owner <> me.oid
+            WHERE owner <> me.oid OR what LIKE 'role %'
                OR EXISTS (SELECT 1 FROM unnest(acl) AS entry
                           WHERE split_part(entry, '=', 1) NOT IN (me.rolname, '"' || me.rolname || '"'))
             ORDER BY 1 LIMIT 5

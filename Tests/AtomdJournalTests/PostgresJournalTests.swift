@@ -87,6 +87,22 @@ import Testing
         try await cluster.psql("GRANT INSERT ON atomd.runs TO \(role)", database: second)
         let granted = await #expect(throws: JournalError.self) { try await PostgresJournal.open(secondSettings) }
         #expect(granted?.description.contains("table atomd.runs (granted to others)") == true, "\(granted?.description ?? "")")
+        try await cluster.psql("REVOKE INSERT ON atomd.runs FROM \(role)", database: second)
+        await try PostgresJournal.open(secondSettings).close()
+        // A column's privilege, and atomd's role granted to another: each a way in.
+        try await cluster.psql("GRANT UPDATE (job_text) ON atomd.runs TO \(role)", database: second)
+        let column = await #expect(throws: JournalError.self) { try await PostgresJournal.open(secondSettings) }
+        #expect(column?.description.contains("column atomd.runs.job_text (granted to others)") == true, "\(column?.description ?? "")")
+        try await cluster.psql("REVOKE UPDATE (job_text) ON atomd.runs FROM \(role)", database: second)
+        // atomd as a role of its own (not a superuser), owning its database.
+        let owner = "owner_\(second)", member = "member_\(second)", own = second + "_own"
+        try await cluster.psql("CREATE ROLE \(owner) LOGIN; CREATE ROLE \(member) LOGIN", database: "postgres")
+        try await cluster.psql("CREATE DATABASE \(own) OWNER \(owner)", database: "postgres")
+        let ownSettings = try self.settings(cluster.socketURL(own).replacingOccurrences(of: "postgresql://atomd@", with: "postgresql://\(owner)@"))
+        await try PostgresJournal.open(ownSettings).close()
+        try await cluster.psql("GRANT \(owner) TO \(member)", database: "postgres")
+        let granted2 = await #expect(throws: JournalError.self) { try await PostgresJournal.open(ownSettings) }
+        #expect(granted2?.description.contains("role \(owner) (granted to \(member))") == true, "\(granted2?.description ?? "")")
     }
 
     /// One agent owns a journal; commands share it only while no agent does.
